@@ -1,0 +1,68 @@
+"""Small builders of real `GraphBatch`es for store tests (data, not fakes)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from impact_graph.model import Edge, GraphBatch, Node, make_id, span_ref
+
+DIM = 384
+
+
+def unit_vector(seed: int, dim: int = DIM) -> list[float]:
+    """A deterministic random unit vector."""
+    v = np.random.default_rng(seed).normal(size=dim)
+    return (v / np.linalg.norm(v)).astype(np.float32).tolist()
+
+
+def near(vec: list[float], seed: int, eps: float = 0.05) -> list[float]:
+    """A unit vector close to ``vec``."""
+    v = np.asarray(vec) + eps * np.asarray(unit_vector(seed, len(vec)))
+    return (v / np.linalg.norm(v)).astype(np.float32).tolist()
+
+
+def doc_batch(
+    key: str,
+    entities: list[tuple[str, str]],
+    edges: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
+    *,
+    text: str = "",
+    version: str = "1",
+    chunk_vectors: bool = True,
+) -> GraphBatch:
+    """A document with one chunk that mentions ``entities`` [(label, name)], plus ``edges``
+    [(src name, TYPE, dst name)] between those entities."""
+    doc_id = make_id("Document", key)
+    chash = hashlib.sha256(f"{key}|{version}|{text}|{entities}|{edges}".encode()).hexdigest()
+    document = Node(
+        doc_id,
+        "Document",
+        {"title": key, "content_hash": chash, "kind": "plan", "created_at": "2026-11-27T06:00:00Z"},
+    )
+    text = text or " ".join(name for _, name in entities)
+    chunk = Node(
+        f"chunk:{doc_id}:0",
+        "Chunk",
+        {"text": text, "position": 0},
+        vector=unit_vector(int(chash[:8], 16)) if chunk_vectors else None,
+        spans=[span_ref(doc_id, 0, len(text))],
+    )
+    nodes = [chunk]
+    ids: dict[str, str] = {}
+    out_edges = [Edge(doc_id, "HAS_CHUNK", chunk.id, spans=[span_ref(doc_id, 0, len(text))])]
+    for i, (label, name) in enumerate(entities):
+        nid = make_id(label, name)
+        ids[name] = nid
+        start = text.find(name) if name in text else 0
+        span = span_ref(doc_id, start, start + len(name))
+        nodes.append(Node(nid, label, {"name": name, "aliases": [name.lower()]}, spans=[span]))
+        out_edges.append(
+            Edge(chunk.id, "MENTIONS", nid, {"start": start, "end": start + len(name)},
+                 key=f"{start}-{start + len(name)}", spans=[span])
+        )
+        del i
+    for src, typ, dst in edges:
+        out_edges.append(Edge(ids[src], typ, ids[dst], spans=[span_ref(doc_id, 0, len(text))]))
+    return GraphBatch(document=document, nodes=nodes, edges=out_edges)
