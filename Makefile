@@ -1,0 +1,56 @@
+# impact-graph — the two commands of the README, and a few more.
+#   make demo   set up, start the embedded store, ingest the demo corpus, serve API and UI
+#   make test   set up (Python packages and the Neo4j the tests use) and run the whole suite
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA ?= data
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup demo test test-fast lint format bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[nlp,api,dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/impact-graph db status --data-dir $(DATA) >/dev/null 2>&1 || $(BIN)/impact-graph db start --data-dir $(DATA)
+	@if $(BIN)/impact-graph --help | grep -q ' ingest '; then \
+	  $(BIN)/impact-graph ingest ingest/demo --data-dir $(DATA); fi
+	$(BIN)/impact-graph stats --data-dir $(DATA)
+	@if $(BIN)/impact-graph --help | grep -q ' serve '; then \
+	  $(BIN)/impact-graph serve --data-dir $(DATA) --host $(HOST) --port $(PORT); fi
+
+test: setup
+	@command -v java >/dev/null || { echo "make test needs Java 17 (for the test Neo4j)"; exit 2; }
+	@command -v mvn >/dev/null || { echo "make test needs Maven (resolves Neo4j from Maven Central)"; exit 2; }
+	$(BIN)/ruff check src tests bench
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m 'not neo4j and not slow'
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: setup
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit $$?; done
+
+clean:
+	-$(BIN)/impact-graph db stop --data-dir $(DATA)
+	rm -rf $(VENV) .pytest_cache .ruff_cache tools/neo4j-launcher/target

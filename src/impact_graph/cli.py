@@ -1,0 +1,315 @@
+"""The ``impact-graph`` command line.
+
+Every command turns known failures into one sentence on stderr and a distinct exit code
+(see ``EXIT``), never a stack trace: the people running this are policy advisers as
+often as developers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from impact_graph.config import Settings
+from impact_graph.store.port import (
+    GraphStore,
+    QueryRefused,
+    QuerySyntaxError,
+    QueryTimeout,
+    StoreAuthError,
+    StoreError,
+    StoreUnavailable,
+)
+
+app = typer.Typer(
+    help="impact-graph: de kennisgraaf van sociale-impactprogramma's "
+    "(the knowledge graph of social-impact programmes).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Start, stop and inspect the embedded graph store.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+#: Exit codes, one per kind of failure, so scripts can tell them apart.
+EXIT = {
+    "failure": 1,
+    "usage": 2,
+    "unavailable": 3,
+    "refused": 4,
+    "timeout": 5,
+    "syntax": 6,
+    "auth": 7,
+}
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def fail(message: str, code: str = "failure") -> typer.Exit:
+    """Print one sentence in red and return the matching Exit to raise."""
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT[code])
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Map the project's exceptions to sentences and exit codes."""
+    try:
+        yield
+    except QueryRefused as e:
+        raise fail(str(e), "refused") from None
+    except QueryTimeout as e:
+        raise fail(str(e), "timeout") from None
+    except QuerySyntaxError as e:
+        raise fail(str(e), "syntax") from None
+    except StoreAuthError as e:
+        raise fail(str(e), "auth") from None
+    except StoreUnavailable as e:
+        raise fail(str(e), "unavailable") from None
+    except StoreError as e:
+        raise fail(str(e)) from None
+    except (ValueError, FileNotFoundError, PermissionError) as e:
+        raise fail(str(e), "usage") from None
+
+
+def settings_from(data_dir: Path | None, backend: str | None) -> Settings:
+    """Settings from the environment, with command-line overrides."""
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if backend is not None:
+        overrides["backend"] = backend
+    return Settings(**overrides)
+
+
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory of the embedded store "
+                 "(default: $IMPACT_GRAPH_DATA_DIR or ./data)."),
+]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option("--backend", help="falkordb (embedded, default) or neo4j "
+                 "(default: $IMPACT_GRAPH_BACKEND)."),
+]
+
+
+def require_existing_store(settings: Settings) -> None:
+    """Reading commands must not silently create an empty embedded store somewhere."""
+    if settings.backend == "falkordb" and not settings.falkordb_url and not settings.data_path.exists():
+        raise fail(
+            f"there is no embedded store in {settings.data_path}: start one with "
+            "`impact-graph db start` (or `make demo`), or point IMPACT_GRAPH_DATA_DIR at "
+            "an existing data directory.",
+            "usage",
+        )
+
+
+@contextmanager
+def opened_store(settings: Settings) -> Iterator[GraphStore]:
+    from impact_graph.store import open_store
+
+    require_existing_store(settings)
+    store = open_store(settings)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+# --- db -------------------------------------------------------------------------------
+
+
+@db_app.command("start")
+def db_start(data_dir: DataDirOpt = None, backend: BackendOpt = None) -> None:
+    """Start the embedded FalkorDB in the data directory (it keeps running in the background)."""
+    settings = settings_from(data_dir, backend)
+    with friendly_errors():
+        if settings.backend == "neo4j":
+            _check_neo4j(settings)
+            return
+        from impact_graph.store.falkordb_server import FalkorDBServer
+
+        server = FalkorDBServer(settings.data_path, settings.falkordb_port)
+        if server.status().running:
+            raise fail(
+                f"the embedded store in {settings.data_path} is already running "
+                f"(pid {server.status().pid}); stop it first with `impact-graph db stop`.",
+                "usage",
+            )
+        server.start()
+        st = server.status()
+        out.print(f"Embedded FalkorDB started in {settings.data_path} (pid {st.pid}, "
+                  f"socket {st.socket}).")
+
+
+@db_app.command("stop")
+def db_stop(data_dir: DataDirOpt = None) -> None:
+    """Stop the embedded FalkorDB cleanly (it saves its data first)."""
+    settings = settings_from(data_dir, None)
+    with friendly_errors():
+        from impact_graph.store.falkordb_server import FalkorDBServer
+
+        server = FalkorDBServer(settings.data_path, settings.falkordb_port)
+        if not server.status().running:
+            out.print(f"The embedded store in {settings.data_path} is not running.")
+            return
+        server.stop()
+        out.print(f"Embedded FalkorDB in {settings.data_path} stopped; data saved.")
+
+
+@db_app.command("status")
+def db_status(data_dir: DataDirOpt = None, backend: BackendOpt = None) -> None:
+    """Say whether the store runs, and where."""
+    settings = settings_from(data_dir, backend)
+    with friendly_errors():
+        if settings.backend == "neo4j":
+            _check_neo4j(settings)
+            return
+        from impact_graph.store.falkordb_server import FalkorDBServer
+
+        st = FalkorDBServer(settings.data_path, settings.falkordb_port).status()
+        table = Table(show_header=False, box=None)
+        for key, value in vars(st).items() if hasattr(st, "__dict__") else _fields(st):
+            table.add_row(str(key), str(value))
+        out.print(table)
+        if not st.running:
+            raise typer.Exit(EXIT["unavailable"])
+
+
+def _fields(obj: object) -> Iterator[tuple[str, Any]]:
+    for name in getattr(obj, "__slots__", ()) or getattr(obj, "__dataclass_fields__", {}):
+        yield name, getattr(obj, name)
+
+
+def _check_neo4j(settings: Settings) -> None:
+    """For the server backend, 'start' and 'status' can only check that it answers."""
+    from impact_graph.store import open_store
+
+    store = open_store(settings)
+    try:
+        n = store.stats().total_nodes
+    finally:
+        store.close()
+    out.print(f"Neo4j at {settings.neo4j_uri} answers ({n} nodes). It is a server you run "
+              "yourself, e.g. `docker compose up -d neo4j`.")
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+@app.command()
+def stats(
+    data_dir: DataDirOpt = None,
+    backend: BackendOpt = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.table,
+) -> None:
+    """Counts of nodes by type and relationships by type, and the state of the indexes."""
+    settings = settings_from(data_dir, backend)
+    with friendly_errors(), opened_store(settings) as store:
+        s = store.stats()
+    if fmt is OutputFormat.json:
+        out.print_json(json.dumps({
+            "backend": s.backend, "documents": s.documents, "nodes": s.nodes,
+            "relationships": s.relationships,
+            "indexes": [vars(i) if hasattr(i, "__dict__") else dict(_fields(i)) for i in s.indexes],
+        }))
+        return
+    nodes = Table("node type", "count", title=f"{s.backend}: {s.documents} documents")
+    for label, n in sorted(s.nodes.items()):
+        nodes.add_row(label, str(n))
+    rels = Table("relationship", "count")
+    for t, n in sorted(s.relationships.items()):
+        rels.add_row(t, str(n))
+    idx = Table("index", "type", "on", "state")
+    for i in s.indexes:
+        idx.add_row(i.name, i.kind, f"{i.label}({', '.join(i.properties)})", i.state)
+    out.print(nodes, rels, idx)
+
+
+def parse_params(pairs: list[str]) -> dict[str, Any]:
+    """``name=value`` pairs; values are read as JSON when they parse, else as strings."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--param '{pair}' is not of the form name=value.")
+        try:
+            params[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[name] = raw
+    return params
+
+
+def print_rows(columns: list[str], rows: list[list[Any]], fmt: OutputFormat,
+               note: str | None = None, write: Callable[[str], Any] = sys.stdout.write) -> None:
+    """Rows as a rich table, JSON records, or CSV (nested values as JSON text)."""
+    if fmt is OutputFormat.json:
+        write(json.dumps([dict(zip(columns, r, strict=False)) for r in rows],
+                         ensure_ascii=False, indent=2, default=str) + "\n")
+    elif fmt is OutputFormat.csv:
+        w = csv.writer(sys.stdout)
+        w.writerow(columns)
+        for r in rows:
+            w.writerow([v if isinstance(v, str | int | float) or v is None
+                        else json.dumps(v, ensure_ascii=False, default=str) for v in r])
+    else:
+        table = Table(*columns)
+        for r in rows:
+            table.add_row(*(json.dumps(v, ensure_ascii=False, default=str)
+                            if not isinstance(v, str) else v for v in r))
+        out.print(table)
+    if note:
+        err.print(note)
+
+
+@app.command()
+def cypher(
+    query: Annotated[str, typer.Argument(help="A reading Cypher query (MATCH … RETURN …).")],
+    param: Annotated[list[str], typer.Option("--param", "-p", help="name=value (repeatable)")] = [],  # noqa: B006
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    timeout: Annotated[float | None, typer.Option(help="Time limit in seconds.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Row cap.")] = None,
+    data_dir: DataDirOpt = None,
+    backend: BackendOpt = None,
+) -> None:
+    """Run a read-only Cypher query (time- and row-limited)."""
+    settings = settings_from(data_dir, backend)
+    with friendly_errors():
+        params = parse_params(param)
+        if timeout is not None and timeout <= 0:
+            raise ValueError("--timeout must be a positive number of seconds.")
+        if limit is not None and limit <= 0:
+            raise ValueError("--limit must be a positive number of rows.")
+        with opened_store(settings) as store:
+            res = store.read_query(query, params,
+                                   timeout_s=timeout or settings.query_timeout_s,
+                                   row_cap=limit or settings.query_row_cap)
+    note = (f"Only the first {res.row_cap} rows are shown (row cap); add a LIMIT or raise "
+            "--limit." if res.truncated else None)
+    print_rows(res.columns, res.rows, fmt, note)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
