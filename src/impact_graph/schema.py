@@ -23,6 +23,9 @@ class PropertyDef:
     indexed: bool = False  # range index for lookups/filters
     label_nl: str = ""
     label_en: str = ""
+    unique: bool = False  # unique per label (node ids)
+    common: bool = False  # carried by every node (id, name, provenance, timestamps)
+    definition: str = ""
 
 
 @dataclass(frozen=True, slots=True)
