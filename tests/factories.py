@@ -59,8 +59,14 @@ def doc_batch(
         span = span_ref(doc_id, start, start + len(name))
         nodes.append(Node(nid, label, {"name": name, "aliases": [name.lower()]}, spans=[span]))
         out_edges.append(
-            Edge(chunk.id, "MENTIONS", nid, {"start": start, "end": start + len(name)},
-                 key=f"{start}-{start + len(name)}", spans=[span])
+            Edge(
+                chunk.id,
+                "MENTIONS",
+                nid,
+                {"start": start, "end": start + len(name)},
+                key=f"{start}-{start + len(name)}",
+                spans=[span],
+            )
         )
         del i
     for src, typ, dst in edges:

@@ -36,7 +36,9 @@ def rel_count(store: GraphStore, type_: str) -> int:
 
 
 def test_upsert_writes_nodes_edges_and_provenance(store: GraphStore) -> None:
-    b = doc_batch("a.md", [WOR, LONELY, UTRECHT], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")])
+    b = doc_batch(
+        "a.md", [WOR, LONELY, UTRECHT], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")]
+    )
     res = store.upsert_batch(b)
     assert not res.skipped
 
@@ -63,7 +65,9 @@ def test_reingest_unchanged_document_writes_nothing(store: GraphStore) -> None:
     b = doc_batch("a.md", [WOR, LONELY], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")])
     store.upsert_batch(b)
     before = store.stats()
-    again = store.upsert_batch(doc_batch("a.md", [WOR, LONELY], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")]))
+    again = store.upsert_batch(
+        doc_batch("a.md", [WOR, LONELY], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")])
+    )
     assert again.skipped
     after = store.stats()
     assert after.nodes == before.nodes
@@ -71,7 +75,9 @@ def test_reingest_unchanged_document_writes_nothing(store: GraphStore) -> None:
 
 
 def test_changed_document_replaces_only_its_own_facts(store: GraphStore) -> None:
-    a1 = doc_batch("a.md", [WOR, LONELY, UTRECHT], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")])
+    a1 = doc_batch(
+        "a.md", [WOR, LONELY, UTRECHT], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")]
+    )
     b = doc_batch("b.md", [WOR, ELDERLY], [("Welzijn op Recept", "TARGETS", "ouderen")])
     store.upsert_batch(a1)
     store.upsert_batch(b)
@@ -92,7 +98,9 @@ def test_changed_document_replaces_only_its_own_facts(store: GraphStore) -> None
 
 
 def test_delete_document_removes_its_facts_and_nothing_else(store: GraphStore) -> None:
-    a = doc_batch("a.md", [WOR, LONELY, UTRECHT], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")])
+    a = doc_batch(
+        "a.md", [WOR, LONELY, UTRECHT], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")]
+    )
     b = doc_batch("b.md", [WOR, LONELY], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")])
     store.upsert_batch(a)
     store.upsert_batch(b)
@@ -138,11 +146,22 @@ def test_batch_with_dangling_edge_is_refused_before_writing(store: GraphStore) -
 
 def test_list_and_datetime_properties_round_trip(store: GraphStore) -> None:
     doc_id = make_id("Document", "p.md")
-    doc = Node(doc_id, "Document", {"title": "p", "content_hash": "h1",
-                                    "created_at": "2026-11-27T06:00:00Z"})
-    prog = Node(make_id("Programme", "Samen Minder Alleen"), "Programme",
-                {"name": "Samen Minder Alleen", "year": 2026, "budget": 125000.5,
-                 "aliases": ["SMA", "samen minder alleen"], "active": True})
+    doc = Node(
+        doc_id,
+        "Document",
+        {"title": "p", "content_hash": "h1", "created_at": "2026-11-27T06:00:00Z"},
+    )
+    prog = Node(
+        make_id("Programme", "Samen Minder Alleen"),
+        "Programme",
+        {
+            "name": "Samen Minder Alleen",
+            "year": 2026,
+            "budget": 125000.5,
+            "aliases": ["SMA", "samen minder alleen"],
+            "active": True,
+        },
+    )
     store.upsert_batch(GraphBatch(doc, [prog], []))
     got = store.get_nodes([prog.id])[0]
     assert got["year"] == 2026
@@ -159,12 +178,22 @@ def test_vector_search_returns_nearest_with_similarity_in_unit_interval(store: G
     target = unit_vector(7)
     doc = Node(make_id("Document", "v.md"), "Document", {"title": "v", "content_hash": "v1"})
     nodes = [
-        Node(make_id("Intervention", f"i{i}"), "Intervention", {"name": f"i{i}"},
-             vector=unit_vector(100 + i))
+        Node(
+            make_id("Intervention", f"i{i}"),
+            "Intervention",
+            {"name": f"i{i}"},
+            vector=unit_vector(100 + i),
+        )
         for i in range(30)
     ]
-    nodes.append(Node(make_id("Intervention", "close"), "Intervention", {"name": "close"},
-                      vector=near(target, 1)))
+    nodes.append(
+        Node(
+            make_id("Intervention", "close"),
+            "Intervention",
+            {"name": "close"},
+            vector=near(target, 1),
+        )
+    )
     store.upsert_batch(GraphBatch(doc, nodes, []))
     hits = store.vector_search("Intervention", target, k=5)
     assert len(hits) == 5
@@ -176,17 +205,25 @@ def test_vector_search_returns_nearest_with_similarity_in_unit_interval(store: G
 
 
 def test_fulltext_search_dutch_and_hostile_text(store: GraphStore) -> None:
-    store.upsert_batch(doc_batch("a.md", [WOR],
-                                 text="Ouderen in de wijk voelen zich eenzaam; Welzijn op Recept helpt."))
-    store.upsert_batch(doc_batch("b.md", [("Intervention", "JOGG-aanpak")],
-                                 text="De JOGG-aanpak richt zich op gezond gewicht bij jongeren."))
+    store.upsert_batch(
+        doc_batch(
+            "a.md", [WOR], text="Ouderen in de wijk voelen zich eenzaam; Welzijn op Recept helpt."
+        )
+    )
+    store.upsert_batch(
+        doc_batch(
+            "b.md",
+            [("Intervention", "JOGG-aanpak")],
+            text="De JOGG-aanpak richt zich op gezond gewicht bij jongeren.",
+        )
+    )
     hits = store.fulltext_search("Chunk", "eenzaam", k=5)
     assert hits and hits[0].props["text"].startswith("Ouderen")
     assert all(0.0 <= h.score <= 1.0 for h in hits)
     assert hits[0].score == pytest.approx(1.0)
     ent = store.fulltext_search("Intervention", "recept", k=5)
     assert [h.id for h in ent] == [make_id(*WOR)]
-    for hostile in ['foo AND (', '"unbalanced', "a:b OR -", "*", "~!@#$%^&*()[]{}|\\/", ""]:
+    for hostile in ["foo AND (", '"unbalanced', "a:b OR -", "*", "~!@#$%^&*()[]{}|\\/", ""]:
         assert isinstance(store.fulltext_search("Chunk", hostile, k=5), list)
 
 
@@ -194,8 +231,9 @@ def test_fulltext_search_dutch_and_hostile_text(store: GraphStore) -> None:
 
 
 def test_neighbourhood_hops(store: GraphStore) -> None:
-    b = doc_batch("a.md", [WOR, LONELY, ELDERLY],
-                  [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")])
+    b = doc_batch(
+        "a.md", [WOR, LONELY, ELDERLY], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")]
+    )
     store.upsert_batch(b)
     one = store.neighbourhood(make_id(*LONELY), hops=1)
     ids1 = {n["id"] for n in one.nodes}
@@ -215,8 +253,9 @@ def test_neighbourhood_hops(store: GraphStore) -> None:
 
 def test_read_query_rows_params_and_cap(store: GraphStore) -> None:
     store.upsert_batch(doc_batch("a.md", [WOR, LONELY, ELDERLY, UTRECHT]))
-    res = store.read_query("MATCH (n:Node) WHERE n.name = $name RETURN n.name AS name",
-                           {"name": "ouderen"})
+    res = store.read_query(
+        "MATCH (n:Node) WHERE n.name = $name RETURN n.name AS name", {"name": "ouderen"}
+    )
     assert res.columns == ["name"]
     assert res.rows == [["ouderen"]]
     assert not res.truncated

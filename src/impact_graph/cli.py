@@ -12,7 +12,8 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import Enum
+from dataclasses import asdict
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from impact_graph.config import Settings
+from impact_graph.store.falkordb_server import FalkorDBServerError
 from impact_graph.store.port import (
     GraphStore,
     QueryRefused,
@@ -56,7 +58,7 @@ EXIT = {
 }
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -85,6 +87,8 @@ def friendly_errors() -> Iterator[None]:
         raise fail(str(e), "unavailable") from None
     except StoreError as e:
         raise fail(str(e)) from None
+    except FalkorDBServerError as e:
+        raise fail(str(e), "unavailable") from None
     except (ValueError, FileNotFoundError, PermissionError) as e:
         raise fail(str(e), "usage") from None
 
@@ -101,19 +105,26 @@ def settings_from(data_dir: Path | None, backend: str | None) -> Settings:
 
 DataDirOpt = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Data directory of the embedded store "
-                 "(default: $IMPACT_GRAPH_DATA_DIR or ./data)."),
+    typer.Option(
+        "--data-dir",
+        help="Data directory of the embedded store (default: $IMPACT_GRAPH_DATA_DIR or ./data).",
+    ),
 ]
 BackendOpt = Annotated[
     str | None,
-    typer.Option("--backend", help="falkordb (embedded, default) or neo4j "
-                 "(default: $IMPACT_GRAPH_BACKEND)."),
+    typer.Option(
+        "--backend", help="falkordb (embedded, default) or neo4j (default: $IMPACT_GRAPH_BACKEND)."
+    ),
 ]
 
 
 def require_existing_store(settings: Settings) -> None:
     """Reading commands must not silently create an empty embedded store somewhere."""
-    if settings.backend == "falkordb" and not settings.falkordb_url and not settings.data_path.exists():
+    if (
+        settings.backend == "falkordb"
+        and not settings.falkordb_url
+        and not settings.data_path.exists()
+    ):
         raise fail(
             f"there is no embedded store in {settings.data_path}: start one with "
             "`impact-graph db start` (or `make demo`), or point IMPACT_GRAPH_DATA_DIR at "
@@ -148,16 +159,17 @@ def db_start(data_dir: DataDirOpt = None, backend: BackendOpt = None) -> None:
         from impact_graph.store.falkordb_server import FalkorDBServer
 
         server = FalkorDBServer(settings.data_path, settings.falkordb_port)
-        if server.status().running:
+        if not server.start():
             raise fail(
                 f"the embedded store in {settings.data_path} is already running "
-                f"(pid {server.status().pid}); stop it first with `impact-graph db stop`.",
+                f"(pid {server.status().pid}); stop it with `impact-graph db stop` first "
+                "if you want to restart it.",
                 "usage",
             )
-        server.start()
         st = server.status()
-        out.print(f"Embedded FalkorDB started in {settings.data_path} (pid {st.pid}, "
-                  f"socket {st.socket}).")
+        out.print(
+            f"Embedded FalkorDB started in {settings.data_path} (pid {st.pid}, socket {st.socket})."
+        )
 
 
 @db_app.command("stop")
@@ -187,16 +199,22 @@ def db_status(data_dir: DataDirOpt = None, backend: BackendOpt = None) -> None:
 
         st = FalkorDBServer(settings.data_path, settings.falkordb_port).status()
         table = Table(show_header=False, box=None)
-        for key, value in vars(st).items() if hasattr(st, "__dict__") else _fields(st):
-            table.add_row(str(key), str(value))
+        table.add_row("state", st.state)
+        table.add_row("data directory", str(st.data_dir))
+        table.add_row("socket", str(st.socket) + (f" and 127.0.0.1:{st.port}" if st.port else ""))
+        if st.pid:
+            table.add_row("pid", str(st.pid))
+        if st.uptime_s is not None:
+            table.add_row("uptime", f"{st.uptime_s:.0f} s")
+        if st.memory_human:
+            table.add_row("memory", st.memory_human)
+        for name, size in st.files.items():
+            table.add_row(name, f"{size:,} bytes")
         out.print(table)
-        if not st.running:
+        if st.state != "running":
+            if st.state == "stopped":
+                err.print("Start it with `impact-graph db start`.")
             raise typer.Exit(EXIT["unavailable"])
-
-
-def _fields(obj: object) -> Iterator[tuple[str, Any]]:
-    for name in getattr(obj, "__slots__", ()) or getattr(obj, "__dataclass_fields__", {}):
-        yield name, getattr(obj, name)
 
 
 def _check_neo4j(settings: Settings) -> None:
@@ -208,8 +226,10 @@ def _check_neo4j(settings: Settings) -> None:
         n = store.stats().total_nodes
     finally:
         store.close()
-    out.print(f"Neo4j at {settings.neo4j_uri} answers ({n} nodes). It is a server you run "
-              "yourself, e.g. `docker compose up -d neo4j`.")
+    out.print(
+        f"Neo4j at {settings.neo4j_uri} answers ({n} nodes). It is a server you run "
+        "yourself, e.g. `docker compose up -d neo4j`."
+    )
 
 
 # --- reading --------------------------------------------------------------------------
@@ -219,18 +239,26 @@ def _check_neo4j(settings: Settings) -> None:
 def stats(
     data_dir: DataDirOpt = None,
     backend: BackendOpt = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.table,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="table or json")
+    ] = OutputFormat.table,
 ) -> None:
     """Counts of nodes by type and relationships by type, and the state of the indexes."""
     settings = settings_from(data_dir, backend)
     with friendly_errors(), opened_store(settings) as store:
         s = store.stats()
     if fmt is OutputFormat.json:
-        out.print_json(json.dumps({
-            "backend": s.backend, "documents": s.documents, "nodes": s.nodes,
-            "relationships": s.relationships,
-            "indexes": [vars(i) if hasattr(i, "__dict__") else dict(_fields(i)) for i in s.indexes],
-        }))
+        out.print_json(
+            json.dumps(
+                {
+                    "backend": s.backend,
+                    "documents": s.documents,
+                    "nodes": s.nodes,
+                    "relationships": s.relationships,
+                    "indexes": [asdict(i) for i in s.indexes],
+                }
+            )
+        )
         return
     nodes = Table("node type", "count", title=f"{s.backend}: {s.documents} documents")
     for label, n in sorted(s.nodes.items()):
@@ -258,23 +286,45 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
     return params
 
 
-def print_rows(columns: list[str], rows: list[list[Any]], fmt: OutputFormat,
-               note: str | None = None, write: Callable[[str], Any] = sys.stdout.write) -> None:
+def print_rows(
+    columns: list[str],
+    rows: list[list[Any]],
+    fmt: OutputFormat,
+    note: str | None = None,
+    write: Callable[[str], Any] = sys.stdout.write,
+) -> None:
     """Rows as a rich table, JSON records, or CSV (nested values as JSON text)."""
     if fmt is OutputFormat.json:
-        write(json.dumps([dict(zip(columns, r, strict=False)) for r in rows],
-                         ensure_ascii=False, indent=2, default=str) + "\n")
+        write(
+            json.dumps(
+                [dict(zip(columns, r, strict=False)) for r in rows],
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+            + "\n"
+        )
     elif fmt is OutputFormat.csv:
         w = csv.writer(sys.stdout)
         w.writerow(columns)
         for r in rows:
-            w.writerow([v if isinstance(v, str | int | float) or v is None
-                        else json.dumps(v, ensure_ascii=False, default=str) for v in r])
+            w.writerow(
+                [
+                    v
+                    if isinstance(v, str | int | float) or v is None
+                    else json.dumps(v, ensure_ascii=False, default=str)
+                    for v in r
+                ]
+            )
     else:
         table = Table(*columns)
         for r in rows:
-            table.add_row(*(json.dumps(v, ensure_ascii=False, default=str)
-                            if not isinstance(v, str) else v for v in r))
+            table.add_row(
+                *(
+                    json.dumps(v, ensure_ascii=False, default=str) if not isinstance(v, str) else v
+                    for v in r
+                )
+            )
         out.print(table)
     if note:
         err.print(note)
@@ -299,11 +349,17 @@ def cypher(
         if limit is not None and limit <= 0:
             raise ValueError("--limit must be a positive number of rows.")
         with opened_store(settings) as store:
-            res = store.read_query(query, params,
-                                   timeout_s=timeout or settings.query_timeout_s,
-                                   row_cap=limit or settings.query_row_cap)
-    note = (f"Only the first {res.row_cap} rows are shown (row cap); add a LIMIT or raise "
-            "--limit." if res.truncated else None)
+            res = store.read_query(
+                query,
+                params,
+                timeout_s=timeout or settings.query_timeout_s,
+                row_cap=limit or settings.query_row_cap,
+            )
+    note = (
+        f"Only the first {res.row_cap} rows are shown (row cap); add a LIMIT or raise --limit."
+        if res.truncated
+        else None
+    )
     print_rows(res.columns, res.rows, fmt, note)
 
 

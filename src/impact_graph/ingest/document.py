@@ -39,7 +39,9 @@ class Document:
     path: Path
     text: str
     kind: str  # one of KINDS
-    kind_reason: str  # how the kind was decided: "--kind", "front matter", "folder", "detected: ..."
+    kind_reason: (
+        str  # how the kind was decided: "--kind", "front matter", "folder", "detected: ..."
+    )
     title: str
     content_hash: str
     format: str  # "md", "txt", "html", "pdf", "docx", "csv", "json", "jsonl", "ris", "bib"
