@@ -1,0 +1,19 @@
+"""Plain text files. Decoding (UTF-8, UTF-16, cp1252, Latin-1, …) happens in
+``_common.decode_text``; here the text is only split into paragraphs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from impact_graph.ingest.readers._common import Parsed, TextBuilder
+
+
+def read_text(text: str, path: Path) -> Parsed:
+    """Paragraphs (blank-line separated) become blocks; the first short line is the title."""
+    builder = TextBuilder()
+    for para in text.split("\n\n"):
+        builder.add_block(para)
+    plain, sections = builder.build()
+    first_line = plain.split("\n", 1)[0].strip()
+    title = first_line if 0 < len(first_line) <= 120 else ""
+    return Parsed(text=plain, title=title, sections=sections)
