@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 SOCKET_NAME = "falkordb.sock"
 PID_NAME = "falkordb.pid"
@@ -71,15 +73,19 @@ class ServerStatus:
     memory_bytes: int | None = None
     memory_human: str = ""
     files: dict[str, int] = field(default_factory=dict)  # db file name -> bytes
+    # "graph/Label: [Indexing] 374/20000: UNDER CONSTRUCTION" while indexes are rebuilt
+    indexes_building: list[str] = field(default_factory=list)
     log_tail: str = ""
 
     @property
     def state(self) -> str:
-        """One word for humans: stopped, loading, running or unresponsive."""
+        """One word for humans: stopped, loading, indexing, running or unresponsive."""
         if not self.running:
             return "stopped"
         if self.loading:
             return "loading"
+        if self.indexes_building:
+            return "indexing"
         return "running" if self.responding else "unresponsive"
 
 
@@ -197,6 +203,8 @@ class FalkorDBServer:
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
             decode_responses=True,
+            # No retries: a dead socket must say so at once (SHUTDOWN closes it on purpose).
+            retry=Retry(NoBackoff(), 0),
         )
 
     def _ping(self, timeout_s: float = 0.5) -> str:
@@ -411,6 +419,20 @@ class FalkorDBServer:
         self._terminate(pid, timeout_s)
         return True
 
+    def _indexes_building(self) -> list[str]:
+        """Indexes of any graph still under construction (after a restart, or new ones)."""
+        out: list[str] = []
+        with self.client() as c:
+            for graph in c.execute_command("GRAPH.LIST"):
+                rows = c.execute_command(
+                    "GRAPH.RO_QUERY",
+                    graph,
+                    "CALL db.indexes() YIELD label, status "
+                    "WHERE status <> 'OPERATIONAL' RETURN label, status",
+                )
+                out += [f"{graph}/{label}: {status}" for label, status in rows[1]]
+        return out
+
     def status(self) -> ServerStatus:
         """Process, responsiveness, loading state, uptime, memory and db file sizes."""
         pid = self._live_pid()
@@ -437,6 +459,7 @@ class FalkorDBServer:
                 st.memory_bytes = int(info.get("used_memory", 0))
                 st.memory_human = str(info.get("used_memory_human", ""))
                 st.loading = bool(info.get("loading", 0)) or bool(info.get("async_loading", 0))
+                st.indexes_building = self._indexes_building()
             except redis.exceptions.RedisError:
                 pass
         if not st.responding:

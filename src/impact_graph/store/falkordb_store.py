@@ -411,16 +411,36 @@ class FalkorDBStore(GraphStore):
 
     # -- search --------------------------------------------------------------------------
 
+    def _index_building(self, label: str) -> str | None:
+        """The FalkorDB status of ``label``'s index if it is still being built, else None.
+
+        After a restart (DELAY_INDEXING, see falkordb_server) indexes are rebuilt in the
+        background; meanwhile vector search fails with a misleading "Invalid arguments"
+        and fulltext search returns nothing, so both check here before answering.
+        """
+        try:
+            rows = self._q(
+                "CALL db.indexes() YIELD label, status WHERE label = $l RETURN status",
+                {"l": label},
+                ro=True,
+            )
+        except redis.exceptions.ResponseError:
+            return None
+        for (status,) in rows:
+            if status != "OPERATIONAL":
+                return str(status)
+        return None
+
     def _search_error(self, exc: redis.exceptions.ResponseError, label: str, kind: str) -> None:
-        msg = str(exc)
-        if "UNDER CONSTRUCTION" in msg.upper() or "indexing" in msg.lower():
+        building = self._index_building(label)
+        if building:
             raise StoreUnavailable(
-                f"The {kind} index of {label} is still being built (after a restart or a "
-                "large import); retry in a few seconds."
+                f"The {kind} index of {label} is still being built after a restart "
+                f"({building}); retry in a few seconds."
             ) from exc
         raise StoreError(
-            f"{kind.capitalize()} search on {label} failed ({msg}); run 'impact-graph db "
-            "setup' so the index exists."
+            f"{kind.capitalize()} search on {label} failed ({exc}); set up the indexes "
+            "(GraphStore.setup_schema) so the index exists."
         ) from exc
 
     def vector_search(self, label: str, vector: Sequence[float], k: int = 10) -> list[SearchHit]:
@@ -462,6 +482,11 @@ class FalkorDBStore(GraphStore):
                 return []  # should not happen after _fulltext_query; never fail a search
             self._search_error(exc, label, "fulltext")
             raise
+        if not rows and (building := self._index_building(label)):
+            raise StoreUnavailable(
+                f"The fulltext index of {label} is still being built after a restart "
+                f"({building}); retry in a few seconds."
+            )
         best = max((float(s) for _, s in rows), default=0.0)
         return [
             SearchHit(
