@@ -456,6 +456,12 @@ def test_bib_records_with_latex_and_a_broken_entry() -> None:
     assert err.row == 8 and "cannot be parsed" in err.reason
 
 
+def test_records_whose_ids_would_collide_are_refused(tmp_path: Path) -> None:
+    long = tmp_path / ("databank-interventies-eenzaamheid-en-sociaal-isolement-" * 2 + ".csv")
+    err = error_of(write(long, "titel\nWelzijn op Recept\nZin in Vriendschap\n"), root=tmp_path)
+    assert "too long to give each record its own document id" in err.reason
+
+
 def test_header_only_csv_is_reported() -> None:
     assert "holds no records" in error_of(DATA / "bad" / "header-only.csv").reason
 
