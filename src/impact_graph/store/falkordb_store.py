@@ -364,9 +364,24 @@ class FalkorDBStore(GraphStore):
             raise StoreError(f"FalkorDB refused to {what} {doc_id}: {exc}") from exc
         errors = [r for r in results if isinstance(r, Exception)]
         if errors:
+            # EXEC runs every queued query even after one fails, so the last one has
+            # already set complete=true: take that back first, then roll the document
+            # back (its previous version was removed in the same EXEC). If the roll-back
+            # cannot run, the document stays complete=false for incomplete_documents().
+            detail = errors[0]
+            try:
+                self._q(
+                    f"MATCH (d:{BASE_LABEL} {{id: $doc}}) SET d.complete = false", {"doc": doc_id}
+                )
+                self._transaction(self._delete_queries(doc_id), doc_id, "roll back")
+            except StoreError as exc:
+                raise StoreError(
+                    f"FalkorDB failed to {what} {doc_id} ({detail}) and could not roll it back "
+                    f"({exc}); it is marked incomplete and will be rolled back on the next run."
+                ) from exc
             raise StoreError(
-                f"FalkorDB failed to {what} {doc_id} ({errors[0]}); the document is marked "
-                "incomplete and will be rolled back on the next run."
+                f"FalkorDB failed to {what} {doc_id} ({detail}); nothing of it was kept, "
+                "so the document can simply be ingested again."
             )
 
     def upsert_batch(self, batch: GraphBatch) -> WriteResult:
@@ -394,10 +409,8 @@ class FalkorDBStore(GraphStore):
         self._transaction(cmds, doc, "write")
         return WriteResult(doc_id=doc, nodes=len(batch.nodes) + 1, edges=len(batch.edges))
 
-    def delete_document(self, doc_id: str) -> bool:
-        if self._stored_document(doc_id) is None:
-            return False
-        cmds = [
+    def _delete_queries(self, doc_id: str) -> list[list[Any]]:
+        return [
             *self._removal_queries(doc_id, keep_document=False),
             # The document itself and its chunks, whatever their provenance says.
             self._command(
@@ -406,7 +419,11 @@ class FalkorDBStore(GraphStore):
                 {"doc": doc_id},
             ),
         ]
-        self._transaction(cmds, doc_id, "delete")
+
+    def delete_document(self, doc_id: str) -> bool:
+        if self._stored_document(doc_id) is None:
+            return False
+        self._transaction(self._delete_queries(doc_id), doc_id, "delete")
         return True
 
     # -- search --------------------------------------------------------------------------

@@ -1,0 +1,208 @@
+"""FalkorDB-specific behaviour of the ``falkordb`` backend, beyond the shared contract.
+
+Real embedded server (one per module), one graph per test.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from impact_graph.config import Settings
+from impact_graph.model import GraphBatch, Node, make_id
+from impact_graph.ontology import load_schema
+from impact_graph.schema import Schema
+from impact_graph.store.falkordb_server import FalkorDBServer
+from impact_graph.store.falkordb_store import VECTOR_CHUNK, FalkorDBStore, _fulltext_query
+from impact_graph.store.port import QueryRefused, StoreError, StoreUnavailable
+from tests.factories import doc_batch, unit_vector
+
+WOR = ("Intervention", "Welzijn op Recept")
+LONELY = ("Challenge", "eenzaamheid")
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def schema() -> Schema:
+    return load_schema()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    data = tmp_path_factory.mktemp("fdb")
+    yield data
+    FalkorDBServer(data).stop()
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, graph_name=f"g{next(_names)}", falkordb_ef_runtime=123)
+
+
+@pytest.fixture
+def store(settings: Settings, schema: Schema) -> Iterator[FalkorDBStore]:
+    st = FalkorDBStore(settings)
+    st.setup_schema(schema)
+    try:
+        yield st
+    finally:
+        st.graph.delete()
+        st.close()
+
+
+def test_setup_schema_is_idempotent_and_uses_settings(store: FalkorDBStore, schema: Schema) -> None:
+    store.setup_schema(schema)  # second time: no error
+    rows = store._q(
+        "CALL db.indexes() YIELD label, options, language RETURN label, options, language"
+    )
+    by_label = {label: (opts, lang) for label, opts, lang in rows}
+    opts, lang = by_label["Chunk"]
+    assert lang == "dutch"
+    assert opts["embedding"]["efRuntime"] == 123
+    assert opts["embedding"]["M"] == store.settings.falkordb_m
+    assert opts["embedding"]["similarityFunction"] == "cosine"
+    assert opts["embedding"]["dimension"] == schema.vector_dimensions
+    for label in schema.fulltext_labels:
+        assert by_label[label][1] == "dutch", label
+
+
+def test_many_vectors_are_written_in_chunks_and_all_searchable(store: FalkorDBStore) -> None:
+    n = VECTOR_CHUNK * 2 + 50
+    doc = Node(make_id("Document", "big.md"), "Document", {"title": "big", "content_hash": "h"})
+    chunks = [
+        Node(f"chunk:{i}", "Chunk", {"text": f"stuk {i}", "position": i}, vector=unit_vector(i))
+        for i in range(n)
+    ]
+    store.upsert_batch(GraphBatch(doc, chunks, []))
+    with_vec = store._q("MATCH (c:Chunk) WHERE c.embedding IS NOT NULL RETURN count(c)")
+    assert with_vec == [[n]]
+    for i in (0, n // 2, n - 1):
+        hits = store.vector_search("Chunk", unit_vector(i), k=3)
+        assert hits[0].id == f"chunk:{i}"
+        assert hits[0].score == pytest.approx(1.0, abs=1e-4)
+
+
+def test_client_killed_before_exec_writes_nothing(store: FalkorDBStore) -> None:
+    """The MULTI/EXEC half of atomicity: queued queries die with the connection."""
+    batch = doc_batch("a.md", [WOR, LONELY], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")])
+    cmds = [
+        store._command(
+            "MERGE (d:Node {id: $doc}) SET d:Document, d.complete = false", {"doc": batch.doc_id}
+        ),
+        *store._node_queries(batch),
+        *store._edge_queries(batch),
+    ]
+    conn = redis.Redis(unix_socket_path=str(store.server.socket_path))  # type: ignore[union-attr]
+    raw = conn.connection_pool.get_connection()
+    raw.send_command("MULTI")
+    assert raw.read_response() in (b"OK", "OK")
+    for cmd in cmds:
+        raw.send_command(*cmd)
+        assert raw.read_response() in (b"QUEUED", "QUEUED")
+    raw.disconnect()  # the client "dies" before EXEC
+    conn.close()
+    assert store.stats().total_nodes == 0
+    assert store.document_hashes() == {}
+
+
+def test_failed_write_is_rolled_back_whole(
+    store: FalkorDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query failing inside EXEC (the others still run) must not leave half a document."""
+    good = doc_batch("b.md", [WOR])
+    store.upsert_batch(good)
+    batch = doc_batch("a.md", [WOR, LONELY])
+    real = store._edge_queries
+
+    def with_a_failing_query(b: GraphBatch) -> list[list[object]]:
+        return [*real(b), store._command("RETURN 1 +")]  # a runtime error inside EXEC
+
+    monkeypatch.setattr(store, "_edge_queries", with_a_failing_query)
+    with pytest.raises(StoreError, match=r"a-md .*nothing of it was kept"):
+        store.upsert_batch(batch)
+    assert set(store.document_hashes()) == {good.doc_id}
+    assert store.incomplete_documents() == []
+    assert store.get_nodes([make_id(*LONELY), batch.doc_id]) == []
+    wor = store.get_nodes([make_id(*WOR)])[0]
+    assert wor["sources"] == [good.doc_id]
+    assert not any(s.startswith(batch.doc_id) for s in wor["spans"])
+
+
+def test_incomplete_document_is_absent_and_rewritten_even_with_the_same_hash(
+    store: FalkorDBStore,
+) -> None:
+    """A document left complete=false (e.g. the roll-back itself failed) counts as absent."""
+    batch = doc_batch("a.md", [WOR])
+    store.upsert_batch(batch)
+    store._q("MATCH (d:Document) SET d.complete = false")  # the state a failed roll-back leaves
+    assert store.document_hashes() == {}
+    assert store.incomplete_documents() == [batch.doc_id]
+    assert store.stats().documents == 0
+
+    assert not store.upsert_batch(batch).skipped
+    assert store.document_hashes() == {batch.doc_id: batch.content_hash}
+    assert store.incomplete_documents() == []
+    assert store.stats().nodes["Intervention"] == 1
+
+
+def test_fulltext_matches_dutch_plurals_by_prefix(store: FalkorDBStore) -> None:
+    store.upsert_batch(
+        doc_batch("a.md", [("TargetGroup", "statushouders")], text="Werk voor statushouders.")
+    )
+    hits = store.fulltext_search("Chunk", "statushouder", k=5)
+    assert [h.props["text"] for h in hits] == ["Werk voor statushouders."]
+
+
+def test_fulltext_query_is_reduced_to_words() -> None:
+    assert _fulltext_query('werk AND ( "jongeren" -wijk @x:y') == (
+        "werk|werk*|and|jongeren|jongeren*|wijk|wijk*|x|y"
+    )
+    assert _fulltext_query("~!@#$%^&*()") == ""
+
+
+def test_read_query_plain_values_for_edges_and_paths(store: FalkorDBStore) -> None:
+    store.upsert_batch(
+        doc_batch("a.md", [WOR, LONELY], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")])
+    )
+    res = store.read_query("MATCH p = (i:Intervention)-[r:ADDRESSES]->(c) RETURN r, p")
+    edge, path = res.rows[0]
+    assert edge["type"] == "ADDRESSES"
+    assert edge["source"] == make_id(*WOR) and edge["target"] == make_id(*LONELY)
+    assert [n["id"] for n in path["nodes"]] == [make_id(*WOR), make_id(*LONELY)]
+    chunk = store.read_query("MATCH (c:Chunk) RETURN c, properties(c) AS p").rows[0]
+    assert "embedding" not in chunk[0] and "embedding" not in chunk[1]
+
+
+def test_read_query_procedure_allow_list(store: FalkorDBStore) -> None:
+    store.upsert_batch(doc_batch("a.md", [WOR]))
+    labels = store.read_query("CALL db.labels() YIELD label RETURN label").rows
+    assert ["Intervention"] in labels
+    # The word CALL inside a string is data, not a procedure call.
+    assert store.read_query("RETURN 'CALL algo.pageRank' AS s").rows == [["CALL algo.pageRank"]]
+    with pytest.raises(QueryRefused, match="read"):
+        store.read_query("CALL algo.pageRank('Node', null) YIELD node RETURN node")
+    with pytest.raises(QueryRefused, match="read"):
+        store.read_query("load csv from 'file:///etc/passwd' as r return r")
+
+
+def test_search_on_a_label_without_index_is_a_clear_error(store: FalkorDBStore) -> None:
+    with pytest.raises(StoreError, match="Actor"):
+        store.vector_search("Actor", unit_vector(1), k=3)
+
+
+def test_unreachable_url_is_store_unavailable() -> None:
+    with pytest.raises(StoreUnavailable, match=r"127\.0\.0\.1:1"):
+        FalkorDBStore(Settings(falkordb_url="redis://127.0.0.1:1", graph_name="x"))
+
+
+def test_close_stops_the_server_only_when_asked(tmp_path: Path) -> None:
+    data = tmp_path / "own"
+    FalkorDBStore(Settings(data_dir=data)).close()
+    srv = FalkorDBServer(data)
+    assert srv.status().running, "default: the embedded server keeps running"
+    FalkorDBStore(Settings(data_dir=data, falkordb_stop_on_close=True)).close()
+    assert not srv.status().running
