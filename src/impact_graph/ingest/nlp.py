@@ -1,0 +1,1407 @@
+"""The NLP stage: a `Document` in, an `Extraction` (entities, relations, sentences) out.
+
+No trained Dutch spaCy model is installable here, so the stage is deliberately rule
+based and explainable: spaCy ``blank("nl")``/``blank("en")`` for tokens and sentences
+(sentencizer plus a blank-line boundary rule, lookup lemmatizer), two PhraseMatchers fed
+from the SKOS vocabularies (one on LOWER, one on a Snowball stem in NORM so
+"statushouders", "ouderen" and "gezinnen" find their singular labels), regexes for how
+Dutch texts name organisations, laws, goals and effects (``ingest.patterns``), and
+section-aware rules for plans ("Met wie", "Werkzame elementen", "Middelen", ...).
+
+Every entity passes through the `Resolver` (``ingest.resolve``), so "Utrecht (gemeente)"
+and "Gemeente Utrecht" share one key and each merge says why. Every relation type is
+checked against the ontology's schema, so the stage cannot invent relationship names.
+
+`extract` is a pure function of its inputs: it opens no files and no database (the
+vocabulary and the known entities are passed in; the spaCy pipelines and matchers are
+built once per language and vocabulary and cached).
+
+Effect directions are the direction of change of the named outcome: "vermindert
+eenzaamheid" is ``"−"``, "verbetert het welbevinden" is ``"+"``, "geen effect op" is
+``"0"``; a negation in the verb phrase ("leidt niet tot minder ...") makes it ``"0"``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from impact_graph.ingest import patterns as P
+from impact_graph.ingest.document import Document, Section
+from impact_graph.ingest.extraction import (
+    Entity,
+    EntityRef,
+    Extraction,
+    Relation,
+    Span,
+    Status,
+)
+from impact_graph.ingest.resolve import KnownEntities, Resolver, fold
+from impact_graph.model import PropValue
+from impact_graph.ontology import load_schema
+from impact_graph.schema import Schema
+from impact_graph.vocab import Concept, Vocabulary
+
+if TYPE_CHECKING:  # spaCy is imported lazily: it pulls in thinc and torch (seconds).
+    from spacy.language import Language
+    from spacy.matcher import PhraseMatcher
+    from spacy.tokens import Doc
+
+__all__ = ["KnownEntities", "extract", "pipeline"]
+
+_SECOND_ORG = re.compile(
+    r"\s+(?:van|voor)\s+(?:de\s+)?(?=(?:"
+    + "|".join(re.escape(h) for h in P.ORG_HEADS)
+    + r"|[A-Z][a-z]+(?:"
+    + "|".join(P.ORG_HEAD_SUFFIXES)
+    + r"))\b)"
+)
+_STEMMERS = {"nl": "dutch_porter", "en": "english"}
+_DOUBLE_END = re.compile(r"([bcdfgklmnprstvz])\1$")
+_lock = threading.Lock()
+
+# -------------------------------------------------------------------------------------
+# spaCy pipelines and matchers (built once, cached)
+# -------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _stemmer(lang: str) -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer(_STEMMERS.get(lang, "dutch_porter"))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str, lang: str = "nl") -> str:
+    """Snowball stem of a folded word, with Dutch final double consonants undone
+    ("gezinnen" -> "gezinn" -> "gezin"), so plural and inflected forms meet their label."""
+    s = _stemmer(lang).stemWord(fold(word))
+    return _DOUBLE_END.sub(r"\1", s) if lang == "nl" else s
+
+
+def _register_components() -> None:
+    from spacy.language import Language
+
+    if "impact_graph_blocks" not in Language.factories:
+
+        @Language.component("impact_graph_blocks")
+        def blocks(doc: Doc) -> Doc:
+            """A blank line ends a sentence: headings, list items and table rows are
+            blocks of their own, and the sentencizer alone would glue them together."""
+            after_break = False
+            for tok in doc:
+                if tok.is_space and "\n\n" in tok.text:
+                    after_break = True
+                    continue
+                if after_break:
+                    tok.is_sent_start = True
+                    after_break = False
+                elif tok.i > 0 and not tok.is_space:
+                    pass
+            return doc
+
+        @Language.component("impact_graph_norm")
+        def norm(doc: Doc) -> Doc:
+            """NORM = stem of the lower-case form: what the second PhraseMatcher compares.
+
+            Not the lemma: the lookup lemmatizer turns verbs into infinitives whose stems
+            meet nouns ("gefinancierd" -> "financieren" ~ "financier")."""
+            lang = doc.lang_
+            for tok in doc:
+                if tok.is_alpha:
+                    tok.norm_ = stem(tok.lower_, lang)
+            return doc
+
+
+@lru_cache(maxsize=4)
+def pipeline(lang: str) -> Language:
+    """The spaCy pipeline of a language ("nl" for anything but English)."""
+    import spacy
+
+    _register_components()
+    lang = "en" if lang == "en" else "nl"
+    nlp = spacy.blank(lang)
+    nlp.add_pipe("impact_graph_blocks")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.add_pipe("impact_graph_norm")
+    nlp.initialize()
+    nlp.max_length = 5_000_000
+    return nlp
+
+
+@dataclass
+class _Matchers:
+    orth: PhraseMatcher
+    lower: PhraseMatcher
+    norm: PhraseMatcher
+    iris: dict[str, list[str]]  # match id string -> concept IRIs
+    recognition: re.Pattern[str] | None  # exact recognition level strings
+    org_heads: re.Pattern[str] | None  # organisation types from the actor-roles vocabulary
+
+
+def _is_abbreviation(term: str) -> bool:
+    """Short upper-case labels ("OM", "GGD", "POH-GGZ") that must match case-sensitively."""
+    letters = [ch for ch in term if ch.isalpha()]
+    return len(term) <= 8 and sum(ch.isupper() for ch in letters) >= max(2, len(letters) - 1)
+
+
+def _terms(vocab: Vocabulary, lang: str) -> dict[str, list[str]]:
+    """Surface label -> concept IRIs, case kept (`Vocabulary.terms` lower-cases them).
+
+    Dutch texts get Dutch and English labels (they borrow "Housing First"), English
+    texts English labels only.
+    """
+    out: dict[str, list[str]] = {}
+    grouping = {
+        t
+        for sch in vocab.schemes.values()
+        if sch.name == "actor-roles"
+        for t in sch.top_concepts
+        if not (vocab.concepts[t].alt_nl or vocab.concepts[t].alt_en)
+    }
+    for c in vocab.concepts.values():
+        if c.iri in grouping:
+            continue  # "persoonsrol", "organisatie": groupings, not things texts name
+        labels = [c.pref_en, *c.alt_en] if lang == "en" else list(c.labels)
+        for label in labels:
+            label = " ".join(label.split())
+            if label and c.iri not in out.setdefault(label, []):
+                out[label].append(c.iri)
+    return out
+
+
+_matcher_cache: dict[tuple[str, int], tuple[Vocabulary | None, _Matchers]] = {}
+
+
+def _matchers(lang: str, vocab: Vocabulary | None) -> _Matchers:
+    """PhraseMatchers for a language and a vocabulary, cached per vocabulary object."""
+    key = (lang, id(vocab))
+    with _lock:
+        hit = _matcher_cache.get(key)
+        if hit is not None and hit[0] is vocab:
+            return hit[1]
+    from spacy.matcher import PhraseMatcher
+
+    nlp = pipeline(lang)
+    orth = PhraseMatcher(nlp.vocab, attr="ORTH")
+    lower = PhraseMatcher(nlp.vocab, attr="LOWER")
+    norm = PhraseMatcher(nlp.vocab, attr="NORM")
+    iris: dict[str, list[str]] = {}
+    recognition = org_heads = None
+    if vocab is not None:
+        norm_comp = nlp.get_pipe("impact_graph_norm")
+        stems: dict[tuple[str, ...], set[str]] = {}
+        stem_docs: list[tuple[str, Doc]] = []
+        for i, (term, term_iris) in enumerate(sorted(_terms(vocab, lang).items())):
+            mid = f"t{i}"
+            iris[mid] = term_iris
+            if _is_abbreviation(term):
+                # "OM", "GGD", "RCT": case-sensitive, or "om" and "rct" would match words.
+                orth.add(mid, [nlp.make_doc(term)])
+                continue
+            lower.add(mid, [nlp.make_doc(term)])
+            nd = norm_comp(nlp.make_doc(term))
+            # Stems of short single words match too much; those match on LOWER only.
+            if len(nd) > 1 or len(term) >= 6:
+                stems.setdefault(tuple(t.norm_ for t in nd), set()).update(term_iris)
+                stem_docs.append((mid, nd))
+        for mid, nd in stem_docs:
+            # A stem shared by labels of different concepts ("ouderen", "ouders" -> "ouder")
+            # is ambiguous: only the exact forms match then.
+            if len(stems[tuple(t.norm_ for t in nd)]) == 1:
+                norm.add(mid, [nd])
+        levels = sorted(
+            {lab for c in vocab.concepts.values() if c.scheme == "recognition" for lab in c.labels},
+            key=len,
+            reverse=True,
+        )
+        if levels:
+            recognition = re.compile(
+                r"(?<!\w)(?:" + "|".join(re.escape(x) for x in levels) + r")(?!\w)"
+            )
+        heads = sorted(
+            {
+                lab[:1].upper() + lab[1:]
+                for c in vocab.concepts.values()
+                if c.pg_label == "Actor" and c.kind == "organisation"
+                for lab in (c.pref_nl, *c.alt_nl)
+                if lab and " " not in lab and len(lab) > 2
+            },
+            key=len,
+            reverse=True,
+        )
+        if heads:
+            org_heads = re.compile(
+                r"\b(?P<head>"
+                + "|".join(f"[{h[0]}{h[0].lower()}]{re.escape(h[1:])}" for h in heads)
+                + rf")[ \t]+(?P<name>{P.NAME})"
+            )
+    built = _Matchers(orth, lower, norm, iris, recognition, org_heads)
+    with _lock:
+        if len(_matcher_cache) > 8:
+            _matcher_cache.clear()
+        _matcher_cache[key] = (vocab, built)
+    return built
+
+
+def _actor_kind(vocab: Vocabulary, c: Concept) -> str:
+    """``kind`` of an actor-role concept, inherited from its broader concepts."""
+    seen: set[str] = set()
+    todo = [c]
+    while todo:
+        cur = todo.pop(0)
+        if cur.kind:
+            return cur.kind
+        seen.add(cur.iri)
+        todo += [vocab.concepts[b] for b in cur.broader if b not in seen and b in vocab.concepts]
+    return "person-role"
+
+
+@lru_cache(maxsize=1)
+def _schema() -> Schema:
+    return load_schema()
+
+
+# -------------------------------------------------------------------------------------
+# helpers
+# -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Cand:
+    """A candidate entity mention before overlap resolution."""
+
+    start: int
+    end: int
+    label: str
+    priority: int  # breaks ties between equally long candidates
+    rule: str
+    concept: str | None = None
+    props: dict[str, PropValue] = field(default_factory=dict)
+    surface: str | None = None  # name to resolve, if not the covered text
+
+
+@dataclass(slots=True)
+class _Block:
+    """A blank-line separated block of text (paragraph, heading, list item, table row)."""
+
+    start: int
+    end: int
+    text: str
+
+    @property
+    def is_table_row(self) -> bool:
+        return " | " in self.text
+
+    @property
+    def is_item(self) -> bool:
+        """List items and table rows: short blocks that are not a lead-in ("...:")."""
+        words = len(self.text.split())
+        return self.is_table_row or (words <= 25 and not self.text.rstrip().endswith(":"))
+
+
+def _blocks(text: str) -> list[_Block]:
+    out: list[_Block] = []
+    for m in re.finditer(r"[^\n]+(?:\n(?!\n)[^\n]*)*", text):
+        raw = m.group(0)
+        stripped = raw.strip()
+        if stripped:
+            s = m.start() + (len(raw) - len(raw.lstrip()))
+            out.append(_Block(s, s + len(stripped), stripped))
+    return out
+
+
+def _section_role(heading: str) -> str | None:
+    h = fold(heading).strip(" :?")
+    for role, cues in P.SECTION_CUES.items():
+        for cue in cues:
+            if h == cue or h.startswith(cue + " ") or (len(cue) > 6 and cue in h):
+                return role
+    return None
+
+
+def _doc_year(doc: Document) -> int | None:
+    for key in ("year", "date", "published"):
+        v = doc.meta.get(key)
+        if v is None:
+            continue
+        m = P.YEAR_RE.search(str(v))
+        if m:
+            return int(m.group(0))
+    m = re.search(r"(?im)^(?:year|jaar)\s*:\s*((?:19|20)\d\d)", doc.text[:1000])
+    return int(m.group(1)) if m else None
+
+
+def _meta_str(doc: Document, *keys: str) -> str | None:
+    for k in keys:
+        v = doc.meta.get(k)
+        if isinstance(v, str) and v.strip() and v.strip().lower() not in ("null", "none", "-"):
+            return v.strip()
+    return None
+
+
+def _meta_list(doc: Document, *keys: str) -> list[str]:
+    out: list[str] = []
+    for k in keys:
+        v = doc.meta.get(k)
+        if isinstance(v, str) and v.strip() and v.strip().lower() not in ("null", "none"):
+            out += [x.strip() for x in re.split(r"[;,]", v) if x.strip()]
+        elif isinstance(v, list):
+            out += [str(x).strip() for x in v if x is not None and str(x).strip()]
+    return out
+
+
+def _split_list(text: str) -> list[tuple[int, str]]:
+    """Split "a, b en c" / "a, b, and c" into (offset, item) pairs."""
+    out: list[tuple[int, str]] = []
+    pos = 0
+    for m in re.finditer(
+        r",\s*(?:en|and|of|or)\s+|,\s*|\s+(?:en|and)\s+(?=een\s|de\s|het\s|a\s|the\s)|;\s*", text
+    ):
+        part = text[pos : m.start()]
+        if part.strip():
+            out.append((pos + len(part) - len(part.lstrip()), part.strip()))
+        pos = m.end()
+    rest = text[pos:]
+    if rest.strip():
+        out.append((pos + len(rest) - len(rest.lstrip()), rest.strip().rstrip(".;")))
+    return out
+
+
+#: Where the name part of a list item ends ("Warme overdracht. Wanneer ...", "X: ...").
+_ITEM_HEAD = re.compile(r"(?<=[a-zà-ÿ)])\.\s|:\s|;\s|\s[—–]\s")
+
+
+def _short_lead(text: str) -> bool:
+    """A list item led by a short title sentence ("Warme overdracht. Wanneer ...")."""
+    head = _ITEM_HEAD.split(text, maxsplit=1)
+    return len(head) == 2 and len(head[0].split()) <= 6
+
+
+def _trim_item(text: str) -> str:
+    return text.strip().strip("•*-–—·").strip().rstrip(".;,:").strip()
+
+
+# -------------------------------------------------------------------------------------
+# the extraction run
+# -------------------------------------------------------------------------------------
+
+
+class _Run:
+    """All state of one `extract` call; methods are the rules, in the order they run."""
+
+    def __init__(self, doc: Document, vocab: Vocabulary | None, known: KnownEntities | None):
+        self.doc = doc
+        self.text = doc.text
+        self.vocab = vocab
+        self.lang = "en" if doc.language == "en" else "nl"
+        self.schema = _schema()
+        self.resolver = Resolver(vocab, known)
+        self.ext = Extraction(document=doc)
+        self.year = _doc_year(doc)
+        self.blocks = _blocks(doc.text)
+        self.programme: EntityRef | None = None
+        self.value_hits: list[tuple[int, int, Concept]] = []  # evidence types, outcomes
+        self.mentions: list[tuple[int, int, EntityRef]] = []  # selected mention spans
+        self.zones: list[tuple[str, int, int, str]] = []  # (role, start, end, heading)
+        self.main_override: EntityRef | None = None  # from a research record's fields
+        self.rating: dict[str, PropValue] = {}  # recognition found in the document
+
+    # -- entity and relation plumbing ---------------------------------------------------
+
+    def entity(
+        self,
+        label: str,
+        surface: str,
+        span: Span | None,
+        status: Status,
+        rule: str,
+        concept: str | None = None,
+        props: dict[str, PropValue] | None = None,
+    ) -> EntityRef:
+        res = self.resolver.match(label, surface)
+        if res.concept is not None:
+            concept = res.concept.iri
+            if status == "candidate":
+                status = "vocabulary"
+        elif status == "vocabulary" and concept and self.vocab is not None:
+            # A stem match ("gezinnen") of a concept label: the concept's key, not the form.
+            c = self.vocab.concepts[concept]
+            res.key = res.name = c.pref_nl or c.pref_en
+            res.merge.rule, res.merge.score = "stem", 1.0
+            self.resolver.add(label, res.key, res.name, (surface,))
+        ent = Entity(
+            label=label,
+            key=res.key,
+            name=res.name,
+            status=status,
+            rule=rule,
+            concept=concept,
+            mentions=[span] if span else [],
+            props=dict(props or {}),
+            merges=[res.merge],
+        )
+        stored = self.ext.add_entity(ent)
+        if span:
+            self.mentions.append((span[0], span[1], stored.ref))
+        return stored.ref
+
+    def rel(
+        self,
+        src: EntityRef | None,
+        type_: str,
+        dst: EntityRef | None,
+        rule: str,
+        spans: Iterable[Span] = (),
+        props: dict[str, PropValue] | None = None,
+    ) -> None:
+        """Add a relation after checking it against the ontology (type and end points)."""
+        if src is None or dst is None or src == dst:
+            return
+        rt = self.schema.rel_type(type_)  # KeyError names the known types
+        if src[0] not in rt.domain and "*" not in rt.domain:
+            raise ValueError(f"{type_} may not start at {src[0]} (allowed: {rt.domain})")
+        if dst[0] not in rt.range and "*" not in rt.range:
+            raise ValueError(f"{type_} may not end at {dst[0]} (allowed: {rt.range})")
+        if rt.symmetric and src > dst:
+            src, dst = dst, src
+        self.ext.add_relation(
+            Relation(
+                src=src, type=type_, dst=dst, rule=rule, spans=list(spans), props=dict(props or {})
+            )
+        )
+
+    def named_org(self, ref: EntityRef) -> bool:
+        """A named organisation ("Zorgverzekeraar Zilverzee", "Openbaar Ministerie"), not a
+        type of organisation ("welzijnsorganisatie"): only those take part, fund, deliver."""
+        ent = self.ext.entities[ref]
+        if ref[0] != "Actor" or ent.props.get("kind") != "organisation":
+            return False
+        return not (ent.status == "vocabulary" and ent.name[:1].islower())
+
+    def refs_in(self, start: int, end: int, *labels: str) -> list[EntityRef]:
+        """Entities (of ``labels``) with a mention inside [start, end), in text order."""
+        out: list[EntityRef] = []
+        for s, e, ref in sorted(self.mentions):
+            if s >= start and e <= end and (not labels or ref[0] in labels) and ref not in out:
+                out.append(ref)
+        return out
+
+    def mentions_in(self, start: int, end: int, *labels: str) -> list[tuple[int, int, EntityRef]]:
+        return sorted(
+            (s, e, r) for s, e, r in self.mentions if s >= start and e <= end and r[0] in labels
+        )
+
+    def sentences(self) -> Iterator[tuple[int, int, str]]:
+        for s, e in self.ext.sentences:
+            yield s, e, self.text[s:e]
+
+    def zone_at(self, offset: int) -> tuple[str, int, int, str] | None:
+        best = None
+        for z in self.zones:
+            if z[1] <= offset < z[2] and (best is None or z[1] >= best[1]):
+                best = z
+        return best
+
+    # -- 1. tokens, sentences, mentions -------------------------------------------------
+
+    def run(self) -> Extraction:
+        nlp = pipeline(self.lang)
+        sdoc = nlp(self.text)
+        for sent in sdoc.sents:
+            span = sent.text
+            lead = len(span) - len(span.lstrip())
+            s, e = sent.start_char + lead, sent.start_char + len(span.rstrip())
+            if e > s:
+                self.ext.sentences.append((s, e))
+        self.find_mentions(sdoc)
+        self.metadata()
+        self.find_zones()
+        self.section_rules()
+        self.sentence_rules()
+        self.evidence_rules()
+        self.finish()
+        return self.ext
+
+    def find_mentions(self, sdoc: Doc) -> None:
+        cands: list[_Cand] = []
+        if self.vocab is not None:
+            m = _matchers(self.lang, self.vocab)
+            seen: set[tuple[int, int, str]] = set()
+            for matcher, prio, rule in (
+                (m.orth, 5, "phrase:exact"),
+                (m.lower, 4, "phrase:lower"),
+                (m.norm, 3, "phrase:stem"),
+            ):
+                for mid, ts, te in matcher(sdoc):
+                    span = sdoc[ts:te]
+                    s, e = span.start_char, span.end_char
+                    for iri in m.iris[sdoc.vocab.strings[mid]]:
+                        if (s, e, iri) in seen:
+                            continue
+                        seen.add((s, e, iri))
+                        c = self.vocab.concepts[iri]
+                        if c.pg_label is None:
+                            self.value_hits.append((s, e, c))
+                            continue
+                        props: dict[str, PropValue] = {}
+                        if c.pg_label == "Actor":
+                            props["kind"] = _actor_kind(self.vocab, c)
+                        cands.append(_Cand(s, e, c.pg_label, prio, rule, iri, props))
+            if m.org_heads is not None:
+                for mt in m.org_heads.finditer(self.text):
+                    cands.append(self._org(mt.start(), mt.end(), "org:actor-role"))
+        cands += self.pattern_candidates()
+        # Longest wins; on equal length the higher priority; earlier first.
+        cands.sort(key=lambda c: (-(c.end - c.start), -c.priority, c.start))
+        taken: list[tuple[int, int]] = []
+        chosen: list[_Cand] = []
+        for c in cands:
+            # On overlap, only the same span naming another concept survives (ambiguous term).
+            if any(c.start < e and s < c.end for s, e in taken) and not any(
+                (c.start, c.end) == (o.start, o.end) and c.priority == o.priority and c.concept
+                for o in chosen
+            ):
+                continue
+            taken.append((c.start, c.end))
+            chosen.append(c)
+        for c in sorted(chosen, key=lambda c: c.start):
+            surface = c.surface or self.text[c.start : c.end]
+            status: Status = "vocabulary" if c.concept else "candidate"
+            props = {k: v for k, v in c.props.items() if not k.startswith("_")}
+            ref = self.entity(c.label, surface, (c.start, c.end), status, c.rule, c.concept, props)
+            ent = self.ext.entities[ref]
+            if ent.concept is None and c.props.get("_type"):
+                # A named organisation points at its type ("GGD X" -> the concept GGD).
+                ent.concept = str(c.props["_type"])
+            if c.props.get("area"):
+                self.entity(
+                    "Area",
+                    str(c.props["area"]),
+                    (c.end - len(str(c.props["area"])), c.end),
+                    "candidate",
+                    c.rule,
+                    props={"kind": "gemeente"},
+                )
+
+    def _org(self, start: int, end: int, rule: str, surface: str | None = None) -> _Cand:
+        text = surface or self.text[start:end]
+        # "lectoraat X van Hogeschool Y": two organisations, cut before the second.
+        cut = _SECOND_ORG.search(text)
+        if cut:
+            text = text[: cut.start()]
+            end = start + len(text)
+        props: dict[str, PropValue] = {"kind": "organisation"}
+        head = re.split(r"[ \t]+", text, maxsplit=1)[0]
+        type_concept = self.resolver.concept("Actor", head)
+        if type_concept is None and " " in text:
+            type_concept = self.resolver.concept("Actor", text.rsplit(" ", 1)[-1])
+        if type_concept is not None and type_concept.scheme == "actor-roles":
+            props["_type"] = type_concept.iri
+        if text.lower().startswith("gemeente "):
+            props["area"] = text[9:].strip()
+        return _Cand(start, end, "Actor", 2, rule, None, props, surface)
+
+    def pattern_candidates(self) -> list[_Cand]:
+        t = self.text
+        out: list[_Cand] = []
+        for rx, rule in (
+            (P.ORG_HEAD_RE, "org:head"),
+            (P.ORG_WELZIJN_RE, "org:welzijn"),
+            (P.ORG_COMPOUND_RE, "org:compound"),
+            (P.ORG_TAIL_RE, "org:tail"),
+            (P.UNIVERSITY_RE, "org:university"),
+        ):
+            for m in rx.finditer(t):
+                name = m.groupdict().get("name") or ""
+                first = name.split(" ")[0] if name else ""
+                if name and fold(first) in P.NOT_NAMES and " " not in name:
+                    continue
+                out.append(self._org(m.start(), m.end(), rule))
+        for m in P.KNOWN_ORG_RE.finditer(t):
+            out.append(self._org(m.start(), m.end(), "org:known"))
+        for m in P.GEMEENTE_PAREN_RE.finditer(t):
+            out.append(self._org(m.start(), m.end(), "org:gemeente-paren"))
+        for m in P.WIJK_RE.finditer(t):
+            out.append(
+                _Cand(
+                    m.start("name"), m.end("name"), "Area", 1, "area:wijk", props={"kind": "wijk"}
+                )
+            )
+        for m in P.IN_GEMEENTE_RE.finditer(t):
+            g = "name" if m.group("name") else "name_en"
+            out.append(
+                _Cand(m.start(g), m.end(g), "Area", 1, "area:gemeente", props={"kind": "gemeente"})
+            )
+        for m in P.LAW_RE.finditer(t):
+            law = m.group("law")
+            if law in P.NOT_LAWS:
+                continue
+            props: dict[str, PropValue] = {}
+            if m.group("article"):
+                props["description"] = f"artikel {m.group('article')}"
+            out.append(
+                _Cand(m.start("law"), m.end("law"), "LegalBasis", 1, "law:pattern", props=props)
+            )
+        return out
+
+    # -- 2. front matter and record fields ----------------------------------------------
+
+    def metadata(self) -> None:
+        doc = self.doc
+        name = _meta_str(doc, "programme", "programma", "program")
+        rule = "meta:programme"
+        if name is None:
+            m = P.PROGRAMME_RE.search(doc.title)
+            if m:
+                name, rule = m.group("name"), "title:programme"
+            elif doc.kind == "plan":
+                name = re.split(r"\s+[–—-]\s+|:\s+", doc.title)[0]
+                name = re.sub(
+                    r"(?i)^(programma-?aanpak|programma|reisverslag|opdracht|foto)\s+", "", name
+                )
+                rule = "title"
+        if name:
+            self.programme = self.entity("Programme", name, None, "metadata", rule)
+            self._mention_name(self.programme, name)
+        if self.programme is None:
+            for m in P.PROGRAMME_RE.finditer(self.text):
+                ref = self.entity(
+                    "Programme",
+                    m.group("name"),
+                    (m.start("name"), m.end("name")),
+                    "candidate",
+                    "pattern:programme",
+                )
+                self.programme = self.programme or ref
+        area = _meta_str(doc, "area", "gemeente", "municipality")
+        if area:
+            aref = self.entity(
+                "Area", area, None, "metadata", "meta:area", props={"kind": "gemeente"}
+            )
+            self._mention_name(aref, area)
+            self.rel(self.programme, "IN_AREA", aref, "meta:area")
+        for theme in _meta_list(doc, "themes", "theme", "challenge", "challenges", "target_groups"):
+            self._meta_concept(theme)
+        for author in _meta_list(doc, "authors", "author", "auteurs"):
+            self._author(author)
+        self._research_record()
+
+    def _mention_name(self, ref: EntityRef, name: str) -> None:
+        """Add the plain occurrences of a metadata name as mentions of its entity."""
+        if len(name) < 3:
+            return
+        ent = self.ext.entities[ref]
+        for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", self.text, re.IGNORECASE):
+            span = (m.start(), m.end())
+            if any(s <= span[0] and span[1] <= e and r != ref for s, e, r in self.mentions):
+                continue  # inside another entity's name ("Stichting Welzijn Wadstede")
+            if span not in ent.mentions:
+                ent.mentions.append(span)
+                self.mentions.append((span[0], span[1], ref))
+
+    def _meta_concept(self, term: str) -> list[EntityRef]:
+        """A front-matter theme: a Challenge or TargetGroup concept (or free text, skipped)."""
+        refs: list[EntityRef] = []
+        if self.vocab is None:
+            return refs
+        for c in self.vocab.lookup(term):
+            if c.pg_label in ("Challenge", "TargetGroup"):
+                ref = self.entity(c.pg_label, term, None, "metadata", "meta:themes", c.iri)
+                refs.append(ref)
+                rel = "ADDRESSES" if c.pg_label == "Challenge" else "TARGETS"
+                self.rel(self.programme, rel, ref, "meta:themes")
+        return refs
+
+    def _author(self, author: str) -> None:
+        if re.match(r"(?i)^persoon-", author):
+            return
+        words = author.split()
+        org_like = (
+            any(fold(w) in {fold(h) for h in P.ORG_HEADS} for w in words)
+            or any(fold(w).endswith(P.ORG_HEAD_SUFFIXES) for w in words)
+            or any(w in ("Team", "Programmateam", "Redactie", "Research", "Group") for w in words)
+            or author in P.KNOWN_ORGS
+        )
+        if "," in author and org_like:
+            author = author.split(",")[-1].strip() if author.lower().startswith("team") else author
+        kind = "organisation" if org_like else "person"
+        props: dict[str, PropValue] = {"kind": kind}
+        if kind == "person":
+            props["role"] = "auteur"
+        if kind == "person" and self.doc.kind != "research":
+            return  # only researchers are named as people; others stay private
+        ref = self.entity("Actor", author, None, "metadata", "meta:authors", props=props)
+        self._mention_name(ref, author)
+
+    def _research_record(self) -> None:
+        """Structured research fields (intervention, design, outcome, ...) used directly."""
+        doc = self.doc
+        iv = _meta_str(doc, "intervention", "interventie")
+        if iv is None:
+            return
+        iref = self.entity("Intervention", iv, None, "metadata", "meta:intervention")
+        self._mention_name(iref, iv)
+        self.main_override = iref
+        outcome = _meta_str(doc, "outcome", "uitkomst")
+        design = _meta_str(doc, "design", "study_design", "opzet")
+        if outcome:
+            direction = _meta_str(doc, "direction", "richting") or ""
+            direction = {"-": "−", "+": "+", "0": "0", "−": "−"}.get(direction, direction)
+            props: dict[str, PropValue] = {"outcome": self._outcome_name(outcome)}
+            if direction:
+                props["direction"] = direction
+            es = doc.meta.get("effect_size")
+            if es is not None:
+                props["magnitude"] = str(es)
+                with contextlib.suppress(ValueError):
+                    props["effect_size"] = float(str(es).replace(",", "."))
+            self._effect(iref, str(props["outcome"]), props, None, "meta:outcome")
+        if design:
+            self._evidence(design, None, "metadata", "meta:design")
+        rec = _meta_str(doc, "recognition", "erkenning", "rating_level")
+        if rec:
+            self._recognition(rec, None, _meta_str(doc, "rating_scheme"))
+
+    # -- 3. sections --------------------------------------------------------------------
+
+    def find_zones(self) -> None:
+        """Zones of the text with a role: from headings, and from lead-in paragraphs that
+        end in ":" ("Doelen:", "... vier werkzame elementen naar voren:") up to the end
+        of the list that follows them."""
+        for sec in self.doc.sections:
+            role = _section_role(sec.heading)
+            if role:
+                self.zones.append((role, sec.start + len(sec.heading), sec.end, sec.heading))
+        for i, b in enumerate(self.blocks):
+            if not b.text.endswith(":"):
+                continue
+            role = None
+            if P.ELEMENTS_INTRO_RE.search(b.text):
+                role = "elements"
+            else:
+                words = b.text.rstrip(":").split()
+                if len(words) <= 6:
+                    role = _section_role(b.text.rstrip(":"))
+            if role is None:
+                continue
+            end = b.end
+            for nb in self.blocks[i + 1 :]:
+                if not (nb.is_item or _short_lead(nb.text)) or self._is_heading(nb):
+                    break
+                end = nb.end
+            if end > b.end:
+                self.zones.append((role, b.end, end, b.text))
+
+    def _is_heading(self, b: _Block) -> bool:
+        return any(s.start == b.start for s in self.doc.sections)
+
+    def section_rules(self) -> None:
+        for role, start, end, heading in self.zones:
+            rule = f"section:{heading}"[:80]
+            blocks = [
+                b
+                for b in self.blocks
+                if b.start >= start and b.end <= end and not self._is_heading(b)
+            ]
+            if role == "partners":
+                self._partners(blocks, rule)
+            elif role == "elements":
+                self._elements(blocks, start, rule)
+            elif role == "interventions":
+                self._interventions(blocks, rule)
+            elif role == "funding":
+                self._funding(blocks, rule)
+        # Inline lists: "Werkzame elementen zijn: a, b, en c."
+        for s, e, sent in self.sentences():
+            m = P.ELEMENTS_INTRO_RE.search(sent)
+            if m and sent[m.end() :].strip() and not self.zone_at(s + m.end()):
+                tail_start = s + m.end()
+                tail = self.text[tail_start:e].rstrip(". ")
+                for off, item in _split_list(tail):
+                    self._element(item, tail_start + off, (s, e), "inline-list:werkzame elementen")
+
+    def _partners(self, blocks: list[_Block], rule: str) -> None:
+        first_row = True
+        for b in blocks:
+            sent = self.ext.sentence_of(b.start)
+            if b.is_table_row:
+                cells = [c.strip() for c in b.text.split(" | ")]
+                header = first_row and all(
+                    fold(c)
+                    in {
+                        "organisatie",
+                        "partner",
+                        "partners",
+                        "rol",
+                        "role",
+                        "naam",
+                        "wie",
+                        "wat",
+                        "taak",
+                        "organisation",
+                    }
+                    for c in cells
+                    if c
+                )
+                first_row = False
+                if header:
+                    continue
+                name, role = cells[0], " | ".join(cells[1:]).strip()
+                self._partner(name, b.start, role, sent, rule)
+            elif b.is_item:
+                parts = P.ROLE_SEP_RE.split(b.text, maxsplit=1)
+                if len(parts) == 2:
+                    self._partner(parts[0], b.start, parts[1].rstrip(")").strip(), sent, rule)
+                else:
+                    # "GGD, Stichting X en de bibliotheek": only parts that are names.
+                    for off, item in _split_list(b.text):
+                        if self.refs_in(b.start + off, b.start + off + len(item), "Actor") or (
+                            item[:1].isupper() and len(item.split()) <= 5
+                        ):
+                            self._partner(item, b.start + off, "", sent, rule)
+            else:
+                for s, e, _ in self._sentences_in(b.start, b.end):
+                    for ref in self.refs_in(s, e, "Actor"):
+                        if self.named_org(ref):
+                            self.rel(ref, "PARTICIPATES_IN", self.programme, rule, [(s, e)])
+
+    def _partner(self, raw: str, offset: int, role: str, sent: Span, rule: str) -> None:
+        name = _trim_item(raw.split(",")[0])
+        if not name or len(name.split()) > 8 or name.lower().startswith("persoon-"):
+            return
+        start = self.text.find(name, offset)
+        span = (start, start + len(name)) if start >= 0 else None
+        # An organisation the matchers already found inside the name wins (its resolved key).
+        inner = self.refs_in(span[0], span[1], "Actor") if span else []
+        if (
+            inner
+            and span
+            and any(
+                (s, e) == span or (e - s) >= len(name) - 2
+                for s, e, r in self.mentions_in(span[0], span[1], "Actor")
+            )
+        ):
+            ref = inner[0]
+        else:
+            kind = "organisation"
+            concept = self.resolver.concept("Actor", name)
+            if concept is not None and concept.kind:
+                kind = concept.kind
+            ref = self.entity("Actor", name, span, "candidate", rule, props={"kind": kind})
+        role = _trim_item(role)
+        if not role:
+            ent = self.ext.entities[ref]
+            if ent.concept and self.vocab is not None:
+                role = self.vocab.label(ent.concept)
+            elif ent.props.get("role"):
+                role = str(ent.props["role"])
+        props: dict[str, PropValue] = {"role": role} if role else {}
+        self.rel(ref, "PARTICIPATES_IN", self.programme, rule, [sent], props)
+        # "uitvoering Welzijn op Recept, buurtkamers": the partner delivers those.
+        if role and span:
+            rs = self.text.find(role, span[1])
+            if rs >= 0:
+                for iv in self.refs_in(rs, rs + len(role), "Intervention"):
+                    self.rel(ref, "DELIVERS", iv, rule, [sent])
+
+    def _elements(self, blocks: list[_Block], zone_start: int, rule: str) -> None:
+        for b in blocks:
+            if b.is_item or _short_lead(b.text):
+                self._element(b.text, b.start, self.ext.sentence_of(b.start), rule)
+
+    def _element(self, raw: str, offset: int, sent: Span, rule: str) -> None:
+        first = _ITEM_HEAD.split(raw, maxsplit=1)[0]
+        refs = self.refs_in(offset, offset + len(first), "WorkingElement")
+        if not refs:
+            name = _trim_item(first)
+            words = name.split()
+            if not name or len(words) > 14 or name.lower().startswith("persoon-"):
+                return
+            start = self.text.find(name, offset)
+            span = (start, start + len(name)) if start >= 0 else None
+            refs = [self.entity("WorkingElement", name, span, "candidate", rule)]
+        for iv in self._interventions_for(offset):
+            for ref in refs:
+                self.rel(iv, "HAS_ELEMENT", ref, rule, [sent])
+
+    def _interventions_for(self, offset: int) -> list[EntityRef]:
+        """The interventions a working element belongs to: those named in the same
+        block or section before it, else the document's main intervention."""
+        block = next((b for b in self.blocks if b.start <= offset <= b.end), None)
+        if block is not None:
+            found = self.refs_in(block.start, offset, "Intervention")
+            if found:
+                return found[-1:]
+        sec = self.doc.section_at(offset)
+        if sec is not None and sec.level > 1:
+            found = self.refs_in(sec.start, offset, "Intervention")
+            if found:
+                return found[-1:]
+        main = self.main_intervention()
+        return [main] if main else []
+
+    def main_intervention(self) -> EntityRef | None:
+        """What the document is about: record field, title, else the most mentioned one."""
+        if self.main_override is not None:
+            return self.main_override
+        title_end = len(self.doc.title)
+        first = self.blocks[0] if self.blocks else None
+        for s, _e, ref in sorted(self.mentions):
+            if (
+                ref[0] == "Intervention"
+                and first is not None
+                and s < first.end
+                and s < title_end + 5
+            ):
+                return ref
+        counts = Counter(ref for _s, _e, ref in self.mentions if ref[0] == "Intervention")
+        if self.doc.title:
+            for ref in counts:
+                if fold(self.ext.entities[ref].name) in fold(self.doc.title):
+                    return ref
+        if not counts:
+            return None
+        (ref, n), *rest = [*counts.most_common(2), (None, 0)]
+        return ref if n >= 2 and (not rest or rest[0][1] < n) else None
+
+    def _interventions(self, blocks: list[_Block], rule: str) -> None:
+        for b in blocks:
+            sent = self.ext.sentence_of(b.start)
+            refs = self.refs_in(b.start, b.end, "Intervention")
+            if not refs and b.is_item and not b.is_table_row:
+                parts = re.split(r"\s[—–-]\s|:\s", b.text, maxsplit=1)
+                name = _trim_item(parts[0])
+                if len(parts) == 1:
+                    name = _trim_item(re.split(r"\.\s", b.text, maxsplit=1)[0])
+                if name and len(name.split()) <= 6 and not name.lower().startswith("persoon-"):
+                    start = self.text.find(name, b.start)
+                    refs = [
+                        self.entity(
+                            "Intervention", name, (start, start + len(name)), "candidate", rule
+                        )
+                    ]
+            for iv in refs:
+                self.rel(self.programme, "USES", iv, rule, [sent])
+                for actor in self.refs_in(b.start, b.end, "Actor"):
+                    if self.named_org(actor):
+                        self.rel(actor, "DELIVERS", iv, rule, [sent])
+
+    def _funding(self, blocks: list[_Block], rule: str) -> None:
+        for b in blocks:
+            for s, e, sent in self._sentences_in(b.start, b.end):
+                if not (P.FUNDING_RE.search(sent) or "€" in sent):
+                    continue
+                for ref in self.refs_in(s, e, "Actor"):
+                    if self.named_org(ref):
+                        self.rel(ref, "FUNDS", self.programme, rule, [(s, e)])
+
+    def _sentences_in(self, start: int, end: int) -> list[tuple[int, int, str]]:
+        return [(s, e, t) for s, e, t in self.sentences() if s >= start and e <= end]
+
+    # -- 4. sentence rules ---------------------------------------------------------------
+
+    def sentence_rules(self) -> None:
+        for s, e, sent in self.sentences():
+            self._effects(s, e, sent)
+            self._goals(s, e, sent)
+            self._same_sentence(s, e, sent)
+
+    def _outcome_name(self, text: str) -> str:
+        if self.vocab is not None:
+            for c in self.vocab.lookup(text):
+                if c.scheme == "outcomes" or c.pg_label == "Challenge":
+                    return c.pref_nl or c.pref_en
+        return text
+
+    def _outcome_after(self, pos: int, end: int) -> tuple[str, Span] | None:
+        """The outcome named right after an effect verb: a vocabulary concept (outcome or
+        challenge) starting within a few words, else the noun phrase up to a stop word."""
+        window = self.text[pos:end]
+        near = pos + len(" ".join(window.split()[:5])) + 2
+        hits = [
+            (s, ee, c) for s, ee, c in self.value_hits if c.scheme == "outcomes" and pos <= s < near
+        ]
+        hits += (
+            [
+                (s, ee, self.vocab.concepts[self.ext.entities[r].concept])  # type: ignore[union-attr,index]
+                for s, ee, r in self.mentions_in(pos, end, "Challenge", "TargetGroup")
+                if s < near and r[0] == "Challenge" and self.ext.entities[r].concept
+            ]
+            if self.vocab is not None
+            else []
+        )
+        if hits:
+            s, ee, c = min(hits, key=lambda h: h[0])
+            return (c.pref_nl or c.pref_en), (s, ee)
+        stop = P.OUTCOME_STOP_RE.search(window)
+        phrase = window[: stop.start()] if stop else window
+        words = phrase.split()
+        if not words:
+            return None
+        words = words[:6]
+        while words and fold(words[0]) in {"de", "het", "een", "the", "a", "an", "op", "on", "aan"}:
+            words = words[1:]
+        if not words or words[0][:1].isdigit():
+            return None
+        name = " ".join(words).strip(" .,;:")
+        start = self.text.find(name, pos)
+        return name, (start, start + len(name))
+
+    def _effects(self, s: int, e: int, sent: str) -> None:
+        for m in P.EFFECT_RE.finditer(sent):
+            idx = next(int(k[1:]) for k, v in m.groupdict().items() if v is not None)
+            direction = P.EFFECT_PATTERNS[idx][1]
+            vs, ve = s + m.start(), s + m.end()
+            ivs = [r for ms, _me, r in self.mentions_in(s, vs, "Intervention")]
+            iv = ivs[-1] if ivs else None
+            if iv is None and self.doc.kind == "research":
+                iv = self.main_intervention()
+            if iv is None:
+                continue
+            out = self._outcome_after(ve, e)
+            if out is None:
+                continue
+            outcome, _ = out
+            # Negation in the verb phrase (between the subject and the verb, or right after).
+            iv_end = max(
+                (me for ms, me, r in self.mentions_in(s, vs, "Intervention") if r == iv), default=vs
+            )
+            between = self.text[iv_end:vs] + " " + self.text[ve : min(e, ve + 40)].split(",")[0]
+            if (
+                direction != "0"
+                and P.NEGATION_RE.search(between)
+                and not re.search(r"(?i)\bgeen\s+\w+\s+(?:meer|minder)\b", between)
+            ) and (
+                P.NEGATION_RE.search(self.text[iv_end:vs])
+                or re.search(r"(?i)\b(niet|not)\b", self.text[ve : min(e, ve + 40)])
+            ):
+                direction = "0"
+            props: dict[str, PropValue] = {"outcome": outcome, "direction": direction}
+            self._magnitude(sent, m.end(), props)
+            self._effect(iv, outcome, props, (s, e), "effect-verb")
+        for m in P.OUTCOME_CHANGE_RE.finditer(sent):
+            vs = s + m.start()
+            outcomes = [(ms, me, r) for ms, me, r in self.mentions_in(s, vs, "Challenge")] + [
+                (hs, he, c)
+                for hs, he, c in self.value_hits
+                if s <= hs < vs and c.scheme == "outcomes"
+            ]
+            if not outcomes:
+                continue
+            ivs = self.refs_in(s, e, "Intervention")
+            iv = (
+                ivs[0]
+                if ivs
+                else (self.main_intervention() if self.doc.kind == "research" else None)
+            )
+            if iv is None:
+                continue
+            _, _, o = outcomes[-1]
+            outcome = (
+                self.ext.entities[o].name if isinstance(o, tuple) else (o.pref_nl or o.pref_en)
+            )
+            verb = re.sub(r"\s+", " ", m.group("verb").lower())
+            props = {"outcome": outcome, "direction": P.OUTCOME_CHANGE_DIRECTION.get(verb, "")}
+            self._magnitude(sent, 0, props)
+            self._effect(iv, outcome, props, (s, e), "outcome-change")
+
+    def _magnitude(self, sent: str, after: int, props: dict[str, PropValue]) -> None:
+        found = list(P.MAGNITUDE_RE.finditer(sent))
+        if not found:
+            return
+        sizes = [m for m in found if "=" in m.group(0)]
+        best = sizes[0] if sizes else next((m for m in found if m.start() >= after), found[0])
+        props["magnitude"] = re.sub(r"\s+", " ", best.group(0)).strip()
+        if sizes:
+            num = re.search(r"-?\d+(?:[.,]\d+)?$", sizes[0].group(0))
+            if num:
+                props["effect_size"] = float(num.group(0).replace(",", "."))
+
+    def _effect(
+        self, iv: EntityRef, outcome: str, props: dict[str, PropValue], sent: Span | None, rule: str
+    ) -> EntityRef:
+        iv_name = self.ext.entities[iv].name
+        key = f"{iv_name} → {outcome}"
+        ent = Entity(
+            label="Effect",
+            key=key,
+            name=key,
+            status="metadata" if rule.startswith("meta") else "candidate",
+            rule=rule,
+            props=dict(props),
+        )
+        # An Effect's key is built, not resolved: it is one outcome claim of one intervention.
+        ref = self.ext.add_entity(ent).ref
+        self.rel(iv, "HAS_EFFECT", ref, rule, [sent] if sent else [])
+        return ref
+
+    def _goals(self, s: int, e: int, sent: str) -> None:
+        ym = P.GOAL_YEAR_RE.search(sent)
+        if ym is None:
+            return
+        year = int(ym.group("year"))
+        zone = self.zone_at(s)
+        in_goals = zone is not None and zone[0] == "goals"
+        future = self.year is not None and year > self.year
+        cue = re.search(
+            r"(?i)\b(doel\w*|ambitie\w*|streven|streeft|willen|wil|uiterlijk|zal|zullen|aim|target|goal)\b",
+            sent,
+        )
+        if not (in_goals or cue or future):
+            return
+        value = None
+        for vm in P.GOAL_VALUE_RE.finditer(sent):
+            v = vm.group("value").strip()
+            if v == str(year) or P.YEAR_RE.fullmatch(v):
+                continue
+            value = v
+            break
+        if value is None:
+            return
+        text = sent.strip().rstrip(".;")
+        props: dict[str, PropValue] = {"text": text, "target_value": value, "year": year}
+        challenges = self.refs_in(s, e, "Challenge", "TargetGroup")
+        if challenges:
+            props["indicator"] = self.ext.entities[challenges[0]].name
+        ref = self.entity("Goal", text, (s, e), "candidate", "goal:year-number", props=props)
+        if self.programme is not None:
+            self.rel(self.programme, "HAS_GOAL", ref, "goal:year-number", [(s, e)])
+        else:
+            for c in self.refs_in(s, e, "Challenge") or self._doc_challenges():
+                self.rel(c, "HAS_GOAL", ref, "goal:year-number", [(s, e)])
+
+    def _doc_challenges(self) -> list[EntityRef]:
+        return [r for r in self.ext.entities if r[0] == "Challenge"]
+
+    def _same_sentence(self, s: int, e: int, sent: str) -> None:
+        rule = "same-sentence"
+        challenges = self.refs_in(s, e, "Challenge")
+        groups = self.refs_in(s, e, "TargetGroup")
+        ivs = self.refs_in(s, e, "Intervention")
+        laws = self.refs_in(s, e, "LegalBasis")
+        actors = [r for r in self.refs_in(s, e, "Actor") if self.named_org(r)]
+        for iv in ivs:
+            for c in challenges:
+                self.rel(iv, "ADDRESSES", c, rule, [(s, e)])
+            for g in groups:
+                self.rel(iv, "TARGETS", g, rule, [(s, e)])
+        prog_here = self.programme is not None and self.programme in self.refs_in(s, e, "Programme")
+        zone = self.zone_at(s)
+        sec = self.doc.section_at(s)
+        who = sec is not None and re.search(
+            r"(?i)voor wie|doelgroep|waarom|opgave|vraag|target", sec.heading
+        )
+        if self.programme is not None and (
+            prog_here
+            or who
+            or (self.doc.kind == "plan" and (challenges or groups) and zone is None)
+        ):
+            for c in challenges:
+                self.rel(
+                    self.programme, "ADDRESSES", c, rule if prog_here else "plan-mention", [(s, e)]
+                )
+            for g in groups:
+                self.rel(
+                    self.programme, "TARGETS", g, rule if prog_here else "plan-mention", [(s, e)]
+                )
+        if self.programme is not None and prog_here:
+            for iv in ivs:
+                self.rel(self.programme, "USES", iv, rule, [(s, e)])
+            for a in self.refs_in(s, e, "Area"):
+                self.rel(self.programme, "IN_AREA", a, rule, [(s, e)])
+        # Law references ground the programme (or, in policy texts, the challenges).
+        for law in laws:
+            if self.programme is not None:
+                self.rel(self.programme, "GROUNDED_IN", law, "law-reference", [(s, e)])
+            for c in challenges:
+                self.rel(c, "GROUNDED_IN", law, "law-reference", [(s, e)])
+        # Funding named outside a funding section.
+        if (
+            self.programme is not None
+            and P.FUNDING_RE.search(sent)
+            and not (zone and zone[0] == "funding")
+        ):
+            funders = [a for a in actors if self._subject_of_funding(a, s, e, sent)]
+            for a in funders:
+                self.rel(a, "FUNDS", self.programme, "funding-verb", [(s, e)])
+        # Collaboration and delivery between organisations and interventions.
+        if len(actors) >= 2 and re.search(
+            r"(?i)\bsamen\b|samenwerk|in samenwerking met|together with|partner", sent
+        ):
+            for i, a in enumerate(actors):
+                for b in actors[i + 1 :]:
+                    self.rel(a, "COLLABORATES_WITH", b, "collaboration", [(s, e)])
+        if (
+            actors
+            and ivs
+            and re.search(
+                r"(?i)\b(voert|voeren|uitgevoerd|uitvoering|organiseert|organiseerde|biedt|bieden|verzorgt|begeleidt|delivers|runs|provides)\b",
+                sent,
+            )
+        ):
+            for a in actors:
+                for iv in ivs:
+                    self.rel(a, "DELIVERS", iv, "delivery-verb", [(s, e)])
+
+    def _subject_of_funding(self, actor: EntityRef, s: int, e: int, sent: str) -> bool:
+        """A named organisation funds when it is the subject of the funding verb (before it)."""
+        fm = P.FUNDING_RE.search(sent)
+        if fm is None:
+            return False
+        starts = [ms for ms, _me, r in self.mentions if r == actor and s <= ms < e]
+        if not starts:
+            return False
+        if re.search(
+            r"(?i)gefinancierd|betaald door|funded by|subsidie van",
+            fm.group(0) + sent[fm.end() : fm.end() + 15],
+        ):
+            return any(ms > s + fm.start() for ms in starts)
+        return any(ms < s + fm.start() for ms in starts)
+
+    # -- 5. evidence --------------------------------------------------------------------
+
+    def evidence_rules(self) -> None:
+        doc = self.doc
+        if doc.kind == "story":
+            cue = f"{doc.meta.get('doc_type', '')} {doc.title} {doc.path.name}"
+            etype = (
+                "klantreis"
+                if re.search(r"(?i)klantreis|customer journey", cue)
+                else "praktijkverhaal"
+            )
+            self._evidence(etype, None, "metadata", f"kind:story ({etype})")
+        else:
+            for s, e, c in self.value_hits:
+                if c.scheme == "evidence-types":
+                    self._evidence(
+                        c.pref_nl or c.pref_en, (s, e), "vocabulary", "phrase:evidence-type", c.iri
+                    )
+            for s, _e, sent in self.sentences():
+                for rx, label in P.DESIGN_RE:
+                    m = rx.search(sent)
+                    if m:
+                        span = (s + m.start(), s + m.end())
+                        self._evidence(label, span, "candidate", "pattern:design")
+        m = self._matchers()
+        if m is not None and m.recognition is not None:
+            for rm in m.recognition.finditer(self.text):
+                self._recognition(rm.group(0), (rm.start(), rm.end()), None)
+        self._link_evidence()
+
+    def _matchers(self) -> _Matchers | None:
+        return _matchers(self.lang, self.vocab) if self.vocab is not None else None
+
+    def _evidence(
+        self, etype: str, span: Span | None, status: Status, rule: str, concept: str | None = None
+    ) -> EntityRef:
+        if concept is None and self.vocab is not None:
+            found = self.vocab.lookup(etype, scheme="evidence-types")
+            if found:
+                concept = found[0].iri
+                etype = found[0].pref_nl or found[0].pref_en
+                status = "vocabulary" if status == "candidate" else status
+        title = self.doc.title or self.doc.path.name
+        key = f"{etype}: {title}"
+        props: dict[str, PropValue] = {"evidence_type": etype, "title": title}
+        if self.year is not None:
+            props["year"] = self.year
+        n = P.SAMPLE_RE.search(self.text)
+        if n:
+            with contextlib.suppress(ValueError):
+                props["sample_size"] = int(n.group(1).replace(".", ""))
+        ent = Entity("Evidence", key, key, status, rule, concept, [span] if span else [], props)
+        ref = self.ext.add_entity(ent).ref
+        if span:
+            self.mentions.append((span[0], span[1], ref))
+        return ref
+
+    def _recognition(self, level: str, span: Span | None, scheme: str | None) -> None:
+        """A recognition level string: onto the document's evidence, effects and intervention."""
+        rank: int | None = None
+        if self.vocab is not None:
+            found = self.vocab.lookup(level, scheme="recognition")
+            if found:
+                c = found[0]
+                level = c.pref_nl or c.pref_en
+                rank = c.rank
+                if scheme is None and c.broader:
+                    top = self.vocab.concepts.get(c.broader[0])
+                    scheme = top.pref_nl if top else None
+        props: dict[str, PropValue] = {"rating_level": level}
+        if scheme:
+            props["rating_scheme"] = scheme
+        if rank is not None:
+            props["rating_rank"] = rank
+        self.rating = props
+        if not any(r[0] == "Evidence" for r in self.ext.entities):
+            self._evidence("erkenning", span, "candidate", "recognition-level")
+        for ref, ent in self.ext.entities.items():
+            if ref[0] == "Evidence":
+                for k, v in props.items():
+                    if k != "rating_rank":
+                        ent.props.setdefault(k, v)
+                if span and span not in ent.mentions and ent.rule == "recognition-level":
+                    ent.mentions.append(span)
+        main = self.main_intervention()
+        if main is not None:
+            for k, v in props.items():
+                self.ext.entities[main].props.setdefault(k, v)
+
+    def _link_evidence(self) -> None:
+        evidence = [r for r in self.ext.entities if r[0] == "Evidence"]
+        if not evidence:
+            return
+        effects = [r for r in self.ext.entities if r[0] == "Effect"]
+        rating = self.rating
+        main = self.main_intervention()
+        for eff in effects:
+            if (
+                rating
+                and main is not None
+                and any(
+                    rel.src == main and rel.dst == eff and rel.type == "HAS_EFFECT"
+                    for rel in self.ext.relations
+                )
+            ):
+                for k, v in rating.items():
+                    self.ext.entities[eff].props.setdefault(k, v)
+        sources = effects or [r for r in self.ext.entities if r[0] == "WorkingElement"]
+        for src in sources:
+            for ev in evidence:
+                self.rel(src, "SUPPORTED_BY", ev, "same-document")
+
+    # -- 6. finishing -------------------------------------------------------------------
+
+    def finish(self) -> None:
+        for ent in self.ext.entities.values():
+            ent.mentions.sort()
+            if ent.label not in ("Effect", "Evidence") and (
+                ent.mentions or ent.status == "candidate"
+            ):
+                ent.props["mention_count"] = len(ent.mentions)
+
+
+def extract(
+    doc: Document, vocab: Vocabulary | None = None, known: KnownEntities | None = None
+) -> Extraction:
+    """Entities, relations and sentence spans of one document.
+
+    ``vocab`` feeds the concept matchers (without it only the name patterns run);
+    ``known`` are names the store already holds (``{label: [(key, name, aliases)]}``),
+    so a new spelling of a known organisation resolves to its existing key.
+    """
+    return _Run(doc, vocab, known).run()
+
+
+def section_of(doc: Document, offset: int) -> Section | None:
+    """The innermost section containing ``offset`` (re-exported for callers' convenience)."""
+    return doc.section_at(offset)

@@ -1,0 +1,371 @@
+"""Pattern tables of the NLP stage: the Dutch-first words and regexes `ingest.nlp` uses.
+
+Concept names (challenges, target groups, interventions, recognition levels, ...) come
+from the SKOS vocabularies, never from here. What lives here is what no vocabulary holds:
+how Dutch texts *name* organisations ("Stichting X", "GGD X", "X (gemeente)"), which
+headings announce partner lists or working elements, effect verbs, study-design cue
+words and the shapes of numbers, years and law references. Keeping the tables apart from
+the rules makes them easy to review and extend without touching control flow.
+"""
+
+from __future__ import annotations
+
+import re
+
+# --- names --------------------------------------------------------------------------
+
+#: A capitalised name word ("Wadstede", "Lindenhoven-Oost", "ROC", "De"); pseudonyms of
+#: private persons ("Persoon-3f2a") are never part of a name.
+_CAP = r"(?!Persoon-)[A-ZÀ-Ý][\w'’&.-]*(?<![.-])"
+#: Lower-case words allowed inside a name when a capitalised word follows ("Huis van de Wijk").
+_LINK = r"(?:van|de|der|den|voor|op|het|'t)"
+#: One to five name words.
+NAME = rf"{_CAP}(?:[ \t]+(?:{_LINK}[ \t]+)?{_CAP}){{0,4}}"
+#: A name without lower-case link words (for "Welzijn X", so "Welzijn op Recept" is no org).
+NAME_TIGHT = rf"{_CAP}(?:[ \t]+{_CAP}){{0,3}}"
+
+#: Words that, followed by a name, make an organisation ("Stichting Welzijn Wadstede").
+ORG_HEADS: tuple[str, ...] = (
+    "Stichting",
+    "Vereniging",
+    "Coöperatie",
+    "GGD",
+    "Politie",
+    "Buurtteam",
+    "Wijkteam",
+    "Sociaal Wijkteam",
+    "Jeugdteam",
+    "Bibliotheek",
+    "Hogeschool",
+    "Universiteit",
+    "ROC",
+    "MBO",
+    "OBS",
+    "CBS",
+    "PCBS",
+    "RKBS",
+    "IKC",
+    "Basisschool",
+    "Kindcentrum",
+    "Zorggroep",
+    "Jongerenwerk",
+    "Huisartsenpraktijk",
+    "Huisartsenpost",
+    "Woningcorporatie",
+    "Woonstichting",
+    "Woningstichting",
+    "Welzijn",
+    "Sportbedrijf",
+    "Werkbedrijf",
+    "Zorgverzekeraar",
+    "Ziekenhuis",
+    "Gemeente",
+    "Ministerie van",
+    "Provincie",
+    "Lectoraat",
+    "Kenniscentrum",
+    "Bureau",
+)
+
+#: Endings of compound head words ("Ondernemersvereniging", "Havenbedrijf").
+ORG_HEAD_SUFFIXES: tuple[str, ...] = (
+    "stichting",
+    "vereniging",
+    "bedrijf",
+    "praktijk",
+    "groep",
+    "verzekeraar",
+    "corporatie",
+    "fonds",
+    "instituut",
+    "centrum",
+    "bureau",
+    "platform",
+    "coöperatie",
+    "school",
+    "college",
+)
+
+#: Words that follow a name to make an organisation ("Kustland College", "Kustland Welzijn").
+ORG_TAILS: tuple[str, ...] = ("Welzijn", "College", "Lyceum", "Wonen", "Zorg", "Thuiszorg")
+
+#: Organisations known by a bare name (national institutes and services).
+KNOWN_ORGS: tuple[str, ...] = (
+    "Trimbos-instituut",
+    "Movisie",
+    "NJi",
+    "Nederlands Jeugdinstituut",
+    "RIVM",
+    "Pharos",
+    "ZonMw",
+    "UWV",
+    "Halt",
+    "VluchtelingenWerk",
+    "VluchtelingenWerk Nederland",
+    "Vluchtelingenwerk",
+    "COA",
+    "DUO",
+    "SCP",
+    "Sociaal en Cultureel Planbureau",
+    "Verwey-Jonker Instituut",
+    "Kenniscentrum Sport & Bewegen",
+    "Loket Gezond Leven",
+    "Veilig Thuis",
+    "Leger des Heils",
+    "Humanitas",
+    "Rode Kruis",
+    "Nationale Ombudsman",
+    "Raad voor de Kinderbescherming",
+    "Zorginstituut Nederland",
+    "Sociale Verzekeringsbank",
+    "Centraal Bureau voor de Statistiek",
+    "Nederlands Centrum Jeugdgezondheid",
+    "JOGG",
+)
+
+
+def _alt(words: tuple[str, ...]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+#: "Stichting X", "GGD X", "gemeente X" (head case-insensitive on its first letter).
+_HEADS_ANY_CASE = "|".join(
+    f"[{w[0].upper()}{w[0].lower()}]{re.escape(w[1:])}" for w in ORG_HEADS if w != "Welzijn"
+)
+ORG_HEAD_RE = re.compile(rf"\b(?P<head>(?:{_HEADS_ANY_CASE}))[ \t]+(?P<name>{NAME})")
+#: "Welzijn X" (tight: no link words).
+ORG_WELZIJN_RE = re.compile(rf"\bWelzijn[ \t]+(?P<name>{NAME_TIGHT})")
+#: "Havenbedrijf Kustland", "Ondernemersvereniging Wadstede".
+ORG_COMPOUND_RE = re.compile(
+    rf"\b(?P<head>[A-Z][a-zà-ÿ]+(?:{_alt(ORG_HEAD_SUFFIXES)}))[ \t]+(?P<name>{NAME})"
+)
+#: "Kustland College", "Kustland Welzijn".
+ORG_TAIL_RE = re.compile(rf"\b(?P<name>{NAME_TIGHT})[ \t]+(?P<tail>{_alt(ORG_TAILS)})\b")
+#: "Utrecht (gemeente)".
+GEMEENTE_PAREN_RE = re.compile(rf"\b(?P<name>{NAME_TIGHT})[ \t]*\((?:[Gg]emeente)\)")
+#: Known organisations, case-sensitive (so "halt" the verb is no org).
+KNOWN_ORG_RE = re.compile(rf"(?<![\w-])(?:{_alt(KNOWN_ORGS)})(?![\w-])")
+#: "Universiteit Utrecht", "Erasmus Universiteit", "University of X".
+UNIVERSITY_RE = re.compile(
+    rf"\b(?:{NAME_TIGHT}[ \t]+(?:Universiteit|University|Hogeschool)"
+    rf"|University of[ \t]+{NAME_TIGHT})"
+)
+
+#: "wijk Zeezicht", "de wijk Oude Haven".
+WIJK_RE = re.compile(rf"\b(?:wijk|buurt|dorp|stadsdeel)[ \t]+(?P<name>{NAME_TIGHT})")
+#: "in de gemeente Wadstede", "municipality of Wadstede".
+IN_GEMEENTE_RE = re.compile(
+    rf"\b(?:in|van|binnen)[ \t]+de[ \t]+gemeente[ \t]+(?P<name>{NAME_TIGHT})"
+    rf"|\b[Mm]unicipality[ \t]+of[ \t]+(?P<name_en>{NAME_TIGHT})"
+)
+#: "het programma Samen Minder Alleen", "programme X".
+PROGRAMME_RE = re.compile(
+    rf"\b(?:[Pp]rogramma|[Pp]rogramme|[Pp]roject|[Aa]anpak)[ \t]+(?P<name>{NAME})"
+)
+
+#: Words that are capitalised but never a name on their own (sentence starts, months).
+_NOT_NAMES = """de het een en of in op van voor met als dat die dit deze wij we ze zij hij ik
+the a an and of in on for with this that januari februari maart april mei juni juli augustus
+september oktober november december organisatie partner rol role naam"""
+NOT_NAMES: frozenset[str] = frozenset(_NOT_NAMES.split())
+
+# --- sections -----------------------------------------------------------------------
+
+#: Heading cues (matched on the normalised heading) per section role.
+SECTION_CUES: dict[str, tuple[str, ...]] = {
+    "partners": (
+        "met wie",
+        "partners",
+        "samenwerkingspartners",
+        "netwerk",
+        "betrokken partijen",
+        "betrokken organisaties",
+        "stakeholders",
+        "uitvoerders",
+        "wie doen mee",
+        "samenwerking",
+        "partnership",
+    ),
+    "elements": (
+        "werkzame elementen",
+        "werkzame factoren",
+        "working elements",
+        "active ingredients",
+    ),
+    "interventions": (
+        "interventies",
+        "wat we doen",
+        "wat we deden",
+        "wat doen we",
+        "activiteiten",
+        "aanbod",
+        "maatregelen",
+        "interventions",
+        "what we do",
+    ),
+    "funding": (
+        "financiering",
+        "middelen",
+        "met welke middelen",
+        "begroting",
+        "budget",
+        "funding",
+        "dekking",
+    ),
+    "goals": ("doelen", "doel", "ambitie", "ambities", "doelstellingen", "goals", "resultaten"),
+}
+
+#: A paragraph that announces a list of working elements ("komen vier werkzame elementen
+#: naar voren:", "Werkzame elementen zijn:", "identified four working elements:").
+ELEMENTS_INTRO_RE = re.compile(r"(?i)(werkzame elementen|working elements)[^.:]*:")
+
+#: Separators between a partner's name and its role in a list item.
+ROLE_SEP_RE = re.compile(r"\s+[—–-]\s+|\s*\|\s*|:\s+|\s+\(")
+
+#: Verbs that state funding ("Zorgverzekeraar Zilverzee droeg € 40.000 bij").
+FUNDING_RE = re.compile(
+    r"(?i)\b(financier\w*|gefinancierd|subsidie\w*|draagt\b.*\bbij|droeg\b.*\bbij|"
+    r"bijdrage|betaalt|betaald door|funded|funds|sponsor\w*)"
+)
+
+# --- effects ------------------------------------------------------------------------
+
+#: Effect verb phrases → direction of change of the named outcome ("+", "−", "0").
+#: Longer phrases first; ``{GAP}`` allows a few words between verb and particle.
+_GAP = r"(?:\s+\S+){0,4}?"
+EFFECT_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"heeft\s+geen(?:\s+(?:significant|aantoonbaar|meetbaar))?e?\s+effect\s+op", "0"),
+    (r"(?:had|hebben|hadden)\s+geen(?:\s+\w+)?\s+effect\s+op", "0"),
+    (r"geen(?:\s+(?:significant|aantoonbaar|meetbaar))?e?\s+effect\s+op", "0"),
+    (r"(?:had|has|have|showed)\s+no(?:\s+significant)?\s+effect\s+on", "0"),
+    (r"no(?:\s+significant)?\s+effect\s+on", "0"),
+    (r"(?:heeft|hebben|had|hadden)\s+een\s+(?:\w+\s+)?positief\s+effect\s+op", "+"),
+    (r"(?:heeft|hebben|had|hadden)\s+een\s+(?:\w+\s+)?negatief\s+effect\s+op", "−"),
+    (r"positive\s+effect\s+on", "+"),
+    (r"negative\s+effect\s+on", "−"),
+    (rf"(?:leidt|leidde|leiden|leidden){_GAP}\s+tot\s+(?:minder|lagere?|een\s+daling)", "−"),
+    (
+        rf"(?:leidt|leidde|leiden|leidden){_GAP}\s+tot\s+(?:meer|hogere?|betere?|een\s+stijging)",
+        "+",
+    ),
+    (
+        r"(?:gaat|ging|gingen|samengaat|samenging)\s+(?:samen\s+)?met\s+(?:minder|lagere?|een\s+daling)",
+        "−",
+    ),
+    (
+        r"(?:gaat|ging|gingen|samengaat|samenging)\s+(?:samen\s+)?met\s+(?:meer|hogere?|een\s+stijging)",
+        "+",
+    ),
+    (r"(?:draagt|droeg|dragen|droegen)\s+bij\s+aan\s+(?:minder|een\s+vermindering\s+van)", "−"),
+    (r"(?:draagt|droeg|dragen|droegen)\s+bij\s+aan", "+"),
+    (r"verminder(?:t|de|den|en)|verlaag(?:t|de|den|en)|reduceer(?:t|de)|voorkom(?:t|en)", "−"),
+    (
+        r"verhoog(?:t|de|den|en)|verbeter(?:t|de|den|en)|vergro(?:ot|otte|ten)|versterk(?:t|te|ten)",
+        "+",
+    ),
+    (r"was\s+associated\s+with\s+(?:reduced|lower|less|decreased)", "−"),
+    (r"was\s+associated\s+with\s+(?:improved|higher|more|increased|better)", "+"),
+    (r"associated\s+with\s+(?:reduced|lower|less|decreased)", "−"),
+    (r"associated\s+with\s+(?:improved|higher|more|increased|better)", "+"),
+    (r"led\s+to\s+(?:less|lower|fewer|reduced)", "−"),
+    (r"led\s+to\s+(?:more|higher|better|improved)", "+"),
+    (r"reduc(?:es|ed)|decreas(?:es|ed)|lower(?:s|ed)|prevent(?:s|ed)", "−"),
+    (r"improv(?:es|ed)|increas(?:es|ed)|strengthen(?:s|ed)|enhanc(?:es|ed)", "+"),
+)
+EFFECT_RE = re.compile(
+    "|".join(f"(?P<e{i}>\\b{p}\\b)" for i, (p, _) in enumerate(EFFECT_PATTERNS)), re.IGNORECASE
+)
+
+#: Negations that turn a stated effect into "no effect" when they sit in the verb phrase.
+NEGATION_RE = re.compile(r"(?i)\b(niet|geen|not|no|nauwelijks|never|nooit)\b")
+
+#: Magnitudes: effect sizes, percentages, percentage points, before/after scores.
+MAGNITUDE_RE = re.compile(
+    r"(?i)(?:cohen'?s\s+)?\b(?:d|g|OR|RR|HR|r)\s*=\s*-?\d+(?:[.,]\d+)?"
+    r"|\b\d+(?:[.,]\d+)?\s*(?:procentpunt(?:en)?|percentage\s*points?)"
+    r"|-?\d+(?:[.,]\d+)?\s*(?:%|procent|percent)"
+    r"|\bvan\s+\d+(?:[.,]\d+)?\s+naar\s+\d+(?:[.,]\d+)?"
+    r"|\bfrom\s+\d+(?:[.,]\d+)?\s+to\s+\d+(?:[.,]\d+)?"
+)
+
+#: Where an outcome noun phrase ends after an effect verb.
+OUTCOME_STOP_RE = re.compile(
+    r"(?i)[,;:.()\[\]|]|\s(?:en|maar|omdat|doordat|bij|onder|in|dan|terwijl|and|but|among|in|"
+    r"than|because|with|met|na|after|volgens|zodat|waardoor)\s"
+)
+
+#: Outcome-first statements: "<outcome> daalde/nam af" with the document's intervention.
+OUTCOME_CHANGE_RE = re.compile(
+    r"(?i)\b(?P<verb>daalde|daalden|nam\s+af|namen\s+af|steeg|stegen|nam\s+toe|namen\s+toe|"
+    r"decreased|declined|fell|increased|rose)\b"
+)
+OUTCOME_CHANGE_DIRECTION: dict[str, str] = {
+    "daalde": "−",
+    "daalden": "−",
+    "nam af": "−",
+    "namen af": "−",
+    "decreased": "−",
+    "declined": "−",
+    "fell": "−",
+    "steeg": "+",
+    "stegen": "+",
+    "nam toe": "+",
+    "namen toe": "+",
+    "increased": "+",
+    "rose": "+",
+}
+
+# --- evidence -----------------------------------------------------------------------
+
+#: Study-design cue → (evidence type label, as in the evidence-types vocabulary).
+DESIGN_CUES: tuple[tuple[str, str], ...] = (
+    (r"\bmeta-?analys[ei]s?\b|\bmeta-?analyse\b", "meta-analyse"),
+    (r"\bsystematische\s+review\b|\bsystematic\s+review\b", "systematische review"),
+    (r"\bRCTs?\b|\bgerandomiseerd\w*|\brandomi[sz]ed\s+controlled\s+trial", "RCT"),
+    (r"\bquasi-?experimente\w*", "quasi-experimenteel onderzoek"),
+    (
+        r"\bpre-?post\w*|\bvoor-\s*en\s+nameting|\bvoormeting\b.*\bnameting\b|\bbefore-?and-?after\b",
+        "voor- en nameting",
+    ),
+    (r"\bprocesevaluatie\b|\bprocess\s+evaluation\b", "procesevaluatie"),
+    (r"\bcohort\w*", "cohortonderzoek"),
+    (
+        r"\bkwalitatie\w*\s+onderzoek|\bqualitative\s+(?:study|research)|\binterviews\b",
+        "kwalitatief onderzoek",
+    ),
+    (r"\bpraktijkverha\w+", "praktijkverhaal"),
+    (r"\bklantreis\w*|\bcustomer\s+journey", "klantreis"),
+)
+DESIGN_RE = [(re.compile(p, re.IGNORECASE), label) for p, label in DESIGN_CUES]
+
+#: Publication years in research texts ("Year: 2025", "(2023)").
+YEAR_RE = re.compile(r"\b(?:19[5-9]\d|20[0-4]\d)\b")
+SAMPLE_RE = re.compile(r"(?i)\bn\s*=\s*(\d[\d.]*)")
+
+# --- goals --------------------------------------------------------------------------
+
+#: A goal: a year with a target ("In 2027 30% minder thuiszitters", "uiterlijk 2030 ...").
+GOAL_YEAR_RE = re.compile(
+    r"(?i)\b(?:in|uiterlijk|vóór|voor|tegen|eind|einde|per|by|in\s+het\s+jaar)\s+(?P<year>20[2-5]\d)\b"
+)
+GOAL_VALUE_RE = re.compile(
+    r"(?i)(?P<value>\d+(?:[.,]\d+)?\s*(?:%|procent|procentpunt(?:en)?)|\b\d{1,3}(?:\.\d{3})*\b(?!\s*(?:jaar|maanden|weken|dagen)))"
+)
+GOAL_CUE_RE = re.compile(
+    r"(?i)\b(doel\w*|ambitie\w*|streven|streeft|willen|wil|moet|moeten|uiterlijk|zal|zullen|"
+    r"heeft\b|hebben\b|haalt|halen|minder|meer|daalt|stijgt|aim|target|goal|will)\b"
+)
+
+# --- law ----------------------------------------------------------------------------
+
+#: Law names: "Wmo 2015", "Participatiewet", "Wet inburgering 2021", "Jeugdwet".
+LAW_NAME = (
+    r"(?:Wmo(?:\s+20(?:07|15))?|[A-Z][a-z]+wet(?:\s+(?:BES|19\d\d|20\d\d))?|"
+    r"Wet\s+(?:[a-z]+\s+){0,4}(?:19|20)\d\d)"
+)
+LAW_RE = re.compile(
+    rf"(?:\b(?:artikel|art\.)\s+(?P<article>\d+(?:[.:]\d+)*[a-z]?)(?:,?\s+(?:lid\s+\d+,?\s+)?"
+    rf"(?:van\s+de\s+)?)?)?\b(?P<law>{LAW_NAME})"
+)
+#: Words ending in "wet" that are not laws.
+NOT_LAWS: frozenset[str] = frozenset({"Zowet", "Eenwet"})
