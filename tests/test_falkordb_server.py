@@ -187,3 +187,26 @@ def test_restart_with_indexes_answers_at_once_and_reports_indexing(
         "CALL db.idx.fulltext.queryNodes('Chunk', 'statushouders') YIELD node RETURN count(node)"
     ).result_set
     assert hits == [[300]]
+
+
+def test_concurrent_starts_spawn_one_server(tmp_path: Path) -> None:
+    data = tmp_path / "db"
+    code = (
+        "import sys; from pathlib import Path;"
+        "from impact_graph.store.falkordb_server import FalkorDBServer;"
+        "print(FalkorDBServer(Path(sys.argv[1])).start())"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(data)], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    answers = sorted(p.communicate(timeout=30)[0].strip() for p in procs)
+    srv = FalkorDBServer(data)
+    try:
+        assert answers == ["False", "False", "True"]
+        assert srv.status().responding
+    finally:
+        srv.stop()

@@ -33,6 +33,7 @@ the user instead of failing.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
@@ -47,6 +48,7 @@ from redis.retry import Retry
 SOCKET_NAME = "falkordb.sock"
 PID_NAME = "falkordb.pid"
 LOG_NAME = "falkordb.log"
+LOCK_NAME = "falkordb.lock"
 RDB_NAME = "falkordb.rdb"
 AOF_DIR = "appendonlydir"
 
@@ -292,6 +294,16 @@ class FalkorDBServer:
                 "characters a unix socket allows; use a shorter IMPACT_GRAPH_DATA_DIR."
             )
 
+        # Two processes starting at once (API and CLI) must not both spawn: redis unlinks
+        # an existing socket before binding, so the second would silently take over.
+        with open(self.data_dir / LOCK_NAME, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return self._start_locked()
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _start_locked(self) -> bool:
         if self._live_pid() is not None:
             return False  # already running (maybe still loading): idempotent
         self._cleanup_stale()

@@ -124,6 +124,17 @@ def _class_label(labels: Sequence[str] | None) -> str:
     return BASE_LABEL
 
 
+# Node properties without the embedding, computed in the server: shipping 384 floats per
+# node back only to drop them made searches ~3x slower (measured 15 ms -> 5 ms for k=10).
+_PROPS = "[k IN keys({v}) WHERE k <> 'embedding' | [k, {v}[k]]]"
+
+
+def _pairs_dict(pairs: list[list[Any]], labels: Sequence[str]) -> dict[str, Any]:
+    d = {k: v for k, v in pairs}
+    d["label"] = _class_label(labels)
+    return d
+
+
 def _node_dict(n: FNode) -> dict[str, Any]:
     d = _clean_props(n.properties)
     d["label"] = _class_label(n.labels)
@@ -466,22 +477,20 @@ class FalkorDBStore(GraphStore):
         try:
             rows = self._q(
                 f"CALL db.idx.vector.queryNodes('{_ident(label)}', '{EMBEDDING}', $k, vecf32($v)) "
-                "YIELD node, score RETURN node, score ORDER BY score ASC LIMIT $k",
+                "YIELD node, score WITH node, score ORDER BY score ASC LIMIT $k "
+                f"RETURN {_PROPS.format(v='node')}, labels(node), score",
                 {"k": int(k), "v": [float(x) for x in vector]},
                 ro=True,
             )
         except redis.exceptions.ResponseError as exc:
             self._search_error(exc, label, "vector")
             raise  # unreachable
-        return [
-            SearchHit(
-                id=n.properties.get("id", ""),
-                label=_class_label(n.labels),
-                score=_similarity(score),
-                props=_clean_props(n.properties),
-            )
-            for n, score in rows
-        ]
+        hits = []
+        for pairs, labels, score in rows:
+            props = _pairs_dict(pairs, labels)
+            label_ = props.pop("label")
+            hits.append(SearchHit(str(props.get("id", "")), label_, _similarity(score), props))
+        return hits
 
     def fulltext_search(self, label: str, text: str, k: int = 10) -> list[SearchHit]:
         query = _fulltext_query(text)
@@ -490,7 +499,8 @@ class FalkorDBStore(GraphStore):
         try:
             rows = self._q(
                 f"CALL db.idx.fulltext.queryNodes('{_ident(label)}', $q) YIELD node, score "
-                "RETURN node, score ORDER BY score DESC LIMIT $k",
+                "WITH node, score ORDER BY score DESC LIMIT $k "
+                f"RETURN {_PROPS.format(v='node')}, labels(node), score",
                 {"q": query, "k": int(k)},
                 ro=True,
             )
@@ -504,16 +514,14 @@ class FalkorDBStore(GraphStore):
                 f"The fulltext index of {label} is still being built after a restart "
                 f"({building}); retry in a few seconds."
             )
-        best = max((float(s) for _, s in rows), default=0.0)
-        return [
-            SearchHit(
-                id=n.properties.get("id", ""),
-                label=_class_label(n.labels),
-                score=(float(s) / best) if best > 0 else 0.0,
-                props=_clean_props(n.properties),
-            )
-            for n, s in rows
-        ]
+        best = max((float(r[2]) for r in rows), default=0.0)
+        hits = []
+        for pairs, labels, score in rows:
+            props = _pairs_dict(pairs, labels)
+            label_ = props.pop("label")
+            sim = float(score) / best if best > 0 else 0.0
+            hits.append(SearchHit(str(props.get("id", "")), label_, sim, props))
+        return hits
 
     # -- reading -------------------------------------------------------------------------
 
@@ -521,11 +529,12 @@ class FalkorDBStore(GraphStore):
         if not ids:
             return []
         rows = self._q(
-            f"UNWIND $ids AS i MATCH (n:{BASE_LABEL} {{id: i}}) RETURN n",
+            f"UNWIND $ids AS i MATCH (n:{BASE_LABEL} {{id: i}}) "
+            f"RETURN {_PROPS.format(v='n')}, labels(n)",
             {"ids": list(ids)},
             ro=True,
         )
-        return [_node_dict(r[0]) for r in rows]
+        return [_pairs_dict(pairs, labels) for pairs, labels in rows]
 
     def neighbourhood(self, node_id: str, hops: int = 1, limit: int = 500) -> Subgraph:
         """Breadth-first, nearest first, so a ``limit`` keeps the closest nodes."""
