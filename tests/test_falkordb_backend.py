@@ -6,6 +6,8 @@ Real embedded server (one per module), one graph per test.
 from __future__ import annotations
 
 import itertools
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -206,3 +208,17 @@ def test_close_stops_the_server_only_when_asked(tmp_path: Path) -> None:
     assert srv.status().running, "default: the embedded server keeps running"
     FalkorDBStore(Settings(data_dir=data, falkordb_stop_on_close=True)).close()
     assert not srv.status().running
+
+
+def test_server_crash_is_store_unavailable_with_a_sentence(tmp_path: Path) -> None:
+    st = FalkorDBStore(Settings(data_dir=tmp_path / "crash"))
+    try:
+        assert st.server is not None
+        pid = st.server.read_pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(StoreUnavailable, match="impact-graph db start"):
+            st.stats()
+    finally:
+        st.close()
+        FalkorDBServer(tmp_path / "crash").stop()
