@@ -334,11 +334,16 @@ def _vocab_from_graph(g: Graph, files: dict[URIRef, Path]) -> Vocabulary:
         )
 
     dangling = sorted(
-        {i for c in concepts.values() for i in (*c.broader, *c.narrower) if i not in concepts}
+        {
+            i
+            for c in concepts.values()
+            for i in (*c.broader, *c.narrower, *c.related)
+            if i not in concepts
+        }
     )
     if dangling:
         raise OntologyError(
-            f"the vocabularies refer to undeclared concepts via skos:broader/narrower: "
+            f"the vocabularies refer to undeclared concepts via skos:broader/narrower/related: "
             f"{', '.join(dangling[:5])}; declare them or fix the IRIs."
         )
     vocab = Vocabulary(concepts=concepts, schemes=schemes)
