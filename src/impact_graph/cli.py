@@ -43,8 +43,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Start, stop and inspect the embedded graph store.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 #: Exit codes, one per kind of failure, so scripts can tell them apart.
 EXIT = {
@@ -230,6 +230,56 @@ def _check_neo4j(settings: Settings) -> None:
         f"Neo4j at {settings.neo4j_uri} answers ({n} nodes). It is a server you run "
         "yourself, e.g. `docker compose up -d neo4j`."
     )
+
+
+# --- ingest ---------------------------------------------------------------------------
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files and folders to ingest (folders recursively).")
+    ],
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="Force the kind of every document: story, policy, "
+            "research or plan (default: front matter, folder, or detected).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Do everything but write; report what would be.")
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Also write the report as JSON to FILE.")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
+    data_dir: DataDirOpt = None,
+    backend: BackendOpt = None,
+) -> None:
+    """Read documents into the graph: extract, pseudonymise stories, embed, write.
+
+    Unchanged files are skipped; a bad file is reported (file, reason, what to do), kept
+    in <data-dir>/rejected/ and the rest goes on; the exit code is 1 if anything failed.
+    """
+    from impact_graph.ingest.embed import EmbeddingError
+    from impact_graph.ingest.pipeline import Pipeline
+
+    settings = settings_from(data_dir, backend)
+    with friendly_errors():
+        try:
+            with Pipeline(settings, console=err) as pipeline:
+                result = pipeline.run(
+                    paths, kind=kind, dry_run=dry_run, report_path=report, progress=progress
+                )
+        except EmbeddingError as e:
+            raise fail(str(e), "usage") from None
+    result.print(out, per_file=len(result.documents) <= 30)
+    if report is not None:
+        out.print(f"Report written to {report}.")
+    if not result.ok:
+        raise typer.Exit(EXIT["failure"])
 
 
 # --- reading --------------------------------------------------------------------------

@@ -1,0 +1,631 @@
+"""The ingest pipeline: files → Documents → Extractions → chunks + vectors → GraphBatches → store.
+
+One writer path for every fact (ARCHITECTURE.md "Invariants"), so this module is where
+the invariants are kept:
+
+* **Idempotent.** A document whose content hash equals the stored one is skipped before
+  any NLP or embedding, which is what makes re-ingesting an unchanged corpus cheap. A
+  changed document is written with one ``upsert_batch``, which replaces its own facts.
+* **Whole or nothing, resumable.** One ``upsert_batch`` per document (the store makes it
+  atomic). After a kill, documents the store marks incomplete are rolled back first, and
+  the rerun skips what is already written and finishes the rest.
+* **Bad input never stops the batch and never disappears.** Every failure (reader errors,
+  row errors of record files, and any unexpected exception in one document) becomes a
+  line in the report with file, reason and hint, and a copy of the file is kept in
+  ``<data_dir>/rejected/`` with a ``.reason.txt`` beside it.
+* **Privacy first.** Stories, and every document whose front matter lists ``persons``,
+  are pseudonymised before extraction; nothing downstream sees the original names.
+
+Throughput is bound by the embedding model on a CPU, so chunks of several documents are
+embedded together (``embedding.flush_texts``) and everything else is kept cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from impact_graph.config import Settings
+from impact_graph.ingest.chunking import Chunk, chunk_extraction
+from impact_graph.ingest.document import Document
+from impact_graph.ingest.errors import IngestError
+from impact_graph.ingest.extraction import EntityRef, Extraction
+from impact_graph.ingest.mapping import batch_counts, entity_texts, to_batch
+from impact_graph.ingest.report import DocumentOutcome, IngestReport
+from impact_graph.schema import Schema
+from impact_graph.store.port import GraphStore, StoreAuthError, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+#: The checked-in configuration (a checkout or editable install); defaults otherwise.
+DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "ingest" / "pipeline.yaml"
+
+#: Environment variable naming another pipeline configuration file.
+CONFIG_ENV = "IMPACT_GRAPH_PIPELINE_CONFIG"
+
+#: What users set to choose the pseudonymisation secret (else a key file is made).
+SECRET_ENV = "IMPACT_GRAPH_PSEUDONYM_SECRET"
+
+#: Labels that are not entities (never fed to resolution as known names).
+STRUCTURAL_LABELS = ("Document", "Chunk")
+
+#: Failures that mean the store itself is gone: the run stops (a rerun resumes).
+FATAL_STORE_ERRORS = (StoreUnavailable, StoreAuthError)
+
+#: Known entities for cross-document resolution: label -> [(key, name, aliases)].
+KnownEntities = dict[str, list[tuple[str, str, list[str]]]]
+
+
+@dataclass(slots=True)
+class PipelineConfig:
+    """Knobs of ``ingest/pipeline.yaml`` (all optional; these are the defaults)."""
+
+    min_words: int = 150
+    max_words: int = 250
+    min_section_words: int = 40
+    batch_size: int = 64
+    flush_texts: int = 256
+    max_bytes: int = 20_000_000
+    known_row_cap: int = 1_000_000
+    known_timeout_s: float = 60.0
+
+    _YAML_KEYS: ClassVar[dict[tuple[str, str], str]] = {
+        ("chunking", "min_words"): "min_words",
+        ("chunking", "max_words"): "max_words",
+        ("chunking", "min_section_words"): "min_section_words",
+        ("embedding", "batch_size"): "batch_size",
+        ("embedding", "flush_texts"): "flush_texts",
+        ("reading", "max_bytes"): "max_bytes",
+        ("known_entities", "row_cap"): "known_row_cap",
+        ("known_entities", "timeout_s"): "known_timeout_s",
+    }
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> PipelineConfig:
+        """Read ``path`` (default: ``$IMPACT_GRAPH_PIPELINE_CONFIG``, else the checkout's
+        ``ingest/pipeline.yaml`` if present, else the built-in defaults).
+
+        Unknown keys and non-numbers are refused with the file and key named, so a typo
+        does not silently fall back to a default.
+        """
+        if path is None and os.environ.get(CONFIG_ENV):
+            path = Path(os.environ[CONFIG_ENV])
+            if not path.is_file():
+                raise ValueError(f"{CONFIG_ENV} names {path}, which is not a file.")
+        path = path or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+        cfg = cls()
+        if path is None:
+            return cfg
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise ValueError(f"{path}: cannot read the pipeline configuration ({e}).") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: the pipeline configuration must be a mapping of sections.")
+        types = {f.name: f.type for f in fields(cls)}
+        for section, values in data.items():
+            if not isinstance(values, dict):
+                raise ValueError(f"{path}: section '{section}' must be a mapping of keys.")
+            for key, value in values.items():
+                attr = cls._YAML_KEYS.get((section, key))
+                if attr is None:
+                    known = ", ".join(f"{s}.{k}" for s, k in cls._YAML_KEYS)
+                    raise ValueError(f"{path}: unknown key '{section}.{key}'; known: {known}.")
+                if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                    raise ValueError(f"{path}: '{section}.{key}' must be a positive number.")
+                setattr(cfg, attr, float(value) if types[attr] == "float" else int(value))
+        return cfg
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A document extracted and chunked, waiting for its vectors."""
+
+    file: Path
+    doc: Document
+    extraction: Extraction
+    chunks: list[Chunk]
+    outcome: DocumentOutcome
+    entity_refs: list[EntityRef] = field(default_factory=list)
+    entity_texts: list[str] = field(default_factory=list)
+
+    @property
+    def n_texts(self) -> int:
+        return len(self.chunks) + len(self.entity_texts)
+
+
+def pseudonym_secret(settings: Settings) -> str:
+    """The secret that keys pseudonyms: ``settings.pseudonym_secret``, else a key file.
+
+    The key file (``<data_dir>/pseudonym.key``, mode 600) is created once, so the same
+    person gets the same pseudonym in every run against this data directory.
+    """
+    configured = getattr(settings, "pseudonym_secret", None)
+    if configured:
+        getter = getattr(configured, "get_secret_value", None)  # SecretStr or plain str
+        return str(getter() if getter else configured)
+    key_file = settings.data_path / "pseudonym.key"
+    try:
+        if key_file.is_file():
+            return key_file.read_text(encoding="utf-8").strip()
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_hex(32)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(secret + "\n")
+        return secret
+    except FileExistsError:  # another process made it just now
+        return key_file.read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise ValueError(
+            f"cannot read or create the pseudonymisation key {key_file} ({e.strerror}); "
+            f"set {SECRET_ENV} or make the data directory writable."
+        ) from None
+
+
+def needs_pseudonymisation(doc: Document) -> bool:
+    """Stories always; any other document whose front matter lists ``persons``."""
+    return doc.kind == "story" or bool(doc.meta.get("persons"))
+
+
+def _sentence(e: BaseException) -> str:
+    """The first line of an exception's message, as a sentence fragment."""
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return msg.rstrip(".") or "no message"
+
+
+class Pipeline:
+    """Reads, extracts, embeds and writes documents; see the module docstring.
+
+    ``store`` and ``embedder`` are opened from ``settings`` when not given (and closed
+    by :meth:`close`); pass your own to share them (tests, benchmarks).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: GraphStore | None = None,
+        embedder: Any = None,
+        *,
+        config: PipelineConfig | None = None,
+        schema: Schema | None = None,
+        vocab: Any = None,
+        console: Console | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config = config or PipelineConfig.load()
+        self._store = store
+        self._own_store = store is None
+        self._embedder = embedder
+        self._own_embedder = embedder is None
+        self._schema = schema
+        self._vocab = vocab
+        self._pseudonymiser: Any = None
+        self._checked_dimension = False
+        self._defs: dict[str, str] | None = None
+        self.console = console or Console(stderr=True)
+        self.known: KnownEntities = {}
+        self._known_seen: set[tuple[str, str]] = set()
+        # Run state (reset by run()).
+        self._report = IngestReport()
+        self._pending: list[_Pending] = []
+        self._hashes: dict[str, str] = {}
+        self._dry_run = False
+        self._kept: dict[Path, Path] = {}
+
+    # --- lazily opened collaborators -------------------------------------------------
+
+    @property
+    def schema(self) -> Schema:
+        if self._schema is None:
+            from impact_graph.ontology import load_schema
+
+            self._schema = load_schema()
+        return self._schema
+
+    @property
+    def vocab(self) -> Any:
+        if self._vocab is None:
+            from impact_graph.vocab import load_vocabulary
+
+            self._vocab = load_vocabulary()
+        return self._vocab
+
+    @property
+    def store(self) -> GraphStore:
+        if self._store is None:
+            from impact_graph.store import open_store
+
+            self._store = open_store(self.settings)
+        return self._store
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from impact_graph.ingest.embed import Embedder
+
+            self._embedder = Embedder.from_settings(
+                self.settings, batch_size=self.config.batch_size
+            )
+        if not self._checked_dimension:
+            check = getattr(self._embedder, "check_dimension", None)
+            if check is not None:
+                check(self.schema.vector_dimensions)
+            self._checked_dimension = True
+        return self._embedder
+
+    @property
+    def pseudonymiser(self) -> Any:
+        if self._pseudonymiser is None:
+            from impact_graph.ingest.privacy import Pseudonymiser
+
+            self._pseudonymiser = Pseudonymiser(pseudonym_secret(self.settings))
+        return self._pseudonymiser
+
+    def close(self) -> None:
+        """Close what this pipeline opened itself."""
+        if self._own_store and self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._own_embedder and self._embedder is not None:
+            self._embedder.close()
+            self._embedder = None
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the run ---------------------------------------------------------------------
+
+    def run(
+        self,
+        paths: Sequence[Path | str],
+        kind: str | None = None,
+        dry_run: bool = False,
+        report_path: Path | None = None,
+        progress: bool = True,
+        on_document: Callable[[DocumentOutcome], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders; returns the report (also written to ``report_path``).
+
+        ``kind`` forces the kind of every document (``--kind``); ``dry_run`` does
+        everything but the write and the copies into ``rejected/``. A path that does not
+        exist is reported and the rest goes on. Raises ``ValueError`` for an unknown
+        kind and `StoreUnavailable`/`StoreAuthError` when the store itself fails.
+        """
+        from impact_graph.ingest.kinds import check_kind
+
+        explicit = check_kind(kind)
+        started = time.perf_counter()
+        self._report = report = IngestReport(dry_run=dry_run)
+        self._pending, self._dry_run, self._kept = [], dry_run, {}
+        self._on_document = on_document
+        emb_before = self._embed_counts()
+
+        store = self.store
+        store.setup_schema(self.schema)
+        if not dry_run:
+            self._roll_back_incomplete(store)
+        self._hashes = dict(store.document_hashes())
+        self._load_known(store)
+
+        files = list(self._files(paths))
+        report.files = len(files)
+        with self._progress(progress, len(files)) as advance:
+            for file, root in files:
+                advance(file)
+                self._ingest_file(file, root, explicit)
+            self._flush()
+
+        hits, misses = self._embed_counts()
+        report.embed_cached, report.embedded = hits - emb_before[0], misses - emb_before[1]
+        report.failed = len(report.failures)
+        report.seconds = time.perf_counter() - started
+        if report_path is not None:
+            report.write_json(report_path)
+        return report
+
+    # --- steps -----------------------------------------------------------------------
+
+    def _files(self, paths: Sequence[Path | str]) -> Iterator[tuple[Path, Path]]:
+        """(file, root) pairs: each file with the path given on the command line."""
+        from impact_graph.ingest.readers import iter_files
+
+        seen: set[Path] = set()
+        for given in paths:
+            root = Path(given)
+            for f in iter_files([root]):
+                key = f.resolve()
+                if key not in seen:
+                    seen.add(key)
+                    yield f, root
+
+    def _ingest_file(self, file: Path, root: Path, kind: str | None) -> None:
+        from impact_graph.ingest.readers import read_file
+
+        if not file.exists():  # nothing to keep aside; say so and go on
+            self._report.fail(
+                file.as_posix(),
+                "the path does not exist",
+                "check the spelling and the folder; the other paths were ingested",
+            )
+            self._done(DocumentOutcome(file=file.as_posix(), doc_id="", status="failed"))
+            return
+        try:
+            result = read_file(file, root=root, kind=kind, max_bytes=self.config.max_bytes)
+        except IngestError as e:
+            self._fail(file, e.reason, e.hint, where=e.where)
+            return
+        except FATAL_STORE_ERRORS:
+            raise
+        except Exception as e:  # a reader bug must not stop the batch
+            self._fail_unexpected(file, e, "reading")
+            return
+        for err in result.errors:
+            self._fail(file, err.reason, err.hint, where=err.where)
+        for doc in result.documents:
+            self._prepare(file, doc)
+            if sum(p.n_texts for p in self._pending) >= self.config.flush_texts:
+                self._flush()
+
+    def _prepare(self, file: Path, doc: Document) -> None:
+        """Pseudonymise, skip if unchanged, extract, chunk; queue for embedding."""
+        stage = "pseudonymising"
+        try:
+            if needs_pseudonymisation(doc):
+                from impact_graph.ingest.privacy import pseudonymise_document
+
+                doc = pseudonymise_document(doc, self.pseudonymiser)
+            outcome = DocumentOutcome(
+                file=file.as_posix(),
+                doc_id=doc.id,
+                status="",
+                kind=doc.kind,
+                kind_reason=doc.kind_reason,
+            )
+            stored = self._hashes.get(doc.id)
+            if stored == doc.content_hash:
+                outcome.status = "unchanged"
+                self._report.unchanged += 1
+                self._done(outcome)
+                return
+            outcome.status = "changed" if stored is not None else "new"
+            stage = "extracting"
+            extraction = self._extract(doc)
+            stage = "chunking"
+            chunks = chunk_extraction(
+                extraction,
+                min_words=self.config.min_words,
+                max_words=self.config.max_words,
+                min_section_words=self.config.min_section_words,
+            )
+            texts = entity_texts(extraction, self.schema, self._definitions())
+            self._pending.append(
+                _Pending(
+                    file, doc, extraction, chunks, outcome, list(texts.keys()), list(texts.values())
+                )
+            )
+            self._remember(extraction)
+        except FATAL_STORE_ERRORS:
+            raise
+        except IngestError as e:
+            self._fail(file, e.reason, e.hint, where=e.where)
+        except Exception as e:
+            self._fail_unexpected(file, e, stage, doc_id=doc.id)
+
+    def _definitions(self) -> dict[str, str]:
+        """Concept IRI -> definition, for stable entity embedding texts (built once)."""
+        if self._defs is None:
+            concepts = getattr(self.vocab, "concepts", {}) or {}
+            self._defs = {
+                iri: c.definition for iri, c in concepts.items() if getattr(c, "definition", "")
+            }
+        return self._defs
+
+    def _extract(self, doc: Document) -> Extraction:
+        from impact_graph.ingest.nlp import extract
+
+        return extract(doc, self.vocab, self.known)
+
+    def _flush(self) -> None:
+        """Embed the queued documents' texts in one go, then map and write each."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        texts = [c.text for p in pending for c in p.chunks]
+        texts += [t for p in pending for t in p.entity_texts]
+        try:
+            vectors = self.embedder.embed(texts) if texts else []
+        except FATAL_STORE_ERRORS:
+            raise
+        except Exception as e:
+            for p in pending:
+                self._fail_unexpected(p.file, e, "embedding", doc_id=p.doc.id)
+            return
+        i = 0
+        n_chunks = sum(len(p.chunks) for p in pending)
+        j = n_chunks
+        for p in pending:
+            chunk_vecs = vectors[i : i + len(p.chunks)]
+            i += len(p.chunks)
+            ent_vecs = dict(zip(p.entity_refs, vectors[j : j + len(p.entity_refs)], strict=True))
+            j += len(p.entity_refs)
+            self._write(p, chunk_vecs, ent_vecs)
+
+    def _write(self, p: _Pending, chunk_vecs: Any, ent_vecs: dict[EntityRef, Any]) -> None:
+        stage = "mapping"
+        try:
+            batch = to_batch(
+                p.extraction, p.chunks, chunk_vecs, self.schema, entity_vectors=ent_vecs
+            )
+            if not self._dry_run:
+                stage = "writing"
+                result = self.store.upsert_batch(batch)
+                if result.skipped:  # written meanwhile by another run with the same hash
+                    p.outcome.status = "unchanged"
+                    self._report.unchanged += 1
+                    self._done(p.outcome)
+                    return
+                self._hashes[p.doc.id] = p.doc.content_hash
+        except FATAL_STORE_ERRORS:
+            raise
+        except Exception as e:
+            self._fail_unexpected(p.file, e, stage, doc_id=p.doc.id)
+            return
+        nodes, edges = batch_counts(batch)
+        r = self._report
+        r.chunks += len(p.chunks)
+        r.nodes.update(nodes)
+        r.edges.update(edges)
+        r.entities.update({k: v for k, v in nodes.items() if k not in STRUCTURAL_LABELS})
+        if p.outcome.status == "changed":
+            r.changed += 1
+        else:
+            r.new += 1
+        p.outcome.chunks = len(p.chunks)
+        self._done(p.outcome)
+
+    # --- known entities (cross-document resolution) ---------------------------------
+
+    def _load_known(self, store: GraphStore) -> None:
+        """One read query per entity label: what the graph already knows by name."""
+        self.known, self._known_seen = {}, set()
+        for label in self.schema.labels:
+            if label in STRUCTURAL_LABELS:
+                continue
+            res = store.read_query(
+                f"MATCH (n:`{label}`) RETURN n.key, n.name, n.aliases",
+                timeout_s=self.config.known_timeout_s,
+                row_cap=self.config.known_row_cap,
+            )
+            for key, name, aliases in res.rows:
+                if name:
+                    self._add_known(label, str(key or name), str(name), aliases)
+
+    def _add_known(self, label: str, key: str, name: str, aliases: Any) -> None:
+        if (label, key) in self._known_seen:
+            return
+        self._known_seen.add((label, key))
+        al = [str(a) for a in aliases] if isinstance(aliases, list) else []
+        self.known.setdefault(label, []).append((key, name, al))
+
+    def _remember(self, extraction: Extraction) -> None:
+        """Entities of this document become known to the next ones in the run."""
+        for ent in extraction.entities.values():
+            if ent.label not in STRUCTURAL_LABELS:
+                self._add_known(ent.label, ent.key, ent.name, [m.surface for m in ent.merges])
+
+    # --- resume ----------------------------------------------------------------------
+
+    def _roll_back_incomplete(self, store: GraphStore) -> None:
+        """Remove documents a killed run left half-written (stores that can tell)."""
+        incomplete = getattr(store, "incomplete_documents", None)
+        if incomplete is None:
+            return
+        for doc_id in incomplete():
+            store.delete_document(doc_id)
+            self._report.rolled_back.append(doc_id)
+
+    # --- failures --------------------------------------------------------------------
+
+    def _fail(self, file: Path, reason: str, hint: str, where: str | None = None) -> None:
+        kept = None if self._dry_run else self._keep_aside(file, reason, hint)
+        self._report.fail(where or file.as_posix(), reason, hint, kept)
+        self._done(DocumentOutcome(file=file.as_posix(), doc_id="", status="failed"))
+
+    def _fail_unexpected(
+        self, file: Path, e: BaseException, stage: str, doc_id: str | None = None
+    ) -> None:
+        log.debug("ingest of %s failed while %s", file, stage, exc_info=e)
+        what = f" (document {doc_id})" if doc_id else ""
+        reason = f"{type(e).__name__} while {stage}{what}: {_sentence(e)}"
+        hint = (
+            "fix the input if the reason names it; otherwise report it as a bug with the "
+            "copy kept in the rejected folder"
+        )
+        self._fail(file, reason, hint)
+
+    def _keep_aside(self, file: Path, reason: str, hint: str) -> str | None:
+        """Copy a failed file into ``<data_dir>/rejected/`` with a ``.reason.txt``.
+
+        The copy's name starts with a hash of the original path, so same-named files
+        from different folders do not overwrite each other; several reasons for one file
+        (bad rows) go into one reason file.
+        """
+        rejected = self.settings.data_path / "rejected"
+        tag = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:8]
+        target = rejected / f"{tag}-{file.name}"
+        reason_file = target.with_name(target.name + ".reason.txt")
+        line = f"file: {file.as_posix()}\nreason: {reason}\nwhat to do: {hint}\n"
+        try:
+            rejected.mkdir(parents=True, exist_ok=True)
+            first = file not in self._kept
+            if first and file.is_file():
+                shutil.copy2(file, target)
+            with reason_file.open("w" if first else "a", encoding="utf-8") as f:
+                f.write(line if first else "\n" + line)
+            self._kept[file] = target
+        except OSError as e:
+            log.warning("could not keep %s aside in %s: %s", file, rejected, e)
+            return None
+        return (target if target.exists() else reason_file).as_posix()
+
+    # --- progress and bookkeeping -----------------------------------------------------
+
+    def _done(self, outcome: DocumentOutcome) -> None:
+        self._report.documents.append(outcome)
+        if self._on_document is not None:
+            self._on_document(outcome)
+
+    def _embed_counts(self) -> tuple[int, int]:
+        e = self._embedder
+        return (getattr(e, "hits", 0), getattr(e, "misses", 0)) if e is not None else (0, 0)
+
+    @contextmanager
+    def _progress(self, show: bool, total: int) -> Iterator[Callable[[Path], None]]:
+        if not show:
+            yield lambda _f: None
+            return
+        with Progress(
+            TextColumn("[bold]ingest[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=self.console,
+            transient=False,
+        ) as prog:
+            task = prog.add_task("", total=total)
+            first = [True]
+
+            def advance(f: Path) -> None:
+                if not first[0]:
+                    prog.advance(task)
+                first[0] = False
+                prog.update(task, description=f.name)
+
+            yield advance
+            if total:
+                prog.advance(task)
+            prog.update(task, description="done")

@@ -1,0 +1,195 @@
+"""`IngestReport`: what one ingest run did, for people (rich table) and scripts (JSON).
+
+The report is how "bad input never disappears silently" reaches the user: every failed
+file is listed with the reason and what to do, next to the counts that show the rest
+went through.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+
+
+@dataclass(slots=True)
+class Failure:
+    """One input that could not be ingested."""
+
+    file: str
+    reason: str
+    hint: str = ""
+    kept_at: str | None = None  # copy in <data_dir>/rejected/, if one was kept
+
+
+@dataclass(slots=True)
+class DocumentOutcome:
+    """What happened to one document, and which kind was used and why."""
+
+    file: str
+    doc_id: str
+    status: str  # "new" | "changed" | "unchanged" | "failed"
+    kind: str = ""
+    kind_reason: str = ""
+    chunks: int = 0
+
+
+@dataclass
+class IngestReport:
+    """Counts, failures and timings of one run (``dry_run`` runs count what *would* be written)."""
+
+    dry_run: bool = False
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    files: int = 0
+    chunks: int = 0
+    entities: Counter[str] = field(default_factory=Counter)
+    nodes: Counter[str] = field(default_factory=Counter)
+    edges: Counter[str] = field(default_factory=Counter)
+    failures: list[Failure] = field(default_factory=list)
+    documents: list[DocumentOutcome] = field(default_factory=list)
+    rolled_back: list[str] = field(default_factory=list)  # half-written docs of a killed run
+    embedded: int = 0  # texts encoded by the model (cache misses)
+    embed_cached: int = 0  # texts served from the embedding cache
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    # --- derived figures ------------------------------------------------------------
+
+    @property
+    def processed(self) -> int:
+        """Documents read (written, skipped as unchanged, or failed)."""
+        return self.new + self.changed + self.unchanged + self.failed
+
+    @property
+    def docs_per_s(self) -> float:
+        return self.processed / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def chunks_per_s(self) -> float:
+        return self.chunks / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def kinds(self) -> list[tuple[str, str, int]]:
+        """(kind, reason, number of documents), most frequent first."""
+        c = Counter((d.kind, d.kind_reason) for d in self.documents if d.kind)
+        return [(k, r, n) for (k, r), n in c.most_common()]
+
+    # --- recording ------------------------------------------------------------------
+
+    def fail(self, file: str, reason: str, hint: str = "", kept_at: str | None = None) -> Failure:
+        f = Failure(file, reason, hint, kept_at)
+        self.failures.append(f)
+        return f
+
+    # --- output ---------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "documents": {
+                "new": self.new,
+                "changed": self.changed,
+                "unchanged": self.unchanged,
+                "failed": self.failed,
+                "processed": self.processed,
+            },
+            "files": self.files,
+            "chunks": self.chunks,
+            "entities": dict(sorted(self.entities.items())),
+            "nodes": dict(sorted(self.nodes.items())),
+            "edges": dict(sorted(self.edges.items())),
+            "failures": [asdict(f) for f in self.failures],
+            "kinds": [{"kind": k, "reason": r, "documents": n} for k, r, n in self.kinds()],
+            "per_document": [asdict(d) for d in self.documents],
+            "rolled_back": self.rolled_back,
+            "embedding": {"encoded": self.embedded, "cached": self.embed_cached},
+            "seconds": round(self.seconds, 3),
+            "documents_per_s": round(self.docs_per_s, 2),
+            "chunks_per_s": round(self.chunks_per_s, 2),
+            "notes": self.notes,
+        }
+
+    def write_json(self, path: Path) -> None:
+        """Write the JSON report, creating the folder; errors name the file."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(
+                json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            )
+        except OSError as e:
+            raise ValueError(
+                f"cannot write the report to {path} ({e.strerror}); choose another --report path."
+            ) from None
+
+    def render(self, per_file: bool = False) -> Group:
+        """The rich summary: counts, entities/edges by type, kinds, failures."""
+        verb = "would write" if self.dry_run else "written"
+        title = f"Ingest {'(dry run) ' if self.dry_run else ''}— {self.seconds:.1f} s"
+        summary = Table(title=title, show_header=False)
+        summary.add_column("what")
+        summary.add_column("count", justify="right")
+        summary.add_row("documents new", str(self.new))
+        summary.add_row("documents changed", str(self.changed))
+        summary.add_row("documents unchanged (skipped)", str(self.unchanged))
+        summary.add_row("documents failed", f"[red]{self.failed}[/red]" if self.failed else "0")
+        summary.add_row(f"chunks {verb}", str(self.chunks))
+        summary.add_row("documents/s", f"{self.docs_per_s:.1f}")
+        summary.add_row("chunks/s", f"{self.chunks_per_s:.1f}")
+        summary.add_row("texts embedded (cache hits)", f"{self.embedded} ({self.embed_cached})")
+        if self.rolled_back:
+            summary.add_row("half-written documents rolled back", str(len(self.rolled_back)))
+        parts: list[Any] = [summary]
+
+        if self.entities or self.edges:
+            types = Table(title=f"Facts {verb}")
+            types.add_column("entity type")
+            types.add_column("n", justify="right")
+            types.add_column("relationship")
+            types.add_column("n", justify="right")
+            ents = sorted(self.entities.items())
+            rels = sorted(self.edges.items())
+            for i in range(max(len(ents), len(rels))):
+                e = ents[i] if i < len(ents) else ("", "")
+                r = rels[i] if i < len(rels) else ("", "")
+                types.add_row(e[0], str(e[1]), r[0], str(r[1]))
+            parts.append(types)
+
+        if per_file and self.documents:
+            docs = Table(title="Documents")
+            for col in ("file", "status", "kind", "why"):
+                docs.add_column(col)
+            for d in self.documents:
+                docs.add_row(d.file, d.status, d.kind, d.kind_reason)
+            parts.append(docs)
+        elif self.kinds():
+            kinds = Table(title="Kinds used")
+            for col in ("kind", "why", "documents"):
+                kinds.add_column(col)
+            for k, r, n in self.kinds():
+                kinds.add_row(k, r, str(n))
+            parts.append(kinds)
+
+        if self.failures:
+            fails = Table(title="[red]Failed inputs[/red]", show_lines=True)
+            for col in ("file", "reason", "what to do", "kept at"):
+                fails.add_column(col, overflow="fold")
+            for f in self.failures:
+                fails.add_row(f.file, f.reason, f.hint, f.kept_at or "")
+            parts.append(fails)
+        for note in self.notes:
+            parts.append(f"[yellow]note:[/yellow] {note}")
+        return Group(*parts)
+
+    def print(self, console: Console, per_file: bool = False) -> None:
+        console.print(self.render(per_file=per_file))

@@ -1,0 +1,54 @@
+"""The Embedder: the real offline model, normalised float32, and a cache that makes
+re-embedding free."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from impact_graph.ingest.embed import MODEL_ENV, Embedder, EmbeddingError
+
+
+@pytest.fixture(scope="module")
+def model_embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    cache = tmp_path_factory.mktemp("emb") / "cache" / "embeddings.sqlite"
+    return Embedder(cache_path=cache)
+
+
+def test_vectors_fit_the_schema_and_are_normalised(model_embedder: Embedder, schema) -> None:  # type: ignore[no-untyped-def]
+    model_embedder.check_dimension(schema.vector_dimensions)
+    vecs = model_embedder.embed(["Eenzaamheid onder ouderen neemt toe.", "Schoolverzuim."])
+    assert vecs.dtype == np.float32 and vecs.shape == (2, schema.vector_dimensions)
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    similar = model_embedder.embed(["Loneliness among older adults is rising."])[0]
+    assert float(vecs[0] @ similar) > float(vecs[1] @ similar)
+
+
+def test_cache_serves_repeats_without_the_model(model_embedder: Embedder) -> None:
+    texts = ["Welzijn op Recept verbindt huisartsen en welzijnswerk.", "Een tweede tekst."]
+    first = model_embedder.embed(texts)
+    assert model_embedder.cache is not None
+    fresh = Embedder(model_embedder.model_name, cache_path=model_embedder.cache.path)
+    again = fresh.embed([*texts, texts[0]])
+    assert fresh._model is None  # served from the SQLite cache: the model never loaded
+    assert (fresh.hits, fresh.misses) == (3, 0)
+    assert np.array_equal(again[:2], first) and np.array_equal(again[2], first[0])
+
+
+def test_duplicate_texts_are_encoded_once(model_embedder: Embedder) -> None:
+    before = model_embedder.misses
+    out = model_embedder.embed(["dubbel unieke zin 17", "dubbel unieke zin 17"])
+    assert model_embedder.misses - before == 1 and np.array_equal(out[0], out[1])
+
+
+def test_wrong_dimension_is_a_clear_error(model_embedder: Embedder) -> None:
+    with pytest.raises(EmbeddingError, match=r"384-dimensional.*expect 768"):
+        model_embedder.check_dimension(768)
+
+
+def test_missing_model_names_the_setting(tmp_path: Path) -> None:
+    e = Embedder(str(tmp_path / "no-such-model"))
+    with pytest.raises(EmbeddingError, match=MODEL_ENV):
+        e.embed(["x"])
