@@ -1,0 +1,81 @@
+"""Graph-fact boosts applied after fusion.
+
+Fusion decides *what* is relevant; the boosts reorder relevant results by what a
+programme manager weighs: how strong the evidence and recognition are, whether the
+result has a positive effect on the outcome asked about, and whether it targets the
+asked group and challenge. Boosts multiply the fused score by at most ``1 + MAX_BOOST``,
+so they cannot lift an irrelevant result past a clearly relevant one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from impact_graph.vocab import Vocabulary
+
+#: Study-design strength by evidence-type concept slug (higher is stronger).
+EVIDENCE_STRENGTH = {
+    "systematische-review": 6,
+    "meta-analyse": 6,
+    "synthese-van-onderzoek": 5,
+    "rct": 5,
+    "quasi-experimenteel": 4,
+    "cohortonderzoek": 3,
+    "effectonderzoek": 3,
+    "pre-post": 2,
+    "procesevaluatie": 1,
+    "kwalitatief-onderzoek": 1,
+    "lokale-data": 1,
+    "klantreis": 1,
+    "praktijkkennis": 1,
+    "praktijkverhaal": 1,
+    "reisverslag": 1,
+}
+MAX_STRENGTH = 6
+
+#: Parts of the boost (their sum is the maximum boost).
+W_RECOGNITION = 0.25
+W_EVIDENCE = 0.15
+W_EFFECT = 0.2
+W_MATCH = 0.2
+MAX_BOOST = W_RECOGNITION + W_EVIDENCE + W_EFFECT + W_MATCH
+
+
+def evidence_strength(vocab: Vocabulary, evidence_type: str | None, concept: str | None) -> int:
+    """Strength of a study design, from its concept or its type label."""
+    slug = ""
+    if concept and vocab.get(concept) is not None:
+        slug = vocab[concept].slug
+    elif evidence_type:
+        found = vocab.lookup(evidence_type, scheme="evidence-types")
+        slug = found[0].slug if found else ""
+    return EVIDENCE_STRENGTH.get(slug, 0)
+
+
+@dataclass(slots=True)
+class BoostFacts:
+    """What the boost looks at for one result."""
+
+    recognition_rank: int | None = None
+    recognition_max: int = 5
+    evidence_strength: int = 0
+    positive_effect_on_query: bool = False
+    matched_groups_or_challenges: int = 0
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+def boost(facts: BoostFacts) -> float:
+    """Multiplier ``1 + b`` with ``0 <= b <= MAX_BOOST``; the parts are kept on ``facts``."""
+    parts: dict[str, float] = {}
+    if facts.recognition_rank:
+        parts["recognition"] = W_RECOGNITION * min(
+            facts.recognition_rank / max(facts.recognition_max, 1), 1.0
+        )
+    if facts.evidence_strength:
+        parts["evidence"] = W_EVIDENCE * facts.evidence_strength / MAX_STRENGTH
+    if facts.positive_effect_on_query:
+        parts["effect"] = W_EFFECT
+    if facts.matched_groups_or_challenges:
+        parts["match"] = W_MATCH * min(facts.matched_groups_or_challenges, 2) / 2
+    facts.parts = parts
+    return 1.0 + sum(parts.values())

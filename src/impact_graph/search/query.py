@@ -1,0 +1,209 @@
+"""Parse a user's question and expand it through the SKOS vocabularies.
+
+Users ask "wat helpt tegen vereenzaming van ouderen" while documents say "eenzaamheid"
+and "75-plussers"; the embedding model is weak on Dutch and the fulltext stemmer misses
+plurals. So the query is matched against every pref/alt label of the vocabularies on
+*Snowball-stemmed, stop-word-free* token sequences (so "ouderen die zich alleen voelen"
+contains the label "zich alleen voelen"), and each matched concept is expanded to its
+narrower, broader and related concepts with decreasing weights.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import snowballstemmer
+
+from impact_graph.vocab import Vocabulary, fold
+
+#: Longest query the service accepts (characters).
+MAX_QUERY_CHARS = 500
+
+#: Weights of how a concept was reached: named in the query, or one step away from one
+#: that was. Narrower concepts are what a user usually means too ("eenzaamheid" covers
+#: "sociale eenzaamheid"); broader and related ones only hint.
+WEIGHTS = {"label": 1.0, "narrower": 0.7, "broader": 0.4, "related": 0.5}
+
+#: Weight factor of a label found inside a longer matched label.
+INNER_FACTOR = 0.8
+
+# Function words that never carry the meaning of a label (Dutch and English).
+STOP_WORDS = frozenset(
+    """
+    de het een en of van voor met aan op in uit bij naar die dat dit deze wat wie welke
+    hoe waar wanneer er is zijn was waren wordt worden werd kan kunnen moet moeten heeft
+    hebben tegen om te ook nog niet geen als dan zo zich hun hen hij zij ze we wij ik je
+    jij u mijn onze ons door over tot al alle veel meer minder werkt werken helpt helpen
+    gaan gaat doen doet the a an and or of for with to in on at by from what which who how
+    does do is are was were be that this these those works work helps help against
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+_word_re = re.compile(r"[\w][\w'-]*", re.UNICODE)
+
+
+@lru_cache(maxsize=2)
+def _stemmer(lang: str) -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer("dutch" if lang == "nl" else "english")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case, diacritic-free word tokens ("Cliënten-raad" -> ["clienten-raad"])."""
+    return _word_re.findall(fold(text))
+
+
+def stem(word: str) -> str:
+    """Dutch Snowball stem, also splitting hyphenated compounds' last part."""
+    return _stemmer("nl").stemWord(word)
+
+
+def content_stems(text: str) -> list[str]:
+    """Stems of the words that carry meaning (stop words dropped)."""
+    out: list[str] = []
+    for w in words(text):
+        if w in STOP_WORDS or (len(w) < 2 and not w.isdigit()):
+            continue
+        out.append(stem(w))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedConcept:
+    """A vocabulary concept the query reached, and how."""
+
+    iri: str
+    label: str  # Dutch preferred label
+    scheme: str
+    weight: float
+    via: str  # "label" | "narrower" | "broader" | "related"
+    surface: str = ""  # the words of the query that named it (or named its neighbour)
+
+
+@dataclass(slots=True)
+class ParsedQuery:
+    """The query's words, stems and the concepts it reaches."""
+
+    text: str
+    words: list[str]
+    stems: list[str]
+    concepts: dict[str, MatchedConcept] = field(default_factory=dict)
+
+    @property
+    def direct(self) -> list[MatchedConcept]:
+        """Concepts named in the query itself."""
+        return [c for c in self.concepts.values() if c.via == "label"]
+
+    def weight(self, iri: str | None) -> float:
+        c = self.concepts.get(iri or "")
+        return c.weight if c else 0.0
+
+    @property
+    def fulltext_text(self) -> str:
+        """What the fulltext arm searches: the meaningful words of the query."""
+        kept = [w for w in self.words if w not in STOP_WORDS]
+        return " ".join(kept or self.words)
+
+
+class LabelIndex:
+    """Vocabulary labels keyed by their content-word sequence, exact and stemmed.
+
+    Exact (diacritic-free) words are tried before stems because the Dutch stemmer
+    conflates some words that matter ("ouderen" and "ouders" both stem to "ouder").
+    """
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self.exact: dict[tuple[str, ...], set[str]] = {}
+        self.stemmed: dict[tuple[str, ...], set[str]] = {}
+        for c in vocab.concepts.values():
+            if c.scheme == "recognition":
+                continue  # levels are filters, not topics
+            for label in c.labels:
+                toks = content_words(label)
+                if toks:
+                    self.exact.setdefault(tuple(toks), set()).add(c.iri)
+                    self.stemmed.setdefault(tuple(stem(t) for t in toks), set()).add(c.iri)
+        self.max_len = max((len(k) for k in self.exact), default=1)
+
+    def match(self, tokens: list[str]) -> list[tuple[str, str, bool]]:
+        """(concept IRI, surface, inner) for every label whose words occur contiguously
+        in the query, longest first. ``inner`` marks a label found inside a longer match
+        ("overgewicht" in "kinderen met overgewicht"): still relevant, weighted lower."""
+        stems = [stem(t) for t in tokens]
+        found: list[tuple[str, str, bool]] = []
+        seen: set[str] = set()
+        covered: set[int] = set()
+        for n in range(min(self.max_len, len(tokens)), 0, -1):
+            for i in range(len(tokens) - n + 1):
+                span = set(range(i, i + n))
+                iris = self.exact.get(tuple(tokens[i : i + n]))
+                if not iris and not span & covered:
+                    iris = self.stemmed.get(tuple(stems[i : i + n]))
+                if not iris:
+                    continue
+                inner = span <= covered
+                covered |= span
+                surface = " ".join(tokens[i : i + n])
+                for iri in sorted(iris - seen):
+                    seen.add(iri)
+                    found.append((iri, surface, inner))
+        return found
+
+
+def content_words(text: str) -> list[str]:
+    """Folded words without stop words and stray letters."""
+    return [w for w in words(text) if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]
+
+
+_indexes: dict[int, tuple[Vocabulary, LabelIndex]] = {}
+
+
+def label_index(vocab: Vocabulary) -> LabelIndex:
+    """The (cached) label index of ``vocab``; the vocabulary object is kept alive with it
+    so its ``id`` cannot be reused by another one."""
+    hit = _indexes.get(id(vocab))
+    if hit is None or hit[0] is not vocab:
+        if len(_indexes) > 8:
+            _indexes.clear()
+        hit = _indexes[id(vocab)] = (vocab, LabelIndex(vocab))
+    return hit[1]
+
+
+def parse_query(text: str, vocab: Vocabulary) -> ParsedQuery:
+    """Validate, tokenise and expand ``text``; raises ``ValueError`` for bad input."""
+    q = (text or "").strip()
+    if not q:
+        raise ValueError("q: the query is empty; type a few words, e.g. 'eenzaamheid ouderen'.")
+    if len(q) > MAX_QUERY_CHARS:
+        raise ValueError(
+            f"q: the query has {len(q)} characters; shorten it to at most {MAX_QUERY_CHARS}."
+        )
+    tokens = content_words(q)
+    stems = [stem(w) for w in tokens]
+    parsed = ParsedQuery(text=q, words=words(q), stems=stems)
+    index = label_index(vocab)
+
+    def add(iri: str, via: str, surface: str, factor: float = 1.0) -> None:
+        c = vocab.get(iri)
+        if c is None or c.scheme == "recognition":
+            return
+        w = WEIGHTS[via] * factor
+        old = parsed.concepts.get(iri)
+        if old is None or old.weight < w:
+            parsed.concepts[iri] = MatchedConcept(iri, vocab.label(iri), c.scheme, w, via, surface)
+
+    direct = index.match(tokens)
+    for iri, surface, inner in direct:
+        add(iri, "label", surface, INNER_FACTOR if inner else 1.0)
+    for iri, surface, inner in direct:
+        c = vocab[iri]
+        factor = INNER_FACTOR if inner else 1.0
+        for n in vocab.expand(iri, broader=False, narrower=True, depth=2) - {iri}:
+            add(n, "narrower", surface, factor)
+        for b in c.broader:
+            add(b, "broader", surface, factor)
+        for r in c.related:
+            add(r, "related", surface, factor)
+    return parsed
