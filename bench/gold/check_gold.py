@@ -54,6 +54,8 @@ VOCAB_FOR = {
     "Challenge": "challenges.ttl",
     "TargetGroup": "target-groups.ttl",
     "WorkingElement": "working-elements.ttl",
+    "Intervention": "interventions.ttl",
+    "LegalBasis": "legal-bases.ttl",
 }
 
 
@@ -160,6 +162,20 @@ def check(gold: dict[str, Any]) -> tuple[list[str], list[str]]:
                     errors.append(f"{where} {end} (in {typ}) is not listed under entities")
                 if "*" not in allowed and label not in allowed:
                     errors.append(f"{where} {typ} does not allow {label} (allowed: {allowed})")
+        extra = {
+            "Effect.outcome": (
+                "outcomes.ttl",
+                {str(e["outcome"]) for e in ents.get("Effect") or []},
+            ),
+            "Evidence.type": (
+                "evidence-types.ttl",
+                {str(e["type"]) for e in ents.get("Evidence") or []},
+            ),
+        }
+        for what, (vocab, used) in extra.items():
+            off_terms = sorted(n for n in used if n not in pref.get(vocab, {n}))
+            if off_terms:
+                info.append(f"{path}: {what} not in {vocab}: {', '.join(off_terms)}")
         for label, vocab in VOCAB_FOR.items():
             labels = pref.get(vocab)
             if not labels:
