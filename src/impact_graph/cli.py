@@ -8,9 +8,9 @@ often as developers.
 from __future__ import annotations
 
 import csv
+import io
 import json
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from enum import StrEnum
@@ -337,47 +337,35 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 
 
 def print_rows(
-    columns: list[str],
-    rows: list[list[Any]],
-    fmt: OutputFormat,
-    note: str | None = None,
-    write: Callable[[str], Any] = sys.stdout.write,
+    columns: list[str], rows: list[list[Any]], fmt: OutputFormat, note: str | None = None
 ) -> None:
     """Rows as a rich table, JSON records, or CSV (nested values as JSON text)."""
     if fmt is OutputFormat.json:
-        write(
-            json.dumps(
-                [dict(zip(columns, r, strict=False)) for r in rows],
-                ensure_ascii=False,
-                indent=2,
-                default=str,
-            )
-            + "\n"
-        )
+        records = [dict(zip(columns, r, strict=False)) for r in rows]
+        typer.echo(json.dumps(records, ensure_ascii=False, indent=2, default=str))
     elif fmt is OutputFormat.csv:
-        w = csv.writer(sys.stdout)
+        buf = io.StringIO()
+        w = csv.writer(buf)
         w.writerow(columns)
         for r in rows:
-            w.writerow(
-                [
-                    v
-                    if isinstance(v, str | int | float) or v is None
-                    else json.dumps(v, ensure_ascii=False, default=str)
-                    for v in r
-                ]
-            )
+            w.writerow([_csv_cell(v) for v in r])
+        typer.echo(buf.getvalue(), nl=False)
     else:
         table = Table(*columns)
         for r in rows:
-            table.add_row(
-                *(
-                    json.dumps(v, ensure_ascii=False, default=str) if not isinstance(v, str) else v
-                    for v in r
-                )
-            )
+            table.add_row(*(v if isinstance(v, str) else _json(v) for v in r))
         out.print(table)
     if note:
         err.print(note)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _csv_cell(value: Any) -> Any:
+    """Scalars as they are; lists and nodes as JSON text, so a CSV cell stays one cell."""
+    return value if value is None or isinstance(value, str | int | float) else _json(value)
 
 
 @app.command()

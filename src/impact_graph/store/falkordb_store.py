@@ -175,6 +175,10 @@ class FalkorDBStore(GraphStore):
             ) from exc
         self.where = where
         self.graph = self.db.select_graph(settings.graph_name)
+        # A graph exists in FalkorDB only once something was written to it, and read-only
+        # queries on a missing graph fail ("empty key"); an empty store must answer reads.
+        if not self.db.connection.exists(settings.graph_name):
+            self._q("RETURN 1")
 
     # -- plumbing ------------------------------------------------------------------------
 

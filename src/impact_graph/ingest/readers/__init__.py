@@ -152,12 +152,12 @@ def read_file(
             raise IngestError(path, "the file holds no text", "add content or remove the file")
         documents.append(make_document(p, path=path, root=root, fmt=fmt, kind=explicit))
     if len({d.id for d in documents}) < len(documents):
-        # make_id keeps 80 slug characters: a long path leaves no room for the record key,
-        # and records sharing an id would overwrite each other's facts.
+        # Records sharing an id would overwrite each other's facts; record keys are made
+        # unique above and make_id hashes long keys, so this is a last guard.
         raise IngestError(
             path,
-            "the path is too long to give each record its own document id",
-            "shorten the file or folder names (or the record ids) and ingest it again",
+            "two records would get the same document id",
+            "give each record a unique id column (or title) and ingest it again",
         )
     return ReadResult(documents, errors)
 
