@@ -229,7 +229,7 @@ def _sample() -> Graph:
         g.add((chunk, IG.mentions, ID[key]))
     eff = ID["effect:wor-eenzaamheid"]
     g.add((eff, IG.outcome, Literal("eenzaamheidsgevoelens")))
-    g.add((eff, IG.direction, Literal("-")))
+    g.add((eff, IG.direction, Literal("−")))  # U+2212, the canonical minus
     g.add((eff, IG.rating_scheme, Literal("Erkenningstraject")))
     g.add((eff, IG.rating_level, Literal("Goed onderbouwd")))
     g.add((eff, IG.supportedBy, ID["evidence:studie"]))
@@ -264,7 +264,7 @@ def test_shapes_accept_a_conforming_graph() -> None:
             ),
             "ADDRESSES must point at a Challenge",
         ),
-        (lambda g: g.set((ID["effect:wor-eenzaamheid"], IG.direction, Literal("−"))), "direction"),
+        (lambda g: g.set((ID["effect:wor-eenzaamheid"], IG.direction, Literal("-"))), "direction"),
         (lambda g: g.remove((ID["intervention:wor"], IG.name, None)), "name"),
         (
             lambda g: g.remove((ID["effect:wor-eenzaamheid"], IG.rating_scheme, None)),
