@@ -401,6 +401,55 @@ def cypher(
     print_rows(res.columns, res.rows, fmt, note)
 
 
+# --- serve ----------------------------------------------------------------------------
+
+
+keys_app = typer.Typer(help="API keys for the HTTP API's writes.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("new")
+def keys_new() -> None:
+    """Print a new API key and the sha256 hash to put in IMPACT_GRAPH_API_KEYS."""
+    from impact_graph.api.auth import new_key
+
+    key, digest = new_key()
+    out.print(f"key:  {key}", highlight=False, soft_wrap=True)
+    out.print(f"hash: {digest}", highlight=False, soft_wrap=True)
+    err.print(
+        "Give the key to the client (it is not stored anywhere); add the hash to "
+        "IMPACT_GRAPH_API_KEYS (comma-separated) and restart the API."
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    data_dir: DataDirOpt = None,
+    backend: BackendOpt = None,
+    log_level: Annotated[
+        str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug.")
+    ] = "info",
+) -> None:
+    """Run the HTTP API (FastAPI with uvicorn); the docs are at /docs."""
+    settings = settings_from(data_dir, backend)
+    with friendly_errors():
+        try:
+            import uvicorn
+
+            from impact_graph.api import create_app
+        except ImportError as e:
+            raise fail(
+                f"the API needs its extra packages ({e.name} is missing); install "
+                "impact-graph[api].",
+                "usage",
+            ) from None
+        api = create_app(settings)
+        out.print(f"impact-graph API on http://{host}:{port} (docs at /docs), {settings.backend}.")
+        uvicorn.run(api, host=host, port=port, log_level=log_level.lower())
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

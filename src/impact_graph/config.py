@@ -72,6 +72,24 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(5.0, description="Time limit of researcher queries.")
     query_row_cap: int = Field(1000, description="Row cap of researcher queries.")
 
+    # HTTP API (impact_graph.api)
+    api_keys: str = Field(
+        "",
+        description="Comma-separated sha256 hex digests of the API keys allowed to write "
+        "(POST/DELETE); make one with `impact-graph keys new`. Empty = writes refused.",
+    )
+    api_read_key_required: bool = Field(
+        False, description="Require an API key for reads too (default: reads are open)."
+    )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins allowed by CORS (e.g. https://a.example); "
+        "'*' allows any origin; empty = no CORS headers.",
+    )
+    upload_max_bytes: int = Field(
+        20_000_000, gt=0, description="Largest document the API accepts in POST /documents."
+    )
+
     @property
     def data_path(self) -> Path:
         return self.data_dir.expanduser().resolve()

@@ -1,0 +1,119 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+One app holds one `Services` (the store, opened once in the lifespan and closed at
+shutdown; the model, vocabulary, search service and pipeline, built on first use). The
+root ``/`` is left to the web UI; until it exists it redirects to the API docs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
+
+from impact_graph.api import problems
+from impact_graph.api.auth import KeyChecker
+from impact_graph.api.deps import Services
+from impact_graph.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _version() -> str:
+    try:
+        return version("impact-graph")
+    except PackageNotFoundError:  # running from a checkout without install
+        return "0.0.0"
+
+
+#: How long start-up waits for the store before serving anyway (503s until it is open).
+STARTUP_WAIT_S = 15.0
+
+DESCRIPTION = """\
+The knowledge graph of Dutch social-impact programmes ("Aanpakken met Impact"):
+"what works" search, entity pages with provenance, and document upload.
+
+* Reads are open unless the server requires a key (`IMPACT_GRAPH_API_READ_KEY_REQUIRED`);
+  writes (POST, DELETE) always need an API key, sent as `Authorization: Bearer <key>`
+  or `X-API-Key: <key>`.
+* Every list is paged with `limit` and `offset` and answers `total` and `next`.
+* Errors are RFC 9457 `application/problem+json`; `detail` says what to change.
+"""
+
+TAGS = [
+    {"name": "search", "description": '"What works": search, working elements, evidence map.'},
+    {"name": "entities", "description": "Entity pages with neighbours and provenance."},
+    {"name": "documents", "description": "Upload, list and delete documents."},
+    {"name": "health", "description": "State of the API and its graph store."},
+]
+
+
+def _origins(raw: str) -> list[str]:
+    return [o.strip() for o in raw.split(",") if o.strip()]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API for ``settings`` (default: from the environment).
+
+    Raises ``ValueError`` with a sentence when the API settings are invalid (e.g. an
+    entry of ``IMPACT_GRAPH_API_KEYS`` that is not a sha256 digest).
+    """
+    from impact_graph.config import get_settings
+
+    settings = settings or get_settings()
+    keys = KeyChecker(settings)  # validates IMPACT_GRAPH_API_KEYS before anything starts
+    svc = Services(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc.start_opening()
+        await run_in_threadpool(svc.wait_opened, STARTUP_WAIT_S)
+        if svc.store_error:
+            log.warning("serving without a store for now: %s", svc.store_error)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(svc.close)
+
+    app = FastAPI(
+        title="impact-graph API",
+        version=_version(),
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        license_info={"name": "EUPL-1.2", "identifier": "EUPL-1.2"},
+    )
+    app.state.services = svc
+    app.state.keys = keys
+    app.state.settings = settings
+    problems.install(app)
+
+    origins = _origins(settings.cors_origins)
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            expose_headers=["Retry-After", "WWW-Authenticate"],
+        )
+
+    from impact_graph.api.routers import documents, entities, health, search
+
+    app.include_router(search.router)
+    app.include_router(entities.router)
+    app.include_router(documents.build_router(settings))
+    app.include_router(health.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        # The web UI will live here; until then, the interactive API docs.
+        return RedirectResponse("/docs")
+
+    return app

@@ -1,0 +1,262 @@
+"""RFC 9457 problem details: every error the API returns has the same shape.
+
+Clients (the web UI, notebooks, scripts) get ``type``, ``title``, ``status``, ``detail``
+and ``instance``; ``detail`` is always a sentence saying what to change, because the
+people reading it are programme managers as often as developers. FastAPI's own errors
+(validation, unknown routes, wrong methods, body too large) are mapped here too, so no
+response of this API is ever a bare ``{"detail": ...}`` or a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from impact_graph.store.port import (
+    QueryRefused,
+    QuerySyntaxError,
+    QueryTimeout,
+    StoreAuthError,
+    StoreError,
+    StoreUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+#: Base of the ``type`` URIs; each kind of problem has its own stable slug.
+TYPE_BASE = "https://w3id.org/impact-graph/problems/"
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": TYPE_BASE + "not-found",
+                    "title": "Not Found",
+                    "status": 404,
+                    "detail": "There is no entity with id 'intervention:xyz'; search for it "
+                    "with GET /search?q=... and use an id from the results.",
+                    "instance": "/entities/intervention:xyz",
+                }
+            ]
+        }
+    )
+
+    type: str = Field(description="URI identifying the kind of problem.")
+    title: str = Field(description="Short summary of the kind of problem.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="A sentence saying what went wrong and what to change.")
+    instance: str = Field(description="The request path the problem occurred on.")
+    errors: list[dict[str, Any]] | None = Field(
+        None, description="For validation problems: one entry per invalid parameter."
+    )
+
+
+class ProblemError(Exception):
+    """Raise anywhere in a route to answer with a problem+json response."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        slug: str | None = None,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.slug = slug
+        self.headers = headers
+        self.errors = errors
+
+
+_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "content-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-parameters",
+    500: "internal-error",
+    503: "store-unavailable",
+}
+
+#: Sentences for errors that Starlette raises itself (its ``detail`` is only a title).
+_DEFAULT_DETAIL = {
+    404: "There is no such resource; see GET /docs for the routes this API offers.",
+    405: "This route does not accept that HTTP method; see GET /docs for the allowed methods.",
+    413: "The request body is larger than this API accepts; send a smaller file "
+    "(the limit is IMPACT_GRAPH_UPLOAD_MAX_BYTES).",
+    400: "The request could not be read; check that the body matches the documented format.",
+}
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """Build the problem+json response for ``status`` on this request.
+
+    ``extra`` adds extension members (RFC 9457 section 3.2), e.g. the store state.
+    """
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    body = Problem(
+        type=TYPE_BASE + (slug or _SLUGS.get(status, str(status))),
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        errors=errors,
+    ).model_dump(exclude_none=True)
+    if extra:
+        body.update({k: v for k, v in extra.items() if k not in body})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('query', 'limit') -> "query parameter 'limit'"."""
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "the request"
+    where, rest = parts[0], parts[1:]
+    name = ".".join(rest) if rest else ""
+    kinds = {"query": "query parameter", "path": "path parameter", "header": "header"}
+    if where in kinds:
+        return f"{kinds[where]} '{name}'" if name else kinds[where]
+    if where == "body":
+        return f"form field '{name}'" if name else "the request body"
+    return "'" + ".".join(parts) + "'"
+
+
+def validation_sentence(errors: list[dict[str, Any]]) -> str:
+    """One sentence for all validation errors: where, what is wrong, and the input."""
+    parts = []
+    for e in errors[:5]:
+        msg = str(e.get("msg", "is invalid")).rstrip(".")
+        parts.append(f"{_loc(e.get('loc', ()))}: {msg[:1].lower() + msg[1:]}")
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "Fix the request: " + "; ".join(parts) + more + "."
+
+
+def _plain_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Validation errors reduced to JSON-safe fields (inputs may be bytes or huge)."""
+    out = []
+    for e in errors[:20]:
+        item: dict[str, Any] = {
+            "loc": [str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        out.append(item)
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(
+            request, exc.status, exc.detail, slug=exc.slug, headers=exc.headers, errors=exc.errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else ""
+        # Starlette's own details are bare titles ("Not Found"): give a sentence instead.
+        if exc.status_code in _DEFAULT_DETAIL and (
+            not detail or detail == HTTPStatus(exc.status_code).phrase or detail.istitle()
+        ):
+            detail = _DEFAULT_DETAIL[exc.status_code]
+        if exc.status_code == 400 and "parsing the body" in detail:
+            detail = _DEFAULT_DETAIL[400]
+        return problem_response(
+            request,
+            exc.status_code,
+            detail or HTTPStatus(exc.status_code).phrase,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        return problem_response(
+            request, 422, validation_sentence(errors), errors=_plain_errors(errors)
+        )
+
+    @app.exception_handler(StoreUnavailable)
+    async def _unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        svc = getattr(request.app.state, "services", None)
+        if svc is not None and "still being built" not in str(exc):
+            svc.invalidate(str(exc))  # a later request reopens the store
+        return problem_response(request, 503, str(exc), headers={"Retry-After": "5"})
+
+    @app.exception_handler(StoreAuthError)
+    async def _store_auth(request: Request, exc: StoreAuthError) -> JSONResponse:
+        return problem_response(request, 503, str(exc), slug="store-auth")
+
+    @app.exception_handler(QueryTimeout)
+    async def _timeout(request: Request, exc: QueryTimeout) -> JSONResponse:
+        return problem_response(request, 503, str(exc), slug="query-timeout")
+
+    @app.exception_handler(QueryRefused)
+    async def _refused(request: Request, exc: QueryRefused) -> JSONResponse:
+        return problem_response(request, 400, str(exc), slug="query-refused")
+
+    @app.exception_handler(QuerySyntaxError)
+    async def _syntax(request: Request, exc: QuerySyntaxError) -> JSONResponse:
+        return problem_response(request, 400, str(exc), slug="query-syntax")
+
+    @app.exception_handler(StoreError)
+    async def _store(request: Request, exc: StoreError) -> JSONResponse:
+        # Other store errors are the server's fault, but still told as a sentence.
+        log.warning("store error on %s: %s", request.url.path, exc)
+        return problem_response(request, 503, str(exc), slug="store-error")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path, exc_info=exc)
+        return problem_response(
+            request,
+            500,
+            "The server failed unexpectedly; retry, and report it with the time and the "
+            "request if it happens again.",
+        )
+
+
+#: ``responses=`` entries for the OpenAPI document of routes.
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI response entries for the given problem statuses."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for s in statuses:
+        out[s] = {
+            "model": Problem,
+            "description": HTTPStatus(s).phrase + " (problem+json; `detail` says what to change)",
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    return out
