@@ -23,6 +23,7 @@ eenzaamheid" is ``"−"``, "verbetert het welbevinden" is ``"+"``, "geen effect 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import re
 import threading
@@ -62,9 +63,37 @@ _SECOND_ORG = re.compile(
     + "|".join(P.ORG_HEAD_SUFFIXES)
     + r"))\b)"
 )
+#: Words an outcome phrase never starts with ("decreased from 6.1", "verbeteren door ...").
+_NOT_OUTCOME_START = frozenset(
+    [
+        "from",
+        "to",
+        "by",
+        "with",
+        "than",
+        "van",
+        "naar",
+        "door",
+        "met",
+        "dan",
+        "tot",
+        "om",
+        "te",
+        "dat",
+        "die",
+        "wanneer",
+        "als",
+        "when",
+    ]
+)
+_NAME_LINKS = frozenset(["van", "de", "der", "den", "voor", "op", "het", "en", "team"])
+_FIRST_BARE_VERB = next(
+    i for i, (p, _) in enumerate(P.EFFECT_PATTERNS) if p.startswith("reduc(?:es|ed)")
+)
 _STEMMERS = {"nl": "dutch_porter", "en": "english"}
 _DOUBLE_END = re.compile(r"([bcdfgklmnprstvz])\1$")
 _lock = threading.Lock()
+_normed: dict[int, set[int]] = {}  # per spaCy vocab: word forms whose NORM is the stem
 
 # -------------------------------------------------------------------------------------
 # spaCy pipelines and matchers (built once, cached)
@@ -95,16 +124,11 @@ def _register_components() -> None:
         def blocks(doc: Doc) -> Doc:
             """A blank line ends a sentence: headings, list items and table rows are
             blocks of their own, and the sentencizer alone would glue them together."""
-            after_break = False
-            for tok in doc:
-                if tok.is_space and "\n\n" in tok.text:
-                    after_break = True
-                    continue
-                if after_break:
-                    tok.is_sent_start = True
-                    after_break = False
-                elif tok.i > 0 and not tok.is_space:
-                    pass
+            # Only whitespace tokens can hold a blank line: look at those alone.
+            n = len(doc)
+            for i in doc.to_array("IS_SPACE").nonzero()[0].tolist():
+                if i + 1 < n and "\n\n" in doc[i].text and not doc[i + 1].is_space:
+                    doc[i + 1].is_sent_start = True
             return doc
 
         @Language.component("impact_graph_norm")
@@ -113,10 +137,15 @@ def _register_components() -> None:
 
             Not the lemma: the lookup lemmatizer turns verbs into infinitives whose stems
             meet nouns ("gefinancierd" -> "financieren" ~ "financier")."""
+            # Set on the lexeme, once per word form: tokens inherit the lexeme's NORM.
             lang = doc.lang_
-            for tok in doc:
-                if tok.is_alpha:
-                    tok.norm_ = stem(tok.lower_, lang)
+            vocab = doc.vocab
+            seen = _normed.setdefault(id(vocab), set())
+            for orth in set(doc.to_array("ORTH").tolist()) - seen:
+                lex = vocab[orth]
+                if lex.is_alpha:
+                    lex.norm_ = stem(lex.lower_, lang)
+                seen.add(orth)
             return doc
 
 
@@ -343,7 +372,7 @@ def _doc_year(doc: Document) -> int | None:
 def _meta_str(doc: Document, *keys: str) -> str | None:
     for k in keys:
         v = doc.meta.get(k)
-        if isinstance(v, str) and v.strip() and v.strip().lower() not in ("null", "none", "-"):
+        if isinstance(v, str) and v.strip() and v.strip().lower() not in ("null", "none"):
             return v.strip()
     return None
 
@@ -412,6 +441,9 @@ class _Run:
         self.value_hits: list[tuple[int, int, Concept]] = []  # evidence types, outcomes
         self.mentions: list[tuple[int, int, EntityRef]] = []  # selected mention spans
         self.zones: list[tuple[str, int, int, str]] = []  # (role, start, end, heading)
+        self._sorted: list[tuple[int, int, EntityRef]] = []
+        self._starts: list[int] = []
+        self._rels: dict[tuple[EntityRef, str, EntityRef], Relation] = {}
         self.main_override: EntityRef | None = None  # from a research record's fields
         self.rating: dict[str, PropValue] = {}  # recognition found in the document
 
@@ -473,11 +505,17 @@ class _Run:
             raise ValueError(f"{type_} may not end at {dst[0]} (allowed: {rt.range})")
         if rt.symmetric and src > dst:
             src, dst = dst, src
-        self.ext.add_relation(
-            Relation(
-                src=src, type=type_, dst=dst, rule=rule, spans=list(spans), props=dict(props or {})
-            )
+        have = self._rels.get((src, type_, dst))
+        if have is not None:  # as Extraction.add_relation, without its linear scan
+            have.spans.extend(sp for sp in spans if sp not in have.spans)
+            for k, v in (props or {}).items():
+                have.props.setdefault(k, v)
+            return
+        rel = Relation(
+            src=src, type=type_, dst=dst, rule=rule, spans=list(spans), props=dict(props or {})
         )
+        self._rels[(src, type_, dst)] = rel
+        self.ext.relations.append(rel)
 
     def named_org(self, ref: EntityRef) -> bool:
         """A named organisation ("Zorgverzekeraar Zilverzee", "Openbaar Ministerie"), not a
@@ -487,18 +525,25 @@ class _Run:
             return False
         return not (ent.status == "vocabulary" and ent.name[:1].islower())
 
+    def _sorted_mentions(self, start: int, end: int) -> list[tuple[int, int, EntityRef]]:
+        """Mentions starting in [start, end), from a sorted copy rebuilt only on change."""
+        if len(self._sorted) != len(self.mentions):
+            self._sorted = sorted(self.mentions)
+            self._starts = [m[0] for m in self._sorted]
+        lo = bisect.bisect_left(self._starts, start)
+        hi = bisect.bisect_left(self._starts, end)
+        return self._sorted[lo:hi]
+
     def refs_in(self, start: int, end: int, *labels: str) -> list[EntityRef]:
         """Entities (of ``labels``) with a mention inside [start, end), in text order."""
         out: list[EntityRef] = []
-        for s, e, ref in sorted(self.mentions):
-            if s >= start and e <= end and (not labels or ref[0] in labels) and ref not in out:
+        for _s, e, ref in self._sorted_mentions(start, end):
+            if e <= end and (not labels or ref[0] in labels) and ref not in out:
                 out.append(ref)
         return out
 
     def mentions_in(self, start: int, end: int, *labels: str) -> list[tuple[int, int, EntityRef]]:
-        return sorted(
-            (s, e, r) for s, e, r in self.mentions if s >= start and e <= end and r[0] in labels
-        )
+        return [m for m in self._sorted_mentions(start, end) if m[1] <= end and m[2][0] in labels]
 
     def sentences(self) -> Iterator[tuple[int, int, str]]:
         for s, e in self.ext.sentences:
@@ -876,10 +921,21 @@ class _Run:
 
     def _partner(self, raw: str, offset: int, role: str, sent: Span, rule: str) -> None:
         name = _trim_item(raw.split(",")[0])
-        if not name or len(name.split()) > 8 or name.lower().startswith("persoon-"):
+        if not name or name.lower().startswith("persoon-"):
             return
         start = self.text.find(name, offset)
         span = (start, start + len(name)) if start >= 0 else None
+        lower_words = [w for w in name.split() if w[:1].islower() and w not in _NAME_LINKS]
+        if (
+            len(name.split()) > 6
+            or len(lower_words) >= 2
+            or not (name[:1].isupper() or self.resolver.concept("Actor", name))
+        ):
+            # Prose, not a name: the named organisations inside it take part.
+            for ref in self.refs_in(span[0], span[1], "Actor") if span else []:
+                if self.named_org(ref):
+                    self.rel(ref, "PARTICIPATES_IN", self.programme, rule, [sent])
+            return
         # An organisation the matchers already found inside the name wins (its resolved key).
         inner = self.refs_in(span[0], span[1], "Actor") if span else []
         if (
@@ -1050,7 +1106,7 @@ class _Run:
         words = words[:6]
         while words and fold(words[0]) in {"de", "het", "een", "the", "a", "an", "op", "on", "aan"}:
             words = words[1:]
-        if not words or words[0][:1].isdigit():
+        if not words or words[0][:1].isdigit() or fold(words[0]) in _NOT_OUTCOME_START:
             return None
         name = " ".join(words).strip(" .,;:")
         start = self.text.find(name, pos)
@@ -1063,7 +1119,9 @@ class _Run:
             vs, ve = s + m.start(), s + m.end()
             ivs = [r for ms, _me, r in self.mentions_in(s, vs, "Intervention")]
             iv = ivs[-1] if ivs else None
-            if iv is None and self.doc.kind == "research":
+            if iv is None and self.doc.kind == "research" and idx < _FIRST_BARE_VERB:
+                # No subject named: the study's intervention, but only for phrases that
+                # state a cause ("was associated with reduced"), not bare "decreased".
                 iv = self.main_intervention()
             if iv is None:
                 continue
@@ -1075,14 +1133,11 @@ class _Run:
             iv_end = max(
                 (me for ms, me, r in self.mentions_in(s, vs, "Intervention") if r == iv), default=vs
             )
-            between = self.text[iv_end:vs] + " " + self.text[ve : min(e, ve + 40)].split(",")[0]
-            if (
-                direction != "0"
-                and P.NEGATION_RE.search(between)
-                and not re.search(r"(?i)\bgeen\s+\w+\s+(?:meer|minder)\b", between)
-            ) and (
-                P.NEGATION_RE.search(self.text[iv_end:vs])
-                or re.search(r"(?i)\b(niet|not)\b", self.text[ve : min(e, ve + 40)])
+            # "leidt niet tot minder", "X niet vermindert", "vermindert X niet".
+            after = self.text[ve : min(e, ve + 40)].split(",")[0]
+            if direction != "0" and (
+                P.NEGATION_RE.search(self.text[iv_end:ve])
+                or re.search(r"(?i)\b(niet|not)\b", after)
             ):
                 direction = "0"
             props: dict[str, PropValue] = {"outcome": outcome, "direction": direction}

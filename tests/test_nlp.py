@@ -1,0 +1,418 @@
+"""The NLP stage on real spaCy, the real vocabularies and the Markdown reader.
+
+Every test builds a small Dutch (or English) document the way the pipeline would (front
+matter, headings, lists, tables) and checks what `extract` finds, including that every
+mention span points at the text it claims to.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from impact_graph.ingest.document import Document
+from impact_graph.ingest.extraction import Entity, Extraction
+from impact_graph.ingest.nlp import extract
+from impact_graph.ingest.readers import read_path
+from impact_graph.ingest.readers._common import make_document
+from impact_graph.ingest.readers.markdown import read_markdown
+from impact_graph.ontology import load_schema
+from impact_graph.vocab import Vocabulary, load_vocabulary
+
+DEMO = Path(__file__).resolve().parents[1] / "ingest" / "demo"
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return load_vocabulary()
+
+
+def md_doc(tmp_path: Path, body: str, name: str = "doc.md", **front: object) -> Document:
+    """A Document read from a Markdown file with the given front matter."""
+    lines = ["---", *(f"{k}: {v}" for k, v in front.items()), "---", "", body]
+    path = tmp_path / name
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return make_document(
+        read_markdown(path.read_text(), path), path=path, root=tmp_path, fmt="md", kind=None
+    )
+
+
+def find(ext: Extraction, label: str, key: str) -> Entity:
+    ent = ext.entities.get((label, key))
+    assert ent is not None, (
+        f"no {label} {key!r}; have {sorted(k for lb, k in ext.entities if lb == label)}"
+    )
+    return ent
+
+
+def rels(ext: Extraction, type_: str) -> set[tuple[str, str]]:
+    return {(r.src[1], r.dst[1]) for r in ext.relations if r.type == type_}
+
+
+def assert_spans_point(ext: Extraction) -> None:
+    text = ext.document.text
+    for ent in ext.entities.values():
+        for s, e in ent.mentions:
+            assert 0 <= s < e <= len(text), (ent.key, s, e)
+            assert text[s:e].strip() == text[s:e], (ent.key, text[s:e])
+    for s, e in ext.sentences:
+        assert text[s:e].strip() == text[s:e] and e > s
+
+
+def test_altlabel_and_plural_reach_their_concept(tmp_path: Path, vocab: Vocabulary) -> None:
+    doc = md_doc(
+        tmp_path,
+        "Veel statushouders en ouderen zeggen dat zij zich alleen voelen. Ook gezinnen doen mee.",
+        title="Test",
+        kind="policy",
+    )
+    ext = extract(doc, vocab)
+    loneliness = find(ext, "Challenge", "eenzaamheid")
+    assert loneliness.status == "vocabulary" and loneliness.concept
+    # The longest label wins: the vocabulary has "zich alleen voelen".
+    assert [doc.text[s:e] for s, e in loneliness.mentions] in (
+        ["alleen voelen"],
+        ["zich alleen voelen"],
+    )
+    assert loneliness.merges[0].rule == "altLabel"
+    sh = find(ext, "TargetGroup", "statushouders")
+    assert [doc.text[s:e] for s, e in sh.mentions] == ["statushouders"]
+    assert find(ext, "TargetGroup", "gezinnen").mentions
+    assert_spans_point(ext)
+
+
+def test_stem_variant_matches_a_singular_label(tmp_path: Path, vocab: Vocabulary) -> None:
+    # "jongerenwerkers" is in no vocabulary; the Snowball stem meets "jongerenwerker".
+    label = next(c.pref_nl for c in vocab.scheme("actor-roles") if c.pref_nl == "jongerenwerker")
+    doc = md_doc(tmp_path, "De jongerenwerkers gaan de straat op.", title="T", kind="policy")
+    ext = extract(doc, vocab)
+    ent = find(ext, "Actor", label)
+    assert ent.props["kind"] == "person-role"
+    assert [doc.text[s:e] for s, e in ent.mentions] == ["jongerenwerkers"]
+
+
+def test_organisation_patterns_and_kinds(tmp_path: Path, vocab: Vocabulary) -> None:
+    doc = md_doc(
+        tmp_path,
+        "De gemeente Utrecht werkt samen met GGD Hollands Midden, Stichting Buurtkracht, "
+        "Kustland Welzijn, Welzijn Noord en Woningcorporatie Het Anker. "
+        "Utrecht (gemeente) betaalt. Ook Halt, het Trimbos-instituut en OBS De Regenboog "
+        "doen mee, net als het Erasmus College en politie Rotterdam. "
+        "Wijkverpleegkundigen en inwoners praten mee.",
+        title="Test",
+        kind="policy",
+    )
+    ext = extract(doc, vocab)
+    orgs = {
+        k
+        for (lb, k), e in ext.entities.items()
+        if lb == "Actor" and e.props.get("kind") == "organisation"
+    }
+    for name in (
+        "gemeente Utrecht",
+        "GGD Hollands Midden",
+        "Stichting Buurtkracht",
+        "Kustland Welzijn",
+        "Welzijn Noord",
+        "Woningcorporatie Het Anker",
+        "Trimbos-instituut",
+        "OBS De Regenboog",
+        "Erasmus College",
+        "politie Rotterdam",
+    ):
+        assert name in orgs, (name, orgs)
+    # "Utrecht (gemeente)" is the same actor as "gemeente Utrecht".
+    utrecht = find(ext, "Actor", "gemeente Utrecht")
+    assert len(utrecht.mentions) == 2
+    assert {m.rule for m in utrecht.merges} >= {"new", "normalised"}
+    persons = {
+        k
+        for (lb, k), e in ext.entities.items()
+        if lb == "Actor" and e.props.get("kind") == "person-role"
+    }
+    assert "inwoner" in persons
+    assert any("verpleegkundige" in p for p in persons), persons
+    # Named organisations collaborate when the sentence says "werkt samen met".
+    assert ("GGD Hollands Midden", "gemeente Utrecht") in rels(ext, "COLLABORATES_WITH") | {
+        (b, a) for a, b in rels(ext, "COLLABORATES_WITH")
+    }
+    assert_spans_point(ext)
+
+
+def test_pseudonyms_are_not_actors(tmp_path: Path, vocab: Vocabulary) -> None:
+    doc = md_doc(
+        tmp_path,
+        "Persoon-3f2a9c woont in Wadstede. Stichting Persoon-77aa helpt niet; "
+        "Persoon-3f2a9c en Persoon-1b2c3d gaan naar Stichting Welzijn Wadstede.",
+        title="Verhaal",
+        kind="story",
+    )
+    ext = extract(doc, vocab)
+    for (label, key), ent in ext.entities.items():
+        assert "persoon-" not in key.lower(), (label, key)
+        for s, e in ent.mentions:
+            assert "Persoon-" not in doc.text[s:e]
+    assert ("Actor", "Stichting Welzijn Wadstede") in ext.entities
+
+
+PLAN = """# Programma Samen Sterk
+
+## Waarom
+
+Eenzaamheid onder ouderen neemt toe in de wijk Zeezicht.
+
+## Doelen
+
+- In 2027 voelen 30% minder ouderen zich eenzaam.
+- Uiterlijk 2030 hebben 200 inwoners een maatje.
+
+## Met wie
+
+- GGD Wadstede — gezondheidsmonitor
+- Stichting Welzijn Wadstede: uitvoering van Welzijn op Recept
+- Bibliotheek Wadstede
+
+| Organisatie | Rol |
+|---|---|
+| Woningstichting Kustwonen | signaleren |
+
+## Werkzame elementen
+
+- Warme overdracht. De coach gaat binnen twee weken op huisbezoek.
+- een gezellige ontvangst met koffie;
+
+## Wat we doen
+
+- Welzijn op Recept
+- Buurtmaaltijden — samen eten in de buurtkamer
+
+## Middelen
+
+Zorgverzekeraar Zilverzee draagt € 40.000 bij. De gemeente zet middelen uit de Wmo 2015 in.
+
+## Wettelijk kader
+
+De aanpak rust op artikel 2.3.5 Wmo 2015 en de Participatiewet.
+"""
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory: pytest.TempPathFactory, vocab: Vocabulary) -> Extraction:
+    doc = md_doc(
+        tmp_path_factory.mktemp("plan"),
+        PLAN,
+        title='"Programma-aanpak Samen Sterk"',
+        kind="plan",
+        programme="Samen Sterk",
+        gemeente="Wadstede",
+        date="2025-01-15",
+        themes="[eenzaamheid]",
+    )
+    return extract(doc, vocab)
+
+
+def test_partner_section_gives_participation_with_roles(plan: Extraction) -> None:
+    roles = {
+        r.src[1]: r.props.get("role")
+        for r in plan.relations
+        if r.type == "PARTICIPATES_IN" and r.dst == ("Programme", "Samen Sterk")
+    }
+    assert roles["GGD Wadstede"] == "gezondheidsmonitor"
+    assert roles["Stichting Welzijn Wadstede"] == "uitvoering van Welzijn op Recept"
+    assert roles["Woningstichting Kustwonen"] == "signaleren"
+    assert "Bibliotheek Wadstede" in roles
+    assert "Organisatie" not in roles  # the table header is no partner
+    # The role names an intervention: the partner delivers it.
+    assert ("Stichting Welzijn Wadstede", "Welzijn op Recept") in rels(plan, "DELIVERS")
+    assert_spans_point(plan)
+
+
+def test_programme_area_themes(plan: Extraction) -> None:
+    prog = find(plan, "Programme", "Samen Sterk")
+    assert prog.status == "metadata"
+    assert ("Samen Sterk", "Wadstede") in rels(plan, "IN_AREA")
+    assert ("Samen Sterk", "eenzaamheid") in rels(plan, "ADDRESSES")
+    assert ("Samen Sterk", "ouderen") in rels(plan, "TARGETS")
+    wijk = find(plan, "Area", "Zeezicht")
+    assert wijk.props["kind"] == "wijk"
+
+
+def test_working_elements_and_interventions_sections(plan: Extraction) -> None:
+    elements = {k for (lb, k) in plan.entities if lb == "WorkingElement"}
+    assert any("overdracht" in e.lower() or "samenwerking" in e.lower() for e in elements), elements
+    candidate = find(plan, "WorkingElement", "gezellige ontvangst met koffie")
+    assert candidate.status == "candidate" and candidate.props["mention_count"] == 1
+    uses = rels(plan, "USES")
+    assert ("Samen Sterk", "Welzijn op Recept") in uses
+    # A new intervention named in "Wat we doen": a candidate used by the programme.
+    new = find(plan, "Intervention", "Buurtmaaltijden")
+    assert new.status == "candidate"
+    assert ("Samen Sterk", "Buurtmaaltijden") in uses
+    # Elements belong to the interventions of the document.
+    assert any(src == "Welzijn op Recept" for src, _ in rels(plan, "HAS_ELEMENT"))
+
+
+def test_funding_goal_and_law(plan: Extraction) -> None:
+    assert ("Zorgverzekeraar Zilverzee", "Samen Sterk") in rels(plan, "FUNDS")
+    goals = [e for (lb, _k), e in plan.entities.items() if lb == "Goal"]
+    by_year = {g.props["year"]: g for g in goals}
+    assert by_year[2027].props["target_value"] == "30%"
+    assert by_year[2030].props["target_value"] == "200"
+    assert all(("Samen Sterk", g.key) in rels(plan, "HAS_GOAL") for g in goals)
+    laws = {k for (lb, k) in plan.entities if lb == "LegalBasis"}
+    assert "Participatiewet" in laws
+    wmo = next(k for k in laws if k.lower().startswith("wmo"))
+    assert ("Samen Sterk", wmo) in rels(plan, "GROUNDED_IN")
+    assert ("Samen Sterk", "Participatiewet") in rels(plan, "GROUNDED_IN")
+
+
+def test_relation_types_all_exist_in_the_ontology(plan: Extraction) -> None:
+    schema = load_schema()
+    for r in plan.relations:
+        rt = schema.rel_type(r.type)
+        assert r.src[0] in rt.domain or "*" in rt.domain
+        assert r.dst[0] in rt.range or "*" in rt.range
+
+
+@pytest.mark.parametrize(
+    ("sentence", "outcome", "direction", "magnitude"),
+    [
+        (
+            "Welzijn op Recept vermindert eenzaamheid met 12 procentpunt.",
+            "eenzaamheid",
+            "−",
+            "12 procentpunt",
+        ),
+        ("Welzijn op Recept heeft geen effect op eenzaamheid.", "eenzaamheid", "0", None),
+        ("Welzijn op Recept leidt niet tot minder eenzaamheid.", "eenzaamheid", "0", None),
+        ("Welzijn op Recept verbetert het welbevinden (d = 0,3).", "welzijn", "+", "d = 0,3"),
+        (
+            "Welzijn op Recept leidt bij deelnemers tot minder eenzaamheid (30%).",
+            "eenzaamheid",
+            "−",
+            "30%",
+        ),
+    ],
+)
+def test_effect_statements(
+    tmp_path: Path,
+    vocab: Vocabulary,
+    sentence: str,
+    outcome: str,
+    direction: str,
+    magnitude: str | None,
+) -> None:
+    doc = md_doc(tmp_path, sentence, title="Onderzoek", kind="research")
+    ext = extract(doc, vocab)
+    effects = [e for (lb, _k), e in ext.entities.items() if lb == "Effect"]
+    assert len(effects) == 1, [e.key for e in effects]
+    eff = effects[0]
+    assert eff.props["direction"] == direction
+    assert eff.props.get("magnitude") == magnitude
+    assert eff.props["outcome"] == outcome or outcome in str(eff.props["outcome"])
+    assert ("Welzijn op Recept", eff.key) in rels(ext, "HAS_EFFECT")
+    rel = next(r for r in ext.relations if r.type == "HAS_EFFECT")
+    s, e = rel.spans[0]
+    assert doc.text[s:e] == sentence
+
+
+def test_english_effect_and_study_design(tmp_path: Path, vocab: Vocabulary) -> None:
+    doc = md_doc(
+        tmp_path,
+        "We conducted a randomised controlled trial. Social prescribing reduces loneliness "
+        "among older adults (d = 0.4). Peer support had no effect on loneliness.",
+        title="Trial",
+        kind="research",
+        language="en",
+        date="2023-05-01",
+    )
+    assert doc.language == "en"
+    ext = extract(doc, vocab)
+    effects = {e.props["outcome"]: e for (lb, _k), e in ext.entities.items() if lb == "Effect"}
+    eff = effects["eenzaamheid"]
+    assert eff.props["direction"] == "−" and eff.props["effect_size"] == 0.4
+    evidence = [e for (lb, _k), e in ext.entities.items() if lb == "Evidence"]
+    assert any(
+        e.props["evidence_type"].lower() in ("rct", "gerandomiseerd onderzoek")
+        or "rct" in (e.concept or "").lower()
+        for e in evidence
+    ), [e.props for e in evidence]
+    assert all(e.props.get("year") == 2023 for e in evidence)
+    assert (eff.key, evidence[0].key) in rels(ext, "SUPPORTED_BY")
+
+
+def test_recognition_level_exact_string_and_design(tmp_path: Path, vocab: Vocabulary) -> None:
+    doc = md_doc(
+        tmp_path,
+        "# Kanjertraining\n\nErkenning: Effectief volgens goede aanwijzingen.\n\n"
+        "In een quasi-experimenteel onderzoek verminderde Kanjertraining pesten. "
+        "Een voor- en nameting liet hetzelfde zien. Dit is goed beschreven in de handleiding.",
+        title="Kanjertraining",
+        kind="research",
+        date="2022-03-01",
+    )
+    ext = extract(doc, vocab)
+    evidence = [e for (lb, _k), e in ext.entities.items() if lb == "Evidence"]
+    assert evidence
+    assert {e.props.get("rating_level") for e in evidence} == {
+        "Effectief volgens goede aanwijzingen"
+    }
+    assert all(e.props.get("rating_scheme") for e in evidence)
+    types = {str(e.props["evidence_type"]).lower() for e in evidence}
+    assert any("quasi" in t for t in types), types
+    # Lower-case "goed beschreven" in prose is no recognition level.
+    assert "Goed beschreven" not in {e.props.get("rating_level") for e in evidence}
+
+
+def test_story_is_practice_evidence(tmp_path: Path, vocab: Vocabulary) -> None:
+    doc = md_doc(
+        tmp_path,
+        "Persoon-ab12cd vertelt over de buurtkamer. Ze voelt zich minder alleen.",
+        title="Verhaal van een bewoner",
+        kind="story",
+    )
+    ext = extract(doc, vocab)
+    ev = [e for (lb, _k), e in ext.entities.items() if lb == "Evidence"]
+    assert [e.props["evidence_type"] for e in ev] == ["praktijkverhaal"]
+
+
+def test_research_record_fields_are_used_directly(tmp_path: Path, vocab: Vocabulary) -> None:
+    doc = md_doc(
+        tmp_path,
+        "Samenvatting van een studie.",
+        title="Studie",
+        kind="research",
+        intervention="Housing First",
+        design="RCT",
+        outcome="dakloosheid",
+        direction='"-"',
+        effect_size="0.45",
+        recognition='"Effectief volgens sterke aanwijzingen"',
+    )
+    ext = extract(doc, vocab)
+    effects = [e for (lb, _k), e in ext.entities.items() if lb == "Effect"]
+    assert len(effects) == 1
+    eff = effects[0]
+    assert eff.status == "metadata"
+    assert eff.props["direction"] == "−" and eff.props["effect_size"] == 0.45
+    assert eff.props["rating_level"] == "Effectief volgens sterke aanwijzingen"
+    iv = next(e for (lb, _k), e in ext.entities.items() if lb == "Intervention")
+    assert iv.status in ("metadata", "vocabulary")
+
+
+def test_demo_corpus_runs_fast_and_clean(vocab: Vocabulary) -> None:
+    docs = [d for p in sorted(DEMO.rglob("*")) if p.is_file() for d in read_path(p, root=DEMO)]
+    assert docs
+    for lang in {d.language for d in docs}:  # build each pipeline and matcher once
+        extract(next(d for d in docs if d.language == lang), vocab)
+    words = sum(len(d.text.split()) for d in docs)
+    t0 = time.perf_counter()
+    results = [extract(d, vocab) for d in docs]
+    rate = words / (time.perf_counter() - t0)
+    print(f"\n{len(docs)} documents, {words} words, {rate:,.0f} words/s")
+    assert rate > 5_000  # generous floor for a shared 2-core machine
+    for ext in results:
+        assert_spans_point(ext)
+        assert ext.entities
