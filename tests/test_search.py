@@ -1,0 +1,370 @@
+"""Search on real stores (FalkorDB and Neo4j) over a small hand-built corpus.
+
+The corpus is three documents written as GraphBatches with real embeddings of their
+chunk texts (the offline all-MiniLM model), so every arm runs for real: vocabulary
+expansion, the backend's fulltext index and its vector index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import pytest
+
+from impact_graph.model import Edge, GraphBatch, Node, make_id, span_ref
+from impact_graph.search import SearchFilters, SearchRequest, SearchService
+from impact_graph.search.query import parse_query
+from impact_graph.store.port import GraphStore
+from impact_graph.vocab import load_vocabulary
+
+V = "https://w3id.org/impact-graph/vocab/"
+EENZAAMHEID = V + "challenges/eenzaamheid"
+SOCIALE_EENZAAMHEID = V + "challenges/sociale-eenzaamheid"
+OUDEREN = V + "target-groups/ouderen"
+JEUGDCRIMINALITEIT = V + "challenges/jeugdcriminaliteit"
+JONGEREN = V + "target-groups/jongeren"
+
+TEXT_WOR = (
+    "Welzijn op Recept helpt ouderen die zich eenzaam voelen. "
+    "De huisarts verwijst naar een welzijnscoach. "
+    "Na zes maanden voelden deelnemers zich minder eenzaam."
+)
+TEXT_BUURTKAMER = (
+    "De Buurtkamer is een ontmoetingsplek voor alleenwonende ouderen in de wijk. "
+    "Een warme overdracht door de coach helpt mensen over de drempel."
+)
+TEXT_HALT = (
+    "De Halt-afdoening is bedoeld voor jongeren die voor het eerst een strafbaar feit "
+    "plegen. Jongeren die Halt afronden, komen minder vaak opnieuw met de politie in "
+    "aanraking."
+)
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Iterator[object]:
+    from impact_graph.ingest.embed import Embedder
+
+    emb = Embedder()
+    yield emb
+    emb.close()
+
+
+def _doc(
+    key: str,
+    text: str,
+    embedder: object,
+    entities: list[tuple[str, str, dict[str, object]]],
+    edges: list[tuple[str, str, str]],
+) -> GraphBatch:
+    """One document with one chunk (the whole text) mentioning ``entities``
+    [(label, name, props)] and ``edges`` [(src name, TYPE, dst name)]."""
+    doc_id = make_id("Document", key)
+    h = hashlib.sha256(f"{key}|{text}|{entities}|{edges}".encode()).hexdigest()
+    document = Node(doc_id, "Document", {"title": key, "content_hash": h, "kind": "research"})
+    vec = [float(x) for x in embedder.embed([text])[0]]  # type: ignore[attr-defined]
+    whole = span_ref(doc_id, 0, len(text))
+    chunk = Node(
+        f"chunk:{doc_id}:0",
+        "Chunk",
+        {"text": text, "position": 0, "start": 0, "end": len(text)},
+        vector=vec,
+        spans=[whole],
+    )
+    nodes = [chunk]
+    out = [Edge(doc_id, "HAS_CHUNK", chunk.id, spans=[whole])]
+    ids: dict[str, str] = {}
+    for label, name, props in entities:
+        nid = str(props.pop("id", make_id(label, name)))
+        ids[name] = nid
+        nodes.append(Node(nid, label, {"name": name, **props}, spans=[whole]))
+        if label in ("Intervention", "WorkingElement", "Challenge", "TargetGroup"):
+            start = max(text.lower().find(name.lower()), 0)
+            out.append(
+                Edge(
+                    chunk.id,
+                    "MENTIONS",
+                    nid,
+                    {"start": start, "end": start + len(name)},
+                    key=f"{start}",
+                    spans=[whole],
+                )
+            )
+    for src, typ, dst in edges:
+        out.append(Edge(ids[src], typ, ids[dst], spans=[whole]))
+    return GraphBatch(document=document, nodes=nodes, edges=out)
+
+
+def corpus(embedder: object) -> list[GraphBatch]:
+    eenzaam = ("Challenge", "eenzaam", {"concept": EENZAAMHEID, "id": "challenge:eenzaamheid"})
+    ouderen = ("TargetGroup", "ouderen", {"concept": OUDEREN, "id": "targetgroup:ouderen"})
+    warm = ("WorkingElement", "warme overdracht", {"id": "workingelement:warme-overdracht"})
+    return [
+        _doc(
+            "wor",
+            TEXT_WOR,
+            embedder,
+            [
+                (
+                    "Intervention",
+                    "Welzijn op Recept",
+                    {"rating_level": "Goed beschreven", "rating_rank": 1},
+                ),
+                eenzaam,
+                ouderen,
+                warm,
+                (
+                    "Effect",
+                    "minder eenzaam",
+                    {
+                        "outcome": "eenzaamheidsgevoelens",
+                        "direction": "−",
+                        "concept": V + "outcomes/eenzaamheidsgevoelens",
+                        "rating_level": "Goed beschreven",
+                        "rating_rank": 1,
+                    },
+                ),
+                (
+                    "Evidence",
+                    "pre-post wor",
+                    {
+                        "evidence_type": "pre-post",
+                        "title": "Evaluatie Welzijn op Recept",
+                        "concept": V + "evidence-types/pre-post",
+                    },
+                ),
+                ("Programme", "Samen Minder Alleen", {}),
+                ("Area", "Wadstede", {}),
+            ],
+            [
+                ("Welzijn op Recept", "ADDRESSES", "eenzaam"),
+                ("Welzijn op Recept", "TARGETS", "ouderen"),
+                ("Welzijn op Recept", "HAS_ELEMENT", "warme overdracht"),
+                ("Welzijn op Recept", "HAS_EFFECT", "minder eenzaam"),
+                ("minder eenzaam", "SUPPORTED_BY", "pre-post wor"),
+                ("Samen Minder Alleen", "USES", "Welzijn op Recept"),
+                ("Samen Minder Alleen", "IN_AREA", "Wadstede"),
+            ],
+        ),
+        _doc(
+            "buurtkamer",
+            TEXT_BUURTKAMER,
+            embedder,
+            [
+                (
+                    "Intervention",
+                    "Buurtkamer",
+                    {"rating_level": "Goed onderbouwd", "rating_rank": 2},
+                ),
+                ouderen,
+                warm,
+                ("Programme", "Zilver in de Wijk", {}),
+            ],
+            [
+                ("Buurtkamer", "TARGETS", "ouderen"),
+                ("Buurtkamer", "HAS_ELEMENT", "warme overdracht"),
+                ("Zilver in de Wijk", "USES", "Buurtkamer"),
+            ],
+        ),
+        _doc(
+            "halt",
+            TEXT_HALT,
+            embedder,
+            [
+                ("Intervention", "Halt-afdoening", {}),
+                (
+                    "Challenge",
+                    "jeugdcriminaliteit",
+                    {"concept": JEUGDCRIMINALITEIT, "id": "challenge:jeugdcriminaliteit"},
+                ),
+                ("TargetGroup", "jongeren", {"concept": JONGEREN, "id": "targetgroup:jongeren"}),
+                (
+                    "Effect",
+                    "minder recidive",
+                    {"outcome": "recidive", "direction": "−", "concept": V + "outcomes/recidive"},
+                ),
+                (
+                    "Evidence",
+                    "rct halt",
+                    {
+                        "evidence_type": "RCT",
+                        "title": "Halt RCT",
+                        "concept": V + "evidence-types/rct",
+                    },
+                ),
+            ],
+            [
+                ("Halt-afdoening", "ADDRESSES", "jeugdcriminaliteit"),
+                ("Halt-afdoening", "TARGETS", "jongeren"),
+                ("Halt-afdoening", "HAS_EFFECT", "minder recidive"),
+                ("minder recidive", "SUPPORTED_BY", "rct halt"),
+            ],
+        ),
+    ]
+
+
+@pytest.fixture
+def service(store: GraphStore, embedder: object) -> SearchService:
+    for batch in corpus(embedder):
+        store.upsert_batch(batch)
+    if store.backend == "falkordb":  # indexes are built in the background
+        import time
+
+        for _ in range(100):
+            if store.fulltext_search("Chunk", "eenzaam", 5):
+                break
+            time.sleep(0.1)
+    return SearchService(store, embedder=embedder)  # type: ignore[arg-type]
+
+
+# --- query parsing (no store) --------------------------------------------------------
+
+
+def test_expansion_reaches_loneliness_and_older_people() -> None:
+    vocab = load_vocabulary()
+    parsed = parse_query("ouderen die zich alleen voelen", vocab)
+    direct = {c.iri for c in parsed.direct}
+    assert EENZAAMHEID in direct and OUDEREN in direct
+    assert parsed.concepts[SOCIALE_EENZAAMHEID].via == "narrower"
+    # "ouders" stems like "ouderen"; exact words win, so families are not named.
+    assert V + "target-groups/gezinnen" not in direct
+
+
+def test_expansion_goes_broader_from_a_narrow_concept() -> None:
+    parsed = parse_query("75-plussers", load_vocabulary())
+    narrow = V + "target-groups/75-plussers"
+    assert parsed.concepts[narrow].via == "label"
+    assert parsed.concepts[OUDEREN].via == "broader"
+    assert parsed.concepts[OUDEREN].weight < parsed.concepts[narrow].weight
+
+
+def test_a_word_inside_a_longer_label_still_counts() -> None:
+    parsed = parse_query("sociale eenzaamheid", load_vocabulary())
+    assert parsed.concepts[SOCIALE_EENZAAMHEID].weight == 1.0
+    assert 0 < parsed.concepts[EENZAAMHEID].weight < 1.0
+
+
+# --- search on real stores -----------------------------------------------------------
+
+
+def test_every_arm_finds_something_and_agreement_ranks_first(service: SearchService) -> None:
+    parsed = parse_query("ouderen die zich eenzaam voelen", service.vocab)
+    scores, notes = service.run_arms(parsed)
+    assert notes == []
+    for arm in ("concept", "fulltext", "vector"):
+        assert scores[arm], f"the {arm} arm found nothing"
+    wor = make_id("Intervention", "Welzijn op Recept")
+    res = service.search(
+        SearchRequest(
+            q="ouderen die zich eenzaam voelen",
+            explain=True,
+            filters=SearchFilters(type=["intervention"]),
+        )
+    )
+    top = res.results[0]
+    assert top.id == wor
+    assert top.explain is not None
+    assert all(top.explain[a].rank is not None for a in ("concept", "fulltext", "vector"))
+    assert {c.label for c in top.matched_concepts} >= {"eenzaamheid", "ouderen"}
+    assert top.programmes[0].name == "Samen Minder Alleen" and top.programmes[0].via == "uses"
+    assert top.areas == ["Wadstede"]
+    assert top.effects[0].outcome == "eenzaamheidsgevoelens"
+    assert top.evidence[0].type == "pre-post" and top.evidence[0].level == "Goed beschreven"
+
+
+def test_quotes_carry_spans_that_match_the_chunk_text(service: SearchService) -> None:
+    res = service.search(SearchRequest(q="eenzame ouderen huisarts", limit=20))
+    quotes = [q for r in res.results for q in r.quotes]
+    assert quotes
+    chunks = {n["id"]: n for n in service.store.get_nodes([q.chunk_id for q in quotes])}
+    for q in quotes:
+        assert chunks[q.chunk_id]["text"][q.start : q.end] == q.text
+        assert q.document_id.startswith("document:")
+
+
+def test_filters_narrow_and_facets_count(service: SearchService) -> None:
+    everything = service.search(SearchRequest(q="ouderen jongeren eenzaam strafbaar", limit=50))
+    kinds = {r.type for r in everything.results}
+    assert {"intervention", "chunk"} <= kinds
+    for facet in everything.facets["type"]:
+        assert facet.count == sum(r.type == facet.value for r in everything.results)
+    narrowed = service.search(
+        SearchRequest(
+            q="ouderen jongeren eenzaam strafbaar",
+            limit=50,
+            filters=SearchFilters(challenge=["eenzaamheid"], type=["intervention"]),
+        )
+    )
+    assert [r.name for r in narrowed.results] == ["Welzijn op Recept"]
+    assert narrowed.total == 1
+    [challenge] = [f for f in narrowed.facets["challenge"] if f.value == "eenzaamheid"]
+    assert challenge.count == 1
+    by_group = service.search(
+        SearchRequest(
+            q="ouderen jongeren eenzaam strafbaar",
+            filters=SearchFilters(target_group=["jongeren"], type=["intervention"]),
+        )
+    )
+    assert [r.name for r in by_group.results] == ["Halt-afdoening"]
+
+
+def test_minimum_recognition_level(service: SearchService) -> None:
+    req = SearchRequest(
+        q="ouderen",
+        filters=SearchFilters(min_recognition="Goed onderbouwd", type=["intervention"]),
+    )
+    assert [r.name for r in service.search(req).results] == ["Buurtkamer"]
+    req.filters.min_recognition = "Goed beschreven"
+    names = {r.name for r in service.search(req).results}
+    assert names == {"Buurtkamer", "Welzijn op Recept"}
+
+
+def test_working_elements_across_programmes(service: SearchService) -> None:
+    res = service.working_elements(target_group="ouderen")
+    [warm] = [w for w in res.results if w.name == "warme overdracht"]
+    assert {i.name for i in warm.interventions} == {"Welzijn op Recept", "Buurtkamer"}
+    assert {p.name for p in warm.programmes} == {"Samen Minder Alleen", "Zilver in de Wijk"}
+    assert service.working_elements(challenge="jeugdcriminaliteit").total == 0
+
+
+def test_evidence_map_cells(service: SearchService) -> None:
+    m = service.evidence_map("intervention", "outcome")
+    cells = {(c.row, c.col): c for c in m.cells}
+    wor = cells[(make_id("Intervention", "Welzijn op Recept"), "eenzaamheidsgevoelens")]
+    assert wor.evidence == 1 and wor.strongest_level == "Goed beschreven"
+    halt = cells[(make_id("Intervention", "Halt-afdoening"), "recidive")]
+    assert halt.evidence == 1 and halt.strongest_type == "RCT"
+    by_group = service.evidence_map("working_element", "target_group")
+    assert {(c.row, c.col) for c in by_group.cells} == {
+        ("workingelement:warme-overdracht", "ouderen")
+    }
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "needle"),
+    [
+        ({"q": "   "}, "q:"),
+        ({"q": "x" * 501}, "at most 500"),
+        ({"q": "eenzaamheid", "limit": -1}, "limit:"),
+        ({"q": "eenzaamheid", "limit": 10_000}, "limit:"),
+        ({"q": "eenzaamheid", "offset": -5}, "offset:"),
+        ({"q": "eenzaamheid", "filters": {"challenge": ["maanlanding"]}}, "e.g."),
+        ({"q": "eenzaamheid", "filters": {"min_recognition": "heel goed"}}, "Goed onderbouwd"),
+        ({"q": "eenzaamheid", "filters": {"area": ["Atlantis"]}}, "Wadstede"),
+        ({"q": "eenzaamheid", "filters": {"evidence_type": ["horoscoop"]}}, "RCT"),
+    ],
+)
+def test_bad_input_is_one_sentence_naming_the_parameter(
+    service: SearchService, request_kwargs: dict[str, object], needle: str
+) -> None:
+    with pytest.raises(ValueError, match=needle):
+        service.search(SearchRequest.model_validate(request_kwargs))
+
+
+def test_bad_map_and_paging_parameters(service: SearchService) -> None:
+    with pytest.raises(ValueError, match="rows: 'programme'"):
+        service.evidence_map("programme", "outcome")
+    with pytest.raises(ValueError, match="cols:"):
+        service.evidence_map("intervention", "area")
+    with pytest.raises(ValueError, match="limit:"):
+        service.working_elements(limit=0)
