@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.table import Table
+from rich.text import Text
 
 
 @dataclass(slots=True)
@@ -180,16 +181,27 @@ class IngestReport:
                 kinds.add_row(k, r, str(n))
             parts.append(kinds)
 
-        if self.failures:
-            fails = Table(title="[red]Failed inputs[/red]", show_lines=True)
-            for col in ("file", "reason", "what to do", "kept at"):
-                fails.add_column(col, overflow="fold")
-            for f in self.failures:
-                fails.add_row(f.file, f.reason, f.hint, f.kept_at or "")
-            parts.append(fails)
         for note in self.notes:
             parts.append(f"[yellow]note:[/yellow] {note}")
         return Group(*parts)
 
+    def failure_lines(self) -> list[str]:
+        """One sentence per failed input: file, reason, what to do, where it was kept."""
+        lines = []
+        for f in self.failures:
+            line = f"{f.file}: {f.reason.rstrip('.')}"
+            if f.hint:
+                line += f"; {f.hint.rstrip('.')}"
+            line += "."
+            if f.kept_at:
+                line += f" (copy kept at {f.kept_at})"
+            lines.append(line)
+        return lines
+
     def print(self, console: Console, per_file: bool = False) -> None:
+        """The summary, then the failures as whole lines (never folded mid-path)."""
         console.print(self.render(per_file=per_file))
+        if self.failures:
+            console.print(f"[red]{len(self.failures)} input(s) failed:[/red]")
+            for line in self.failure_lines():
+                console.print(Text("✗ ", style="red") + Text(line), soft_wrap=True)
