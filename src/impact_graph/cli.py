@@ -401,6 +401,93 @@ def cypher(
     print_rows(res.columns, res.rows, fmt, note)
 
 
+@app.command()
+def search(
+    q: Annotated[str, typer.Argument(help="The question, e.g. 'wat helpt tegen eenzaamheid'.")],
+    challenge: Annotated[
+        list[str], typer.Option("--challenge", help="Keep this challenge (repeatable).")
+    ] = [],  # noqa: B006
+    target_group: Annotated[
+        list[str], typer.Option("--target-group", help="Keep this target group (repeatable).")
+    ] = [],  # noqa: B006
+    min_recognition: Annotated[
+        str | None,
+        typer.Option("--min-recognition", help="At least this level, e.g. 'Goed onderbouwd'."),
+    ] = None,
+    kind: Annotated[
+        list[str],
+        typer.Option("--type", help="intervention, working_element or chunk (repeatable)."),
+    ] = [],  # noqa: B006
+    limit: Annotated[int, typer.Option(help="Number of results.")] = 10,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show each arm's rank and score.")
+    ] = False,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="table or json")
+    ] = OutputFormat.table,
+    data_dir: DataDirOpt = None,
+    backend: BackendOpt = None,
+) -> None:
+    """ "What works" search: interventions, working elements and text, with their evidence."""
+    from impact_graph.ingest.embed import Embedder, EmbeddingError
+    from impact_graph.search import SearchFilters, SearchRequest, SearchService
+
+    settings = settings_from(data_dir, backend)
+    with friendly_errors():
+        if fmt is OutputFormat.csv:
+            raise ValueError("--format: search answers are nested; use table or json.")
+        request = SearchRequest(
+            q=q,
+            limit=limit,
+            explain=explain,
+            filters=SearchFilters(
+                challenge=challenge,
+                target_group=target_group,
+                min_recognition=min_recognition,
+                type=kind,  # type: ignore[arg-type]
+            ),
+        )
+        embedder = Embedder.from_settings(settings)
+        try:
+            with opened_store(settings) as store:
+                answer = SearchService(store, embedder=embedder).search(request)
+        except EmbeddingError as e:
+            raise fail(str(e), "usage") from None
+        finally:
+            embedder.close()
+    if fmt is OutputFormat.json:
+        typer.echo(answer.model_dump_json(indent=2))
+        return
+    table = Table("#", "type", "name", "score", "why", title=f"{answer.total} results for: {q}")
+    for i, r in enumerate(answer.results, start=request.offset + 1):
+        why = (
+            [f"concepts: {', '.join(c.label for c in r.matched_concepts[:4])}"]
+            if r.matched_concepts
+            else []
+        )
+        if r.recognition:
+            why.append(f"recognition: {r.recognition}")
+        if r.evidence:
+            why.append(
+                f"evidence: {', '.join(dict.fromkeys(e.type for e in r.evidence if e.type))}"
+            )
+        if r.programmes:
+            why.append(f"programmes: {', '.join(p.name for p in r.programmes[:3])}")
+        if r.quotes:
+            why.append(f"\u201c{r.quotes[0].text}\u201d ({r.quotes[0].document_title})")
+        if r.explain:
+            why.append(
+                "arms: "
+                + ", ".join(
+                    f"{a} #{s.rank}" if s.rank else f"{a} {s.score:g}" for a, s in r.explain.items()
+                )
+            )
+        table.add_row(str(i), r.type, r.name, f"{r.score:.3f}", "\n".join(why))
+    out.print(table)
+    for note in answer.notes:
+        err.print(note)
+
+
 # --- serve ----------------------------------------------------------------------------
 
 
