@@ -1,0 +1,284 @@
+"""GraphBatch -> RDF quads, with stable IRIs derived from node ids and the ontology.
+
+Choices (and why):
+
+* **Node IRIs** are ``<resourceBase><id>`` (``ig:resourceBase`` in ``impact.ttl``) with the
+  id percent-encoded except ``:``; ids are stable, so IRIs are too, and
+  :meth:`RdfMapping.node_id` inverts them.
+* **One named graph per document**, ``<resourceBase>graph/<doc id>``: every fact a
+  document contributes (its nodes, their properties, its edges) lives in that graph, so
+  replacing a changed document is "drop its graph, write the new one" and deleting it is
+  "drop its graph" -- nothing else is touched, and a node shared by two documents keeps
+  the facts of the other one. Queries see the union of all graphs as their default graph
+  (Oxigraph: ``use_default_graph_as_union``; Fuseki/TDB2: ``unionDefaultGraph``), so the
+  union of ``ig:sources`` over the graphs is exactly the merged provenance list the
+  property graph keeps. ``GRAPH ?g { ... }`` answers "which document says this".
+* **PROV-O**: each document graph is a ``prov:Entity`` that ``prov:wasDerivedFrom`` its
+  document, and every node and edge in it ``prov:wasDerivedFrom`` the document too (an
+  IRI to join on, next to the ``ig:sources``/``ig:spans`` literals the shapes check).
+* **Edge properties** use RDF 1.2 reifiers: the edge is asserted (``s ig:p o``) and an edge
+  IRI ``<resourceBase>edge/<hash>`` ``rdf:reifies <<( s ig:p o )>>`` carries ``ig:key``,
+  ``ig:role``, ``ig:start``/``ig:end``, ``ig:sources``/``ig:spans``. Measured: pyoxigraph
+  0.5.13 and Jena Fuseki 5.6 both store triple terms and answer
+  ``<< s p o ~ ?r >>`` and ``?r rdf:reifies ?t``; a reifier per edge keeps parallel edges
+  (two MENTIONS of one entity in one chunk) apart, which RDF-star annotation of the
+  triple itself could not. The edge IRI hashes the edge identity ``(src, type, dst, key)``.
+* **Vocabulary concepts**: a node's ``concept`` stays the ``xsd:anyURI`` literal the
+  shapes ask for, plus ``dcterms:subject <concept>`` so SPARQL can join to the SKOS
+  vocabularies (loaded into their own graph) for prefLabels and ``skos:broader``.
+* Classes, properties and datatypes come from the `Schema` (``load_schema``); a property
+  the ontology does not declare still gets ``<ontology ns><key>`` with a type guessed from
+  the Python value, so nothing a store holds is lost in the view. Embeddings are not
+  written (they are not facts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Iterator
+from decimal import Decimal, InvalidOperation
+from urllib.parse import quote, unquote
+
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Triple
+
+from impact_graph.model import SOURCES, SPANS, Edge, GraphBatch, Node, PropValue, dedupe
+from impact_graph.schema import PropertyDef, Schema
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+PROV = "http://www.w3.org/ns/prov#"
+DCTERMS = "http://purl.org/dc/terms/"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+
+RDF_TYPE = NamedNode(RDF_NS + "type")
+RDF_REIFIES = NamedNode(RDF_NS + "reifies")
+PROV_ENTITY = NamedNode(PROV + "Entity")
+PROV_DERIVED = NamedNode(PROV + "wasDerivedFrom")
+DC_SUBJECT = NamedNode(DCTERMS + "subject")
+
+#: Property keys that are bookkeeping of a backend, not facts.
+_SKIP = {"embedding", "complete", "id"}
+
+
+#: Prefixes offered to researchers' queries and used in exports.
+def default_prefixes(schema: Schema) -> dict[str, str]:
+    """The prefixes every SPARQL query may use without declaring them."""
+    return {
+        "ig": schema.base_iri,
+        "id": schema.resource_base,
+        "rdf": RDF_NS,
+        "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+        "xsd": XSD,
+        "owl": "http://www.w3.org/2002/07/owl#",
+        "skos": SKOS,
+        "prov": PROV,
+        "dcterms": DCTERMS,
+    }
+
+
+def _lower_camel(rel_type: str) -> str:
+    head, *rest = rel_type.lower().split("_")
+    return head + "".join(p.capitalize() for p in rest)
+
+
+class RdfMapping:
+    """Turns graph ids and batches into RDF terms; derived once from a `Schema`."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.base = schema.base_iri
+        self.resource_base = schema.resource_base
+        self.graph_base = schema.resource_base + "graph/"
+        self.edge_base = schema.resource_base + "edge/"
+        # Property names are ontology-wide (ig:<name>), so one table serves every class.
+        props: dict[str, PropertyDef] = {p.name: p for p in schema.common_properties}
+        for c in schema.node_classes:
+            props.update({p.name: p for p in c.properties})
+        for r in schema.rel_types:
+            props.update({p.name: p for p in r.properties})
+        self._props = props
+        self._classes = {c.label: NamedNode(c.iri) for c in schema.node_classes}
+        self._rels = {r.type: NamedNode(r.iri) for r in schema.rel_types}
+        self._prop_iris = {name: NamedNode(p.iri) for name, p in props.items()}
+        self.sources_p = self.prop(SOURCES)
+        self.spans_p = self.prop(SPANS)
+        self.key_p = self.prop("key")
+        self.content_hash_p = self.prop("content_hash")
+        self.document_class = self.class_iri("Document")
+
+    # -- IRIs ----------------------------------------------------------------------------
+
+    def node_iri(self, node_id: str) -> NamedNode:
+        return NamedNode(self.resource_base + quote(node_id, safe=":"))
+
+    def node_id(self, iri: str) -> str | None:
+        """The node id of a node IRI, None for any other IRI."""
+        if not iri.startswith(self.resource_base):
+            return None
+        rest = iri[len(self.resource_base) :]
+        if rest.startswith(("graph/", "edge/")):
+            return None
+        return unquote(rest)
+
+    def graph_iri(self, doc_id: str) -> NamedNode:
+        return NamedNode(self.graph_base + quote(doc_id, safe=":"))
+
+    def doc_id_of_graph(self, graph_iri: str) -> str | None:
+        if not graph_iri.startswith(self.graph_base):
+            return None
+        return unquote(graph_iri[len(self.graph_base) :])
+
+    def edge_iri(self, edge: Edge) -> NamedNode:
+        ident = "\x1f".join((edge.src, edge.type, edge.dst, edge.key))
+        return NamedNode(self.edge_base + hashlib.sha1(ident.encode()).hexdigest()[:24])
+
+    def class_iri(self, label: str) -> NamedNode:
+        found = self._classes.get(label)
+        return found if found is not None else NamedNode(self.base + label)
+
+    def rel_iri(self, rel_type: str) -> NamedNode:
+        found = self._rels.get(rel_type)
+        return found if found is not None else NamedNode(self.base + _lower_camel(rel_type))
+
+    def prop(self, name: str) -> NamedNode:
+        found = self._prop_iris.get(name)
+        return found if found is not None else NamedNode(self.base + quote(name, safe=""))
+
+    # -- literals ------------------------------------------------------------------------
+
+    def literals(self, name: str, value: PropValue) -> list[Literal]:
+        """RDF literals for one property value (a list gives one literal per item)."""
+        if value is None:
+            return []
+        items = value if isinstance(value, list) else [value]
+        pdef = self._props.get(name)
+        return [lit for v in items if v is not None for lit in [self._literal(v, pdef)] if lit]
+
+    @staticmethod
+    def _literal(value: object, pdef: PropertyDef | None) -> Literal | None:
+        datatype = pdef.datatype if pdef is not None else _guess_datatype(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if datatype == "boolean":
+            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        elif datatype in ("decimal",) and isinstance(value, (int, float)):
+            text = _decimal_text(value)
+        elif datatype in ("integer", "int", "long") and isinstance(value, float):
+            if not value.is_integer():
+                return Literal(repr(value), datatype=NamedNode(XSD + "double"))
+            text = str(int(value))
+        else:
+            text = str(value)
+        if datatype == "string":
+            return Literal(text)
+        return Literal(text, datatype=NamedNode(XSD + datatype))
+
+    # -- batches -------------------------------------------------------------------------
+
+    def node_quads(self, node: Node, doc_id: str, graph: NamedNode) -> Iterator[Quad]:
+        s = self.node_iri(node.id)
+        yield Quad(s, RDF_TYPE, self.class_iri(node.label), graph)
+        yield Quad(s, self.prop("id"), Literal(node.id), graph)
+        for key, value in node.props.items():
+            if key in _SKIP or key in (SOURCES, SPANS):
+                continue
+            p = self.prop(key)
+            for lit in self.literals(key, value):
+                yield Quad(s, p, lit, graph)
+            if key == "concept" and isinstance(value, str) and "://" in value:
+                yield Quad(s, DC_SUBJECT, NamedNode(value), graph)
+        yield from self._provenance(s, node.props.get(SPANS), node.spans, doc_id, graph)
+
+    def _provenance(
+        self,
+        subject: NamedNode,
+        prop_spans: PropValue,
+        spans: list[str],
+        doc_id: str,
+        graph: NamedNode,
+    ) -> Iterator[Quad]:
+        """This document as a source, and the spans of it (only its own: the other
+        documents' spans live in their graphs)."""
+        yield Quad(subject, self.sources_p, Literal(doc_id), graph)
+        extra = prop_spans if isinstance(prop_spans, list) else []
+        prefix = doc_id + "#"
+        for span in dedupe([*spans, *(str(x) for x in extra)]):
+            if span.startswith(prefix):
+                yield Quad(subject, self.spans_p, Literal(span), graph)
+        if subject.value != self.node_iri(doc_id).value:
+            yield Quad(subject, PROV_DERIVED, self.node_iri(doc_id), graph)
+
+    def edge_quads(self, edge: Edge, doc_id: str, graph: NamedNode) -> Iterator[Quad]:
+        s, p, o = self.node_iri(edge.src), self.rel_iri(edge.type), self.node_iri(edge.dst)
+        yield Quad(s, p, o, graph)
+        r = self.edge_iri(edge)
+        yield Quad(r, RDF_REIFIES, Triple(s, p, o), graph)
+        if edge.key:
+            yield Quad(r, self.key_p, Literal(edge.key), graph)
+        for key, value in edge.props.items():
+            if key in _SKIP or key in (SOURCES, SPANS, "key"):
+                continue
+            pk = self.prop(key)
+            for lit in self.literals(key, value):
+                yield Quad(r, pk, lit, graph)
+        yield from self._provenance(r, edge.props.get(SPANS), edge.spans, doc_id, graph)
+
+    def batch_quads(self, batch: GraphBatch, written_at: str | None = None) -> list[Quad]:
+        """Every quad of one document's named graph."""
+        doc_id = batch.doc_id
+        g = self.graph_iri(doc_id)
+        quads: list[Quad] = [
+            Quad(g, RDF_TYPE, PROV_ENTITY, g),
+            Quad(g, PROV_DERIVED, self.node_iri(doc_id), g),
+        ]
+        if written_at:
+            quads.append(
+                Quad(
+                    g,
+                    NamedNode(PROV + "generatedAtTime"),
+                    Literal(written_at, datatype=NamedNode(XSD + "dateTime")),
+                    g,
+                )
+            )
+        for node in batch.all_nodes():
+            quads.extend(self.node_quads(node, doc_id, g))
+        for edge in batch.edges:
+            quads.extend(self.edge_quads(edge, doc_id, g))
+        return quads
+
+
+def _guess_datatype(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "double"
+    return "string"
+
+
+def _decimal_text(value: float | int) -> str:
+    """xsd:decimal has no exponent: 1e6 -> "1000000", 0.1 -> "0.1"."""
+    try:
+        text = format(Decimal(str(value)), "f")
+    except InvalidOperation:  # pragma: no cover - finite floats always convert
+        text = str(value)
+    return text if "." in text else text + ".0"
+
+
+def without_triple_terms(quads: Iterable[Quad]) -> Iterator[Quad]:
+    """The quads rdflib can hold (it has no RDF 1.2 triple terms): ``rdf:reifies``
+    statements are left out, everything said about the reifier stays."""
+    for q in quads:
+        if isinstance(q.object, Triple) or isinstance(q.subject, Triple):
+            continue
+        yield q
+
+
+__all__ = [
+    "BlankNode",
+    "RdfMapping",
+    "default_prefixes",
+    "without_triple_terms",
+]
