@@ -9,6 +9,7 @@ the question. All graph access goes through the store port in portable openCyphe
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -56,20 +57,40 @@ def chunk_entities(store: GraphStore, chunk_ids: Sequence[str]) -> dict[str, lis
     return {cid: list(ids) for cid, ids in rows}
 
 
+def mention_counts(store: GraphStore, ids: Sequence[str]) -> dict[str, int]:
+    """In how many chunks each entity is mentioned at all."""
+    if not ids:
+        return {}
+    rows = _rows(
+        store,
+        "UNWIND $ids AS rid MATCH (c:Chunk)-[:MENTIONS]->(r:Node {id: rid}) "
+        "RETURN rid, count(DISTINCT c)",
+        {"ids": list(ids)},
+    )
+    return {rid: int(n) for rid, n in rows}
+
+
 def spread_chunks(
     store: GraphStore, direct: dict[str, float], chunks: dict[str, float]
 ) -> dict[str, float]:
-    """Entity scores = max(own score, CHUNK_SHARE × sum of its best chunk scores);
-    chunk scores are kept as results of their own."""
+    """Entity scores = max(own score, lent score); chunk scores stay results of their own.
+
+    The lent score is CHUNK_SHARE × the sum of the entity's best matching chunks ×
+    sqrt(share of its mentions that match). The last factor keeps generic working
+    elements ("vroegsignalering", mentioned in every programme) from riding along with
+    any query: an entity whose mentions are mostly about the question ranks higher.
+    """
     per_entity: dict[str, list[float]] = defaultdict(list)
     for cid, ents in chunk_entities(store, list(chunks)).items():
         for e in ents:
             per_entity[e].append(chunks[cid])
+    totals = mention_counts(store, list(per_entity))
     out = dict(chunks)
     for e, s in direct.items():
         out[e] = max(out.get(e, 0.0), s)
     for e, ss in per_entity.items():
-        lent = CHUNK_SHARE * sum(sorted(ss, reverse=True)[:CHUNKS_PER_ENTITY])
+        focus = math.sqrt(min(len(ss) / max(totals.get(e, len(ss)), 1), 1.0))
+        lent = CHUNK_SHARE * sum(sorted(ss, reverse=True)[:CHUNKS_PER_ENTITY]) * focus
         out[e] = max(out.get(e, 0.0), lent)
     return out
 
