@@ -13,7 +13,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test test-fast lint format bench clean
+.PHONY: setup browser demo test test-fast lint format bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Headless Chromium for the browser tests (tests/browser), from Debian's packages:
+# Playwright drives /usr/bin/chromium and never downloads a browser of its own.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
 demo: setup
 	$(BIN)/impact-graph db status --data-dir $(DATA) >/dev/null 2>&1 || $(BIN)/impact-graph db start --data-dir $(DATA)
 	@if $(BIN)/impact-graph --help | grep -q ' ingest '; then \
@@ -31,7 +38,7 @@ demo: setup
 	@if $(BIN)/impact-graph --help | grep -q ' serve '; then \
 	  $(BIN)/impact-graph serve --data-dir $(DATA) --host $(HOST) --port $(PORT); fi
 
-test: setup
+test: setup browser
 	@command -v java >/dev/null || { echo "make test needs Java 17 (for the test Neo4j)"; exit 2; }
 	@command -v mvn >/dev/null || { echo "make test needs Maven (resolves Neo4j from Maven Central)"; exit 2; }
 	$(BIN)/ruff check src tests bench

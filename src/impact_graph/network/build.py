@@ -1,0 +1,557 @@
+"""Read the stakeholder network and the what-works graph from the store into networkx.
+
+Two steps, kept apart on purpose: :func:`read_stakeholders` is the only part that talks
+to the database (a handful of plain Cypher reads both backends run through the port's
+read-only ``read_query``); :func:`stakeholder_graph` turns those rows into a graph with
+filters and derived collaborations, in memory. The benchmark and the unit tests feed
+the second step synthetic rows of any size without a database.
+
+Graph conventions (``networkx.MultiDiGraph``):
+
+* node attributes: ``label`` (ontology class), ``name``, ``kind``, ``roles`` (role
+  words from the texts), ``programmes`` (names), ``sources`` (document ids);
+* edge attributes: ``type`` (relationship type), ``role``, ``weight``, ``derived``
+  (True for collaborations inferred from shared programmes), ``via`` (programme names
+  behind a derived link) and ``sources``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any, Literal
+
+import networkx as nx
+
+from impact_graph.model import slugify
+from impact_graph.store.port import GraphStore
+
+#: Relationship types of the stakeholder network (USES ties interventions to programmes).
+STAKEHOLDER_RELS = ("PARTICIPATES_IN", "DELIVERS", "FUNDS", "COLLABORATES_WITH", "USES")
+STAKEHOLDER_LABELS = ("Actor", "Programme", "Intervention")
+#: Relationship types of the what-works view, from the challenge to the evidence.
+WHATWORKS_RELS = ("ADDRESSES", "HAS_ELEMENT", "HAS_EFFECT", "SUPPORTED_BY")
+#: A programme with more actors than this gets no derived actor-actor links: the
+#: programme node already groups them, and k² links would bury the picture.
+MAX_DERIVED_PER_PROGRAMME = 40
+#: Rows the internal reads may return (far above any real corpus).
+ROW_CAP = 500_000
+MAX_HOPS = 4
+
+ViewKind = Literal["stakeholders", "focus", "whatworks"]
+
+
+@dataclass(slots=True)
+class NetworkFilters:
+    """Narrow the stakeholder network. Values are ids or names (case-insensitive);
+    ``role`` matches any part of an actor's role words ("zorg" keeps "zorgaanbieder")."""
+
+    programme: list[str] = field(default_factory=list)
+    area: list[str] = field(default_factory=list)
+    challenge: list[str] = field(default_factory=list)
+    role: list[str] = field(default_factory=list)
+
+    def active(self) -> bool:
+        return bool(self.programme or self.area or self.challenge or self.role)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {
+            "programme": list(self.programme),
+            "area": list(self.area),
+            "challenge": list(self.challenge),
+            "role": list(self.role),
+        }
+
+
+@dataclass(slots=True)
+class RawNetwork:
+    """The rows the store gave, before any filtering (see :func:`read_stakeholders`)."""
+
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edges: list[dict[str, Any]] = field(default_factory=list)
+    #: programme id -> area ids; area id -> name
+    programme_areas: dict[str, set[str]] = field(default_factory=dict)
+    areas: dict[str, str] = field(default_factory=dict)
+    #: programme or intervention id -> challenge ids; challenge id -> name
+    addresses: dict[str, set[str]] = field(default_factory=dict)
+    challenges: dict[str, str] = field(default_factory=dict)
+    doc_titles: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class NetworkView:
+    """One picture: the graph and what it shows (the renderers need both)."""
+
+    graph: nx.MultiDiGraph
+    kind: ViewKind
+    title: str
+    focus: str | None = None
+    hops: int = 0
+    query: str = ""
+    filters: NetworkFilters = field(default_factory=NetworkFilters)
+    doc_titles: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+# --- reading ---
+
+
+def _str_list(v: Any) -> list[str]:
+    if isinstance(v, list):
+        return [str(x) for x in v if x is not None]
+    return [str(v)] if v else []
+
+
+def _rows(store: GraphStore, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
+    return store.read_query(query, params or {}, timeout_s=20.0, row_cap=ROW_CAP).rows
+
+
+def _class_label(labels: Any) -> str:
+    rest = sorted(str(x) for x in (labels or []) if x != "Node")
+    return rest[0] if rest else "Node"
+
+
+def read_stakeholders(store: GraphStore) -> RawNetwork:
+    """Actors, programmes and interventions with their links, areas and challenges."""
+    raw = RawNetwork()
+    where = " OR ".join(f"n:{lab}" for lab in STAKEHOLDER_LABELS)
+    for nid, labels, name, kind, role, sources in _rows(
+        store,
+        f"MATCH (n) WHERE {where} RETURN n.id, labels(n), n.name, n.kind, n.role, n.sources",
+    ):
+        raw.nodes[str(nid)] = {
+            "label": _class_label(labels),
+            "name": str(name or nid),
+            "kind": str(kind or ""),
+            "role": str(role or ""),
+            "sources": _str_list(sources),
+        }
+    rels = "|".join(STAKEHOLDER_RELS)
+    for src, typ, dst, role, sources in _rows(
+        store,
+        f"MATCH (a)-[r:{rels}]->(b) RETURN a.id, type(r), b.id, r.role, r.sources",
+    ):
+        if str(src) in raw.nodes and str(dst) in raw.nodes:
+            raw.edges.append(
+                {
+                    "src": str(src),
+                    "dst": str(dst),
+                    "type": str(typ),
+                    "role": str(role or ""),
+                    "sources": _str_list(sources),
+                }
+            )
+    for pid, aid, aname in _rows(
+        store, "MATCH (p:Programme)-[:IN_AREA]->(a:Area) RETURN p.id, a.id, a.name"
+    ):
+        raw.programme_areas.setdefault(str(pid), set()).add(str(aid))
+        raw.areas[str(aid)] = str(aname or aid)
+    for aid, aname in _rows(store, "MATCH (a:Area) RETURN a.id, a.name"):
+        raw.areas.setdefault(str(aid), str(aname or aid))
+    for nid, cid, cname in _rows(
+        store,
+        "MATCH (n)-[:ADDRESSES]->(c:Challenge) WHERE n:Programme OR n:Intervention "
+        "RETURN n.id, c.id, c.name",
+    ):
+        raw.addresses.setdefault(str(nid), set()).add(str(cid))
+        raw.challenges[str(cid)] = str(cname or cid)
+    for cid, cname in _rows(store, "MATCH (c:Challenge) RETURN c.id, c.name"):
+        raw.challenges.setdefault(str(cid), str(cname or cid))
+    raw.doc_titles = read_doc_titles(store)
+    return raw
+
+
+def read_doc_titles(store: GraphStore) -> dict[str, str]:
+    """Document id -> title, for the "sources" line of the tooltips."""
+    return {
+        str(did): str(title or name or did)
+        for did, title, name in _rows(store, "MATCH (d:Document) RETURN d.id, d.title, d.name")
+    }
+
+
+# --- filtering ---
+
+
+def _match(values: Sequence[str], known: dict[str, str], param: str, what: str) -> set[str]:
+    """Filter values (id, name or slug of the name) -> ids; unknown values fail loudly."""
+    by_key: dict[str, set[str]] = defaultdict(set)
+    for nid, name in known.items():
+        for key in (nid.lower(), name.casefold(), slugify(name)):
+            by_key[key].add(nid)
+    out: set[str] = set()
+    for v in values:
+        hits = by_key.get(v.strip().lower()) or by_key.get(v.strip().casefold()) or set()
+        hits = hits or by_key.get(slugify(v), set())
+        if not hits:
+            some = ", ".join(sorted(set(known.values()))[:6]) or "none yet"
+            raise ValueError(f"{param}: '{v}' is not a known {what}; known ones include {some}.")
+        out |= hits
+    return out
+
+
+def _roles_of(raw: RawNetwork) -> dict[str, set[str]]:
+    """Role words per actor: the node's own role and those on its PARTICIPATES_IN links."""
+    roles: dict[str, set[str]] = defaultdict(set)
+    for nid, n in raw.nodes.items():
+        if n["label"] == "Actor" and n.get("role"):
+            roles[nid].add(n["role"])
+    for e in raw.edges:
+        if e["type"] == "PARTICIPATES_IN" and e["role"]:
+            roles[e["src"]].add(e["role"])
+    return roles
+
+
+def _keep_set(
+    raw: RawNetwork, filters: NetworkFilters, roles: dict[str, set[str]]
+) -> tuple[set[str], list[str]]:
+    """Node ids the filters keep, and notes on what they did."""
+    labels = {nid: n["label"] for nid, n in raw.nodes.items()}
+    programmes = {nid for nid, lab in labels.items() if lab == "Programme"}
+    notes: list[str] = []
+    keep: set[str] = set(raw.nodes)
+    if filters.programme or filters.area or filters.challenge:
+        chosen = set(programmes)
+        if filters.programme:
+            names = {p: raw.nodes[p]["name"] for p in programmes}
+            chosen &= _match(filters.programme, names, "programme", "programme")
+        if filters.area:
+            area_ids = _match(filters.area, raw.areas, "area", "area")
+            chosen &= {p for p in programmes if raw.programme_areas.get(p, set()) & area_ids}
+        challenge_ids: set[str] = set()
+        if filters.challenge:
+            challenge_ids = _match(filters.challenge, raw.challenges, "challenge", "challenge")
+            uses: dict[str, set[str]] = defaultdict(set)
+            for e in raw.edges:
+                if e["type"] == "USES":
+                    uses[e["src"]].add(e["dst"])
+            chosen &= {
+                p
+                for p in programmes
+                if raw.addresses.get(p, set()) & challenge_ids
+                or any(raw.addresses.get(i, set()) & challenge_ids for i in uses[p])
+            }
+        keep = set(chosen)
+        for e in raw.edges:  # the actors and interventions around the chosen programmes
+            if e["type"] in ("PARTICIPATES_IN", "FUNDS") and e["dst"] in chosen:
+                keep.add(e["src"])
+            elif e["type"] == "USES" and e["src"] in chosen:
+                keep.add(e["dst"])
+        for e in raw.edges:  # what those actors deliver, when it fits the challenge
+            if (
+                e["type"] == "DELIVERS"
+                and e["src"] in keep
+                and (not challenge_ids or raw.addresses.get(e["dst"], set()) & challenge_ids)
+            ):
+                keep.add(e["dst"])
+        if not chosen:
+            notes.append("No programme matches these filters together.")
+    if filters.role:
+        wanted = [r.strip().casefold() for r in filters.role if r.strip()]
+        actors = {
+            nid
+            for nid in keep
+            if labels[nid] == "Actor"
+            and any(w in r.casefold() for r in roles.get(nid, ()) for w in wanted)
+        }
+        if not actors:
+            some = ", ".join(sorted({r for rs in roles.values() for r in rs})[:6]) or "none yet"
+            raise ValueError(
+                f"role: no actor has a role like '{', '.join(filters.role)}'; roles in the "
+                f"texts include {some}."
+            )
+        linked = {
+            e["dst"] if e["src"] in actors else e["src"]
+            for e in raw.edges
+            if (e["src"] in actors) != (e["dst"] in actors) and e["type"] != "COLLABORATES_WITH"
+        }
+        keep = actors | (linked & keep)
+    return keep, notes
+
+
+# --- building ---
+
+
+def stakeholder_graph(
+    raw: RawNetwork, filters: NetworkFilters | None = None, *, derive: bool = True
+) -> tuple[nx.MultiDiGraph, list[str]]:
+    """The stakeholder network: actors, programmes, interventions and their links.
+
+    ``derive`` adds COLLABORATES_WITH links between actors that take part in (or fund)
+    the same programmes, weighted by how many they share; a stated collaboration keeps
+    ``derived=False`` and gains the shared programmes as weight. Raises ``ValueError``
+    naming the filter when a filter value is unknown.
+    """
+    filters = filters or NetworkFilters()
+    roles = _roles_of(raw)
+    keep, notes = _keep_set(raw, filters, roles) if filters.active() else (set(raw.nodes), [])
+    g = nx.MultiDiGraph()
+    programmes_of: dict[str, set[str]] = defaultdict(set)
+    for e in raw.edges:
+        if e["type"] in ("PARTICIPATES_IN", "FUNDS"):
+            programmes_of[e["src"]].add(e["dst"])
+        elif e["type"] == "USES":
+            programmes_of[e["dst"]].add(e["src"])
+    names = {nid: n["name"] for nid, n in raw.nodes.items()}
+    for nid in keep:
+        n = raw.nodes[nid]
+        g.add_node(
+            nid,
+            label=n["label"],
+            name=n["name"],
+            kind=n.get("kind", ""),
+            roles=sorted(roles.get(nid, ())),
+            programmes=sorted(names[p] for p in programmes_of.get(nid, ()) if p in names),
+            sources=list(n.get("sources", ())),
+        )
+    stated: dict[tuple[str, str], tuple[str, str, int]] = {}
+    for e in raw.edges:
+        if e["src"] not in keep or e["dst"] not in keep:
+            continue
+        key = g.add_edge(
+            e["src"],
+            e["dst"],
+            type=e["type"],
+            role=e["role"],
+            weight=1,
+            derived=False,
+            via=[],
+            sources=list(e["sources"]),
+        )
+        if e["type"] == "COLLABORATES_WITH":
+            stated[_pair(e["src"], e["dst"])] = (e["src"], e["dst"], key)
+    if derive:
+        _derive_collaborations(g, raw, keep, stated, notes)
+    return g, notes
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a <= b else (b, a)
+
+
+def _derive_collaborations(
+    g: nx.MultiDiGraph,
+    raw: RawNetwork,
+    keep: set[str],
+    stated: dict[tuple[str, str], tuple[str, str, int]],
+    notes: list[str],
+) -> None:
+    members: dict[str, set[str]] = defaultdict(set)
+    for e in raw.edges:
+        if (
+            e["type"] in ("PARTICIPATES_IN", "FUNDS")
+            and e["src"] in keep
+            and e["dst"] in keep
+            and raw.nodes[e["src"]]["label"] == "Actor"
+        ):
+            members[e["dst"]].add(e["src"])
+    shared: dict[tuple[str, str], list[str]] = defaultdict(list)
+    skipped = 0
+    for pid, actors in members.items():
+        if len(actors) > MAX_DERIVED_PER_PROGRAMME:
+            skipped += 1
+            continue
+        for a, b in combinations(sorted(actors), 2):
+            shared[(a, b)].append(raw.nodes[pid]["name"])
+    for (a, b), via in shared.items():
+        if (a, b) in stated:
+            src, dst, key = stated[(a, b)]
+            data = g.edges[src, dst, key]
+            data["weight"] = 1 + len(via)
+            data["via"] = sorted(via)
+            continue
+        g.add_edge(
+            a,
+            b,
+            type="COLLABORATES_WITH",
+            role="",
+            weight=len(via),
+            derived=True,
+            via=sorted(via),
+            sources=[],
+        )
+    if skipped:
+        notes.append(
+            f"{skipped} programme(s) with more than {MAX_DERIVED_PER_PROGRAMME} actors got no "
+            "derived collaboration links (the programme node groups them)."
+        )
+
+
+def find_node(g: nx.MultiDiGraph, key: str) -> str:
+    """A node by id or (case-insensitive) name; ``ValueError`` naming ``focus`` if absent."""
+    if key in g:
+        return key
+    wanted = key.strip().casefold()
+    for nid, data in g.nodes(data=True):
+        if str(data.get("name", "")).casefold() == wanted:
+            return str(nid)
+    some = ", ".join(sorted(str(d.get("name")) for _, d in g.nodes(data=True))[:5]) or "none"
+    raise ValueError(
+        f"focus: '{key}' is not an actor, programme or intervention in this network; "
+        f"use a node id from GET /network or a name such as {some}."
+    )
+
+
+def ego_view(g: nx.MultiDiGraph, center: str, hops: int = 1) -> nx.MultiDiGraph:
+    """Everything within ``hops`` links of ``center`` (links followed either way)."""
+    if not 1 <= hops <= MAX_HOPS:
+        raise ValueError(f"hops: must be a whole number from 1 to {MAX_HOPS}, got {hops}.")
+    nid = find_node(g, center)
+    near = nx.single_source_shortest_path_length(g.to_undirected(as_view=True), nid, hops)
+    sub: nx.MultiDiGraph = g.subgraph(near).copy()
+    return sub
+
+
+# --- what works ---
+
+
+def whatworks_graph(store: GraphStore, intervention_ids: Iterable[str]) -> nx.MultiDiGraph:
+    """Challenges — interventions — working elements — effects — evidence around a search.
+
+    ``intervention_ids`` are the interventions a search returned; the graph adds what
+    they address, their working elements and effects, and the evidence behind those.
+    """
+    ids = list(dict.fromkeys(intervention_ids))
+    g = nx.MultiDiGraph()
+    if not ids:
+        return g
+    rows = _rows(
+        store,
+        "UNWIND $ids AS iid MATCH (i:Intervention {id: iid}) "
+        "OPTIONAL MATCH (i)-[r]->(m) WHERE type(r) IN ['ADDRESSES', 'HAS_ELEMENT', 'HAS_EFFECT'] "
+        "RETURN i.id, i.name, i.sources, type(r), m.id, labels(m), m.name, m.outcome, "
+        "m.direction, m.level, m.sources, r.sources",
+        {"ids": ids},
+    )
+    second: set[str] = set()
+    for iid, iname, isrc, typ, mid, mlabels, mname, outcome, direction, level, msrc, rsrc in rows:
+        iid = str(iid)
+        if iid not in g:
+            g.add_node(iid, label="Intervention", name=str(iname or iid), kind="", roles=[],
+                       programmes=[], sources=_str_list(isrc))  # fmt: skip
+        if mid is None:
+            continue
+        label = _class_label(mlabels)
+        _add_ww_node(g, str(mid), label, mname, outcome, direction, level, msrc)
+        g.add_edge(iid, str(mid), type=str(typ), role="", weight=1, derived=False, via=[],
+                   sources=_str_list(rsrc))  # fmt: skip
+        if label in ("WorkingElement", "Effect"):
+            second.add(str(mid))
+    if second:
+        for sid, typ, eid, elabels, ename, etype, level, esrc, rsrc in _rows(
+            store,
+            "UNWIND $ids AS sid MATCH (s:Node {id: sid})-[r:SUPPORTED_BY]->(e) "
+            "RETURN s.id, type(r), e.id, labels(e), e.name, e.type, e.level, e.sources, "
+            "r.sources",
+            {"ids": sorted(second)},
+        ):
+            _add_ww_node(g, str(eid), _class_label(elabels), ename or etype, None, None, level,
+                         esrc)  # fmt: skip
+            g.add_edge(str(sid), str(eid), type=str(typ), role="", weight=1, derived=False,
+                       via=[], sources=_str_list(rsrc))  # fmt: skip
+    return g
+
+
+def _add_ww_node(
+    g: nx.MultiDiGraph,
+    nid: str,
+    label: str,
+    name: Any,
+    outcome: Any,
+    direction: Any,
+    level: Any,
+    sources: Any,
+) -> None:
+    if nid in g:
+        return
+    text = str(name or outcome or nid)
+    if label == "Effect" and outcome:
+        text = f"{direction or ''} {outcome}".strip()
+    g.add_node(
+        nid,
+        label=label,
+        name=text,
+        kind="",
+        roles=[str(level)] if level else [],
+        programmes=[],
+        sources=_str_list(sources),
+    )
+
+
+# --- one entry point for routes and pages ---
+
+
+def network_view(
+    store: GraphStore,
+    *,
+    view: ViewKind = "stakeholders",
+    focus: str | None = None,
+    hops: int = 1,
+    filters: NetworkFilters | None = None,
+    q: str = "",
+    search: Any = None,
+    derive: bool = True,
+    isolated: bool = False,
+) -> NetworkView:
+    """The picture the API and the web pages show for these parameters.
+
+    ``search`` is a ``SearchService`` (needed for ``view="whatworks"``). ``isolated``
+    keeps nodes without any link (most actors are only mentioned, never linked; they
+    would bury the picture). Raises ``ValueError`` sentences naming the parameter.
+    """
+    filters = filters or NetworkFilters()
+    if view == "whatworks":
+        if not q.strip():
+            raise ValueError("q: the what-works view needs a question, e.g. q=eenzaamheid.")
+        if search is None:
+            raise ValueError("q: search is not available, so the what-works view cannot run.")
+        from impact_graph.search.models import SearchFilters, SearchRequest
+
+        resp = search.search(
+            SearchRequest(q=q.strip(), limit=15, filters=SearchFilters(type=["intervention"]))
+        )
+        g = whatworks_graph(store, [r.id for r in resp.results])
+        notes = [] if resp.results else [f"No intervention was found for '{q.strip()}'."]
+        return NetworkView(
+            graph=g,
+            kind="whatworks",
+            title=f"Wat werkt: {q.strip()}",
+            query=q.strip(),
+            doc_titles=read_doc_titles(store),
+            notes=notes,
+        )
+    if not 1 <= hops <= MAX_HOPS:
+        raise ValueError(f"hops: must be a whole number from 1 to {MAX_HOPS}, got {hops}.")
+    raw = read_stakeholders(store)
+    g, notes = stakeholder_graph(raw, filters, derive=derive)
+    if view == "focus" or focus:
+        if not focus:
+            raise ValueError("focus: the focus view needs a node id or name, e.g. focus=...")
+        g = ego_view(g, focus, hops)
+        center = find_node(g, focus)
+        return NetworkView(
+            graph=g,
+            kind="focus",
+            title=f"Focus: {g.nodes[center]['name']} ({hops} stap{'pen' if hops > 1 else ''})",
+            focus=center,
+            hops=hops,
+            filters=filters,
+            doc_titles=raw.doc_titles,
+            notes=notes,
+        )
+    if not isolated:
+        alone = [n for n, d in g.degree() if d == 0]
+        g.remove_nodes_from(alone)
+        if alone:
+            notes.append(
+                f"{len(alone)} betrokkene(n) zonder verbinding weggelaten (isolated=true toont ze)."
+            )
+    return NetworkView(
+        graph=g,
+        kind="stakeholders",
+        title="Netwerk van betrokkenen",
+        filters=filters,
+        doc_titles=raw.doc_titles,
+        notes=notes,
+    )
