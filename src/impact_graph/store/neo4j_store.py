@@ -99,6 +99,7 @@ ALLOWED_PROCEDURE_PREFIXES = ("db.schema.",)
 #: SHOW commands a researcher may run (plan operator names); others reveal the server.
 _ALLOWED_SHOW = frozenset({"ShowIndexes", "ShowConstraints", "ShowProcedures", "ShowFunctions"})
 
+_BOLT_SCHEMES = frozenset({"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"})
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _STRING_RE = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.S)
 _COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
@@ -233,6 +234,12 @@ class Neo4jStore(GraphStore):
         self.database = settings.neo4j_database
         self._dims: int | None = None
         self._verified = False
+        scheme = self.uri.partition("://")[0].lower()
+        if scheme not in _BOLT_SCHEMES:
+            raise StoreUnavailable(
+                f"IMPACT_GRAPH_NEO4J_URI '{self.uri}' is not a Bolt address; use e.g. "
+                "bolt://127.0.0.1:7687 or neo4j://host:7687."
+            )
         try:
             self.driver = GraphDatabase.driver(
                 self.uri,
