@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -535,6 +536,119 @@ def serve(
         api = create_app(settings)
         out.print(f"impact-graph API on http://{host}:{port} (docs at /docs), {settings.backend}.")
         uvicorn.run(api, host=host, port=port, log_level=log_level.lower())
+
+
+# --- RDF view: export and validate ------------------------------------------------------
+
+
+class ExportFormat(StrEnum):
+    ttl = "ttl"
+    jsonld = "jsonld"
+    nt = "nt"
+    graphml = "graphml"
+    csv = "csv"
+
+
+@contextmanager
+def opened_rdf_view(settings: Settings) -> Iterator[Any]:
+    """The RDF view of the settings; reading commands never create an empty one."""
+    from impact_graph.rdf.view import open_view
+
+    if settings.rdf == "off":
+        raise fail(
+            "the RDF view is off (IMPACT_GRAPH_RDF=off); set it to oxigraph or remote.", "usage"
+        )
+    if settings.rdf == "oxigraph" and not (settings.data_path / "rdf" / "oxigraph").exists():
+        raise fail(
+            f"there is no RDF view in {settings.data_path / 'rdf'}: ingest documents first "
+            "(`impact-graph ingest`), or point IMPACT_GRAPH_DATA_DIR at an existing data "
+            "directory.",
+            "usage",
+        )
+    view = open_view(settings)
+    try:
+        yield view
+    finally:
+        if view is not None:
+            view.close()
+
+
+@app.command()
+def export(
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="ttl, jsonld, nt, graphml or csv.")
+    ] = ExportFormat.ttl,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="File to write (a directory for csv); default: stdout."
+        ),
+    ] = None,
+    programme: Annotated[
+        str | None,
+        typer.Option(
+            "--programme", help="Only the documents of this programme (id or exact name)."
+        ),
+    ] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Export the graph (or one programme) from the RDF view."""
+    from impact_graph.rdf.export import export as do_export
+
+    settings = settings_from(data_dir, None)
+    with friendly_errors(), opened_rdf_view(settings) as view:
+        data, counts = do_export(view, fmt.value, output, programme=programme)
+    if data is not None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    summary = ", ".join(f"{v} {k}" for k, v in counts.items())
+    err.print(f"exported {summary}" + (f" to {output}" if output else "") + ".", highlight=False)
+
+
+@app.command()
+def validate(
+    data_dir: DataDirOpt = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many violations.", min=1)] = 50,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="table (sentences) or json")
+    ] = OutputFormat.table,
+) -> None:
+    """Check the RDF view against ontology/shapes.ttl (SHACL); exit 1 on violations."""
+    from impact_graph.rdf.validate import validate as do_validate
+
+    settings = settings_from(data_dir, None)
+    with friendly_errors(), opened_rdf_view(settings) as view:
+        report = do_validate(view)
+    if fmt is OutputFormat.json:
+        typer.echo(
+            json.dumps(
+                {
+                    "conforms": report.conforms,
+                    "triples": report.triples,
+                    "violations": [
+                        asdict(v) | {"sentence": v.sentence()} for v in report.violations
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        for v in report.violations[:limit]:
+            typer.echo(v.sentence())
+        more = len(report.violations) - limit
+        if more > 0:
+            typer.echo(f"... and {more} more (use --limit or --format json).")
+        verdict = (
+            "The graph conforms to the shapes."
+            if report.conforms
+            else f"{len(report.violations)} violation(s) of the shapes."
+        )
+        err.print(
+            f"{verdict} Checked {report.triples:,} triples in {report.elapsed_s:.1f} s.",
+            highlight=False,
+        )
+    if not report.conforms:
+        raise typer.Exit(EXIT["failure"])
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -72,6 +72,26 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(5.0, description="Time limit of researcher queries.")
     query_row_cap: int = Field(1000, description="Row cap of researcher queries.")
 
+    # RDF view (impact_graph.rdf): written in the same call as every graph write
+    rdf: Literal["oxigraph", "remote", "off"] = Field(
+        "oxigraph",
+        description="RDF view for SPARQL: embedded 'oxigraph' in <data_dir>/rdf (default), "
+        "'remote' SPARQL 1.1 store (IMPACT_GRAPH_RDF_URL) or 'off'.",
+    )
+    rdf_url: str | None = Field(
+        None,
+        description="Dataset URL of the remote SPARQL store (e.g. http://host:3030/impact); "
+        "query, update and graph-store endpoints default to <url>/sparql, /update, /data.",
+    )
+    rdf_query_url: str | None = Field(None, description="Remote SPARQL query endpoint.")
+    rdf_update_url: str | None = Field(None, description="Remote SPARQL update endpoint.")
+    rdf_gsp_url: str | None = Field(None, description="Remote Graph Store Protocol endpoint.")
+    rdf_user: str | None = Field(None, description="User for HTTP basic auth at the remote store.")
+    rdf_password: SecretStr | None = Field(None, description="Password for the remote store.")
+    rdf_query_memory_mb: int = Field(
+        2048, gt=0, description="Memory limit of one embedded SPARQL query (its worker process)."
+    )
+
     # HTTP API (impact_graph.api)
     api_keys: str = Field(
         "",

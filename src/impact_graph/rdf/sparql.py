@@ -161,6 +161,7 @@ GRAPH_TYPES = {
     "text/turtle": ox.RdfFormat.TURTLE,
     "application/ld+json": ox.RdfFormat.JSON_LD,
     "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,  # SPARQLWrapper's default for CONSTRUCT
 }
 #: Short names for ``?format=`` (browsers cannot set Accept).
 FORMAT_ALIASES = {
@@ -174,6 +175,7 @@ FORMAT_ALIASES = {
     "json-ld": "application/ld+json",
     "nt": "application/n-triples",
     "ntriples": "application/n-triples",
+    "rdfxml": "application/rdf+xml",
 }
 # Equivalent media types clients send.
 _SYNONYMS = {
@@ -240,13 +242,20 @@ def _form_name(form: str) -> str:
     return {"graph": "CONSTRUCT/DESCRIBE", "ask": "ASK", "select": "SELECT"}[form]
 
 
-def serialize(result: RawResult, media_type: str) -> bytes:
-    """The result in ``media_type`` (one of `RESULT_TYPES` or `GRAPH_TYPES`)."""
+def serialize(result: RawResult, media_type: str, prefixes: dict[str, str] | None = None) -> bytes:
+    """The result in ``media_type`` (one of `RESULT_TYPES` or `GRAPH_TYPES`); ``prefixes``
+    abbreviate IRIs in Turtle."""
     if result.form == "graph":
         triples = list(ox.parse(result.ntriples.encode(), format=ox.RdfFormat.N_TRIPLES))
         if media_type == "application/n-triples":
             return result.ntriples.encode()
-        return ox.serialize(triples, format=GRAPH_TYPES[media_type]) or b""
+        try:
+            return ox.serialize(triples, format=GRAPH_TYPES[media_type], prefixes=prefixes) or b""
+        except (ValueError, TypeError) as e:  # RDF/XML cannot hold triple terms
+            raise NotAcceptable(
+                f"The result cannot be written as {media_type} ({e}); ask for Turtle or "
+                "N-Triples instead."
+            ) from e
     if result.form == "ask":
         doc: dict[str, object] = {"head": {}, "boolean": result.boolean}
     else:

@@ -1,0 +1,138 @@
+"""``/ontology``: the ontology and its SKOS vocabularies as Turtle, JSON-LD or a readable page.
+
+The content is ``impact.ttl`` plus ``vocabularies/*.ttl`` exactly as the app loaded them
+(`impact_graph.ontology.load_graph`), so what researchers read is what the graph and the
+RDF view are built from. The HTML page lists classes (with their properties),
+relationships (domain -> range, edge properties) and vocabularies (concepts with labels
+and hierarchy); every text is escaped by Jinja's autoescape.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from functools import lru_cache
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from impact_graph.api.auth import require_read_key
+from impact_graph.api.problems import ProblemError, problem_responses
+
+router = APIRouter(tags=["sparql"], dependencies=[Depends(require_read_key)])
+
+_TYPES = {
+    "ttl": "text/turtle",
+    "turtle": "text/turtle",
+    "jsonld": "application/ld+json",
+    "json-ld": "application/ld+json",
+    "html": "text/html",
+}
+
+#: The HTML page (Jinja, autoescaped), shipped next to this module.
+TEMPLATE_FILE = "ontology.html"
+
+
+@lru_cache(maxsize=1)
+def _turtle() -> bytes:
+    from impact_graph.ontology import load_graph
+
+    return load_graph().serialize(format="turtle", encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _jsonld() -> bytes:
+    from impact_graph.ontology import load_graph
+
+    g = load_graph()
+    context = {str(p): str(ns) for p, ns in g.namespaces() if str(p)}
+    return g.serialize(format="json-ld", context=context, encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _html() -> bytes:
+    from jinja2 import Environment
+
+    from impact_graph.ontology import load_schema
+    from impact_graph.vocab import load_vocabulary
+
+    vocab = load_vocabulary()
+    schemes: list[dict[str, Any]] = []
+    for name, s in sorted(vocab.schemes.items()):
+        concepts = []
+        for c in sorted(vocab.scheme(name), key=lambda c: c.pref_nl.lower()):
+            broader = [vocab.get(b) for b in c.broader]
+            concepts.append(
+                {
+                    "iri": c.iri,
+                    "pref_nl": c.pref_nl,
+                    "pref_en": c.pref_en,
+                    "alt_nl": c.alt_nl,
+                    "broader_labels": [b.pref_nl for b in broader if b is not None],
+                }
+            )
+        schemes.append(
+            {
+                "name": name,
+                "label_nl": s.label_nl,
+                "label_en": s.label_en,
+                "pg_label": s.pg_label,
+                "value_of": s.value_of,
+                "concepts": concepts,
+            }
+        )
+    template = (importlib.resources.files(__package__) / TEMPLATE_FILE).read_text("utf-8")
+    env = Environment(autoescape=True)
+    return env.from_string(template).render(schema=load_schema(), schemes=schemes).encode()
+
+
+def _choose(accept: str, fmt: str | None) -> str:
+    if fmt:
+        media = _TYPES.get(fmt.lower())
+        if media is None:
+            raise ProblemError(
+                406,
+                f"format '{fmt}' is not offered; use ttl, jsonld or html.",
+                slug="not-acceptable",
+            )
+        return media
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in ("text/html", "application/xhtml+xml"):
+            return "text/html"
+        if media in ("text/turtle", "application/x-turtle"):
+            return "text/turtle"
+        if media in ("application/ld+json", "application/json"):
+            return "application/ld+json"
+        if media in ("*/*", "text/*", ""):
+            return "text/turtle"
+    raise ProblemError(
+        406,
+        "The ontology is offered as text/turtle, application/ld+json or text/html; accept "
+        "one of those.",
+        slug="not-acceptable",
+    )
+
+
+@router.get(
+    "/ontology",
+    summary="The ontology and vocabularies (Turtle, JSON-LD or HTML)",
+    description=__doc__,
+    responses={
+        200: {"content": {"text/turtle": {}, "application/ld+json": {}, "text/html": {}}},
+        **problem_responses(401, 406),
+    },
+    response_class=Response,
+)
+def ontology(
+    request: Request,
+    fmt: Annotated[
+        str | None, Query(alias="format", description="ttl, jsonld or html (else Accept).")
+    ] = None,
+) -> Response:
+    media = _choose(request.headers.get("accept", "*/*"), fmt)
+    if media == "text/html":
+        return Response(_html(), media_type="text/html; charset=utf-8")
+    if media == "application/ld+json":
+        return Response(_jsonld(), media_type=media)
+    return Response(_turtle(), media_type="text/turtle; charset=utf-8")
