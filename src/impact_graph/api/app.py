@@ -11,14 +11,15 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
 from impact_graph.api import problems
-from impact_graph.api.auth import KeyChecker
+from impact_graph.api.auth import KeyChecker, require_read_key
 from impact_graph.api.deps import Services
 from impact_graph.config import Settings
 
@@ -58,8 +59,14 @@ def _origins(raw: str) -> list[str]:
     return [o.strip() for o in raw.split(",") if o.strip()]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, embedder: Any = None, warm_up: bool = True
+) -> FastAPI:
     """Build the API for ``settings`` (default: from the environment).
+
+    ``embedder`` shares an already loaded embedding model (tests, benchmarks: the model
+    costs seconds to load); ``warm_up`` loads the model right after the store opens so
+    the first search does not pay for it.
 
     Raises ``ValueError`` with a sentence when the API settings are invalid (e.g. an
     entry of ``IMPACT_GRAPH_API_KEYS`` that is not a sha256 digest).
@@ -68,7 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     settings = settings or get_settings()
     keys = KeyChecker(settings)  # validates IMPACT_GRAPH_API_KEYS before anything starts
-    svc = Services(settings)
+    svc = Services(settings, warm_up=warm_up)
+    if embedder is not None:
+        svc.use_embedder(embedder)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
 
+    app.add_middleware(problems.TooLargeAsProblem)
     origins = _origins(settings.cors_origins)
     if origins:
         app.add_middleware(
@@ -104,12 +114,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["Retry-After", "WWW-Authenticate"],
         )
 
-    from impact_graph.api.routers import documents, entities, health, search
+    from impact_graph import web
+    from impact_graph.api.routers import documents, entities, health, network, search
 
-    app.include_router(search.router)
-    app.include_router(entities.router)
+    # Reads declare (and check) a key only when the server requires one, so the OpenAPI
+    # document tells clients the truth about what needs a key.
+    read = [Depends(require_read_key)] if settings.api_read_key_required else []
+    app.include_router(search.router, dependencies=read)
+    app.include_router(entities.router, dependencies=read)
     app.include_router(documents.build_router(settings))
-    app.include_router(health.router)
+    app.include_router(health.router, dependencies=read)
+    app.include_router(__import__("impact_graph.api.routers.sparql", fromlist=["router"]).router, dependencies=read)
+    app.include_router(network.router, dependencies=read)
+    app.include_router(web.router)  # the Dutch web UI; its "/" wins over the redirect below
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -45,6 +45,7 @@ class Services:
         self._schema: Any = None
         self._vocab: Any = None
         self._embedder: Any = None
+        self._own_embedder = True
         self._search: Any = None
         self._pipeline: Any = None
         #: One ingest at a time: the pipeline holds per-run state.
@@ -112,6 +113,12 @@ class Services:
         store = self._store
         if store is not None:
             return store
+        if not self._opening and self._store_error is None:
+            # Never opened (an app run without its lifespan): open it now.
+            self.start_opening()
+            self.wait_opened(30.0)
+            if self._store is not None:
+                return self._store
         if (
             not self._opening
             and self._store_error is not None
@@ -153,9 +160,9 @@ class Services:
         if self._pipeline is not None:
             self._pipeline.close()
             self._pipeline = None
-        if self._embedder is not None:
+        if self._embedder is not None and self._own_embedder:
             self._embedder.close()
-            self._embedder = None
+        self._embedder = None
         if store is not None:
             store.close()
 
@@ -176,6 +183,11 @@ class Services:
 
             self._vocab = load_vocabulary()
         return self._vocab
+
+    def use_embedder(self, embedder: Any) -> None:
+        """Share an embedder owned by the caller (not closed with the app)."""
+        self._embedder = embedder
+        self._own_embedder = False
 
     @property
     def embedder(self) -> Any:

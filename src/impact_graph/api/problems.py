@@ -260,3 +260,36 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
     return out
+
+
+class TooLargeAsProblem:
+    """Turn Starlette's plain-text "Content Too Large" into a problem+json 413.
+
+    The route-level body limit answers by itself when ``Content-Length`` is over the
+    limit (it even replaces the app's own response), so its bare text is rewritten here,
+    on the way out, like every other error of this API.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        swallow = False
+
+        async def sender(message: Any) -> None:
+            nonlocal swallow
+            if message["type"] == "http.response.start" and message["status"] == 413:
+                headers = dict(message.get("headers") or [])
+                if headers.get(b"content-type", b"").startswith(b"text/plain"):
+                    swallow = True
+                    resp = problem_response(Request(scope), 413, _DEFAULT_DETAIL[413])
+                    await resp(scope, receive, send)
+                    return
+            if swallow:
+                return  # the plain-text body of the replaced response
+            await send(message)
+
+        await self.app(scope, receive, sender)

@@ -154,7 +154,8 @@ def _report(filename: str, stored: FsPath, size: int, rep: Any) -> UploadReport:
 
 
 def build_router(settings: Settings) -> APIRouter:
-    """The documents routes; the upload limit comes from ``settings``."""
+    """The documents routes; the upload limit and read-key rule come from ``settings``."""
+    read_deps = [Depends(require_read_key)] if settings.api_read_key_required else []
     router = APIRouter(tags=["documents"])
     max_bytes = settings.upload_max_bytes
 
@@ -232,7 +233,7 @@ def build_router(settings: Settings) -> APIRouter:
         summary="The stored documents, paged",
         description="Documents ordered by id; `kind` narrows to one kind.",
         responses=problem_responses(401, 422, 503),
-        dependencies=[Depends(require_read_key)],
+        dependencies=read_deps,
     )
     def list_documents(
         request: Request,

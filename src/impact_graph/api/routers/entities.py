@@ -17,7 +17,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from impact_graph.api.auth import require_read_key
 from impact_graph.api.deps import services, store_dep
 from impact_graph.api.models import (
     DocumentRef,
@@ -38,7 +37,7 @@ from impact_graph.api.problems import ProblemError, problem_responses
 from impact_graph.model import parse_span_ref
 from impact_graph.store.port import GraphStore
 
-router = APIRouter(tags=["entities"], dependencies=[Depends(require_read_key)])
+router = APIRouter(tags=["entities"])
 
 #: Properties that are shown elsewhere on the page (or never: vectors).
 HIDDEN = frozenset({"sources", "spans", "embedding", "id", "label", "complete"})

@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from impact_graph.api.auth import require_read_key
 from impact_graph.api.deps import Services, services
 from impact_graph.api.models import Health, IndexOut
 from impact_graph.api.problems import problem_response, problem_responses
@@ -57,7 +56,6 @@ def _server_state(svc: Services) -> tuple[str, str] | None:
     "status) and index states. Answers 503 (problem+json with `store` and `backend`) "
     "when the store cannot answer.",
     responses=problem_responses(401, 503),
-    dependencies=[Depends(require_read_key)],
 )
 def health(request: Request, svc: Services = Depends(services)) -> Any:  # noqa: B008
     backend = svc.settings.backend

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
 
-from impact_graph.api.auth import require_read_key
 from impact_graph.api.deps import Services, services
 from impact_graph.api.models import MAX_PAGE, next_url
 from impact_graph.api.problems import ProblemError, problem_responses
@@ -25,7 +24,7 @@ from impact_graph.search.models import (
     WorkingElementsResponse,
 )
 
-router = APIRouter(tags=["search"], dependencies=[Depends(require_read_key)])
+router = APIRouter(tags=["search"])
 
 #: Longest question accepted (characters); the service's own limit.
 try:
