@@ -115,7 +115,15 @@ def create_app(
         )
 
     from impact_graph import web
-    from impact_graph.api.routers import documents, entities, health, network, search
+    from impact_graph.api.routers import (
+        documents,
+        entities,
+        health,
+        network,
+        ontology,
+        search,
+        sparql,
+    )
 
     # Reads declare (and check) a key only when the server requires one, so the OpenAPI
     # document tells clients the truth about what needs a key.
@@ -124,7 +132,8 @@ def create_app(
     app.include_router(entities.router, dependencies=read)
     app.include_router(documents.build_router(settings))
     app.include_router(health.router, dependencies=read)
-    app.include_router(__import__("impact_graph.api.routers.sparql", fromlist=["router"]).router, dependencies=read)
+    app.include_router(sparql.router, dependencies=read)
+    app.include_router(ontology.router, dependencies=read)
     app.include_router(network.router, dependencies=read)
     app.include_router(web.router)  # the Dutch web UI; its "/" wins over the redirect below
 

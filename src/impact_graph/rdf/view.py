@@ -303,7 +303,12 @@ class OxigraphView(RdfView):
                 "stopped; narrow it (fewer unbound patterns, a LIMIT, no cross products)."
             ) from None
         if proc.returncode != 0 or not proc.stdout:
-            if proc.returncode in (-6, -9, -11) or "memory" in proc.stderr.lower():
+            if proc.returncode == -11:
+                raise QueryRefused(
+                    "The SPARQL query crashed the query engine (too deeply nested or too "
+                    "complex to parse) and was stopped; simplify it."
+                )
+            if proc.returncode in (-6, -9) or "memory" in proc.stderr.lower():
                 raise QueryRefused(
                     f"The SPARQL query needed more than the {self.memory_mb} MB a query may "
                     "use and was stopped; narrow it or add a LIMIT."

@@ -13,13 +13,12 @@ import importlib.resources
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from impact_graph.api.auth import require_read_key
 from impact_graph.api.problems import ProblemError, problem_responses
 
-router = APIRouter(tags=["sparql"], dependencies=[Depends(require_read_key)])
+router = APIRouter(tags=["sparql"])
 
 _TYPES = {
     "ttl": "text/turtle",

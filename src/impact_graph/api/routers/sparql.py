@@ -18,10 +18,9 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from impact_graph.api.auth import require_read_key
 from impact_graph.api.deps import services
 from impact_graph.api.problems import ProblemError, problem_responses
 from impact_graph.rdf import sparql as sp
@@ -29,7 +28,7 @@ from impact_graph.rdf.mapping import default_prefixes
 from impact_graph.rdf.view import RdfView
 from impact_graph.store.port import QueryRefused, QuerySyntaxError, QueryTimeout
 
-router = APIRouter(tags=["sparql"], dependencies=[Depends(require_read_key)])
+router = APIRouter(tags=["sparql"])
 
 _view_lock = threading.Lock()
 
