@@ -62,9 +62,7 @@ def run(req: dict[str, Any]) -> dict[str, Any]:
         store = ox.Store.read_only(req["path"])
         t0 = time.perf_counter()
         try:
-            result = store.query(
-                req["query"], prefixes=req.get("prefixes") or None, use_default_graph_as_union=True
-            )
+            result = store.query(req["query"], prefixes=req.get("prefixes") or None)
         except SyntaxError as e:
             return {"ok": False, "error": "syntax", "message": str(e)}
         out: dict[str, Any] = {"ok": True, "truncated": False}

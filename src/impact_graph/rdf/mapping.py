@@ -9,10 +9,13 @@ Choices (and why):
   document contributes (its nodes, their properties, its edges) lives in that graph, so
   replacing a changed document is "drop its graph, write the new one" and deleting it is
   "drop its graph" -- nothing else is touched, and a node shared by two documents keeps
-  the facts of the other one. Queries see the union of all graphs as their default graph
-  (Oxigraph: ``use_default_graph_as_union``; Fuseki/TDB2: ``unionDefaultGraph``), so the
-  union of ``ig:sources`` over the graphs is exactly the merged provenance list the
-  property graph keeps. ``GRAPH ?g { ... }`` answers "which document says this".
+  the facts of the other one. The **default graph** holds the set union of all graphs
+  (kept by `impact_graph.rdf.view` on every write), so the ``ig:sources`` of a node are
+  exactly the merged provenance list the property graph keeps, and ``GRAPH ?g { ... }``
+  answers "which document says this". Measured: Oxigraph's ``use_default_graph_as_union``
+  (and ``FROM g1 FROM g2``) returns a triple once per graph that holds it, so counts
+  would be wrong; a maintained default graph is a true set on every SPARQL store, and a
+  remote store needs no union-graph configuration.
 * **PROV-O**: each document graph is a ``prov:Entity`` that ``prov:wasDerivedFrom`` its
   document, and every node and edge in it ``prov:wasDerivedFrom`` the document too (an
   IRI to join on, next to the ``ig:sources``/``ig:spans`` literals the shapes check).

@@ -1,9 +1,15 @@
 """The RDF view's stores: embedded Oxigraph on disk, or a remote SPARQL 1.1 store.
 
 Both speak the same language to the rest of the code: a document is written as one
-SPARQL Update request (``DROP SILENT GRAPH <g> ; INSERT DATA { GRAPH <g> { ... } }``), which
-both Oxigraph and a remote store (Fuseki, GraphDB, ...) run as one transaction, so a
-document is in the view whole or not at all; delete is ``DROP SILENT GRAPH``.
+SPARQL Update request, which both Oxigraph and a remote store (Fuseki, GraphDB, ...) run
+as one transaction, so a document is in the view whole or not at all:
+
+1. delete from the default graph the triples of the document's old graph that no other
+   graph holds (the default graph is the set union of all graphs, see ``mapping``);
+2. ``DROP SILENT GRAPH <g>``;
+3. ``INSERT DATA`` the new triples into ``<g>`` and into the default graph.
+
+Delete is steps 1 and 2.
 
 Embedded (`OxigraphView`, the default) -- why it opens the store per operation: an
 Oxigraph (RocksDB) directory can be open read-write in one process only, yet the API
@@ -20,9 +26,8 @@ reifiers), and oxrdflib would only wrap the same store; so the view uses pyoxigr
 directly and rdflib only where a library needs it (pyshacl, GraphML/JSON-LD export).
 
 Remote (`RemoteView`): SPARQL 1.1 Update for writes, the Query protocol for reads, the
-Graph Store Protocol for loading the ontology graph. The store must answer queries
-without ``GRAPH`` over the union of its named graphs (Fuseki/TDB2: ``tdb2:unionDefaultGraph
-true``; GraphDB and Virtuoso do so by default).
+Graph Store Protocol for exports. Any SPARQL 1.1 store works as is (no union-graph setting
+is needed: the view maintains its default graph itself).
 """
 
 from __future__ import annotations
@@ -75,12 +80,26 @@ class RawResult:
     elapsed_ms: float = 0.0
 
 
+def drop_graph_update(graph: ox.NamedNode) -> str:
+    """SPARQL Update that removes a named graph and, from the default graph (the union),
+    the triples only that graph held."""
+    g = graph.value
+    return (
+        f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} "
+        f"FILTER NOT EXISTS {{ GRAPH ?other {{ ?s ?p ?o }} FILTER(?other != <{g}>) }} }} ;\n"
+        f"DROP SILENT GRAPH <{g}>"
+    )
+
+
 def replace_graph_update(graph: ox.NamedNode, quads: Iterable[ox.Quad]) -> str:
-    """One SPARQL Update that swaps a named graph's content atomically."""
+    """One SPARQL Update that swaps a named graph's content atomically (and keeps the
+    default graph the union of all graphs)."""
     triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
     body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode() if triples else ""
     return (
-        f"DROP SILENT GRAPH <{graph.value}> ;\nINSERT DATA {{ GRAPH <{graph.value}> {{\n{body}}} }}"
+        f"{drop_graph_update(graph)} ;\n"
+        f"INSERT DATA {{ GRAPH <{graph.value}> {{\n{body}}} }} ;\n"
+        f"INSERT DATA {{\n{body}}}"
     )
 
 
@@ -94,8 +113,15 @@ def ontology_quads(mapping: RdfMapping) -> tuple[ox.NamedNode, list[ox.Quad]]:
     onto = next(iter(g.subjects(RDF.type, OWL.Ontology)), None)
     name = ox.NamedNode(str(onto) if onto is not None else mapping.base.rstrip("#/"))
     data = g.serialize(format="nt", encoding="utf-8")
+    # Blank nodes (owl:unionOf lists) become IRIs: the same term must be written to the
+    # named graph and to the default graph, and INSERT DATA mints new blank nodes per block.
+    genid = name.value.rstrip("/#") + "/.well-known/genid/"
+
+    def skolem(term: Any) -> Any:
+        return ox.NamedNode(genid + term.value) if isinstance(term, ox.BlankNode) else term
+
     quads = [
-        ox.Quad(t.subject, t.predicate, t.object, name)
+        ox.Quad(skolem(t.subject), t.predicate, skolem(t.object), name)
         for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)
     ]
     return name, quads
@@ -126,7 +152,7 @@ class RdfView(ABC):
         graph = self.mapping.graph_iri(doc_id).value
         if not self.select(f"SELECT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} LIMIT 1"):
             return False
-        self.update(f"DROP SILENT GRAPH <{self.mapping.graph_iri(doc_id).value}>", doc_id)
+        self.update(drop_graph_update(self.mapping.graph_iri(doc_id)), doc_id)
         return True
 
     def setup(self) -> None:
@@ -145,12 +171,16 @@ class RdfView(ABC):
             self.update(
                 " ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in graphs[i : i + 200]), "clear"
             )
+        # The default graph is the union: rebuild it from what is left (the ontology).
+        self.update(
+            "DROP SILENT DEFAULT ;\nINSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }", "clear"
+        )
 
     # -- reading ---------------------------------------------------------------------
 
     @abstractmethod
     def select(self, query: str) -> list[dict[str, str]]:
-        """A trusted SELECT over the union graph; values as plain strings."""
+        """A trusted SELECT (default graph = union of all graphs); values as strings."""
 
     def document_hashes(self) -> dict[str, str]:
         """Document id -> content hash, as held by the view (what repairs compare)."""
@@ -249,7 +279,7 @@ class OxigraphView(RdfView):
 
     def select(self, query: str) -> list[dict[str, str]]:
         with self._open(write=False) as store:
-            result = store.query(query, use_default_graph_as_union=True)
+            result = store.query(query)
             names = [v.value for v in result.variables]  # type: ignore[union-attr]
             return [
                 {n: sol[n].value for n in names if sol[n] is not None}  # type: ignore[union-attr]
@@ -418,34 +448,6 @@ class RemoteView(RdfView):
                 f"{' '.join(resp.text.split())[:300]})."
             )
 
-    def setup(self) -> None:
-        """Load the ontology graph with a Graph Store Protocol PUT when an endpoint is
-        configured (one request, no SPARQL parsing of 4,000 triples); else by Update."""
-        if not self.gsp_url:
-            super().setup()
-            return
-        name, quads = ontology_quads(self.mapping)
-        body = ox.serialize(
-            [ox.Triple(q.subject, q.predicate, q.object) for q in quads],
-            format=ox.RdfFormat.N_TRIPLES,
-        )
-        try:
-            resp = self._client.put(
-                self.gsp_url,
-                params={"graph": name.value},
-                content=body,
-                headers={"Content-Type": "application/n-triples"},
-            )
-        except self._httpx.HTTPError as e:
-            raise StoreUnavailable(
-                f"The remote graph store at {self.gsp_url} cannot be reached ({e})."
-            ) from e
-        if resp.status_code >= 300:
-            raise StoreError(
-                f"The remote graph store refused the ontology graph (HTTP {resp.status_code}); "
-                "check IMPACT_GRAPH_RDF_GSP_URL."
-            )
-
     def _query_json(self, query: str, timeout_s: float | None = None) -> dict[str, Any]:
         resp = self._post(
             self.query_url,
@@ -469,22 +471,39 @@ class RemoteView(RdfView):
         ]
 
     def quads(self, graphs: list[str] | None = None) -> Iterator[ox.Quad]:
+        """Named graphs by Graph Store Protocol GET when an endpoint is configured (one
+        plain N-Triples download per graph), else by a SELECT over the query endpoint."""
+        if graphs is not None and self.gsp_url:
+            for g in graphs:
+                try:
+                    resp = self._client.get(
+                        self.gsp_url,
+                        params={"graph": g},
+                        headers={"Accept": "application/n-triples"},
+                    )
+                except self._httpx.HTTPError as e:
+                    raise StoreUnavailable(
+                        f"The remote graph store at {self.gsp_url} cannot be reached ({e})."
+                    ) from e
+                if resp.status_code == 404:
+                    continue
+                if resp.status_code >= 300:
+                    raise StoreError(
+                        f"The remote graph store refused to export {g} (HTTP "
+                        f"{resp.status_code}); check IMPACT_GRAPH_RDF_GSP_URL."
+                    )
+                name = ox.NamedNode(g)
+                for t in ox.parse(resp.content, format=ox.RdfFormat.N_TRIPLES):
+                    yield ox.Quad(t.subject, t.predicate, t.object, name)
+            return
         where = (
             "GRAPH ?g { ?s ?p ?o }"
             if graphs is None
             else "VALUES ?g { " + " ".join(f"<{g}>" for g in graphs) + " } GRAPH ?g { ?s ?p ?o }"
         )
-        resp = self._post(
-            self.query_url,
-            "export",
-            data={"query": f"SELECT ?s ?p ?o ?g WHERE {{ {where} }}"},
-            headers={"Accept": "application/sparql-results+json"},
-        )
-        if resp.status_code >= 300:
-            raise StoreError(
-                f"The remote SPARQL store failed the export (HTTP {resp.status_code})."
-            )
-        for sol in ox.parse_query_results(resp.content, format=ox.QueryResultsFormat.JSON):
+        data = self._query_json(f"SELECT ?s ?p ?o ?g WHERE {{ {where} }}")
+        raw = json.dumps(data).encode()
+        for sol in ox.parse_query_results(raw, format=ox.QueryResultsFormat.JSON):
             yield ox.Quad(sol["s"], sol["p"], sol["o"], sol["g"])  # type: ignore[arg-type]
 
     def run_query(

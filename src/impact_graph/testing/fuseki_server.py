@@ -5,7 +5,7 @@ Protocol, and must be tested against a real SPARQL server, not a fake. The test 
 have Java 17 and Maven but no Docker, so ``tools/fuseki/pom.xml`` resolves
 ``org.apache.jena:jena-fuseki-main`` into ``~/.m2`` once (jars are never copied or
 committed) and this module starts ``FusekiMainCmd`` on a free port with a fresh TDB2
-dataset whose default graph is the union of the named graphs (what the RDF view needs).
+dataset (the RDF view keeps its own default graph, so no union-graph setting is used).
 
 Use::
 
@@ -37,8 +37,7 @@ ENV_URL = "IMPACT_GRAPH_TEST_FUSEKI_URL"
 _MAIN_CLASS = "org.apache.jena.fuseki.main.cmds.FusekiMainCmd"
 DATASET = "impact"
 
-# A TDB2 dataset with the union default graph on: a query without GRAPH sees every
-# document's named graph, as the embedded Oxigraph view answers it.
+# A plain TDB2 dataset, as a user would run one.
 _CONFIG = """\
 @prefix fuseki: <http://jena.apache.org/fuseki#> .
 @prefix tdb2:   <http://jena.apache.org/2016/tdb#> .
@@ -53,8 +52,7 @@ _CONFIG = """\
     fuseki:dataset <#dataset> .
 
 <#dataset> rdf:type tdb2:DatasetTDB2 ;
-    tdb2:location "{location}" ;
-    tdb2:unionDefaultGraph true .
+    tdb2:location "{location}" .
 """
 
 

@@ -1,0 +1,289 @@
+"""``/sparql`` and ``/ontology`` over real HTTP: SPARQLWrapper, curl, content negotiation.
+
+The app is the real `create_app`, served by uvicorn on a free port; the RDF view is a real
+Oxigraph on disk filled through the view's own write path.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from fastapi.testclient import TestClient
+
+from impact_graph.config import Settings
+from impact_graph.ontology import load_schema
+from impact_graph.rdf.mapping import RdfMapping
+from impact_graph.rdf.view import OxigraphView
+from tests.factories import doc_batch
+
+ROW_CAP = 50
+
+
+def build_settings(data_dir: Path, timeout_s: float = 1.5) -> Settings:
+    """A data dir whose RDF view holds the ontology and three documents."""
+    settings = Settings(
+        data_dir=data_dir, query_timeout_s=timeout_s, query_row_cap=ROW_CAP, rdf="oxigraph"
+    )
+    view = OxigraphView(settings.data_path / "rdf", RdfMapping(load_schema()))
+    view.setup()
+    view.write_batch(
+        doc_batch(
+            "a.md",
+            [("Intervention", "Welzijn op Recept"), ("Challenge", "eenzaamheid")],
+            [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")],
+        )
+    )
+    view.write_batch(doc_batch("b.md", [("Intervention", "Welzijn op Recept")]))
+    view.write_batch(doc_batch("c.md", [("Actor", "Gemeente Utrecht"), ("Area", "Utrecht")]))
+    return settings
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return build_settings(tmp_path_factory.mktemp("sparql"))
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings) -> TestClient:
+    from impact_graph.api import create_app
+
+    return TestClient(create_app(settings, warm_up=False))
+
+
+@pytest.fixture(scope="module")
+def base_url(settings: Settings) -> Iterator[str]:
+    import uvicorn
+
+    from impact_graph.api import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings, warm_up=False),
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+SELECT_WOR = (
+    "SELECT ?name ?src WHERE { ?i a ig:Intervention ; ig:name ?name ; ig:sources ?src } "
+    "ORDER BY ?src"
+)
+
+
+# --- SPARQLWrapper ---------------------------------------------------------------------
+
+
+def test_sparqlwrapper_select_json_and_xml(base_url: str) -> None:
+    from SPARQLWrapper import JSON, XML, SPARQLWrapper
+
+    sw = SPARQLWrapper(base_url + "/sparql")
+    sw.setQuery(SELECT_WOR)
+    sw.setReturnFormat(JSON)
+    rows = sw.queryAndConvert()["results"]["bindings"]  # type: ignore[index]
+    assert [(r["name"]["value"], r["src"]["value"]) for r in rows] == [
+        ("Welzijn op Recept", "document:a-md"),
+        ("Welzijn op Recept", "document:b-md"),
+    ]
+    sw.setReturnFormat(XML)
+    sw.setMethod("POST")
+    doc = sw.queryAndConvert()  # an xml.dom document
+    names = [n.firstChild.data for n in doc.getElementsByTagName("literal")]  # type: ignore[union-attr]
+    assert "Welzijn op Recept" in names
+
+
+def test_sparqlwrapper_ask_and_construct(base_url: str) -> None:
+    from SPARQLWrapper import JSON, TURTLE, SPARQLWrapper
+
+    sw = SPARQLWrapper(base_url + "/sparql")
+    sw.setQuery("ASK { ?i ig:addresses ?c }")
+    sw.setReturnFormat(JSON)
+    assert sw.queryAndConvert()["boolean"] is True  # type: ignore[index]
+    sw.setQuery("CONSTRUCT { ?i ig:addresses ?c } WHERE { ?i ig:addresses ?c }")
+    sw.setReturnFormat(TURTLE)
+    data = sw.queryAndConvert()
+    triples = list(ox.parse(data, format=ox.RdfFormat.TURTLE))  # type: ignore[arg-type]
+    assert len(triples) == 1
+    assert triples[0].object.value.endswith("challenge:eenzaamheid")  # type: ignore[union-attr]
+
+
+# --- curl ----------------------------------------------------------------------------
+
+
+def curl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["curl", "-sS", "-i", *args], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def split(resp: subprocess.CompletedProcess[str]) -> tuple[int, dict[str, str], str]:
+    head, _, body = resp.stdout.replace("\r\n", "\n").partition("\n\n")
+    lines = head.splitlines()
+    status = int(lines[0].split()[1])
+    headers = {k.lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+    return status, headers, body
+
+
+def test_curl_get_post_form_and_sparql_query_body(base_url: str) -> None:
+    url = base_url + "/sparql"
+    status, headers, body = split(
+        curl("-G", url, "--data-urlencode", f"query={SELECT_WOR}", "-H", "Accept: text/csv")
+    )
+    assert status == 200 and headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[0] == ["name", "src"] and len(rows) == 3
+
+    status, headers, body = split(
+        curl(
+            url,
+            "--data-urlencode",
+            f"query={SELECT_WOR}",
+            "-H",
+            "Accept: text/tab-separated-values",
+        )
+    )
+    assert status == 200 and body.splitlines()[0] == "?name\t?src"
+
+    status, headers, body = split(
+        curl(
+            url,
+            "-H",
+            "Content-Type: application/sparql-query",
+            "-H",
+            "Accept: application/sparql-results+json",
+            "--data-binary",
+            SELECT_WOR,
+        )
+    )
+    assert status == 200
+    assert len(json.loads(body)["results"]["bindings"]) == 2
+    assert headers["x-truncated"] == "false" and headers["x-row-cap"] == str(ROW_CAP)
+
+
+def test_curl_construct_in_turtle_jsonld_and_ntriples(base_url: str) -> None:
+    q = "CONSTRUCT { ?s ig:name ?n } WHERE { ?s a ig:Intervention ; ig:name ?n }"
+    for accept, fmt in [
+        ("text/turtle", ox.RdfFormat.TURTLE),
+        ("application/ld+json", ox.RdfFormat.JSON_LD),
+        ("application/n-triples", ox.RdfFormat.N_TRIPLES),
+    ]:
+        status, headers, body = split(
+            curl(
+                "-G",
+                base_url + "/sparql",
+                "--data-urlencode",
+                f"query={q}",
+                "-H",
+                f"Accept: {accept}",
+            )
+        )
+        assert status == 200, body
+        assert headers["content-type"].startswith(accept)
+        triples = list(ox.parse(body.encode(), format=fmt))
+        assert [t.object.value for t in triples] == ["Welzijn op Recept"]  # type: ignore[union-attr]
+
+
+def test_curl_hostile_query_gets_a_problem_and_the_server_lives(base_url: str) -> None:
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    status, headers, body = split(
+        curl("-G", base_url + "/sparql", "--data-urlencode", f"query={q}")
+    )
+    assert status == 422
+    assert headers["content-type"].startswith("application/problem+json")
+    assert "time limit" in json.loads(body)["detail"]
+    status, _, _ = split(curl("-G", base_url + "/sparql", "--data-urlencode", "query=ASK {}"))
+    assert status == 200
+
+
+# --- negotiation, row cap, edge properties (TestClient) ----------------------------------
+
+
+def test_row_cap_is_applied_and_reported(client: TestClient) -> None:
+    r = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
+    assert r.status_code == 200
+    assert len(r.json()["results"]["bindings"]) == ROW_CAP
+    assert r.headers["x-truncated"] == "true"
+
+
+def test_format_parameter_and_defaults(client: TestClient) -> None:
+    r = client.get("/sparql", params={"query": "ASK {}", "format": "xml"})
+    assert r.status_code == 200 and "<boolean>true</boolean>" in r.text
+    r = client.get(
+        "/sparql", params={"query": "DESCRIBE <https://w3id.org/impact-graph/id/area:utrecht>"}
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
+    assert "Utrecht" in r.text
+
+
+def test_edge_properties_are_queryable(client: TestClient) -> None:
+    q = (
+        "SELECT ?start ?end ?src WHERE { << ?c ig:mentions ?e ~ ?r >> ig:start ?start ; "
+        "ig:end ?end ; ig:sources ?src . ?e ig:name 'eenzaamheid' }"
+    )
+    r = client.post("/sparql", data={"query": q})
+    assert r.status_code == 200, r.text
+    rows = r.json()["results"]["bindings"]
+    assert [(b["start"]["value"], b["end"]["value"], b["src"]["value"]) for b in rows] == [
+        ("18", "29", "document:a-md")
+    ]
+
+
+def test_vocabularies_are_in_the_view(client: TestClient) -> None:
+    q = (
+        "SELECT ?alt WHERE { ?c skos:prefLabel 'eenzaamheid'@nl ; skos:altLabel ?alt . "
+        "FILTER(LANG(?alt) = 'nl') }"
+    )
+    alts = {
+        b["alt"]["value"]
+        for b in client.get("/sparql", params={"query": q}).json()["results"]["bindings"]
+    }
+    assert "sociaal isolement" in alts
+
+
+# --- /ontology -------------------------------------------------------------------------
+
+
+def test_ontology_as_turtle_jsonld_and_escaped_html(client: TestClient) -> None:
+    r = client.get("/ontology", headers={"Accept": "text/turtle"})
+    assert r.status_code == 200
+    triples = list(ox.parse(r.content, format=ox.RdfFormat.TURTLE))
+    classes = {
+        t.subject.value for t in triples if t.object.value == "http://www.w3.org/2002/07/owl#Class"
+    }  # type: ignore[union-attr]
+    assert "https://w3id.org/impact-graph/ontology#Intervention" in classes
+    r = client.get("/ontology", params={"format": "jsonld"})
+    assert r.status_code == 200 and len(
+        list(ox.parse(r.content, format=ox.RdfFormat.JSON_LD))
+    ) == len(triples)
+    r = client.get("/ontology", headers={"Accept": "text/html"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert (
+        "Intervention" in r.text and "PARTICIPATES_IN" in r.text and "sociaal isolement" in r.text
+    )
+    assert "<script" not in r.text
+    # Quotes in definitions are escaped, not emitted raw into the markup.
+    assert "&#39;" in r.text or "&#34;" in r.text
+    assert client.get("/ontology", headers={"Accept": "image/png"}).status_code == 406
