@@ -373,7 +373,8 @@ class Pipeline:
             self._done(DocumentOutcome(file=file.as_posix(), doc_id="", status="failed"))
             return
         try:
-            result = read_file(file, root=root, kind=kind, max_bytes=self.config.max_bytes)
+            with self._timed("read"):
+                result = read_file(file, root=root, kind=kind, max_bytes=self.config.max_bytes)
         except IngestError as e:
             self._fail(file, e.reason, e.hint, where=e.where)
             return
@@ -396,7 +397,8 @@ class Pipeline:
             if needs_pseudonymisation(doc):
                 from impact_graph.ingest.privacy import pseudonymise_document
 
-                doc = pseudonymise_document(doc, self.pseudonymiser)
+                with self._timed("pseudonymise"):
+                    doc = pseudonymise_document(doc, self.pseudonymiser)
             outcome = DocumentOutcome(
                 file=file.as_posix(),
                 doc_id=doc.id,
@@ -412,15 +414,17 @@ class Pipeline:
                 return
             outcome.status = "changed" if stored is not None else "new"
             stage = "extracting"
-            extraction = self._extract(doc)
+            with self._timed("extract"):
+                extraction = self._extract(doc)
             stage = "chunking"
-            chunks = chunk_extraction(
-                extraction,
-                min_words=self.config.min_words,
-                max_words=self.config.max_words,
-                min_section_words=self.config.min_section_words,
-            )
-            texts = entity_texts(extraction, self.schema, self._definitions())
+            with self._timed("chunk"):
+                chunks = chunk_extraction(
+                    extraction,
+                    min_words=self.config.min_words,
+                    max_words=self.config.max_words,
+                    min_section_words=self.config.min_section_words,
+                )
+                texts = entity_texts(extraction, self.schema, self._definitions())
             self._pending.append(
                 _Pending(
                     file, doc, extraction, chunks, outcome, list(texts.keys()), list(texts.values())
@@ -456,7 +460,8 @@ class Pipeline:
         texts = [c.text for p in pending for c in p.chunks]
         texts += [t for p in pending for t in p.entity_texts]
         try:
-            vectors = self.embedder.embed(texts) if texts else []
+            with self._timed("embed"):
+                vectors = self.embedder.embed(texts) if texts else []
         except FATAL_STORE_ERRORS:
             raise
         except Exception as e:
@@ -476,12 +481,14 @@ class Pipeline:
     def _write(self, p: _Pending, chunk_vecs: Any, ent_vecs: dict[EntityRef, Any]) -> None:
         stage = "mapping"
         try:
-            batch = to_batch(
-                p.extraction, p.chunks, chunk_vecs, self.schema, entity_vectors=ent_vecs
-            )
+            with self._timed("map"):
+                batch = to_batch(
+                    p.extraction, p.chunks, chunk_vecs, self.schema, entity_vectors=ent_vecs
+                )
             if not self._dry_run:
                 stage = "writing"
-                result = self.store.upsert_batch(batch)
+                with self._timed("write"):
+                    result = self.store.upsert_batch(batch)
                 if result.skipped:  # written meanwhile by another run with the same hash
                     p.outcome.status = "unchanged"
                     self._report.unchanged += 1
@@ -597,6 +604,14 @@ class Pipeline:
         self._report.documents.append(outcome)
         if self._on_document is not None:
             self._on_document(outcome)
+
+    @contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._report.stage_seconds[stage] += time.perf_counter() - t
 
     def _embed_counts(self) -> tuple[int, int]:
         e = self._embedder

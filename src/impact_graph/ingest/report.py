@@ -60,6 +60,7 @@ class IngestReport:
     embedded: int = 0  # texts encoded by the model (cache misses)
     embed_cached: int = 0  # texts served from the embedding cache
     seconds: float = 0.0
+    stage_seconds: Counter[str] = field(default_factory=Counter)  # where the time went
     notes: list[str] = field(default_factory=list)
 
     # --- derived figures ------------------------------------------------------------
@@ -116,6 +117,7 @@ class IngestReport:
             "rolled_back": self.rolled_back,
             "embedding": {"encoded": self.embedded, "cached": self.embed_cached},
             "seconds": round(self.seconds, 3),
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "documents_per_s": round(self.docs_per_s, 2),
             "chunks_per_s": round(self.chunks_per_s, 2),
             "notes": self.notes,
