@@ -428,14 +428,29 @@ def whatworks_graph(store: GraphStore, intervention_ids: Iterable[str]) -> nx.Mu
     for iid, iname, isrc, typ, mid, mlabels, mname, outcome, direction, level, msrc, rsrc in rows:
         iid = str(iid)
         if iid not in g:
-            g.add_node(iid, label="Intervention", name=str(iname or iid), kind="", roles=[],
-                       programmes=[], sources=_str_list(isrc))  # fmt: skip
+            g.add_node(
+                iid,
+                label="Intervention",
+                name=str(iname or iid),
+                kind="",
+                roles=[],
+                programmes=[],
+                sources=_str_list(isrc),
+            )
         if mid is None:
             continue
         label = _class_label(mlabels)
         _add_ww_node(g, str(mid), label, mname, outcome, direction, level, msrc)
-        g.add_edge(iid, str(mid), type=str(typ), role="", weight=1, derived=False, via=[],
-                   sources=_str_list(rsrc))  # fmt: skip
+        g.add_edge(
+            iid,
+            str(mid),
+            type=str(typ),
+            role="",
+            weight=1,
+            derived=False,
+            via=[],
+            sources=_str_list(rsrc),
+        )
         if label in ("WorkingElement", "Effect"):
             second.add(str(mid))
     if second:
@@ -446,10 +461,19 @@ def whatworks_graph(store: GraphStore, intervention_ids: Iterable[str]) -> nx.Mu
             "r.sources",
             {"ids": sorted(second)},
         ):
-            _add_ww_node(g, str(eid), _class_label(elabels), ename or etype, None, None, level,
-                         esrc)  # fmt: skip
-            g.add_edge(str(sid), str(eid), type=str(typ), role="", weight=1, derived=False,
-                       via=[], sources=_str_list(rsrc))  # fmt: skip
+            _add_ww_node(
+                g, str(eid), _class_label(elabels), ename or etype, None, None, level, esrc
+            )
+            g.add_edge(
+                str(sid),
+                str(eid),
+                type=str(typ),
+                role="",
+                weight=1,
+                derived=False,
+                via=[],
+                sources=_str_list(rsrc),
+            )
     return g
 
 

@@ -13,14 +13,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
-from impact_graph.api.auth import require_read_key
 from impact_graph.api.deps import Services, services
 from impact_graph.api.problems import ProblemError, problem_responses
 from impact_graph.network import NetworkFilters, compute_metrics, network_view
 from impact_graph.network.build import MAX_HOPS, NetworkView
 from impact_graph.network.render import network_json, render_html
 
-router = APIRouter(tags=["network"], dependencies=[Depends(require_read_key)])
+#: Mounted with the app's read dependencies (a key only when reads require one).
+router = APIRouter(tags=["network"])
 
 _VALUE_LEN = 200
 _ITEMS = 20

@@ -1,0 +1,226 @@
+"""The Dutch web UI and the network routes over HTTP, on a real FalkorDB store.
+
+A few demo documents go through the real ingest pipeline (real embedding model), plus
+one hand-made plan whose partner is called ``<img src=x onerror=alert(1)>``: every
+page must show that name as text. The browser tests (tests/browser) reuse this data.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from impact_graph.config import Settings
+from impact_graph.model import make_id
+from tests.test_network import XSS, seed
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = [
+    REPO / "ingest/demo/plan/wadstede-samen-minder-alleen-reisverslag-2025.md",
+    REPO / "ingest/demo/plan/wadstede-werkt-mee-programma-aanpak.md",
+    REPO / "ingest/demo/research/welzijn-op-recept.md",
+]
+XSS_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+XSS_ID = make_id("Actor", XSS)
+
+
+@pytest.fixture(scope="session")
+def web_embedder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One real embedding model for the web and browser tests (it costs seconds)."""
+    from impact_graph.ingest.embed import Embedder
+
+    emb = Embedder(cache_path=tmp_path_factory.mktemp("web-emb") / "emb.sqlite")
+    yield emb
+    emb.close()
+
+
+def make_web_store(
+    graph_name: str, data_dir: Path, folder: Path, embedder: object, schema: object
+) -> Settings:
+    """Ingest the small demo corpus and the XSS plan into a cleared FalkorDB graph."""
+    from impact_graph.ingest.pipeline import Pipeline
+    from impact_graph.store import open_store
+
+    settings = Settings(backend="falkordb", data_dir=data_dir, graph_name=graph_name)
+    for f in CORPUS:
+        shutil.copy(f, folder / f.name)
+    store = open_store(settings)
+    try:
+        store.clear()
+        store.setup_schema(schema)  # type: ignore[arg-type]
+        with Pipeline(settings, store=store, embedder=embedder, schema=schema) as p:
+            report = p.run(sorted(folder.iterdir()), progress=False)
+        assert report.ok and report.new == len(CORPUS), report.to_dict()
+        seed(store)
+    finally:
+        store.close()
+    return settings
+
+
+def clear_graph(settings: Settings) -> None:
+    from impact_graph.store import open_store
+
+    store = open_store(settings)
+    store.clear()
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def web_settings(
+    falkordb_data_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    web_embedder: object,
+    schema: object,
+) -> Iterator[Settings]:
+    """A store holding the small demo corpus and the XSS plan."""
+    folder = tmp_path_factory.mktemp("web-corpus")
+    settings = make_web_store("web", falkordb_data_dir, folder, web_embedder, schema)
+    yield settings
+    clear_graph(settings)
+
+
+@pytest.fixture(scope="module")
+def client(web_settings: Settings, web_embedder: object) -> Iterator[TestClient]:
+    from impact_graph.api import create_app
+
+    app = create_app(web_settings, embedder=web_embedder, warm_up=False)
+    with TestClient(app) as c:
+        yield c
+
+
+def alert_text(html: str) -> str:
+    m = re.search(r'role="alert">([^<]*)<', html)
+    assert m, "no error message on the page"
+    return m.group(1)
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+def test_home_has_a_labelled_search_form(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    assert '<html lang="nl">' in html
+    assert '<label for="q">Zoekvraag</label>' in html and 'id="q" name="q"' in html
+    assert 'href="#inhoud"' in html  # skip link for keyboard users
+    assert 'href="/netwerk"' in html and 'href="/bewijskaart"' in html
+
+
+def test_search_shows_result_cards_with_quotes_and_facets(client: TestClient) -> None:
+    r = client.get("/", params={"q": "wat helpt tegen eenzaamheid bij ouderen"})
+    assert r.status_code == 200, r.text
+    html = r.text
+    cards = re.findall(r'<article class="card" data-id="([^"]+)"', html)
+    assert cards, "no result cards"
+    assert make_id("Intervention", "Welzijn op Recept") in cards[:5]
+    assert "<blockquote>" in html and '<figcaption>— <a href="/entiteit/document:' in html
+    assert "<legend>Soort</legend>" in html  # a facet
+    assert 'class="badge type">Interventie<' in html
+
+
+def test_search_filters_narrow_and_bad_values_get_a_sentence(client: TestClient) -> None:
+    r = client.get("/", params={"q": "eenzaamheid", "type": "intervention"})
+    assert r.status_code == 200
+    assert 'class="badge type">Tekstfragment<' not in r.text
+    r = client.get("/", params={"q": "eenzaamheid", "challenge": "verveling"})
+    assert r.status_code == 422
+    assert "verveling" in alert_text(r.text) and alert_text(r.text).endswith(".")
+
+
+def test_entity_page_shows_the_name_as_text(client: TestClient) -> None:
+    r = client.get(f"/entiteit/{XSS_ID}")
+    assert r.status_code == 200, r.text
+    assert XSS not in r.text
+    assert f"<h1>{XSS_ESCAPED}</h1>" in r.text
+    assert "Samen Minder Alleen" in r.text  # its programme among the neighbours
+    r = client.get("/entiteit/actor:bestaat-niet")
+    assert r.status_code == 404 and "actor:bestaat-niet" in alert_text(r.text)
+
+
+def test_network_page_draws_from_the_bundled_library(client: TestClient) -> None:
+    r = client.get("/netwerk")
+    assert r.status_code == 200, r.text
+    html = r.text
+    assert '<script src="/static/vis-network.min.js"></script>' in html
+    assert XSS not in html and "<img" not in html
+    assert '<label for="focus">' in html and '<label for="programme">' in html
+    js = client.get("/static/vis-network.min.js")
+    assert js.status_code == 200 and "vis-network" in js.text[:400]
+    assert client.get("/static/app.css").status_code == 200
+    assert client.get("/static/geheim.txt").status_code == 404
+
+
+def test_network_page_focus_filters_and_errors(client: TestClient) -> None:
+    r = client.get("/netwerk", params={"view": "focus", "focus": "Fonds Zilver", "hops": 1})
+    assert r.status_code == 200
+    assert "Focus: Fonds Zilver (1 stap)" in r.text
+    r = client.get("/netwerk", params={"area": "Atlantis"})
+    assert r.status_code == 422
+    assert alert_text(r.text).startswith("Area: &#39;Atlantis&#39; is not a known area")
+    r = client.get("/netwerk", params={"view": "whatworks", "q": "eenzaamheid"})
+    assert r.status_code == 200 and "Wat werkt: eenzaamheid" in r.text
+
+
+def test_evidence_map_and_upload_pages(client: TestClient) -> None:
+    r = client.get("/bewijskaart")
+    assert r.status_code == 200 and '<table class="matrix">' in r.text
+    assert 'class="hit' in r.text  # at least one cell with evidence
+    r = client.get("/uploaden")
+    assert r.status_code == 200
+    for field in ("key", "file", "kind"):
+        assert f'<label for="{field}">' in r.text
+
+
+# --- network routes ---------------------------------------------------------------------
+
+
+def test_network_json(client: TestClient) -> None:
+    r = client.get("/network")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["counts"]["nodes"] == len(body["nodes"]) > 5
+    ids = {n["id"] for n in body["nodes"]}
+    assert XSS_ID in ids and make_id("Programme", "Samen Minder Alleen") in ids
+    assert {"degree", "betweenness", "community", "tip", "type"} <= set(body["nodes"][0])
+    assert body["metrics"]["communities"] >= 1
+    ego = client.get("/network", params={"view": "focus", "focus": XSS_ID, "hops": 1}).json()
+    assert ego["focus"] == XSS_ID and 1 < ego["counts"]["nodes"] < body["counts"]["nodes"]
+    ww = client.get("/network", params={"view": "whatworks", "q": "eenzaamheid"}).json()
+    assert {n["type"] for n in ww["nodes"]} >= {"Intervention", "Effect"}
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"view": "focus"}, "focus"),
+        ({"focus": "niemand"}, "focus"),
+        ({"programme": "Bestaat Niet"}, "programme"),
+        ({"view": "whatworks"}, "q"),
+        ({"hops": "9"}, "hops"),
+        ({"size_by": "pagerank"}, "size_by"),
+    ],
+)
+def test_network_bad_parameters_are_422_problems(
+    client: TestClient, params: dict[str, str], name: str
+) -> None:
+    r = client.get("/network", params=params)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert name in r.text
+
+
+def test_network_html_is_offline_and_escaped(client: TestClient) -> None:
+    r = client.get("/network.html", params={"size_by": "betweenness"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    assert "@version 9.1.2" in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert XSS not in html and "<img" not in html
+    assert '"size_by": "betweenness"' not in html  # the select carries the choice
+    assert '<option value="betweenness" selected>' in html
