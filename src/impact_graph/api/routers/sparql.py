@@ -169,6 +169,8 @@ async def sparql_post(request: Request, fmt: FormatParam = None) -> Response:
             raise ProblemError(400, _READ_ONLY, slug="query-refused")
         value = form.get("query")
         query = value if isinstance(value, str) else None
+        form_fmt = form.get("format")
+        fmt = fmt or (form_fmt if isinstance(form_fmt, str) else None)
     else:
         raise ProblemError(
             415,
