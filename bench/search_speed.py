@@ -28,6 +28,7 @@ What and why:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -358,7 +359,7 @@ def main() -> None:
         if args.json:
             save_json(args.json, figures)
         embedder.close()
-        figures["load_avg_1m_after"] = round(__import__("os").getloadavg()[0], 2)
+        figures["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
         console.print(f"load average (1 min) after the run: {figures['load_avg_1m_after']}")
     finally:
         try:

@@ -458,3 +458,78 @@ def test_openapi_is_complete(client: TestClient) -> None:
     assert "Problem" in spec["components"]["schemas"]
     r = client.get("/", follow_redirects=False)
     assert r.status_code in (302, 307) and r.headers["location"] == "/docs"
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def test_keys_new_prints_a_key_and_its_hash() -> None:
+    from typer.testing import CliRunner
+
+    from impact_graph.cli import app as cli
+
+    r = CliRunner().invoke(cli, ["keys", "new"])
+    assert r.exit_code == 0, r.output
+    lines = dict(line.split(":", 1) for line in r.stdout.splitlines() if ":" in line)
+    key, digest = lines["key"].strip(), lines["hash"].strip()
+    assert hash_key(key) == digest and len(digest) == 64
+
+
+def test_serve_runs_uvicorn_and_answers(api_settings: Settings, tmp_path: Path) -> None:
+    """`impact-graph serve` on a free port answers /health and a problem for bad input."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "IMPACT_GRAPH_GRAPH_NAME": api_settings.graph_name,
+        "IMPACT_GRAPH_API_KEYS": api_settings.api_keys,
+        "IMPACT_GRAPH_NEO4J_URI": api_settings.neo4j_uri,
+        "IMPACT_GRAPH_NEO4J_USER": api_settings.neo4j_user,
+        "IMPACT_GRAPH_NEO4J_PASSWORD": api_settings.neo4j_password.get_secret_value(),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "impact_graph.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(api_settings.data_path),
+            "--backend",
+            api_settings.backend,
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                r = httpx.get(f"{base}/health", timeout=5)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    out = proc.stdout.read().decode() if proc.stdout else ""
+                    raise AssertionError(f"serve did not answer: {out}") from None
+                time.sleep(0.3)
+        assert r.status_code == 200 and r.json()["documents"] == 2
+        bad = httpx.get(f"{base}/search", params={"q": ""}, timeout=10)
+        assert bad.status_code == 422 and bad.headers["content-type"] == PROBLEM
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
