@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -375,3 +378,19 @@ def test_whatworks_graph_from_the_store(store: GraphStore) -> None:
     types = {d["type"] for *_, d in g.edges(data=True)}
     assert types == {"HAS_ELEMENT", "HAS_EFFECT", "SUPPORTED_BY", "ADDRESSES"}
     assert whatworks_graph(store, []).number_of_nodes() == 0
+
+
+def test_network_benchmark_quick_run(tmp_path: Path) -> None:
+    """``bench/network.py --quick`` runs end to end and saves its figures."""
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "net.json"
+    proc = subprocess.run(
+        [sys.executable, str(root / "bench" / "network.py"), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads(out.read_text())["results"]
+    assert row["nodes"] == 200 and row["edges"] > 200
+    assert 0 < row["html_total_s"] < 30 and row["html_mb"] > 0.4  # vis-network is inlined

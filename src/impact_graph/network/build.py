@@ -36,6 +36,9 @@ WHATWORKS_RELS = ("ADDRESSES", "HAS_ELEMENT", "HAS_EFFECT", "SUPPORTED_BY")
 #: A programme with more actors than this gets no derived actor-actor links: the
 #: programme node already groups them, and k² links would bury the picture.
 MAX_DERIVED_PER_PROGRAMME = 40
+#: At most this many derived links per node in the picture; above it only the pairs
+#: sharing the most programmes keep theirs (the strongest ties), and a note says so.
+DERIVED_PER_NODE = 1.5
 #: Rows the internal reads may return (far above any real corpus).
 ROW_CAP = 500_000
 MAX_HOPS = 4
@@ -354,12 +357,24 @@ def _derive_collaborations(
             continue
         for a, b in combinations(sorted(actors), 2):
             shared[(a, b)].append(raw.nodes[pid]["name"])
+    budget = int(DERIVED_PER_NODE * max(len(keep), 1))
+    new_pairs = [len(via) for pair, via in shared.items() if pair not in stated]
+    min_shared = 1
+    while sum(1 for k in new_pairs if k >= min_shared) > budget:
+        min_shared += 1
+    if min_shared > 1:
+        notes.append(
+            f"Afgeleide samenwerkingen alleen tussen betrokkenen met minstens {min_shared} "
+            "gedeelde programma's (anders zouden de lijnen het beeld bedekken)."
+        )
     for (a, b), via in shared.items():
         if (a, b) in stated:
             src, dst, key = stated[(a, b)]
             data = g.edges[src, dst, key]
             data["weight"] = 1 + len(via)
             data["via"] = sorted(via)
+            continue
+        if len(via) < min_shared:
             continue
         g.add_edge(
             a,
