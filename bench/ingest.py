@@ -158,7 +158,7 @@ def main() -> None:
     ap.add_argument("--backend", default="falkordb", choices=["falkordb", "neo4j"])
     ap.add_argument("--no-demo", action="store_true", help="skip the demo corpus")
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=200)  # the table has 11 columns
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     settings = Settings(
         backend=args.backend,
