@@ -106,3 +106,18 @@ def test_xss_label_renders_as_text(web: Page) -> None:
     web.page.wait_for_timeout(300)
     assert web.dialogs == [], web.dialogs
     assert web.outside == [] and web.errors == []
+
+
+def test_upload_form_sends_the_key_and_shows_the_answer(web: Page) -> None:
+    web.goto("/uploaden")
+    web.page.get_by_label("API-sleutel").fill("geen-geldige-sleutel")
+    web.page.get_by_label("Bestand").set_input_files(
+        {"name": "notitie.md", "mimeType": "text/markdown", "buffer": b"# Notitie\n\nTekst."}
+    )
+    web.page.get_by_role("button", name="Toevoegen").click()
+    error = web.page.locator("#upload-result .error")
+    error.wait_for(timeout=30_000)
+    # This server has no keys configured: the API's sentence reaches the user as text.
+    assert "no keys configured" in error.inner_text()
+    web.shot("uploaden")
+    assert web.outside == [] and web.errors == []
