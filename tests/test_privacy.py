@@ -179,6 +179,12 @@ def test_pseudonymise_document_keeps_sections_in_place() -> None:
     for old, new in zip(doc.sections, clean.sections, strict=True):
         assert clean.text[new.start : new.start + len(new.heading)] == new.heading
         assert new.end == len(clean.text) if old.end == len(doc.text) else True
-    assert clean.id == doc.id
+    # The file is named after the resident: neither the id nor the stored path may say so.
+    assert "jansen" in doc.id
+    for stored in (clean.id, clean.meta["stored_path"]):
+        assert "jansen" not in stored.lower(), stored
+    assert clean.id.startswith("document:story-")
     assert clean.content_hash != doc.content_hash
-    assert pseudonymise_document(doc, P).content_hash == clean.content_hash
+    again = pseudonymise_document(doc, P)
+    assert (again.id, again.content_hash) == (clean.id, clean.content_hash), "stable"
+    assert pseudonymise_document(doc, Pseudonymiser("other")).id != clean.id

@@ -106,7 +106,8 @@ def document_node(extraction: Extraction) -> Node:
         "title": doc.title,
         "kind": doc.kind,
         "kind_reason": doc.kind_reason,
-        "path": doc.path.as_posix(),
+        # Pseudonymised documents carry a path that does not reveal the file name.
+        "path": str(meta.get("stored_path") or doc.path.as_posix()),
         "format": doc.format,
         "language": doc.language,
         "content_hash": doc.content_hash,

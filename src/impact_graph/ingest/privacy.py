@@ -181,6 +181,10 @@ class Pseudonymiser:
         digest = hmac.new(self._key, _norm_name(name).encode("utf-8"), hashlib.sha256)
         return f"Persoon-{digest.hexdigest()[:6]}"
 
+    def token(self, value: str, length: int = 12) -> str:
+        """A keyed, stable hex token for ``value`` (for ids that must not reveal it)."""
+        return hmac.new(self._key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:length]
+
     def _known_patterns(self, known_names: Iterable[str]) -> list[tuple[re.Pattern[str], str]]:
         """Patterns for the listed names: the full name (any case), and each capitalised
         part of three letters or more as written ("Fatima" of "Fatima El Amrani")."""
@@ -301,8 +305,14 @@ def pseudonymise_document(doc: Document, pseudonymiser: Pseudonymiser) -> Docume
     ]
     title = pseudonymiser.apply(doc.title, names).text
     meta["pseudonymised"] = True
+    # File names of stories often carry the resident's name ("mevrouw-jansen.md"), and the
+    # document id and stored path come from the file name: derive both from a keyed token
+    # of the original id instead, stable for the same file and secret.
+    token = pseudonymiser.token(doc.id)
+    meta["stored_path"] = f"{doc.path.parent.name}/{doc.kind}-{token}{doc.path.suffix}"
     return replace(
         doc,
+        id=f"document:{doc.kind}-{token}",
         text=result.text,
         title=title,
         sections=sections,

@@ -86,6 +86,11 @@ _LOAD_CSV_RE = re.compile(r"\bLOAD\s+CSV\b", re.I)
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
+#: Candidates asked from the HNSW index per wanted hit, and at least this many.
+VECTOR_OVERFETCH = 5
+VECTOR_MIN_FETCH = 50
+
+
 def _ident(name: str) -> str:
     """Labels and types come from the ontology; refuse anything that is not an identifier
     rather than quoting it into query text."""
@@ -287,8 +292,12 @@ class FalkorDBStore(GraphStore):
         for n in batch.all_nodes():
             by_label[n.label].append(n)
         cmds: list[list[Any]] = []
+        # New nodes just take this document's provenance; only existing (shared) nodes
+        # pay for merging the lists.
         merge_prov = (
-            "SET n.sources = CASE WHEN $doc IN coalesce(n.sources, []) THEN n.sources "
+            "ON CREATE SET n += r.props, n.sources = [$doc], n.spans = r.spans "
+            "ON MATCH SET n += r.props, "
+            "n.sources = CASE WHEN $doc IN coalesce(n.sources, []) THEN n.sources "
             "ELSE coalesce(n.sources, []) + [$doc] END, "
             "n.spans = coalesce(n.spans, []) + "
             "[s IN r.spans WHERE NOT s IN coalesce(n.spans, [])] "
@@ -310,8 +319,11 @@ class FalkorDBStore(GraphStore):
             for i in range(0, len(rows), ROW_CHUNK):
                 cmds.append(
                     self._command(
-                        f"UNWIND $rows AS r MERGE (n:{BASE_LABEL} {{id: r.id}}) SET n:{lab} "
-                        "SET n += r.props " + merge_prov,
+                        # Both labels in the MERGE pattern: adding the class label with a
+                        # later SET made each batch slower as the graph grew (measured
+                        # 33 -> 191 ms per 600 nodes over 8 batches; flat this way).
+                        f"UNWIND $rows AS r MERGE (n:{BASE_LABEL}:{lab} {{id: r.id}}) "
+                        + merge_prov,
                         {"rows": rows[i : i + ROW_CHUNK], "doc": doc},
                     )
                 )
@@ -413,7 +425,8 @@ class FalkorDBStore(GraphStore):
                 f"MERGE (d:{BASE_LABEL} {{id: $doc}}) SET d:{doc_label}, d.complete = false",
                 {"doc": doc},
             ),
-            *self._removal_queries(doc, keep_document=True),
+            # A new document has no previous facts to remove (writes are all-or-nothing).
+            *(self._removal_queries(doc, keep_document=True) if stored is not None else []),
             *self._node_queries(batch),
             *self._edge_queries(batch),
             # Last write: the document is whole.
@@ -479,11 +492,18 @@ class FalkorDBStore(GraphStore):
         if k <= 0:
             return []
         try:
+            # Ask the HNSW index for more candidates than wanted and keep the best k: an
+            # index built incrementally (document by document) gave recall@10 0.905 when
+            # asked for 10 at efRuntime=200; the wider candidate list restores it.
             rows = self._q(
-                f"CALL db.idx.vector.queryNodes('{_ident(label)}', '{EMBEDDING}', $k, vecf32($v)) "
-                "YIELD node, score WITH node, score ORDER BY score ASC LIMIT $k "
+                f"CALL db.idx.vector.queryNodes('{_ident(label)}', '{EMBEDDING}', $fetch, "
+                "vecf32($v)) YIELD node, score WITH node, score ORDER BY score ASC LIMIT $k "
                 f"RETURN {_PROPS.format(v='node')}, labels(node), score",
-                {"k": int(k), "v": [float(x) for x in vector]},
+                {
+                    "k": int(k),
+                    "fetch": max(int(k) * VECTOR_OVERFETCH, VECTOR_MIN_FETCH),
+                    "v": [float(x) for x in vector],
+                },
                 ro=True,
             )
         except redis.exceptions.ResponseError as exc:

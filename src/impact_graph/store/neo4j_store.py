@@ -548,7 +548,8 @@ class Neo4jStore(GraphStore):
             ).single()
             if rec is not None and batch.content_hash and rec["h"] == batch.content_hash:
                 return WriteResult(doc_id=doc, skipped=True)
-            self._remove_document(tx, doc)
+            if rec is not None:  # a new document has no previous facts (its removal scans)
+                self._remove_document(tx, doc)
             n_nodes = n_edges = 0
             for label, rows in nodes.items():
                 for chunk in _chunks(rows):
