@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from impact_graph.config import Settings
 from impact_graph.ontology import load_schema
 from impact_graph.rdf.mapping import RdfMapping
-from impact_graph.rdf.view import OxigraphView
+from impact_graph.rdf.view import OxigraphView, view_dir
 from tests.factories import doc_batch
 
 ROW_CAP = 50
@@ -34,7 +34,7 @@ def build_settings(data_dir: Path, timeout_s: float = 1.5) -> Settings:
     settings = Settings(
         data_dir=data_dir, query_timeout_s=timeout_s, query_row_cap=ROW_CAP, rdf="oxigraph"
     )
-    view = OxigraphView(settings.data_path / "rdf", RdfMapping(load_schema()))
+    view = OxigraphView(view_dir(settings), RdfMapping(load_schema()))
     view.setup()
     view.write_batch(
         doc_batch(

@@ -552,15 +552,15 @@ class ExportFormat(StrEnum):
 @contextmanager
 def opened_rdf_view(settings: Settings) -> Iterator[Any]:
     """The RDF view of the settings; reading commands never create an empty one."""
-    from impact_graph.rdf.view import open_view
+    from impact_graph.rdf.view import open_view, view_dir
 
     if settings.rdf == "off":
         raise fail(
             "the RDF view is off (IMPACT_GRAPH_RDF=off); set it to oxigraph or remote.", "usage"
         )
-    if settings.rdf == "oxigraph" and not (settings.data_path / "rdf" / "oxigraph").exists():
+    if settings.rdf == "oxigraph" and not (view_dir(settings) / "oxigraph").exists():
         raise fail(
-            f"there is no RDF view in {settings.data_path / 'rdf'}: ingest documents first "
+            f"there is no RDF view in {view_dir(settings)}: ingest documents first "
             "(`impact-graph ingest`), or point IMPACT_GRAPH_DATA_DIR at an existing data "
             "directory.",
             "usage",

@@ -71,12 +71,18 @@ class Settings(BaseSettings):
     # Researcher queries
     query_timeout_s: float = Field(5.0, description="Time limit of researcher queries.")
     query_row_cap: int = Field(1000, description="Row cap of researcher queries.")
+    queries_file: Path | None = Field(
+        None,
+        description="YAML file of your own stored queries (format of queries/research.yaml), "
+        "served at /queries next to the packaged ones; a query of the same name replaces "
+        "the packaged one.",
+    )
 
     # RDF view (impact_graph.rdf): written in the same call as every graph write
     rdf: Literal["oxigraph", "remote", "off"] = Field(
         "oxigraph",
-        description="RDF view for SPARQL: embedded 'oxigraph' in <data_dir>/rdf (default), "
-        "'remote' SPARQL 1.1 store (IMPACT_GRAPH_RDF_URL) or 'off'.",
+        description="RDF view for SPARQL: embedded 'oxigraph' in <data_dir>/rdf/<graph_name> "
+        "(default), 'remote' SPARQL 1.1 store (IMPACT_GRAPH_RDF_URL) or 'off'.",
     )
     rdf_url: str | None = Field(
         None,

@@ -77,6 +77,21 @@ def _triples(quads: Iterable[ox.Quad]) -> list[ox.Triple]:
     return sorted(seen, key=str)
 
 
+def _classic_reification(triples: list[ox.Triple]) -> list[ox.Triple]:
+    rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    out: list[ox.Triple] = []
+    for t in triples:
+        if t.predicate == RDF_REIFIES and isinstance(t.object, ox.Triple):
+            inner = t.object
+            out.append(ox.Triple(t.subject, RDF_TYPE, ox.NamedNode(rdf + "Statement")))
+            out.append(ox.Triple(t.subject, ox.NamedNode(rdf + "subject"), inner.subject))
+            out.append(ox.Triple(t.subject, ox.NamedNode(rdf + "predicate"), inner.predicate))
+            out.append(ox.Triple(t.subject, ox.NamedNode(rdf + "object"), inner.object))
+        else:
+            out.append(t)
+    return out
+
+
 def property_graph(mapping: RdfMapping, quads: Iterable[ox.Quad]) -> PropertyGraph:
     """Nodes (class, properties) and edges (type, properties) from RDF quads."""
     classes = {c.iri: c.label for c in mapping.schema.node_classes}
@@ -135,6 +150,10 @@ def export(
     quads = list(view.quads(graphs)) if graphs else []
     if fmt in _RDF_FORMATS:
         triples = _triples(quads)
+        if fmt == "jsonld":
+            # JSON-LD has no triple terms (pyoxigraph: "JSON-LD does not support RDF 1.2
+            # yet"): edges keep their reifier, described with classic RDF reification.
+            triples = _classic_reification(triples)
         prefixes = default_prefixes(view.mapping.schema)
         data = ox.serialize(triples, format=_RDF_FORMATS[fmt], prefixes=prefixes) or b""
         counts = {"triples": len(triples), "documents": len(graphs)}
@@ -151,7 +170,8 @@ def export(
         for nid, props in pg.nodes.items():
             g.add_node(nid, label=pg.labels.get(nid, ""), **{k: _flat(v) for k, v in props.items()})
         for eid, e in pg.edges.items():
-            attrs = {k: _flat(v) for k, v in e["props"].items()}
+            # networkx takes 'key' as the edge's own key argument
+            attrs = {("edge_key" if k == "key" else k): _flat(v) for k, v in e["props"].items()}
             g.add_edge(e["src"], e["dst"], key=eid, type=e["type"], **attrs)
         buf = io.BytesIO()
         nx.write_graphml(g, buf, encoding="utf-8")

@@ -269,7 +269,7 @@ def serialize(result: RawResult, media_type: str, prefixes: dict[str, str] | Non
             return result.ntriples.encode()
         try:
             return ox.serialize(triples, format=GRAPH_TYPES[media_type], prefixes=prefixes) or b""
-        except (ValueError, TypeError) as e:  # RDF/XML cannot hold triple terms
+        except (ValueError, TypeError, OSError) as e:  # JSON-LD has no triple terms
             raise NotAcceptable(
                 f"The result cannot be written as {media_type} ({e}); ask for Turtle or "
                 "N-Triples instead."

@@ -15,8 +15,8 @@ Embedded (`OxigraphView`, the default) -- why it opens the store per operation: 
 Oxigraph (RocksDB) directory can be open read-write in one process only, yet the API
 server and an ``impact-graph ingest`` in a terminal write the same data directory (the
 graph store is shared through the FalkorDB server; the RDF view must be shared too).
-So every write opens ``<data_dir>/rdf/oxigraph`` under an exclusive ``flock`` and closes it
-again (measured: 0.03-0.06 s to open with 300k quads, 0.03 s per document update), and
+So every write opens ``<data_dir>/rdf/<graph_name>/oxigraph`` under an exclusive ``flock``
+and closes it again (measured: 0.03-0.06 s to open with 300k quads, 0.03 s per document update), and
 readers open it read-only under a shared lock. Researcher queries run in a child process
 (``impact_graph.rdf._worker``) that can be killed at the time limit, because pyoxigraph
 cannot cancel a query.
@@ -124,7 +124,25 @@ def ontology_quads(mapping: RdfMapping) -> tuple[ox.NamedNode, list[ox.Quad]]:
         ox.Quad(skolem(t.subject), t.predicate, skolem(t.object), name)
         for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)
     ]
+    quads.append(ox.Quad(name, ONTOLOGY_DIGEST_P, ox.Literal(ontology_digest()), name))
     return name, quads
+
+
+#: Where the view records which ontology files it holds (so setup can skip a reload).
+ONTOLOGY_DIGEST_P = ox.NamedNode("http://purl.org/dc/terms/identifier")
+
+
+def ontology_digest() -> str:
+    """sha256 over the ontology and vocabulary files as they are on disk."""
+    import hashlib
+
+    from impact_graph.ontology import ONTOLOGY_FILE, ontology_dir, vocabulary_files
+
+    h = hashlib.sha256()
+    for f in [ontology_dir() / ONTOLOGY_FILE, *vocabulary_files()]:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return "sha256:" + h.hexdigest()
 
 
 class RdfView(ABC):
@@ -156,7 +174,20 @@ class RdfView(ABC):
         return True
 
     def setup(self) -> None:
-        """(Re)load the ontology and vocabularies into their own named graph."""
+        """(Re)load the ontology and vocabularies into their own named graph, unless the
+        view already holds these exact files (a reload costs ~1 s)."""
+        from rdflib.namespace import OWL, RDF
+
+        from impact_graph.ontology import load_graph
+
+        onto = next(iter(load_graph().subjects(RDF.type, OWL.Ontology)), None)
+        if onto is not None:
+            digest_p = ONTOLOGY_DIGEST_P.value
+            held = self.select(
+                f"SELECT ?h WHERE {{ GRAPH <{onto}> {{ <{onto}> <{digest_p}> ?h }} }}"
+            )
+            if [r.get("h") for r in held] == [ontology_digest()]:
+                return
         name, quads = ontology_quads(self.mapping)
         self.update(replace_graph_update(name, quads), "the ontology")
 
@@ -620,4 +651,10 @@ def open_view(settings: Any, schema: Any = None) -> RdfView | None:
         return RemoteView(
             mapping, query_url=query_url, update_url=update_url, gsp_url=gsp_url, auth=auth
         )
-    return OxigraphView(settings.data_path / "rdf", mapping, memory_mb=settings.rdf_query_memory_mb)
+    return OxigraphView(view_dir(settings), mapping, memory_mb=settings.rdf_query_memory_mb)
+
+
+def view_dir(settings: Any) -> Path:
+    """Directory of the embedded view: ``<data_dir>/rdf/<graph_name>``, one per graph, so
+    two graphs in one data directory never share (or prune) each other's view."""
+    return Path(settings.data_path) / "rdf" / settings.graph_name

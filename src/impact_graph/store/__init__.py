@@ -13,13 +13,15 @@ def open_store(settings: Settings | None = None) -> GraphStore:
     to be importable.
     """
     settings = settings or get_settings()
+    from impact_graph.store.writethrough import with_rdf_view
+
     if settings.backend == "neo4j":
         from impact_graph.store.neo4j_store import Neo4jStore
 
-        return Neo4jStore(settings)
+        return with_rdf_view(Neo4jStore(settings), settings)
     from impact_graph.store.falkordb_store import FalkorDBStore
 
-    return FalkorDBStore(settings)
+    return with_rdf_view(FalkorDBStore(settings), settings)
 
 
 __all__ = ["GraphStore", "open_store"]
