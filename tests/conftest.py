@@ -44,6 +44,11 @@ def falkordb_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
     FalkorDBServer(data).stop()
 
 
+@pytest.fixture(scope="session")
+def neo4j_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("neo4j-data")
+
+
 def settings_for(backend: str, request: pytest.FixtureRequest) -> Settings:
     """Settings that point at the session's real server for ``backend``."""
     if backend == "falkordb":
@@ -52,6 +57,9 @@ def settings_for(backend: str, request: pytest.FixtureRequest) -> Settings:
     srv = request.getfixturevalue("neo4j_server")
     return Settings(
         backend="neo4j",
+        # The RDF view (write-through) and caches live in the data dir: keep them out of
+        # the checkout.
+        data_dir=request.getfixturevalue("neo4j_data_dir"),
         neo4j_uri=srv.uri,  # type: ignore[attr-defined]
         neo4j_user=srv.user,  # type: ignore[attr-defined]
         neo4j_password=srv.password,  # type: ignore[attr-defined]
