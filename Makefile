@@ -31,12 +31,16 @@ browser:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
 demo: setup
-	$(BIN)/impact-graph db status --data-dir $(DATA) >/dev/null 2>&1 || $(BIN)/impact-graph db start --data-dir $(DATA)
-	@if $(BIN)/impact-graph --help | grep -q ' ingest '; then \
-	  $(BIN)/impact-graph ingest ingest/demo --data-dir $(DATA); fi
-	$(BIN)/impact-graph stats --data-dir $(DATA)
-	@if $(BIN)/impact-graph --help | grep -q ' serve '; then \
-	  $(BIN)/impact-graph serve --data-dir $(DATA) --host $(HOST) --port $(PORT); fi
+	@$(BIN)/impact-graph db status --data-dir $(DATA) >/dev/null 2>&1 || $(BIN)/impact-graph db start --data-dir $(DATA)
+	$(BIN)/impact-graph ingest ingest/demo --data-dir $(DATA)
+	@echo
+	@echo "  impact-graph is ready: open http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/docs)"
+	@echo "  Stop with Ctrl-C; the embedded store keeps running until 'make stop'."
+	@echo
+	$(BIN)/impact-graph serve --data-dir $(DATA) --host $(HOST) --port $(PORT)
+
+stop:
+	-$(BIN)/impact-graph db stop --data-dir $(DATA)
 
 test: setup browser
 	@command -v java >/dev/null || { echo "make test needs Java 17 (for the test Neo4j)"; exit 2; }
