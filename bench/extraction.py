@@ -304,7 +304,8 @@ def _score_goals(gold: list[dict[str, Any]], ext: Extraction, refs: list[EntityR
         text = normalise_name(str(pe.props.get("text") or pe.name))
         if gi.get("year") is not None and pe.props.get("year") not in (None, gi["year"]):
             return 0.0
-        nums = [n.replace(".", "").replace(",", "") for n in _NUM.findall(str(gi.get("target_value", "")))]
+        target = str(gi.get("target_value", ""))
+        nums = [n.replace(".", "").replace(",", "") for n in _NUM.findall(target)]
         have = {n.replace(".", "").replace(",", "") for n in _NUM.findall(text)}
         if nums and all(n in have for n in nums):
             return 100.0
@@ -331,8 +332,7 @@ def _score_evidence(
 
     g = Counter(etype(str(e["type"])) for e in gold)
     p = Counter(
-        etype(str(ext.entities[r].props.get("evidence_type") or ext.entities[r].name))
-        for r in refs
+        etype(str(ext.entities[r].props.get("evidence_type") or ext.entities[r].name)) for r in refs
     )
     tp = g & p
     return Score(
@@ -422,7 +422,8 @@ def _score_relations(
             d = (r.dst[0], "goal:" + g if g else "?" + r.dst[1])
         else:
             d = (r.dst[0], ref_to_gold.get(r.dst, "?" + r.dst[1]))
-        shown = f"{r.src[0]}:{ext.entities[r.src].name} {r.type} {r.dst[0]}:{ext.entities[r.dst].name}"
+        src_name, dst_name = ext.entities[r.src].name, ext.entities[r.dst].name
+        shown = f"{r.src[0]}:{src_name} {r.type} {r.dst[0]}:{dst_name}"
         pred.setdefault(key(s, r.type, d), shown)
     out: dict[str, Score] = {t: Score() for t in RELATION_TYPES}
     for k, shown in pred.items():

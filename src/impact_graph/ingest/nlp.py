@@ -39,11 +39,12 @@ from impact_graph.ingest.extraction import (
     Entity,
     EntityRef,
     Extraction,
+    Merge,
     Relation,
     Span,
     Status,
 )
-from impact_graph.ingest.resolve import KnownEntities, Resolver, fold
+from impact_graph.ingest.resolve import KnownEntities, Resolver, fold, normalise_name
 from impact_graph.model import PropValue
 from impact_graph.ontology import load_schema
 from impact_graph.schema import Schema
@@ -569,6 +570,7 @@ class _Run:
                 self.ext.sentences.append((s, e))
         self.find_mentions(sdoc)
         self.metadata()
+        self._corefer_orgs()
         self.find_zones()
         self.section_rules()
         self.sentence_rules()
@@ -653,7 +655,119 @@ class _Run:
             props["_type"] = type_concept.iri
         if text.lower().startswith("gemeente "):
             props["area"] = text[9:].strip()
-        return _Cand(start, end, "Actor", 2, rule, None, props, surface)
+        if re.match(r"(?i)basisteam\s", text):
+            # Every basisteam is a team of the national police: "Politie, basisteam X".
+            surface = "Politie, basisteam " + text.split(None, 1)[1]
+        return _Cand(start, end, "Actor", 2, rule, None, props, surface or text)
+
+    def _role_candidates(self) -> list[_Cand]:
+        """Aldermen by portfolio ("wethouder zorg en welzijn"): one person-role per
+        portfolio, typed as the policy-maker concept the bare word "wethouder" names."""
+        out: list[_Cand] = []
+        type_iri = None
+        c = self.resolver.concept("Actor", "wethouder")
+        if c is not None:
+            type_iri = c.iri
+        for m in P.WETHOUDER_RE.finditer(self.text):
+            portfolio = m.group("portfolio") or m.group("portfolio2")
+            if not portfolio or fold(portfolio.split()[0].rstrip(",")) in P.NOT_PORTFOLIO:
+                continue
+            props: dict[str, PropValue] = {"kind": "person-role"}
+            if type_iri:
+                props["_type"] = type_iri
+            end = m.end() if m.group("portfolio2") else m.start("portfolio") + len(portfolio)
+            out.append(
+                _Cand(
+                    m.start(),
+                    end,
+                    "Actor",
+                    2,
+                    "role:wethouder",
+                    props=props,
+                    surface=f"wethouder {portfolio}",
+                )
+            )
+        return out
+
+    def _corefer_orgs(self) -> None:
+        """Resolve short references to the organisation the document names in full.
+
+        Dutch texts name an organisation once ("Gemeente Wadstede", "Politie, basisteam
+        Lindenhoven-Noord", "Stichting Welzijn Wadstede") and then refer to it as "de
+        gemeente", "basisteam Lindenhoven-Noord" or "Welzijn Wadstede". Without this
+        every short form becomes an Actor of its own (a generic "gemeente" in every plan).
+        Two rules, both only when exactly one named organisation fits:
+
+        * a named organisation whose name is the tail of another one's ("basisteam X" of
+          "Politie, basisteam X") is that one;
+        * a bare type word ("gemeente", "GGD", "bibliotheek") that is the head word of
+          a named organisation ("Gemeente X") refers to it.
+        """
+        ents = self.ext.entities
+        town = _meta_str(self.doc, "gemeente", "municipality")
+        # The front matter names the municipality the document is about: "de gemeente" in
+        # it is that one ("Gemeente Wadstede"), as a reader understands it.
+        if (
+            town
+            and not any(
+                r[0] == "Actor" and fold(e.name).startswith("gemeente ") for r, e in ents.items()
+            )
+            and any(
+                fold(self.text[a:b]) == "gemeente"
+                for r, e in ents.items()
+                if r[0] == "Actor" and e.status == "vocabulary"
+                for a, b in e.mentions
+            )
+        ):
+            self.entity(
+                "Actor",
+                f"Gemeente {town}",
+                None,
+                "candidate",
+                "meta:gemeente",
+                props={"kind": "organisation"},
+            )
+        named = [
+            r
+            for r, e in ents.items()
+            if r[0] == "Actor"
+            and e.status in ("candidate", "metadata")
+            and e.props.get("kind") == "organisation"
+        ]
+        if not named:
+            return
+        norms = {r: normalise_name(ents[r].name) for r in named}
+        redirect: dict[tuple[EntityRef, Span], EntityRef] = {}
+        for a in named:
+            na = norms[a]
+            longer = [b for b in named if b != a and norms[b].endswith(" " + na)]
+            if len(na.split()) >= 2 and len(longer) == 1:
+                for sp in ents[a].mentions:
+                    redirect[(a, sp)] = longer[0]
+        heads: dict[str, set[EntityRef]] = {}
+        for b in named:
+            if any(k[0] == b for k in redirect):
+                continue
+            head = fold(ents[b].name.split()[0].rstrip(","))
+            heads.setdefault(head, set()).add(b)
+        for r, e in ents.items():
+            if r[0] != "Actor" or e.status != "vocabulary" or e.props.get("kind") != "organisation":
+                continue
+            for sp in e.mentions:
+                targets = heads.get(fold(self.text[sp[0] : sp[1]]), set())
+                if len(targets) == 1:
+                    redirect[(r, sp)] = next(iter(targets))
+        if not redirect:
+            return
+        for (src, sp), dst in redirect.items():
+            ents[src].mentions.remove(sp)
+            if sp not in ents[dst].mentions:
+                ents[dst].mentions.append(sp)
+            ents[dst].merges.append(Merge(self.text[sp[0] : sp[1]], "coreference", 1.0))
+        self.mentions = [(s, e, redirect.get((ref, (s, e)), ref)) for s, e, ref in self.mentions]
+        for src in {k[0] for k in redirect}:
+            if not ents[src].mentions:
+                del ents[src]
 
     def pattern_candidates(self) -> list[_Cand]:
         t = self.text
@@ -671,8 +785,25 @@ class _Run:
                 if name and fold(first) in P.NOT_NAMES and " " not in name:
                     continue
                 out.append(self._org(m.start(), m.end(), rule))
+        for m in P.ORG_PREFIX_RE.finditer(t):
+            out.append(self._org(m.start(), m.end(), "org:compound-prefix"))
+        for m in P.POLICE_RE.finditer(t):
+            out.append(self._org(m.start(), m.end(), "org:police"))
         for m in P.KNOWN_ORG_RE.finditer(t):
             out.append(self._org(m.start(), m.end(), "org:known"))
+        out += self._role_candidates()
+        for m in P.TITLED_INTERVENTION_RE.finditer(t):
+            # 'de training "Signaleren van eenzaamheid"': the course by its title.
+            out.append(
+                _Cand(
+                    m.start(),
+                    m.end(),
+                    "Intervention",
+                    2,
+                    "intervention:titled",
+                    surface=f"{m.group('head').lower()} {m.group('title').strip()}",
+                )
+            )
         for m in P.GEMEENTE_PAREN_RE.finditer(t):
             out.append(self._org(m.start(), m.end(), "org:gemeente-paren"))
         for m in P.WIJK_RE.finditer(t):
@@ -767,25 +898,23 @@ class _Run:
         return refs
 
     def _author(self, author: str) -> None:
+        """An author that is a named organisation ("Gemeente Bergveld"; "Team Werk en
+        Inkomen, gemeente Wadstede" -> its last part) is an Actor: it made the plan.
+
+        People and teams named as authors are bibliographic data about the document (kept
+        in its metadata), not stakeholders the text speaks of, so they are no Actors.
+        """
         if re.match(r"(?i)^persoon-", author):
             return
-        words = author.split()
-        org_like = (
-            any(fold(w) in {fold(h) for h in P.ORG_HEADS} for w in words)
-            or any(fold(w).endswith(P.ORG_HEAD_SUFFIXES) for w in words)
-            or any(w in ("Team", "Programmateam", "Redactie", "Research", "Group") for w in words)
-            or author in P.KNOWN_ORGS
-        )
-        if "," in author and org_like:
-            author = author.split(",")[-1].strip() if author.lower().startswith("team") else author
-        kind = "organisation" if org_like else "person"
-        props: dict[str, PropValue] = {"kind": kind}
-        if kind == "person":
-            props["role"] = "auteur"
-        if kind == "person" and self.doc.kind != "research":
-            return  # only researchers are named as people; others stay private
-        ref = self.entity("Actor", author, None, "metadata", "meta:authors", props=props)
-        self._mention_name(ref, author)
+        for part in reversed([p.strip() for p in author.split(",")]):
+            if part and any(
+                rx.fullmatch(part) for rx in (P.ORG_HEAD_RE, P.ORG_COMPOUND_RE, P.KNOWN_ORG_RE)
+            ):
+                ref = self.entity(
+                    "Actor", part, None, "metadata", "meta:authors", props={"kind": "organisation"}
+                )
+                self._mention_name(ref, part)
+                return
 
     def _research_record(self) -> None:
         """Structured research fields (intervention, design, outcome, ...) used directly."""
@@ -920,6 +1049,24 @@ class _Run:
                             self.rel(ref, "PARTICIPATES_IN", self.programme, rule, [(s, e)])
 
     def _partner(self, raw: str, offset: int, role: str, sent: Span, rule: str) -> None:
+        lead = _trim_item(raw)
+        at = self.text.find(lead, offset) if lead else -1
+        whole = (
+            [
+                (e, ref)
+                for s, e, ref in self.mentions_in(at, at + len(raw) + 1, "Actor")
+                if s == at and e - s > len(lead.split(",")[0])
+            ]
+            if at >= 0
+            else []
+        )
+        if whole:
+            # A name with a comma in it ("Politie, basisteam Noord") found by a pattern.
+            ref = max(whole)[1]
+            role = _trim_item(role)
+            props: dict[str, PropValue] = {"role": role} if role else {}
+            self.rel(ref, "PARTICIPATES_IN", self.programme, rule, [sent], props)
+            return
         name = _trim_item(raw.split(",")[0])
         if not name or name.lower().startswith("persoon-"):
             return
@@ -1032,7 +1179,13 @@ class _Run:
     def _interventions(self, blocks: list[_Block], rule: str) -> None:
         for b in blocks:
             sent = self.ext.sentence_of(b.start)
-            refs = self.refs_in(b.start, b.end, "Intervention")
+            # The item's name part ("Buurtmaaltijden — samen eten in de buurtkamer"):
+            # interventions in the description are not what the item names.
+            head_end = b.end
+            if b.is_item and not b.is_table_row:
+                cut = re.search(r"\s[—–-]\s|:\s", b.text)
+                head_end = b.start + cut.start() if cut else b.end
+            refs = self.refs_in(b.start, head_end, "Intervention")
             if not refs and b.is_item and not b.is_table_row:
                 parts = re.split(r"\s[—–-]\s|:\s", b.text, maxsplit=1)
                 name = _trim_item(parts[0])

@@ -19,10 +19,13 @@ import re
 _CAP = r"(?!Persoon-)[A-ZÀ-Ý][\w'’&.-]*(?<![.-])"
 #: Lower-case words allowed inside a name when a capitalised word follows ("Huis van de Wijk").
 _LINK = r"(?:van|de|der|den|voor|op|het|'t)"
+#: Space between name words: blanks, or one line break (PDF and wrapped Markdown text
+#: break lines inside names: "GGD\nLindenhoven-Oost"); a blank line always ends a name.
+_SP = r"(?:[ \t]+|[ \t]*\n[ \t]*)"
 #: One to five name words.
-NAME = rf"{_CAP}(?:[ \t]+(?:{_LINK}[ \t]+)?{_CAP}){{0,4}}"
+NAME = rf"{_CAP}(?:{_SP}(?:{_LINK}{_SP})?{_CAP}){{0,4}}"
 #: A name without lower-case link words (for "Welzijn X", so "Welzijn op Recept" is no org).
-NAME_TIGHT = rf"{_CAP}(?:[ \t]+{_CAP}){{0,3}}"
+NAME_TIGHT = rf"{_CAP}(?:{_SP}{_CAP}){{0,3}}"
 
 #: Words that, followed by a name, make an organisation ("Stichting Welzijn Wadstede").
 ORG_HEADS: tuple[str, ...] = (
@@ -65,6 +68,18 @@ ORG_HEADS: tuple[str, ...] = (
     "Lectoraat",
     "Kenniscentrum",
     "Bureau",
+    "Regionaal Bureau",
+    "Samenwerkingsverband",
+    "Veiligheidshuis",
+    "Zorg- en Veiligheidshuis",
+    "Energiecoöperatie",
+    "Dorpsraad",
+    "Wijkraad",
+    "Buurtraad",
+    "Regionaal Energieloket",
+    "Energieloket",
+    "Waterschap",
+    "Jeugdfonds",
 )
 
 #: Endings of compound head words ("Ondernemersvereniging", "Havenbedrijf").
@@ -84,7 +99,13 @@ ORG_HEAD_SUFFIXES: tuple[str, ...] = (
     "coöperatie",
     "school",
     "college",
+    "aanbieder",
 )
+
+#: Starts of compound organisation words ("Welzijnskwartier Lindenhoven",
+#: "Jeugdzorgaanbieder De Wegwijzer"): a capitalised compound beginning with one of
+#: these, followed by a name, names an organisation.
+ORG_COMPOUND_PREFIXES: tuple[str, ...] = ("Welzijns", "Jeugdzorg", "Zorg")
 
 #: Words that follow a name to make an organisation ("Kustland College", "Kustland Welzijn").
 ORG_TAILS: tuple[str, ...] = ("Welzijn", "College", "Lyceum", "Wonen", "Zorg", "Thuiszorg")
@@ -132,13 +153,38 @@ def _alt(words: tuple[str, ...]) -> str:
 _HEADS_ANY_CASE = "|".join(
     f"[{w[0].upper()}{w[0].lower()}]{re.escape(w[1:])}" for w in ORG_HEADS if w != "Welzijn"
 )
-ORG_HEAD_RE = re.compile(rf"\b(?P<head>(?:{_HEADS_ANY_CASE}))[ \t]+(?P<name>{NAME})")
+ORG_HEAD_RE = re.compile(rf"\b(?P<head>(?:{_HEADS_ANY_CASE})){_SP}(?P<name>{NAME})")
 #: "Welzijn X" (tight: no link words).
 ORG_WELZIJN_RE = re.compile(rf"\bWelzijn[ \t]+(?P<name>{NAME_TIGHT})")
 #: "Havenbedrijf Kustland", "Ondernemersvereniging Wadstede".
 ORG_COMPOUND_RE = re.compile(
     rf"\b(?P<head>[A-Z][a-zà-ÿ]+(?:{_alt(ORG_HEAD_SUFFIXES)}))[ \t]+(?P<name>{NAME})"
 )
+#: "Welzijnskwartier Lindenhoven" (compound starting with an organisation stem).
+ORG_PREFIX_RE = re.compile(
+    rf"\b(?P<head>(?:{_alt(ORG_COMPOUND_PREFIXES)})[a-zà-ÿ]{{4,}})[ \t]+(?P<name>{NAME})"
+)
+#: "Politie, basisteam Lindenhoven-Noord": how Dutch texts name a police team.
+POLICE_RE = re.compile(
+    rf"\b[Pp]olitie,?[ \t]+(?:basisteam|district|eenheid|team)[ \t]+(?P<name>{NAME_TIGHT})"
+)
+#: "wethouder zorg en welzijn", "Wethouder Marloes Brink (zorg en welzijn)": an alderman
+#: is named by portfolio; the portfolio is lower-case nouns, at most "x, y en z".
+_PORTFOLIO = r"[a-zà-ÿ]{3,}(?:(?:,[ \t]*|[ \t]+en[ \t]+)(?!de\b|het\b|een\b)[a-zà-ÿ]{3,}){0,2}"
+WETHOUDER_RE = re.compile(
+    rf"\b[Ww]ethouder[ \t]+(?:(?P<portfolio>{_PORTFOLIO})"
+    rf"|{NAME_TIGHT}[ \t]*\((?P<portfolio2>{_PORTFOLIO})\))"
+)
+#: Words that never start a portfolio ("wethouder is ...", "wethouder van ...").
+_NOT_PORTFOLIO = """van voor die dat met is was heeft had wordt werd zal kan moet neemt gaat
+zijn bespreekt stelt vraagt wil legt en of als ook"""
+NOT_PORTFOLIO: frozenset[str] = frozenset(_NOT_PORTFOLIO.split())
+#: A titled course or method: 'de training "Signaleren van eenzaamheid"'.
+TITLED_INTERVENTION_RE = re.compile(
+    r"\b(?P<head>training|cursus|workshop|methodiek|methode|programma)[ \t]+"
+    r"[\"“„'‘](?P<title>[A-ZÀ-Ý][^\"”'’\n]{2,60})[\"”'’]"
+)
+
 #: "Kustland College", "Kustland Welzijn".
 ORG_TAIL_RE = re.compile(rf"\b(?P<name>{NAME_TIGHT})[ \t]+(?P<tail>{_alt(ORG_TAILS)})\b")
 #: "Utrecht (gemeente)".
