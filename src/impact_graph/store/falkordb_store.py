@@ -540,10 +540,12 @@ class FalkorDBStore(GraphStore):
             )
         best = max((float(r[2]) for r in rows), default=0.0)
         hits = []
-        for pairs, labels, score in rows:
+        for rank, (pairs, labels, score) in enumerate(rows):
             props = _pairs_dict(pairs, labels)
             label_ = props.pop("label")
-            sim = float(score) / best if best > 0 else 0.0
+            # RediSearch can score real matches 0 while its term statistics still count
+            # deleted nodes (seen after a graph was emptied): fall back to rank order.
+            sim = float(score) / best if best > 0 else 1.0 / (1 + rank)
             hits.append(SearchHit(str(props.get("id", "")), label_, sim, props))
         return hits
 
