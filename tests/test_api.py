@@ -446,7 +446,7 @@ def test_store_down_gives_503_sentences_not_500(tmp_path: Path) -> None:
 
 def test_openapi_is_complete(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
-    assert {t["name"] for t in spec["tags"]} == {"search", "entities", "documents", "health"}
+    assert {t["name"] for t in spec["tags"]} >= {"search", "entities", "documents", "health"}
     for path, ops in spec["paths"].items():
         for method, op in ops.items():
             assert op.get("tags"), (path, method)
@@ -456,8 +456,10 @@ def test_openapi_is_complete(client: TestClient) -> None:
             codes = set(op["responses"])
             assert "422" in codes or "401" in codes, (path, method)
     assert "Problem" in spec["components"]["schemas"]
+    # "/" belongs to the web UI (a redirect to /docs while there is none).
     r = client.get("/", follow_redirects=False)
-    assert r.status_code in (302, 307) and r.headers["location"] == "/docs"
+    assert r.status_code in (200, 302, 307)
+    assert client.get("/docs").status_code == 200
 
 
 # --- command line --------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from impact_graph.search.models import (
     SearchResponse,
     WorkingElementsResponse,
 )
+from impact_graph.store.port import QueryTimeout
 
 router = APIRouter(tags=["search"])
 
@@ -72,6 +73,17 @@ def _check_values(name: str, values: list[str]) -> list[str]:
             )
         out.append(v)
     return out
+
+
+def _timeout(e: QueryTimeout) -> ProblemError:
+    """A search query over its time limit: the researcher's sentence does not fit here."""
+    return ProblemError(
+        503,
+        "The search took longer than its time limit on this graph; retry, or narrow it "
+        "with filters (challenge, target_group, type) or a more specific question.",
+        slug="search-timeout",
+        headers={"Retry-After": "5"},
+    )
 
 
 def _service_error(e: ValueError) -> ProblemError:
@@ -150,6 +162,8 @@ def search(
         resp = service.search(req)
     except ValueError as e:
         raise _service_error(e) from None
+    except QueryTimeout as e:
+        raise _timeout(e) from None
     return SearchPage(
         **resp.model_dump(), next=next_url(request, resp.total, resp.limit, resp.offset)
     )
@@ -193,6 +207,8 @@ def working_elements(
         )
     except ValueError as e:
         raise _service_error(e) from None
+    except QueryTimeout as e:
+        raise _timeout(e) from None
     return WorkingElementsPage(
         **resp.model_dump(), next=next_url(request, resp.total, resp.limit, resp.offset)
     )
@@ -232,6 +248,8 @@ def evidence_map(
         full = service.evidence_map(rows, cols)
     except ValueError as e:
         raise _service_error(e) from None
+    except QueryTimeout as e:
+        raise _timeout(e) from None
     kept = full.rows[offset : offset + limit]
     ids = {r.id for r in kept}
     return EvidenceMapPage(
