@@ -651,6 +651,53 @@ def validate(
         raise typer.Exit(EXIT["failure"])
 
 
+@app.command()
+def check(
+    data_dir: DataDirOpt = None,
+    backend: BackendOpt = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many differences.", min=1)] = 50,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="table (sentences) or json")
+    ] = OutputFormat.table,
+) -> None:
+    """Compare the graph store with the RDF view, per document; exit 1 on differences."""
+    from impact_graph.check import check as do_check
+
+    settings = settings_from(data_dir, backend)
+    if settings.rdf == "off":
+        raise fail(
+            "the RDF view is off (IMPACT_GRAPH_RDF=off), so there is nothing to compare the "
+            "graph store with; set it to oxigraph or remote.",
+            "usage",
+        )
+    with friendly_errors(), opened_store(settings) as store:
+        view = getattr(store, "view", None)
+        if view is None:  # pragma: no cover - open_store always wraps when rdf is on
+            raise fail("the store was opened without its RDF view; report this as a bug.")
+        report = do_check(store, view)
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        for d in report.differences[:limit]:
+            typer.echo(d.sentence)
+        more = len(report.differences) - limit
+        if more > 0:
+            typer.echo(f"... and {more} more (use --limit or --format json).")
+        verdict = (
+            "The graph store and the RDF view agree."
+            if report.ok
+            else f"{len(report.differences)} difference(s) in "
+            f"{len(report.documents_differing)} document(s)."
+        )
+        err.print(
+            f"{verdict} Compared {report.documents:,} documents, {report.nodes:,} nodes and "
+            f"{report.edges:,} edges (per document) in {report.elapsed_s:.1f} s.",
+            highlight=False,
+        )
+    if not report.ok:
+        raise typer.Exit(EXIT["failure"])
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 
