@@ -1,22 +1,30 @@
 """The three retrieval arms: concept, fulltext and vector.
 
-Each arm returns scores for result ids (interventions, working elements and chunks).
-Chunks found by text also lend their score to the interventions and working elements
-they mention, because a document that says "Welzijn op Recept helpt ouderen die zich
-eenzaam voelen" is evidence for Welzijn op Recept even when its name shares no word with
-the question. All graph access goes through the store port in portable openCypher.
+Each arm finds result ids of its own kind (``ArmHits``): entities (interventions and
+working elements) and chunks. Chunks found by an arm also lend their score to the
+entities they mention (``spread``), because a document that says "Welzijn op Recept helpt
+ouderen die zich eenzaam voelen" is evidence for Welzijn op Recept even when its name
+shares no word with the question.
+
+Speed: what the chunks mention is looked up once for the chunks of *all* arms
+(``chunk_links``), and the concept arm is two index-driven queries whose fan-out is
+aggregated and cut inside the database, so no arm ships rows that grow with the graph.
+All graph access goes through the store port in portable openCypher.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
 
 from impact_graph.model import SearchHit
+from impact_graph.schema import Schema
 from impact_graph.search.query import ParsedQuery
 from impact_graph.store.port import GraphStore
 from impact_graph.vocab import Vocabulary
@@ -30,7 +38,16 @@ CHUNK_SHARE = 0.5
 CHUNKS_PER_ENTITY = 3
 #: Relationships from a result to the concept nodes that characterise it.
 FACT_RELS = ("ADDRESSES", "TARGETS", "HAS_ELEMENT", "HAS_EFFECT")
+#: Entities the concept arm keeps from its fact paths (best first). A broad concept
+#: ("ouderen") is the target of thousands of interventions in a large graph; beyond a few
+#: hundred places a rank adds almost nothing to the fusion (1/(k + rank)).
+FACT_LIMIT = 500
+#: Chunks the concept arm keeps (a broad concept is mentioned everywhere).
+CONCEPT_CHUNKS = ARM_K * 2
 
+#: Label test of a result node. Always after a ``WITH``: FalkorDB plans a WHERE on an
+#: unbound node's labels as a scan of every node, even when the pattern could start
+#: from an indexed node.
 _ENTITY_WHERE = "(r:Intervention OR r:WorkingElement)"
 
 
@@ -40,39 +57,55 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-def _rows(store: GraphStore, query: str, params: dict[str, Any]) -> list[list[Any]]:
-    return store.read_query(query, params, timeout_s=10.0, row_cap=20000).rows
+@dataclass(slots=True)
+class ArmHits:
+    """One arm's own finds, before chunks lend their score to entities."""
+
+    direct: dict[str, float] = field(default_factory=dict)  # entity id -> score
+    chunks: dict[str, float] = field(default_factory=dict)  # chunk id -> score
 
 
-def chunk_entities(store: GraphStore, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
-    """Interventions and working elements each chunk mentions."""
-    if not chunk_ids:
-        return {}
-    rows = _rows(
-        store,
-        "UNWIND $ids AS cid MATCH (c:Node {id: cid})-[:MENTIONS]->(r) "
-        f"WHERE {_ENTITY_WHERE} RETURN cid, collect(DISTINCT r.id)",
-        {"ids": list(chunk_ids)},
-    )
-    return {cid: list(ids) for cid, ids in rows}
+@dataclass(slots=True)
+class ChunkLinks:
+    """Which result entities chunks mention, and how widely each entity is mentioned."""
+
+    entities: dict[str, list[str]] = field(default_factory=dict)  # chunk id -> entity ids
+    mentions: dict[str, int] = field(default_factory=dict)  # entity id -> chunks mentioning it
+
+    def chunks_of(self, entity_id: str) -> list[str]:
+        return [c for c, ents in self.entities.items() if entity_id in ents]
 
 
-def mention_counts(store: GraphStore, ids: Sequence[str]) -> dict[str, int]:
-    """In how many chunks each entity is mentioned at all."""
+def _rows(
+    store: GraphStore, query: str, params: dict[str, Any], row_cap: int = 20000
+) -> list[list[Any]]:
+    return store.read_query(query, params, timeout_s=10.0, row_cap=row_cap).rows
+
+
+def chunk_links(store: GraphStore, chunk_ids: Iterable[str]) -> ChunkLinks:
+    """One query: the entities the chunks mention, with each entity's mention count.
+
+    The count is aggregated in the database (an entity mentioned in 10,000 chunks is one
+    row), so the answer is bounded by the number of entities the chunks name.
+    """
+    ids = sorted(set(chunk_ids))
+    links = ChunkLinks()
     if not ids:
-        return {}
-    rows = _rows(
+        return links
+    for rid, cids, total in _rows(
         store,
-        "UNWIND $ids AS rid MATCH (c:Chunk)-[:MENTIONS]->(r:Node {id: rid}) "
-        "RETURN rid, count(DISTINCT c)",
-        {"ids": list(ids)},
-    )
-    return {rid: int(n) for rid, n in rows}
+        "UNWIND $ids AS cid MATCH (c:Chunk {id: cid})-[:MENTIONS]->(r) WITH cid, r "
+        f"WHERE {_ENTITY_WHERE} WITH r, collect(DISTINCT cid) AS cids "
+        "MATCH (r)<-[:MENTIONS]-(o:Chunk) RETURN r.id, cids, count(DISTINCT o)",
+        {"ids": ids},
+    ):
+        links.mentions[rid] = int(total)
+        for cid in cids:
+            links.entities.setdefault(cid, []).append(rid)
+    return links
 
 
-def spread_chunks(
-    store: GraphStore, direct: dict[str, float], chunks: dict[str, float]
-) -> dict[str, float]:
+def spread(hits: ArmHits, links: ChunkLinks) -> dict[str, float]:
     """Entity scores = max(own score, lent score); chunk scores stay results of their own.
 
     The lent score is CHUNK_SHARE × the sum of the entity's best matching chunks ×
@@ -81,42 +114,55 @@ def spread_chunks(
     any query: an entity whose mentions are mostly about the question ranks higher.
     """
     per_entity: dict[str, list[float]] = defaultdict(list)
-    for cid, ents in chunk_entities(store, list(chunks)).items():
-        for e in ents:
-            per_entity[e].append(chunks[cid])
-    totals = mention_counts(store, list(per_entity))
-    out = dict(chunks)
-    for e, s in direct.items():
+    for cid, score in hits.chunks.items():
+        for e in links.entities.get(cid, ()):
+            per_entity[e].append(score)
+    out = dict(hits.chunks)
+    for e, s in hits.direct.items():
         out[e] = max(out.get(e, 0.0), s)
     for e, ss in per_entity.items():
-        focus = math.sqrt(min(len(ss) / max(totals.get(e, len(ss)), 1), 1.0))
+        focus = math.sqrt(min(len(ss) / max(links.mentions.get(e, len(ss)), 1), 1.0))
         lent = CHUNK_SHARE * sum(sorted(ss, reverse=True)[:CHUNKS_PER_ENTITY]) * focus
         out[e] = max(out.get(e, 0.0), lent)
     return out
 
 
-def _hits(hits: list[SearchHit]) -> dict[str, float]:
-    return {h.id: float(h.score) for h in hits}
+def _split(hits: list[SearchHit], into: ArmHits) -> None:
+    for h in hits:
+        if h.label == "Chunk":
+            into.chunks[h.id] = float(h.score)
+        else:
+            into.direct[h.id] = float(h.score)
 
 
-def fulltext_arm(store: GraphStore, parsed: ParsedQuery) -> dict[str, float]:
+def fulltext_hits(store: GraphStore, parsed: ParsedQuery) -> ArmHits:
     """The backend's Dutch-analysed fulltext index over names and chunk text."""
     text = parsed.fulltext_text
-    direct: dict[str, float] = {}
-    for label in ENTITY_LABELS:
-        direct.update(_hits(store.fulltext_search(label, text, ARM_K)))
-    chunks = _hits(store.fulltext_search("Chunk", text, ARM_K))
-    return spread_chunks(store, direct, chunks)
+    out = ArmHits()
+    for label in (*ENTITY_LABELS, "Chunk"):
+        _split(store.fulltext_search(label, text, ARM_K), out)
+    return out
 
 
-def vector_arm(store: GraphStore, parsed: ParsedQuery, embedder: Embedder) -> dict[str, float]:
-    """Nearest chunks and entities to the query's embedding."""
-    vec = [float(x) for x in embedder.embed([parsed.text])[0]]
-    direct: dict[str, float] = {}
-    for label in ENTITY_LABELS:
-        direct.update(_hits(store.vector_search(label, vec, ARM_K)))
-    chunks = _hits(store.vector_search("Chunk", vec, ARM_K))
-    return spread_chunks(store, direct, chunks)
+def vector_hits(store: GraphStore, vector: Sequence[float]) -> ArmHits:
+    """Nearest entities and chunks to the query's embedding."""
+    out = ArmHits()
+    for label in (*ENTITY_LABELS, "Chunk"):
+        _split(store.vector_search(label, vector, ARM_K), out)
+    return out
+
+
+def embed_query(parsed: ParsedQuery, embedder: Embedder) -> list[float]:
+    """The query's embedding as plain floats (what the stores take)."""
+    return [float(x) for x in embedder.embed([parsed.text])[0]]
+
+
+@lru_cache(maxsize=16)
+def _name_variants(label: str) -> tuple[str, ...]:
+    """Spellings a node name may have for a vocabulary label, so the name lookup can use
+    the name index instead of ``toLower`` over every node of the label."""
+    first_up = label[:1].upper() + label[1:]
+    return tuple(dict.fromkeys((label, label.lower(), first_up, label.capitalize(), label.title())))
 
 
 def concept_names(parsed: ParsedQuery, vocab: Vocabulary) -> dict[str, str]:
@@ -131,45 +177,95 @@ def concept_names(parsed: ParsedQuery, vocab: Vocabulary) -> dict[str, str]:
     return names
 
 
-def concept_arm(store: GraphStore, parsed: ParsedQuery, vocab: Vocabulary) -> dict[str, float]:
+def concept_labels(schema: Schema) -> tuple[str, ...]:
+    """Node labels that carry an indexed ``concept`` property (from the ontology), so
+    concept nodes are found through indexes, never by scanning every node."""
+    return tuple(
+        sorted(
+            c.label
+            for c in schema.node_classes
+            if any(p.name == "concept" and p.indexed for p in c.properties)
+        )
+    )
+
+
+def concept_nodes(
+    store: GraphStore, parsed: ParsedQuery, vocab: Vocabulary, labels: Sequence[str]
+) -> tuple[list[tuple[str, str, str | None, str | None]], dict[str, str]]:
+    """Nodes that stand for the reached concepts: (id, label, concept, name) rows, one
+    indexed lookup per label in one UNION ALL query; and the name -> IRI map."""
+    names = concept_names(parsed, vocab)
+    branches = [
+        f"MATCH (x:{label}) WHERE x.concept IN $iris "
+        f"RETURN x.id AS id, '{label}' AS label, x.concept AS concept, x.name AS name"
+        for label in labels
+    ]
+    variants = sorted({v for n in names for v in _name_variants(n)})
+    if variants:
+        branches += [
+            f"MATCH (x:{label}) WHERE x.name IN $names "
+            f"RETURN x.id AS id, '{label}' AS label, x.concept AS concept, x.name AS name"
+            for label in ENTITY_LABELS
+        ]
+    rows = _rows(
+        store,
+        " UNION ALL ".join(branches),
+        {"iris": list(parsed.concepts), "names": variants},
+    )
+    return [(str(i), str(lab), c, n) for i, lab, c, n in rows], names
+
+
+def concept_hits(
+    store: GraphStore, parsed: ParsedQuery, vocab: Vocabulary, labels: Sequence[str]
+) -> ArmHits:
     """Results connected in the graph to the concepts the query reaches.
 
     Three kinds of path, strongest first: the result *is* the concept (×3), a fact of
     the result (ADDRESSES, TARGETS, HAS_ELEMENT, HAS_EFFECT) points at it (×2 each), and
     chunks mention the result together with the concepts (chunk score = sum of the
     distinct concept weights it mentions; entities get a share of their best chunks).
+
+    Two round trips: the concept nodes by index, then both path kinds from those nodes,
+    summed, ordered and cut inside the database.
     """
-    iris = list(parsed.concepts)
-    if not iris:
-        return {}
-    names = concept_names(parsed, vocab)
-    direct: dict[str, float] = defaultdict(float)
-    for rid, concept, name in _rows(
+    out = ArmHits()
+    if not parsed.concepts:
+        return out
+    nodes, names = concept_nodes(store, parsed, vocab, labels)
+    weights: dict[str, float] = {}
+    for nid, label, concept, name in nodes:
+        w = parsed.weight(concept)
+        if label in ENTITY_LABELS:
+            own = max(w, parsed.weight(names.get((name or "").lower())))
+            if own > 0:
+                out.direct[nid] = max(out.direct.get(nid, 0.0), 3.0 * own)
+        if w > 0:
+            weights[nid] = w
+    if not weights:
+        return out
+    # Sums per distinct (result, relationship, concept) and per distinct (chunk, concept),
+    # as the scoring asks; weights travel with the node ids.
+    rows = _rows(
         store,
-        f"MATCH (r) WHERE {_ENTITY_WHERE} AND (r.concept IN $iris OR toLower(r.name) IN $names) "
-        "RETURN r.id, r.concept, toLower(r.name)",
-        {"iris": iris, "names": list(names)},
-    ):
-        w = max(parsed.weight(concept), parsed.weight(names.get(name or "")))
-        direct[rid] = max(direct[rid], 3.0 * w)
-    seen: set[tuple[str, str, str]] = set()
-    for rid, rel, concept in _rows(
-        store,
-        f"MATCH (r)-[rel]->(x) WHERE {_ENTITY_WHERE} AND type(rel) IN $rels "
-        "AND x.concept IN $iris RETURN r.id, type(rel), x.concept",
-        {"iris": iris, "rels": list(FACT_RELS)},
-    ):
-        if (rid, rel, concept) not in seen:
-            seen.add((rid, rel, concept))
-            direct[rid] += 2.0 * parsed.weight(concept)
-    chunks: dict[str, float] = {}
-    for cid, concepts in _rows(
-        store,
-        "MATCH (c:Chunk)-[:MENTIONS]->(x) WHERE x.concept IN $iris "
-        "RETURN c.id, collect(DISTINCT x.concept)",
-        {"iris": iris},
-    ):
-        chunks[cid] = sum(parsed.weight(c) for c in concepts)
-    # Keep the best chunks only: a broad concept is mentioned everywhere.
-    best = dict(sorted(chunks.items(), key=lambda kv: (-kv[1], kv[0]))[: ARM_K * 2])
-    return spread_chunks(store, dict(direct), best)
+        "UNWIND $xs AS x MATCH (n:Node {id: x[0]})<-[rel]-(r) WITH x, n, rel, r "
+        f"WHERE type(rel) IN $rels AND {_ENTITY_WHERE} "
+        "WITH r.id AS rid, type(rel) AS t, n.concept AS concept, max(x[1]) AS w "
+        "WITH rid, sum(w) AS s RETURN 'fact' AS kind, rid, s ORDER BY s DESC, rid LIMIT $k "
+        "UNION ALL "
+        "UNWIND $xs AS x MATCH (n:Node {id: x[0]})<-[:MENTIONS]-(c:Chunk) "
+        "WITH c.id AS rid, n.concept AS concept, max(x[1]) AS w "
+        "WITH rid, sum(w) AS s RETURN 'chunk' AS kind, rid, s ORDER BY s DESC, rid LIMIT $kc",
+        {
+            "xs": [[nid, w] for nid, w in sorted(weights.items())],
+            "rels": list(FACT_RELS),
+            "k": FACT_LIMIT,
+            "kc": CONCEPT_CHUNKS,
+        },
+        row_cap=FACT_LIMIT + CONCEPT_CHUNKS,
+    )
+    for kind, rid, s in rows:
+        if kind == "fact":
+            out.direct[rid] = out.direct.get(rid, 0.0) + 2.0 * float(s)
+        else:
+            out.chunks[rid] = float(s)
+    return out

@@ -1,25 +1,36 @@
-"""What the graph knows about each candidate result, gathered in a few batched queries.
+"""What the graph knows about each candidate result, gathered in two round trips.
 
 Filters, facets, boosts and explanations all read the same ``Profile``, so a facet count
 always agrees with what the filter of that value keeps. Queries are portable openCypher
 through ``GraphStore.read_query`` (``UNWIND $ids`` + the indexed ``Node {id}`` lookup).
+
+Speed: every per-candidate lookup is one branch of a single ``UNION ALL`` query (each
+branch returns ``rid, kind, v``), and the second query adds what depends on the first
+(programmes through documents, areas). Fan-outs that grow with the graph (the chunks
+that mention a popular intervention, the concepts those chunks mention) are aggregated
+inside the database, so the rows returned stay bounded by what a result card shows.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from impact_graph.search.boost import evidence_strength
-from impact_graph.search.models import LABEL_TYPE, EffectOut, EvidenceOut, ProgrammeRef
+from impact_graph.search.models import RESULT_TYPES, EffectOut, EvidenceOut, ProgrammeRef
 from impact_graph.store.port import GraphStore
 from impact_graph.vocab import Vocabulary
 
 #: Co-mentioned challenges/target groups stand in for missing ADDRESSES/TARGETS facts
 #: (up to this many, most mentioned first).
 FALLBACK_CONCEPTS = 3
+#: Chunks kept per (result, document) as places to quote from; the chunks the search
+#: arms found come first anyway (see ``SearchService``), these only fill up.
+CHUNKS_PER_DOCUMENT = 3
+#: Row cap of the profile queries (the port caps rows; ask for what is needed).
+ROW_CAP = 200_000
 
 
 @dataclass(slots=True)
@@ -70,27 +81,143 @@ class Profile:
             self.recognition = str(level)
 
 
-def _rows(store: GraphStore, query: str, params: dict[str, Any]) -> list[list[Any]]:
-    return store.read_query(query, params, timeout_s=10.0, row_cap=50000).rows
-
-
 def _s(v: Any) -> str:
     return "" if v is None else str(v)
 
 
-def build_profiles(store: GraphStore, vocab: Vocabulary, ids: Sequence[str]) -> dict[str, Profile]:
-    """Profiles of the result nodes ``ids`` (unknown ids and non-result labels skipped)."""
-    profiles: dict[str, Profile] = {}
-    for n in store.get_nodes(list(ids)):
-        kind = LABEL_TYPE.get(str(n.get("label")))
-        if kind is None:
+def _rank(level: Any, rank: Any, vocab: Vocabulary) -> int | None:
+    r = int(rank) if isinstance(rank, int | float) else None
+    if level and r is None:
+        r = vocab.recognition_rank(str(level))
+    return r
+
+
+# Branches of the first query; $ids = all candidates, $eids = entities, $wids = working
+# elements, $cids = chunks. Each returns (rid, kind, v) with v a list read in ``_apply``.
+_EVIDENCE = "coalesce(ev.title, ev.citation, ev.name)"
+_BRANCHES = (
+    # (Every value returned costs client-side parsing, so rows carry scalars, not lists
+    # of labels.)
+    "UNWIND $ids AS rid MATCH (r:Node {id: rid}) RETURN rid, 'node' AS kind, "
+    "[CASE WHEN r:Intervention THEN 'intervention' WHEN r:WorkingElement THEN "
+    "'working_element' WHEN r:Chunk THEN 'chunk' END, r.name, r.concept, r.rating_level, "
+    "r.rating_rank] AS v",
+    "UNWIND $eids AS rid MATCH (r:Node {id: rid})-[rel:ADDRESSES|TARGETS|HAS_EFFECT]->(x) "
+    "RETURN rid, 'fact' AS kind, [type(rel), x.id, x.name, x.concept, x.outcome, "
+    "x.direction, x.magnitude, x.effect_size, x.rating_level, x.rating_rank] AS v",
+    "UNWIND $eids AS rid MATCH (r:Node {id: rid})-[:HAS_EFFECT]->(e:Effect)"
+    "-[:SUPPORTED_BY]->(ev:Evidence) RETURN rid, 'evidence' AS kind, [e.rating_level, "
+    f"e.rating_rank, ev.id, ev.evidence_type, ev.concept, {_EVIDENCE}] AS v",
+    "UNWIND $eids AS rid MATCH (r:Node {id: rid})-[:SUPPORTED_BY]->(ev:Evidence) "
+    "RETURN rid, 'evidence' AS kind, [null, null, ev.id, ev.evidence_type, ev.concept, "
+    f"{_EVIDENCE}] AS v",
+    "UNWIND $wids AS rid MATCH (i:Intervention)-[:HAS_ELEMENT]->(r:Node {id: rid}) "
+    "OPTIONAL MATCH (i)-[rel:ADDRESSES|TARGETS]->(x) "
+    "RETURN rid, 'element_of' AS kind, [i.id, i.name, type(rel), x.concept] AS v",
+    "UNWIND $eids AS rid MATCH (p:Programme)-[:USES]->(r:Node {id: rid}) "
+    "RETURN rid, 'uses' AS kind, [p.id, p.name] AS v",
+    "UNWIND $wids AS rid MATCH (p:Programme)-[:USES]->(:Intervention)-[:HAS_ELEMENT]->"
+    "(r:Node {id: rid}) RETURN DISTINCT rid, 'uses' AS kind, [p.id, p.name] AS v",
+    "UNWIND $eids AS rid MATCH (d:Document)-[:HAS_CHUNK]->(c:Chunk)-[:MENTIONS]->"
+    "(r:Node {id: rid}) WITH rid, d, collect(DISTINCT c.id) AS cs "
+    "RETURN rid, 'doc' AS kind, [d.id, d.title, cs[..$per_doc]] AS v",
+    "UNWIND $cids AS rid MATCH (d:Document)-[:HAS_CHUNK]->(c:Node {id: rid}) "
+    "RETURN rid, 'doc' AS kind, [d.id, d.title, [rid]] AS v",
+    # Challenges and target groups mentioned in the result's chunks, counted per concept.
+    # (Label tests go after a WITH: FalkorDB plans a WHERE on an unbound node's labels as
+    # a scan of every node, even when the pattern starts from an indexed one.)
+    "UNWIND $eids AS rid MATCH (r:Node {id: rid})<-[:MENTIONS]-(c:Chunk) "
+    "WITH DISTINCT rid, c MATCH (c)-[:MENTIONS]->(x) WITH rid, x "
+    "WHERE (x:Challenge OR x:TargetGroup) AND x.concept IS NOT NULL "
+    "WITH rid, x:Challenge AS challenge, x.concept AS concept, count(*) AS n "
+    "RETURN rid, 'mentioned' AS kind, [challenge, concept, n] AS v",
+    "UNWIND $cids AS rid MATCH (c:Node {id: rid})-[:MENTIONS]->(x) WITH rid, x "
+    "WHERE (x:Challenge OR x:TargetGroup) AND x.concept IS NOT NULL "
+    "WITH rid, x:Challenge AS challenge, x.concept AS concept, count(*) AS n "
+    "RETURN rid, 'mentioned' AS kind, [challenge, concept, n] AS v",
+)
+FIRST_QUERY = " UNION ALL ".join(_BRANCHES)
+# Programmes whose documents are the result's documents, and areas of programmes and
+# documents ($oids: documents and programmes already known; $dids: documents).
+# Programmes are few (one per municipal programme), so one pass over them is cheap; the
+# list test has no index on either backend.
+SECOND_QUERY = (
+    "MATCH (p:Programme) WHERE any(d IN p.sources WHERE d IN $dids) "
+    "UNWIND [d IN p.sources WHERE d IN $dids] AS did "
+    "RETURN did AS oid, 'programme' AS kind, [p.id, p.name] AS v "
+    "UNION ALL MATCH (p:Programme)-[:IN_AREA]->(a:Area) "
+    "WHERE any(d IN p.sources WHERE d IN $dids) "
+    "RETURN p.id AS oid, 'area' AS kind, [a.id, a.name] AS v "
+    "UNION ALL UNWIND $oids AS oid MATCH (o:Node {id: oid})-[:IN_AREA]->(a:Area) "
+    "RETURN oid, 'area' AS kind, [a.id, a.name] AS v"
+)
+
+
+def _rows(store: GraphStore, query: str, params: dict[str, Any]) -> list[list[Any]]:
+    return store.read_query(query, params, timeout_s=10.0, row_cap=ROW_CAP).rows
+
+
+def build_profiles(
+    store: GraphStore,
+    vocab: Vocabulary,
+    ids: Sequence[str],
+    chunk_ids: Collection[str] | None = None,
+) -> dict[str, Profile]:
+    """Profiles of the result nodes ``ids`` (unknown ids and non-result labels skipped).
+
+    ``chunk_ids`` says which ids are chunks when the caller knows (the search arms do),
+    so each branch only looks up the ids it can match; without it every branch takes
+    every id and the patterns sort them out.
+    """
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return {}
+    if chunk_ids is None:
+        eids, cids = ids, ids
+    else:
+        eids = [i for i in ids if i not in chunk_ids]
+        cids = [i for i in ids if i in chunk_ids]
+    by_kind: dict[str, list[list[Any]]] = defaultdict(list)
+    for rid, kind, v in _rows(
+        store,
+        FIRST_QUERY,
+        {"ids": ids, "eids": eids, "wids": eids, "cids": cids, "per_doc": CHUNKS_PER_DOCUMENT},
+    ):
+        by_kind[kind].append([rid, *v])
+    profiles = _nodes(vocab, by_kind["node"])
+    if not profiles:
+        return profiles
+    _facts(vocab, profiles, by_kind["fact"], by_kind["evidence"])
+    _element_of(profiles, by_kind["element_of"])
+    for rid, pid, pname in by_kind["uses"]:
+        if rid in profiles:
+            profiles[rid].programmes[pid] = ProgrammeRef(id=pid, name=_s(pname), via="uses")
+    for rid, did, title, cids in by_kind["doc"]:
+        p = profiles.get(rid)
+        if p is None or (p.type == "chunk") != (cids == [rid]):
             continue
-        p = Profile(str(n["id"]), kind, _s(n.get("name")), n)
-        p.rate(n.get("rating_level"), n.get("rating_rank"))
+        p.documents[did] = _s(title)
+        if p.type == "chunk":
+            p.name = p.name or _s(title)
+            p.chunks = [rid]
+        else:
+            p.chunks.extend(c for c in cids if c not in p.chunks)
+    _mentioned(profiles, by_kind["mentioned"])
+    _programmes_and_areas(store, profiles)
+    return profiles
+
+
+def _nodes(vocab: Vocabulary, rows: list[list[Any]]) -> dict[str, Profile]:
+    profiles: dict[str, Profile] = {}
+    for rid, kind, name, concept, level, rank in rows:
+        if kind not in RESULT_TYPES:
+            continue
+        props = {"name": name, "concept": concept, "rating_level": level, "rating_rank": rank}
+        p = Profile(str(rid), kind, _s(name), props)
+        p.rate(level, rank)
         if p.recognition and p.recognition_rank is None:
             p.recognition_rank = vocab.recognition_rank(p.recognition)
-        own = n.get("concept")
-        if isinstance(own, str) and (c := vocab.get(own)) is not None:
+        if isinstance(concept, str) and (c := vocab.get(concept)) is not None:
             for r in c.related:
                 rc = vocab.get(r)
                 if rc is not None and rc.scheme == "challenges":
@@ -98,32 +225,19 @@ def build_profiles(store: GraphStore, vocab: Vocabulary, ids: Sequence[str]) -> 
                 elif rc is not None and rc.scheme == "target-groups":
                     p.target_groups.add(r)
         profiles[p.id] = p
-    if not profiles:
-        return profiles
-    entity_ids = [i for i, p in profiles.items() if p.type != "chunk"]
-    chunk_ids = [i for i, p in profiles.items() if p.type == "chunk"]
-    _facts(store, vocab, profiles, entity_ids)
-    _element_of(store, profiles, entity_ids)
-    _documents(store, profiles, entity_ids, chunk_ids)
-    _mentioned(store, profiles)
-    _programmes(store, profiles)
     return profiles
 
 
 def _facts(
-    store: GraphStore, vocab: Vocabulary, profiles: dict[str, Profile], ids: list[str]
+    vocab: Vocabulary,
+    profiles: dict[str, Profile],
+    facts: list[list[Any]],
+    evidence: list[list[Any]],
 ) -> None:
-    if not ids:
-        return
-    for rid, rel, xid, xname, concept, outcome, direction, magnitude, size, level, rank in _rows(
-        store,
-        "UNWIND $ids AS rid MATCH (r:Node {id: rid})-[rel]->(x) WHERE type(rel) IN "
-        "['ADDRESSES', 'TARGETS', 'HAS_EFFECT'] RETURN rid, type(rel), x.id, x.name, "
-        "x.concept, x.outcome, x.direction, x.magnitude, x.effect_size, x.rating_level, "
-        "x.rating_rank",
-        {"ids": ids},
-    ):
-        p = profiles[rid]
+    for rid, rel, xid, xname, concept, outcome, direction, magnitude, size, level, rank in facts:
+        p = profiles.get(rid)
+        if p is None or p.type == "chunk":
+            continue
         if rel == "ADDRESSES" and concept:
             p.challenges.add(concept)
         elif rel == "TARGETS" and concept:
@@ -136,29 +250,14 @@ def _facts(
                 magnitude=_s(magnitude if magnitude is not None else size),
                 level=_s(level),
             )
-            rank_ = int(rank) if isinstance(rank, int | float) else None
-            if level and rank_ is None:
-                rank_ = vocab.recognition_rank(str(level))
+            rank_ = _rank(level, rank, vocab)
             p.effects.append((eff, concept, rank_))
             p.rate(level, rank_)
-    ev_rows = _rows(
-        store,
-        "UNWIND $ids AS rid MATCH (r:Node {id: rid}) MATCH (r)-[:HAS_EFFECT]->(e:Effect)"
-        "-[:SUPPORTED_BY]->(ev:Evidence) RETURN rid, e.rating_level, e.rating_rank, "
-        "ev.id, ev.evidence_type, ev.concept, coalesce(ev.title, ev.citation, ev.name)",
-        {"ids": ids},
-    ) + _rows(
-        store,
-        "UNWIND $ids AS rid MATCH (r:Node {id: rid})-[:SUPPORTED_BY]->(ev:Evidence) "
-        "RETURN rid, null AS level, null AS rank, ev.id, ev.evidence_type, ev.concept, "
-        "coalesce(ev.title, ev.citation, ev.name)",
-        {"ids": ids},
-    )
-    for rid, level, rank, evid, etype, econcept, title in ev_rows:
-        p = profiles[rid]
-        rank_ = int(rank) if isinstance(rank, int | float) else None
-        if level and rank_ is None:
-            rank_ = vocab.recognition_rank(str(level))
+    for rid, level, rank, evid, etype, econcept, title in evidence:
+        p = profiles.get(rid)
+        if p is None or p.type == "chunk":
+            continue
+        rank_ = _rank(level, rank, vocab)
         old = p.evidence.get(evid)
         if old is None or (rank_ or -1) > (old.rank or -1):
             p.evidence[evid] = EvidenceOut(
@@ -173,19 +272,12 @@ def _facts(
             p.evidence_concepts.add(econcept)
 
 
-def _element_of(store: GraphStore, profiles: dict[str, Profile], ids: list[str]) -> None:
+def _element_of(profiles: dict[str, Profile], rows: list[list[Any]]) -> None:
     """Working elements inherit challenges and target groups of their interventions."""
-    wids = [i for i in ids if profiles[i].type == "working_element"]
-    if not wids:
-        return
-    for rid, iid, iname, rel, concept in _rows(
-        store,
-        "UNWIND $ids AS rid MATCH (i:Intervention)-[:HAS_ELEMENT]->(r:Node {id: rid}) "
-        "OPTIONAL MATCH (i)-[rel]->(x) WHERE type(rel) IN ['ADDRESSES', 'TARGETS'] "
-        "RETURN rid, i.id, i.name, type(rel), x.concept",
-        {"ids": wids},
-    ):
-        p = profiles[rid]
+    for rid, iid, iname, rel, concept in rows:
+        p = profiles.get(rid)
+        if p is None or p.type != "working_element":
+            continue
         p.interventions[iid] = _s(iname)
         if concept and rel == "ADDRESSES":
             p.challenges.add(concept)
@@ -193,108 +285,57 @@ def _element_of(store: GraphStore, profiles: dict[str, Profile], ids: list[str])
             p.target_groups.add(concept)
 
 
-def _documents(
-    store: GraphStore, profiles: dict[str, Profile], entity_ids: list[str], chunk_ids: list[str]
-) -> None:
-    if entity_ids:
-        for rid, did, title, cid in _rows(
-            store,
-            "UNWIND $ids AS rid MATCH (d:Document)-[:HAS_CHUNK]->(c:Chunk)-[:MENTIONS]->"
-            "(r:Node {id: rid}) RETURN DISTINCT rid, d.id, d.title, c.id",
-            {"ids": entity_ids},
-        ):
-            p = profiles[rid]
-            p.documents[did] = _s(title)
-            if cid not in p.chunks:
-                p.chunks.append(cid)
-    if chunk_ids:
-        for cid, did, title in _rows(
-            store,
-            "UNWIND $ids AS cid MATCH (d:Document)-[:HAS_CHUNK]->(c:Node {id: cid}) "
-            "RETURN cid, d.id, d.title",
-            {"ids": chunk_ids},
-        ):
-            p = profiles[cid]
-            p.documents[did] = _s(title)
-            p.name = p.name or _s(title)
-            p.chunks = [cid]
-
-
-def _mentioned(store: GraphStore, profiles: dict[str, Profile]) -> None:
+def _mentioned(profiles: dict[str, Profile], rows: list[list[Any]]) -> None:
     """Challenges and target groups mentioned in the result's chunks; they stand in for
     ADDRESSES/TARGETS facts the extraction did not state."""
-    all_chunks = sorted({c for p in profiles.values() for c in p.chunks})
-    if not all_chunks:
-        return
-    per_chunk: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
-    for cid, labels, concept, n in _rows(
-        store,
-        "UNWIND $ids AS cid MATCH (c:Node {id: cid})-[:MENTIONS]->(x) "
-        "WHERE (x:Challenge OR x:TargetGroup) AND x.concept IS NOT NULL "
-        "RETURN cid, labels(x), x.concept, count(*)",
-        {"ids": all_chunks},
-    ):
-        kind = "Challenge" if "Challenge" in labels else "TargetGroup"
-        per_chunk[cid].append((kind, concept, int(n)))
-    for p in profiles.values():
-        counts: dict[str, Counter[str]] = {"Challenge": Counter(), "TargetGroup": Counter()}
-        for cid in p.chunks:
-            for kind, concept, n in per_chunk.get(cid, ()):
-                counts[kind][concept] += n
-                p.mentioned.add(concept)
+    counts: dict[str, dict[str, Counter[str]]] = defaultdict(
+        lambda: {"Challenge": Counter(), "TargetGroup": Counter()}
+    )
+    for rid, challenge, concept, n in rows:
+        if rid not in profiles:
+            continue
+        kind = "Challenge" if challenge else "TargetGroup"
+        counts[rid][kind][concept] += int(n)
+    for rid, c in counts.items():
+        p = profiles[rid]
+        p.mentioned |= set(c["Challenge"]) | set(c["TargetGroup"])
         if p.type == "chunk":
-            p.challenges |= set(counts["Challenge"])
-            p.target_groups |= set(counts["TargetGroup"])
+            p.challenges |= set(c["Challenge"])
+            p.target_groups |= set(c["TargetGroup"])
             continue
         if not p.challenges:
-            p.challenges = {c for c, _ in counts["Challenge"].most_common(FALLBACK_CONCEPTS)}
+            p.challenges = {x for x, _ in c["Challenge"].most_common(FALLBACK_CONCEPTS)}
         if not p.target_groups:
-            p.target_groups = {c for c, _ in counts["TargetGroup"].most_common(FALLBACK_CONCEPTS)}
+            p.target_groups = {x for x, _ in c["TargetGroup"].most_common(FALLBACK_CONCEPTS)}
 
 
-def _programmes(store: GraphStore, profiles: dict[str, Profile]) -> None:
-    """Programmes that use a result (USES, also via a working element's interventions)
-    or whose documents mention it; areas of those programmes and documents."""
-    using: dict[str, list[str]] = defaultdict(list)  # node id -> result ids
-    for p in profiles.values():
-        if p.type != "chunk":
-            using[p.id].append(p.id)
-        for iid in p.interventions:
-            using[iid].append(p.id)
-    if using:
-        for nid, pid, pname in _rows(
-            store,
-            "UNWIND $ids AS nid MATCH (p:Programme)-[:USES]->(r:Node {id: nid}) "
-            "RETURN nid, p.id, p.name",
-            {"ids": sorted(using)},
-        ):
-            for rid in using[nid]:
-                profiles[rid].programmes[pid] = ProgrammeRef(id=pid, name=_s(pname), via="uses")
+def _programmes_and_areas(store: GraphStore, profiles: dict[str, Profile]) -> None:
+    """Programmes whose documents mention a result (after those that use it), and the
+    areas of the result's programmes and documents."""
     docs: dict[str, list[str]] = defaultdict(list)
+    owners: dict[str, list[str]] = defaultdict(list)
     for p in profiles.values():
         for did in p.documents:
             docs[did].append(p.id)
-    if not docs:
-        return
-    for did, pid, pname in _rows(
-        store,
-        "UNWIND $ids AS did MATCH (p:Programme) WHERE did IN p.sources RETURN did, p.id, p.name",
-        {"ids": sorted(docs)},
-    ):
-        for rid in docs[did]:
-            profiles[rid].programmes.setdefault(
-                pid, ProgrammeRef(id=pid, name=_s(pname), via="mentions")
-            )
-    owners: dict[str, list[str]] = defaultdict(list)
-    for p in profiles.values():
+            owners[did].append(p.id)
         for pid in p.programmes:
             owners[pid].append(p.id)
-        for did in p.documents:
-            owners[did].append(p.id)
-    for oid, aid, aname in _rows(
-        store,
-        "UNWIND $ids AS oid MATCH (o:Node {id: oid})-[:IN_AREA]->(a:Area) RETURN oid, a.id, a.name",
-        {"ids": sorted(owners)},
-    ):
-        for rid in owners[oid]:
-            profiles[rid].areas[aid] = _s(aname)
+    if not owners:
+        return
+    rows = _rows(store, SECOND_QUERY, {"dids": sorted(docs), "oids": sorted(owners)})
+    for oid, kind, (xid, xname) in rows:
+        if kind == "programme":
+            for rid in docs.get(oid, ()):
+                profiles[rid].programmes.setdefault(
+                    xid, ProgrammeRef(id=xid, name=_s(xname), via="mentions")
+                )
+    # Areas after programmes: a programme found through documents brings its areas.
+    prog_owners: dict[str, set[str]] = defaultdict(set)
+    for p in profiles.values():
+        for pid in p.programmes:
+            prog_owners[pid].add(p.id)
+    for oid, kind, (xid, xname) in rows:
+        if kind != "area":
+            continue
+        for rid in {*docs.get(oid, ()), *prog_owners.get(oid, ())}:
+            profiles[rid].areas[xid] = _s(xname)

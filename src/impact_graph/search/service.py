@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import Any
 
 from impact_graph.schema import Schema
 from impact_graph.search import arms as arms_mod
@@ -41,9 +43,60 @@ ARM_WEIGHTS = {"concept": 1.0, "fulltext": 1.0, "vector": 0.5}
 #: Candidates profiled per query (the fused top); everything after is too weak to show.
 MAX_CANDIDATES = 150
 QUOTES_PER_RESULT = 2
+#: Chunks read per result to pick its quotes from.
+CHUNKS_PER_QUOTE_SEARCH = 12
 FACETS = ("type", "challenge", "target_group", "area", "programme", "evidence_type", "recognition")
 
 _sentence_re = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)
+
+
+@lru_cache(maxsize=4096)
+def _sentences(text: str) -> tuple[tuple[int, str, frozenset[str]], ...]:
+    """(offset, sentence, stems) of a chunk's sentences of 12+ characters. Cached on the
+    text itself (not the chunk id), so a re-ingested chunk is never served stale; the
+    stemming is what made quotes the slowest part of a search."""
+    out: list[tuple[int, str, frozenset[str]]] = []
+    for m in _sentence_re.finditer(text):
+        raw = m.group(0)
+        sentence = raw.strip()
+        if len(sentence) < 12:
+            continue
+        lead = len(raw) - len(raw.lstrip())
+        out.append((m.start() + lead, sentence, frozenset(stem(w) for w in words(sentence))))
+    return tuple(out)
+
+
+_vocab_caches: dict[int, tuple[Vocabulary, dict[tuple[str, str], frozenset[str]]]] = {}
+
+
+def _vocab_cache(vocab: Vocabulary) -> dict[tuple[str, str], frozenset[str]]:
+    """A per-vocabulary memo (what depends only on the vocabulary never changes while it
+    lives); the vocabulary is kept with it so its ``id`` cannot be reused."""
+    hit = _vocab_caches.get(id(vocab))
+    if hit is None or hit[0] is not vocab:
+        if len(_vocab_caches) > 8:
+            _vocab_caches.clear()
+        hit = _vocab_caches[id(vocab)] = (vocab, {})
+    return hit[1]
+
+
+def _expand_narrower(vocab: Vocabulary, iri: str) -> frozenset[str]:
+    memo = _vocab_cache(vocab)
+    key = ("narrower", iri)
+    if key not in memo:
+        memo[key] = frozenset(vocab.expand(iri, broader=False, narrower=True, depth=2))
+    return memo[key]
+
+
+def _label_stems(vocab: Vocabulary, iri: str) -> frozenset[str]:
+    memo = _vocab_cache(vocab)
+    key = ("label-stems", iri)
+    if key not in memo:
+        concept = vocab.get(iri)
+        memo[key] = frozenset(
+            s for label in (concept.labels if concept else ()) for s in content_stems(label)
+        )
+    return memo[key]
 
 
 def check_paging(limit: int, offset: int, max_limit: int = MAX_LIMIT) -> None:
@@ -81,6 +134,7 @@ class SearchService:
         self.vocab = vocab
         self.embedder = embedder
         self.schema = schema
+        self._concept_labels = arms_mod.concept_labels(schema)
 
     # -- search ------------------------------------------------------------------------
 
@@ -88,26 +142,48 @@ class SearchService:
         self, parsed: ParsedQuery, only: Iterable[str] | None = None
     ) -> tuple[dict[str, dict[str, float]], list[str]]:
         """Scores per arm (``only`` restricts the arms, for the benchmark) and notes."""
+        scores, notes, _, _ = self._run_arms(parsed, only)
+        return scores, notes
+
+    def _run_arms(
+        self, parsed: ParsedQuery, only: Iterable[str] | None = None
+    ) -> tuple[dict[str, dict[str, float]], list[str], arms_mod.ChunkLinks, set[str]]:
+        """Scores per arm, notes, what the arms' chunks mention, and the chunk ids.
+
+        The arms' own finds come first; then one query links the chunks of *all* arms to
+        the entities they mention, and each arm lends its chunk scores from that.
+        """
         wanted = set(only or ARM_WEIGHTS)
-        runs: dict[str, Callable[[], dict[str, float]]] = {
-            "concept": lambda: arms_mod.concept_arm(self.store, parsed, self.vocab),
-            "fulltext": lambda: arms_mod.fulltext_arm(self.store, parsed),
+        runs: dict[str, Callable[[], arms_mod.ArmHits]] = {
+            "concept": lambda: arms_mod.concept_hits(
+                self.store, parsed, self.vocab, self._concept_labels
+            ),
+            "fulltext": lambda: arms_mod.fulltext_hits(self.store, parsed),
         }
         if self.embedder is not None:
             emb = self.embedder
-            runs["vector"] = lambda: arms_mod.vector_arm(self.store, parsed, emb)
+            runs["vector"] = lambda: arms_mod.vector_hits(
+                self.store, arms_mod.embed_query(parsed, emb)
+            )
         notes: list[str] = []
         if "vector" in wanted and "vector" not in runs:
             notes.append("The vector arm did not run: no embedding model was given.")
-        out: dict[str, dict[str, float]] = {}
+        hits: dict[str, arms_mod.ArmHits] = {}
         for name, fn in runs.items():
             if name not in wanted:
                 continue
             try:
-                out[name] = fn()
+                hits[name] = fn()
             except StoreError as e:  # one arm failing must not fail the search
                 notes.append(f"The {name} arm failed and was left out: {e}")
-        return out, notes
+        chunk_ids = {c for h in hits.values() for c in h.chunks}
+        try:
+            links = arms_mod.chunk_links(self.store, chunk_ids)
+        except StoreError as e:  # chunks still count as results of their own
+            notes.append(f"Chunks could not lend their score to what they mention: {e}")
+            links = arms_mod.ChunkLinks()
+        scores = {name: arms_mod.spread(h, links) for name, h in hits.items()}
+        return scores, notes, links, chunk_ids
 
     def search(
         self, request: SearchRequest, *, arms: Iterable[str] | None = None
@@ -116,28 +192,33 @@ class SearchService:
         check_paging(request.limit, request.offset)
         parsed = parse_query(request.q, self.vocab)
         filters = self._resolve_filters(request.filters)
-        scores, notes = self.run_arms(parsed, arms)
+        scores, notes, links, chunk_ids = self._run_arms(parsed, arms)
         rankings = {a: rank(s) for a, s in scores.items()}
         fused = rrf(rankings, ARM_WEIGHTS)
         candidates = rank(fused)[:MAX_CANDIDATES]
-        profiles = build_profiles(self.store, self.vocab, candidates)
+        profiles = build_profiles(self.store, self.vocab, candidates, chunk_ids=chunk_ids)
         kept = [profiles[i] for i in candidates if i in profiles and filters(profiles[i])]
         final: dict[str, float] = {}
         boosts: dict[str, BoostFacts] = {}
+        expanded = self._expanded_direct(parsed)
         for p in kept:
-            facts = self._boost_facts(p, parsed)
+            facts = self._boost_facts(p, parsed, expanded)
             final[p.id] = fused[p.id] * boost(facts)
             boosts[p.id] = facts
         ordered = rank(final)
         page = ordered[request.offset : request.offset + request.limit]
         by_id = {p.id: p for p in kept}
         chunk_scores = {cid: s for arm in scores.values() for cid, s in arm.items()}
-        results = [self._result(by_id[i], final[i], parsed, chunk_scores) for i in page]
+        quotes = self._quotes([by_id[i] for i in page], parsed, chunk_scores, links)
+        results = [self._result(by_id[i], final[i], parsed, quotes.get(i, [])) for i in page]
         if request.explain:
+            positions = {
+                a: {rid: n for n, rid in enumerate(r, start=1)} for a, r in rankings.items()
+            }
             for r in results:
                 r.explain = {
                     a: ArmScore(
-                        rank=rankings[a].index(r.id) + 1 if r.id in scores[a] else None,
+                        rank=positions[a].get(r.id) if r.id in scores[a] else None,
                         score=round(scores[a].get(r.id, 0.0), 6),
                     )
                     for a in rankings
@@ -173,7 +254,15 @@ class SearchService:
 
     # -- pieces ------------------------------------------------------------------------
 
-    def _boost_facts(self, p: Profile, parsed: ParsedQuery) -> BoostFacts:
+    def _expanded_direct(self, parsed: ParsedQuery) -> set[str]:
+        """The query's named concepts with their narrower ones (what "matches the asked
+        group or challenge" means for the boost); computed once per query."""
+        expanded: set[str] = set()
+        for c in parsed.direct:
+            expanded |= _expand_narrower(self.vocab, c.iri)
+        return expanded
+
+    def _boost_facts(self, p: Profile, parsed: ParsedQuery, expanded: set[str]) -> BoostFacts:
         q = set(parsed.concepts)
         qstems = set(parsed.stems)
         positive = False
@@ -182,10 +271,6 @@ class SearchService:
                 continue
             if (concept and concept in q) or qstems & set(content_stems(eff.outcome)):
                 positive = True
-        direct = {c.iri for c in parsed.direct}
-        expanded = set()
-        for iri in direct:
-            expanded |= self.vocab.expand(iri, broader=False, narrower=True, depth=2)
         matched = len((p.challenges | p.target_groups) & expanded)
         strength = max((e.strength for e in p.evidence.values()), default=0)
         return BoostFacts(
@@ -196,7 +281,7 @@ class SearchService:
         )
 
     def _result(
-        self, p: Profile, score: float, parsed: ParsedQuery, chunk_scores: dict[str, float]
+        self, p: Profile, score: float, parsed: ParsedQuery, quotes: list[Quote]
     ) -> SearchResult:
         matched = [
             MatchedConceptOut(iri=c.iri, label=c.label, scheme=c.scheme, via=c.via)
@@ -212,7 +297,7 @@ class SearchService:
             name=p.name or p.id,
             score=round(score, 6),
             matched_concepts=matched,
-            quotes=self._quotes(p, parsed, chunk_scores),
+            quotes=quotes,
             recognition=p.recognition,
             recognition_rank=p.recognition_rank,
             evidence=evidence,
@@ -223,49 +308,74 @@ class SearchService:
             target_groups=sorted(self.vocab.label(c) for c in p.target_groups),
         )
 
-    def _quotes(
-        self, p: Profile, parsed: ParsedQuery, chunk_scores: dict[str, float]
-    ) -> list[Quote]:
-        """The sentences of the result's chunks that share most with the question (and,
-        for an entity, name it), with document offsets."""
-        if not p.chunks:
-            return []
-        # Chunks the arms liked first, then the rest (bounded: quotes, not a dossier).
-        chunk_ids = sorted(p.chunks, key=lambda c: -chunk_scores.get(c, 0.0))[:12]
-        nodes = {n["id"]: n for n in self.store.get_nodes(chunk_ids)}
-        docs = (
-            self._chunk_docs(chunk_ids)
-            if p.type != "chunk"
-            else {chunk_ids[0]: next(iter(p.documents.items()), ("", ""))}
-        )
+    def _quote_terms(self, parsed: ParsedQuery) -> set[str]:
+        """Stems a quote should share with the question: its words and the labels of the
+        concepts it clearly reaches."""
         terms = set(parsed.stems)
         for c in parsed.concepts.values():
             if c.weight >= 0.7:
-                concept = self.vocab.get(c.iri)
-                for label in concept.labels if concept else ():
-                    terms.update(content_stems(label))
+                terms |= _label_stems(self.vocab, c.iri)
+        return terms
+
+    def _quotes(
+        self,
+        page: list[Profile],
+        parsed: ParsedQuery,
+        chunk_scores: dict[str, float],
+        links: arms_mod.ChunkLinks,
+    ) -> dict[str, list[Quote]]:
+        """Per result, the sentences of its chunks that share most with the question (and,
+        for an entity, name it), with document offsets. One query reads the chunks of
+        the whole page."""
+        wanted: dict[str, list[str]] = {}
+        for p in page:
+            if p.type == "chunk":
+                wanted[p.id] = [p.id]
+                continue
+            # Chunks the arms liked first, then the rest (bounded: quotes, not a dossier).
+            pool = dict.fromkeys([*links.chunks_of(p.id), *p.chunks])
+            wanted[p.id] = sorted(pool, key=lambda c: -chunk_scores.get(c, 0.0))[
+                :CHUNKS_PER_QUOTE_SEARCH
+            ]
+        all_ids = sorted({c for cs in wanted.values() for c in cs})
+        if not all_ids:
+            return {}
+        texts = {
+            cid: (text, start, str(did), str(title or ""))
+            for cid, text, start, did, title in self.store.read_query(
+                "UNWIND $ids AS cid MATCH (d:Document)-[:HAS_CHUNK]->(c:Node {id: cid}) "
+                "RETURN cid, c.text, c.start, d.id, d.title",
+                {"ids": all_ids},
+                timeout_s=10.0,
+                row_cap=len(all_ids) * 4,
+            ).rows
+        }
+        terms = self._quote_terms(parsed)
+        return {
+            p.id: self._best_sentences(p, wanted[p.id], texts, terms, chunk_scores) for p in page
+        }
+
+    def _best_sentences(
+        self,
+        p: Profile,
+        chunk_ids: list[str],
+        texts: dict[str, tuple[Any, Any, str, str]],
+        terms: set[str],
+        chunk_scores: dict[str, float],
+    ) -> list[Quote]:
         name = p.name.lower() if p.type != "chunk" else ""
         scored: list[tuple[float, Quote]] = []
         for cid in chunk_ids:
-            n = nodes.get(cid)
-            if not n or not isinstance(n.get("text"), str):
+            if cid not in texts or not isinstance(texts[cid][0], str):
                 continue
-            text: str = n["text"]
-            base = int(n.get("start") or 0)
-            did, title = docs.get(cid, ("", ""))
-            for m in _sentence_re.finditer(text):
-                raw = m.group(0)
-                lead = len(raw) - len(raw.lstrip())
-                sentence = raw.strip()
-                if len(sentence) < 12:
-                    continue
-                s_start = m.start() + lead
-                sstems = {stem(w) for w in words(sentence)}
+            text, start, did, title = texts[cid]
+            base = int(start or 0)
+            for s_start, sentence, sstems in _sentences(text):
                 overlap = len(terms & sstems)
                 names_it = bool(name) and name in sentence.lower()
-                value = overlap + (1.5 if names_it else 0.0) + chunk_scores.get(cid, 0.0) * 0.1
                 if overlap == 0 and not names_it:
                     continue
+                value = overlap + (1.5 if names_it else 0.0) + chunk_scores.get(cid, 0.0) * 0.1
                 scored.append(
                     (
                         value,
@@ -287,16 +397,6 @@ class SearchService:
             if len(out) == QUOTES_PER_RESULT:
                 break
         return out
-
-    def _chunk_docs(self, chunk_ids: list[str]) -> dict[str, tuple[str, str]]:
-        rows = self.store.read_query(
-            "UNWIND $ids AS cid MATCH (d:Document)-[:HAS_CHUNK]->(c:Node {id: cid}) "
-            "RETURN cid, d.id, d.title",
-            {"ids": chunk_ids},
-            timeout_s=10.0,
-            row_cap=10000,
-        ).rows
-        return {cid: (str(did), str(title or "")) for cid, did, title in rows}
 
     # -- filters and facets ------------------------------------------------------------
 
