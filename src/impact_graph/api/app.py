@@ -135,6 +135,10 @@ def create_app(
     app.include_router(sparql.router, dependencies=read)
     app.include_router(ontology.router, dependencies=read)
     app.include_router(network.router, dependencies=read)
+    from impact_graph.api.routers import cypher, queries
+
+    app.include_router(cypher.router, dependencies=read)
+    app.include_router(queries.router, dependencies=read)
     app.include_router(web.router)  # the Dutch web UI; its "/" wins over the redirect below
 
     @app.get("/", include_in_schema=False)

@@ -1,0 +1,166 @@
+"""``/queries``: stored (canned) research queries, listed and run by name.
+
+* ``GET /queries`` lists every stored query: name, title, description, typed parameters
+  with defaults, and its Cypher and SPARQL text (so a researcher can start from it).
+* ``GET /queries/{name}?param=value`` runs one; ``lang=cypher`` (default) asks the graph
+  store, ``lang=sparql`` the RDF view -- the same question, the same answer. ``.json`` /
+  ``.csv`` on the name, ``format=`` or Accept choose the output, as on ``/cypher``.
+* Parameters are typed and checked before anything runs: an unknown, missing or
+  malformed one answers 422 naming it.
+
+The packaged queries are ``queries/research.yaml``; ``IMPACT_GRAPH_QUERIES_FILE`` adds a
+server's own (loaded once per app; a broken file answers 503 naming the file and entry).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from impact_graph.api.deps import services
+from impact_graph.api.problems import ProblemError, problem_responses
+from impact_graph.api.routers.cypher import (
+    FORMATS,
+    choose_format,
+    limits,
+    query_problem,
+    table_response,
+)
+from impact_graph.queries.catalog import (
+    RESERVED,
+    Catalog,
+    CatalogError,
+    ParamError,
+    StoredQuery,
+    load_catalog,
+)
+from impact_graph.queries.run import run_stored
+from impact_graph.store.port import QueryRefused, QuerySyntaxError, QueryTimeout
+
+router = APIRouter(tags=["queries"])
+
+_lock = threading.Lock()
+
+
+def catalog(request: Request) -> Catalog:
+    """The app's stored queries, loaded on first use."""
+    state = request.app.state
+    found: Catalog | None = getattr(state, "query_catalog", None)
+    if found is not None:
+        return found
+    with _lock:
+        found = getattr(state, "query_catalog", None)
+        if found is None:
+            try:
+                found = load_catalog(services(request).settings.queries_file)
+            except CatalogError as e:
+                raise ProblemError(503, str(e), slug="stored-queries-broken") from e
+            state.query_catalog = found
+    return found
+
+
+def _links(request: Request, q: StoredQuery) -> dict[str, str]:
+    base = str(request.url_for("run_stored_query", name=q.name))
+    links = {f"run_{lang}": f"{base}?lang={lang}" for lang in q.languages}
+    links["csv"] = f"{base}.csv"
+    return links
+
+
+@router.get(
+    "/queries",
+    summary="List the stored research queries",
+    description=__doc__,
+    responses=problem_responses(401, 503),
+)
+def list_queries(request: Request) -> JSONResponse:
+    cat = catalog(request)
+    items = [{**q.describe(), "links": _links(request, q)} for q in cat]
+    return JSONResponse({"queries": items, "total": len(items)})
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The rows as JSON {query, title, params, columns, rows, row_count, "
+        "truncated, row_cap, ...} or CSV; X-Row-Cap, X-Truncated and X-Query-Time-Ms headers.",
+        "content": {"application/json": {}, "text/csv": {}},
+    },
+    **problem_responses(400, 401, 404, 406, 422, 503),
+}
+
+
+@router.get(
+    "/queries/{name}",
+    name="run_stored_query",
+    summary="Run a stored research query",
+    description="Run the stored query `name` (add `.json` or `.csv`); every query-string "
+    "argument other than lang, format, shape, timeout_s and row_cap is one of its "
+    "parameters (GET /queries lists them).",
+    responses=_RESPONSES,
+    response_class=Response,
+)
+def run_stored_query(
+    request: Request,
+    name: str,
+    lang: Annotated[str | None, Query(description="cypher (default) or sparql.")] = None,
+    fmt: Annotated[str | None, Query(alias="format", description="json or csv.")] = None,
+    shape: Annotated[str, Query(description="JSON rows as 'arrays' or 'objects'.")] = "arrays",
+    timeout_s: Annotated[float | None, Query(description="Lower time limit (s).")] = None,
+    row_cap: Annotated[int | None, Query(description="Lower row cap.")] = None,
+) -> Response:
+    cat = catalog(request)
+    suffix = None
+    for f in FORMATS:
+        if name.endswith("." + f) and name[: -len(f) - 1] in cat:
+            name, suffix = name[: -len(f) - 1], f
+    try:
+        q = cat.get(name)
+    except KeyError as e:
+        raise ProblemError(404, str(e.args[0]), slug="query-not-found") from None
+    out_fmt = choose_format(request, suffix, fmt)
+    language = lang or q.languages[0]
+    raw: dict[str, Any] = {}
+    for key, value in request.query_params.multi_items():
+        if key in RESERVED:
+            continue
+        if key in raw:
+            raise ProblemError(
+                422,
+                f"Parameter '{key}' is given more than once; give it once.",
+                slug="bad-parameter",
+            )
+        raw[key] = value
+    svc = services(request)
+    try:
+        q.text(language)
+        params = q.bind(raw, svc.vocab)
+    except ParamError as e:
+        loc = ["query", e.param or "lang"]
+        raise ProblemError(
+            422,
+            str(e),
+            slug="bad-parameter",
+            errors=[{"loc": loc, "msg": str(e), "type": "value_error"}],
+        ) from None
+    t, cap = limits(request, timeout_s, row_cap)
+    try:
+        if language == "cypher":
+            table = run_stored(q, "cypher", params, store=svc.store(), timeout_s=t, row_cap=cap)
+        else:
+            from impact_graph.api.routers.sparql import rdf_view
+            from impact_graph.rdf.mapping import default_prefixes
+
+            table = run_stored(
+                q,
+                "sparql",
+                params,
+                view=rdf_view(request),
+                prefixes=default_prefixes(svc.schema),
+                timeout_s=t,
+                row_cap=cap,
+            )
+    except (QueryRefused, QuerySyntaxError, QueryTimeout) as e:
+        raise query_problem(e) from e
+    return table_response(table, out_fmt, shape, title=q.title)

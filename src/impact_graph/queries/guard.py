@@ -1,0 +1,165 @@
+"""A first, backend-independent check of researcher Cypher, before it reaches a store.
+
+Why a second check when both stores already refuse writes (FalkorDB's ``GRAPH.RO_QUERY``,
+Neo4j's read transaction plus an EXPLAIN plan check)? Because the stores' refusals differ
+in wording and in moment (FalkorDB notices ``CALL { CREATE ... }`` only when it runs,
+Neo4j only after planning), while researchers should get the same sentence on both
+backends, naming the clause they used and saying what is allowed instead. The stores stay
+the authority: this check only refuses earlier and more clearly, it never lets through
+what a store would refuse.
+
+The check walks a token stream in which string literals, backtick-quoted names and
+comments are skipped, so ``WHERE n.name = 'CREATE'`` or a property called ``set`` are
+harmless; a keyword only counts where Cypher would read it as a clause.
+"""
+
+from __future__ import annotations
+
+import re
+
+from impact_graph.store.port import QueryRefused, QuerySyntaxError
+
+#: Longest Cypher text accepted (a query is not a data upload).
+MAX_CYPHER_CHARS = 100_000
+
+ALLOWED = (
+    "MATCH, OPTIONAL MATCH, WHERE, WITH, UNWIND, RETURN, ORDER BY, SKIP, LIMIT, UNION and "
+    "CALL { ... } subqueries that only read, plus the read-only procedures db.labels, "
+    "db.relationshipTypes, db.propertyKeys and the fulltext/vector index queries"
+)
+
+#: Clause keywords that write or change the schema, with what to do instead.
+_WRITE_CLAUSES: dict[str, str] = {
+    "CREATE": "CREATE writes nodes, relationships, indexes or constraints",
+    "MERGE": "MERGE writes when nothing matches",
+    "SET": "SET changes properties or labels",
+    "DELETE": "DELETE removes data",
+    "DETACH": "DETACH DELETE removes data",
+    "REMOVE": "REMOVE deletes properties or labels",
+    "FOREACH": "FOREACH exists only to write",
+    "DROP": "DROP removes indexes, constraints or databases",
+    "ALTER": "ALTER changes the server's configuration",
+    "GRANT": "GRANT changes privileges",
+    "DENY": "DENY changes privileges",
+    "REVOKE": "REVOKE changes privileges",
+    "RENAME": "RENAME changes users, roles or the schema",
+}
+#: Two-word administration commands (``START DATABASE``, ``TERMINATE TRANSACTIONS``).
+_ADMIN_PAIRS: dict[tuple[str, str], str] = {
+    ("START", "DATABASE"): "START DATABASE administers the server",
+    ("STOP", "DATABASE"): "STOP DATABASE administers the server",
+    ("TERMINATE", "TRANSACTION"): "TERMINATE TRANSACTION stops other users' queries",
+    ("TERMINATE", "TRANSACTIONS"): "TERMINATE TRANSACTIONS stops other users' queries",
+    ("LOAD", "CSV"): "LOAD CSV reads files or URLs from outside the graph",
+    ("IN", "TRANSACTIONS"): "CALL ... IN TRANSACTIONS exists only to write in batches",
+    ("SHOW", "USERS"): "SHOW USERS reveals the server's accounts",
+    ("SHOW", "USER"): "SHOW USER reveals the server's accounts",
+    ("SHOW", "ROLES"): "SHOW ROLES reveals the server's accounts",
+    ("SHOW", "PRIVILEGES"): "SHOW PRIVILEGES reveals the server's accounts",
+    ("SHOW", "DATABASES"): "SHOW DATABASES reveals the server",
+    ("SHOW", "DATABASE"): "SHOW DATABASE reveals the server",
+    ("SHOW", "SERVERS"): "SHOW SERVERS reveals the server",
+    ("SHOW", "TRANSACTIONS"): "SHOW TRANSACTIONS reveals other users' queries",
+    ("SHOW", "SETTINGS"): "SHOW SETTINGS reveals the server's configuration",
+}
+#: Procedure and function namespaces that reach outside the graph or administer it.
+_FORBIDDEN_NAMESPACE = re.compile(
+    r"^(?:dbms|db\.(?:create|drop|clear|awaitindex|resample|checkpoint|index\.fulltext\."
+    r"(?:create|drop)|index\.vector\.create)|apoc\.(?:load|import|export|cypher|periodic|"
+    r"trigger|systemdb|log|do|create|merge|refactor|nodes\.delete|atomic|schema|util\.sleep|"
+    r"custom|uuid)|gds\.|genai\.|graph\.)",
+    re.I,
+)
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+   |(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z))
+   |(?P<string>'(?:[^'\\]|\\.)*(?:'|\Z)|"(?:[^"\\]|\\.)*(?:"|\Z))
+   |(?P<quoted>`(?:[^`]|``)*(?:`|\Z))
+   |(?P<param>\$[A-Za-z_0-9]+)
+   |(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_`][A-Za-z0-9_`]*)*)
+   |(?P<other>.)
+    """,
+    re.X | re.S,
+)
+
+
+def _where(text: str, pos: int) -> str:
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return f"line {line}, column {col}"
+
+
+def _refused(what: str, text: str, pos: int) -> QueryRefused:
+    return QueryRefused(
+        f"{what} (at {_where(text, pos)}), and researcher queries only read the graph; use "
+        f"{ALLOWED}."
+    )
+
+
+def check_cypher(query: str) -> None:
+    """Refuse Cypher that writes, administers the server or reaches outside the graph.
+
+    Raises `QueryRefused` (a sentence naming the clause, where it is and what is allowed
+    instead) or `QuerySyntaxError` for an empty or unterminated query; returns quietly
+    for a query the stores may run (they check again).
+    """
+    if not query or not query.strip():
+        raise QuerySyntaxError("The Cypher query is empty; send it as 'query'.")
+    if len(query) > MAX_CYPHER_CHARS:
+        raise QueryRefused(
+            f"The Cypher query is {len(query):,} characters long; the limit is "
+            f"{MAX_CYPHER_CHARS:,}. Send a shorter query (pass long lists as parameters)."
+        )
+    if "\x00" in query:
+        raise QuerySyntaxError("The Cypher query contains a NUL character; remove it.")
+    tokens: list[tuple[str, str, int]] = []
+    for m in _TOKEN.finditer(query):
+        kind = m.lastgroup or "other"
+        tok = m.group()
+        if kind in ("ws", "comment"):
+            if kind == "comment" and tok.startswith("/*") and not tok.endswith("*/"):
+                raise QuerySyntaxError(
+                    f"The comment opened at {_where(query, m.start())} is never closed; "
+                    "close it with */."
+                )
+            continue
+        if kind in ("string", "quoted") and (len(tok) < 2 or tok[-1] != tok[0]):
+            raise QuerySyntaxError(
+                f"The {'string' if kind == 'string' else 'quoted name'} opened at "
+                f"{_where(query, m.start())} is never closed; close it with {tok[0]}."
+            )
+        tokens.append((kind, tok, m.start()))
+
+    for i, (kind, tok, pos) in enumerate(tokens):
+        prev = tokens[i - 1][1] if i else ""
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ("", "", 0)
+        if kind == "quoted":
+            # `apoc.load.json` written with backticks is still that procedure.
+            name = tok[1:-1].replace("``", "`")
+            if _FORBIDDEN_NAMESPACE.match(name):
+                raise _refused(f"Calling {name} reaches outside the graph", query, pos)
+            continue
+        if kind != "name":
+            continue
+        dotted = re.sub(r"\s+", "", tok).replace("`", "")
+        if "." in dotted:
+            if _FORBIDDEN_NAMESPACE.match(dotted) and (nxt[1] == "(" or prev.upper() == "CALL"):
+                raise _refused(
+                    f"Calling {dotted} administers the server or reaches outside the graph",
+                    query,
+                    pos,
+                )
+            continue
+        # A word after '.' or ':' (property, label, type) or before ':' (map key) is a name.
+        if prev in (".", ":") or nxt[1] == ":":
+            continue
+        upper = tok.upper()
+        if upper in _WRITE_CLAUSES:
+            raise _refused(_WRITE_CLAUSES[upper], query, pos)
+        pair = (upper, nxt[1].upper()) if nxt[0] == "name" else None
+        if pair in _ADMIN_PAIRS:
+            raise _refused(_ADMIN_PAIRS[pair], query, pos)
+        if upper == "USE" and nxt[0] in ("name", "quoted"):
+            raise _refused("USE switches to another database", query, pos)
