@@ -368,3 +368,102 @@ def test_bad_map_and_paging_parameters(service: SearchService) -> None:
         service.evidence_map("intervention", "area")
     with pytest.raises(ValueError, match="limit:"):
         service.working_elements(limit=0)
+
+
+# --- speed: round trips and query plans ------------------------------------------------
+
+
+def _recorded_queries(service: SearchService, request: SearchRequest) -> list[tuple[str, dict]]:
+    """The read_query calls one search makes (text and parameters)."""
+    seen: list[tuple[str, dict]] = []
+    store = service.store
+    original = store.read_query
+
+    def recording(query: str, params: dict | None = None, **kw: object):  # type: ignore[no-untyped-def]
+        seen.append((query, dict(params or {})))
+        return original(query, params, **kw)  # type: ignore[arg-type]
+
+    store.read_query = recording  # type: ignore[method-assign]
+    try:
+        service.search(request)
+    finally:
+        del store.read_query  # back to the class's method
+    return seen
+
+
+def _scans(store: GraphStore, query: str, params: dict) -> list[str]:
+    """Plan operators that read every node (or every node of a label) for ``query``."""
+    inner = getattr(store, "inner", store)
+    if store.backend == "falkordb":
+        plan = str(inner.graph.explain(query, params))  # type: ignore[attr-defined]
+        return [
+            line.strip() for line in plan.splitlines() if "Scan" in line and "Index" not in line
+        ]
+    with inner.driver.session() as session:  # type: ignore[attr-defined]
+        summary = session.run("EXPLAIN " + query, params).consume()
+    found, stack = [], [summary.plan or {}]
+    while stack:
+        op = stack.pop()
+        stack.extend(op.get("children", []))
+        name = str(op.get("operatorType", "")).split("@")[0]
+        if name in ("AllNodesScan", "NodeByLabelScan"):
+            found.append(f"{name} {(op.get('args') or {}).get('Details', '')}")
+    return found
+
+
+#: Labels small enough to read whole (a municipality has a handful of programmes).
+SMALL_LABELS = ("Programme",)
+
+
+def test_a_search_is_a_few_round_trips_without_full_scans(service: SearchService) -> None:
+    """Cost must not grow with the graph: a search is a fixed handful of queries, and none
+    of them reads every node (FalkorDB plans a label test on an unbound node as a scan
+    of all nodes unless it comes after a WITH; Neo4j shows it as AllNodesScan)."""
+    request = SearchRequest(q="wat helpt tegen eenzaamheid bij ouderen", limit=10)
+    queries = _recorded_queries(service, request)
+    # concept nodes + concept paths + chunk links + two profile queries + quotes
+    assert len(queries) <= 6, [q[:60] for q, _ in queries]
+    for query, params in queries:
+        scans = [
+            s for s in _scans(service.store, query, params) if not any(x in s for x in SMALL_LABELS)
+        ]
+        assert scans == [], f"{query[:80]}... plans {scans}"
+
+
+def test_results_do_not_depend_on_the_candidate_hint(service: SearchService) -> None:
+    """Profiles built with and without knowing which ids are chunks agree."""
+    from impact_graph.search.profile import build_profiles
+
+    res = service.search(SearchRequest(q="ouderen eenzaam huisarts jongeren", limit=50))
+    ids = [r.id for r in res.results]
+    chunks = {r.id for r in res.results if r.type == "chunk"}
+    assert chunks and len(chunks) < len(ids)
+    hinted = build_profiles(service.store, service.vocab, ids, chunk_ids=chunks)
+    plain = build_profiles(service.store, service.vocab, ids)
+    assert hinted.keys() == plain.keys()
+    for i in ids:
+        a, b = hinted[i], plain[i]
+        assert (a.type, a.challenges, a.target_groups, a.documents, a.programmes, a.areas) == (
+            b.type,
+            b.challenges,
+            b.target_groups,
+            b.documents,
+            b.programmes,
+            b.areas,
+        )
+        assert sorted(a.chunks) == sorted(b.chunks)
+
+
+def test_working_elements_inherit_from_interventions_and_name_their_documents(
+    service: SearchService,
+) -> None:
+    from impact_graph.search.profile import build_profiles
+
+    warm = "workingelement:warme-overdracht"
+    [p] = build_profiles(service.store, service.vocab, [warm]).values()
+    assert p.type == "working_element"
+    assert set(p.interventions.values()) == {"Welzijn op Recept", "Buurtkamer"}
+    assert EENZAAMHEID in p.challenges and OUDEREN in p.target_groups
+    assert {r.via for r in p.programmes.values()} == {"uses"}
+    assert set(p.documents.values()) == {"wor", "buurtkamer"}
+    assert p.areas == {make_id("Area", "Wadstede"): "Wadstede"}

@@ -94,7 +94,8 @@ def chunk_links(store: GraphStore, chunk_ids: Iterable[str]) -> ChunkLinks:
         return links
     for rid, cids, total in _rows(
         store,
-        "UNWIND $ids AS cid MATCH (c:Chunk {id: cid})-[:MENTIONS]->(r) WITH cid, r "
+        # (c:Node, not c:Chunk: on Neo4j only the base label's id is indexed.)
+        "UNWIND $ids AS cid MATCH (c:Node {id: cid})-[:MENTIONS]->(r) WITH cid, r "
         f"WHERE {_ENTITY_WHERE} WITH r, collect(DISTINCT cid) AS cids "
         "MATCH (r)<-[:MENTIONS]-(o:Chunk) RETURN r.id, cids, count(DISTINCT o)",
         {"ids": ids},

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -46,6 +47,10 @@ QUOTES_PER_RESULT = 2
 #: Chunks read per result to pick its quotes from.
 CHUNKS_PER_QUOTE_SEARCH = 12
 FACETS = ("type", "challenge", "target_group", "area", "programme", "evidence_type", "recognition")
+
+#: Threads for the arms of concurrent searches (three arms each; the API serves a few
+#: requests at a time, and the database, not Python, does the work).
+_ARM_POOL = ThreadPoolExecutor(max_workers=6, thread_name_prefix="impact-graph-search-arm")
 
 _sentence_re = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)
 
@@ -168,12 +173,14 @@ class SearchService:
         notes: list[str] = []
         if "vector" in wanted and "vector" not in runs:
             notes.append("The vector arm did not run: no embedding model was given.")
+        # The arms wait on the database (and the vector arm on the embedding model), not
+        # on each other, so they run side by side: the search waits for the slowest arm
+        # instead of the sum (the stores are shared by the API's worker threads anyway).
+        started = {name: _ARM_POOL.submit(fn) for name, fn in runs.items() if name in wanted}
         hits: dict[str, arms_mod.ArmHits] = {}
-        for name, fn in runs.items():
-            if name not in wanted:
-                continue
+        for name, future in started.items():
             try:
-                hits[name] = fn()
+                hits[name] = future.result()
             except StoreError as e:  # one arm failing must not fail the search
                 notes.append(f"The {name} arm failed and was left out: {e}")
         chunk_ids = {c for h in hits.values() for c in h.chunks}
