@@ -180,6 +180,12 @@ def _fmt(item: Any) -> str:
     return str(item)
 
 
+def _size(f: DocumentFacts) -> str:
+    nodes = sum(len(x) for x in f.nodes.values())
+    edges = sum(len(x) for x in f.edges.values())
+    return f"{nodes} nodes, {edges} edges"
+
+
 REPAIR = "ingest its file again (the write-through store rewrites both) or delete the document"
 
 
@@ -208,17 +214,21 @@ def compare(store: dict[str, DocumentFacts], view: dict[str, DocumentFacts]) -> 
                 Difference(
                     doc,
                     "missing-in-store",
-                    f"Document {doc} is in the RDF view but not in the graph store; {REPAIR}.",
+                    f"Document {doc} is in the RDF view ({_size(v)}) but not in the graph "
+                    f"store; {REPAIR}.",
                 )
             )
+            continue  # the whole document is missing: no point listing its facts
         elif v.content_hash is None and g.content_hash is not None:
             out.append(
                 Difference(
                     doc,
                     "missing-in-view",
-                    f"Document {doc} is in the graph store but not in the RDF view; {REPAIR}.",
+                    f"Document {doc} is in the graph store ({_size(g)}) but not in the RDF "
+                    f"view; {REPAIR}.",
                 )
             )
+            continue
         elif g.content_hash is None and v.content_hash is None:
             out.append(
                 Difference(
