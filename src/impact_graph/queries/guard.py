@@ -62,6 +62,23 @@ _ADMIN_PAIRS: dict[tuple[str, str], str] = {
     ("SHOW", "TRANSACTIONS"): "SHOW TRANSACTIONS reveals other users' queries",
     ("SHOW", "SETTINGS"): "SHOW SETTINGS reveals the server's configuration",
 }
+#: Procedures a researcher may CALL (the union of both backends' read-only allow-lists;
+#: each store still refuses the other's names). Everything else is refused up front.
+ALLOWED_PROCEDURES = frozenset(
+    p.lower()
+    for p in (
+        "db.labels",
+        "db.relationshipTypes",
+        "db.propertyKeys",
+        "db.indexes",
+        "db.index.fulltext.queryNodes",
+        "db.index.vector.queryNodes",
+        "db.idx.fulltext.queryNodes",
+        "db.idx.vector.queryNodes",
+    )
+)
+ALLOWED_PROCEDURE_PREFIXES = ("db.schema.",)
+
 #: Procedure and function namespaces that reach outside the graph or administer it.
 _FORBIDDEN_NAMESPACE = re.compile(
     r"^(?:dbms|db\.(?:create|drop|clear|awaitindex|resample|checkpoint|index\.fulltext\."
@@ -138,12 +155,22 @@ def check_cypher(query: str) -> None:
         if kind == "quoted":
             # `apoc.load.json` written with backticks is still that procedure.
             name = tok[1:-1].replace("``", "`")
+            low = name.lower()
+            if prev.upper() == "CALL" and not (
+                low in ALLOWED_PROCEDURES or low.startswith(ALLOWED_PROCEDURE_PREFIXES)
+            ):
+                raise _refused(f"The procedure {name} is not on the read-only list", query, pos)
             if _FORBIDDEN_NAMESPACE.match(name):
                 raise _refused(f"Calling {name} reaches outside the graph", query, pos)
             continue
         if kind != "name":
             continue
         dotted = re.sub(r"\s+", "", tok).replace("`", "")
+        if prev.upper() == "CALL" and tok[0].isalpha():
+            name = dotted.lower()
+            if name not in ALLOWED_PROCEDURES and not name.startswith(ALLOWED_PROCEDURE_PREFIXES):
+                raise _refused(f"The procedure {dotted} is not on the read-only list", query, pos)
+            continue
         if "." in dotted:
             if _FORBIDDEN_NAMESPACE.match(dotted) and (nxt[1] == "(" or prev.upper() == "CALL"):
                 raise _refused(
