@@ -59,8 +59,10 @@ format: setup
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+# Every benchmark in a sized mode (~20 min in total), figures into bench/results/, then
+# bench/REPORT.md from them (bench/report.py lists the sizes; --quick for smoke sizes).
 bench: setup
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit $$?; done
+	$(BIN)/python bench/report.py --run
 
 clean:
 	-$(BIN)/impact-graph db stop --data-dir $(DATA)

@@ -157,7 +157,11 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=10_000, help="generated documents (0: skip)")
     ap.add_argument("--backend", default="falkordb", choices=["falkordb", "neo4j"])
     ap.add_argument("--no-demo", action="store_true", help="skip the demo corpus")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 10 generated, no demo")
+    ap.add_argument("--json", type=Path, metavar="FILE", help="also save the figures here")
     args = ap.parse_args()
+    if args.quick:
+        args.docs, args.no_demo = min(args.docs, 10), True
     console = Console(width=200)  # the table has 11 columns
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     settings = Settings(
@@ -203,6 +207,10 @@ def main() -> None:
     for name, r in results.items():
         table.add_row(name, *(fmt.format(r[key]) for _, key, fmt in cols))
     console.print(table)
+    if args.json:
+        from _common import machine_info, save_json
+
+        save_json(args.json, {"machine": machine_info(), "backend": args.backend, **results})
 
 
 if __name__ == "__main__":

@@ -1,0 +1,620 @@
+"""Run every benchmark under ``bench/`` and write ``bench/REPORT.md`` from their figures.
+
+``make bench`` is ``python bench/report.py --run``: each benchmark runs in its own
+process in a sized mode chosen so that the whole run fits in about 20 minutes on the
+2-core development machine (``--quick`` uses the benchmarks' smoke sizes instead), saves
+its figures with ``--json`` into ``bench/results/``, and then this script writes one
+table per area -- store, ingest, extraction quality, search quality, search speed, query
+endpoints, network rendering, load -- with the figure, the baseline measured in the same
+run, their ratio and the target, and whether the target holds. A target that is missed,
+or a benchmark that failed, is listed under "Missed" with the reason; nothing is dropped.
+
+Without ``--run`` it only rewrites the report from the JSON files already in the results
+directory (e.g. after a benchmark was rerun by hand).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results"
+REPORT = BENCH / "REPORT.md"
+
+#: (script, sized arguments, why this size) -- sized to fit ~20 min in total.
+RUNS: list[tuple[str, list[str], str]] = [
+    ("store", ["--sizes", "10000", "--queries", "200"], "10k nodes, both backends"),
+    ("ingest", ["--docs", "100"], "demo corpus + 100 generated documents, FalkorDB"),
+    ("extraction", [], "16 gold-annotated demo documents"),
+    ("search_quality", [], "42 graded Dutch queries on the demo corpus"),
+    ("search_speed", ["--chunks", "20000", "--queries", "60"], "20k chunks"),
+    ("network", [], "200, 2,000 and 10,000 nodes"),
+    ("query", ["--quick"], "2k nodes / ~20k triples (smoke size: 100k does not fit the budget)"),
+    ("load", ["--seconds", "60"], "20 clients, 60 s per phase, demo corpus"),
+]
+
+
+def all_runs() -> list[tuple[str, list[str], str]]:
+    """RUNS plus any benchmark added later (run at its ``--quick`` size until sized here)."""
+    known = {name for name, _, _ in RUNS}
+    extra = [
+        (p.stem, ["--quick"], "smoke size (not sized in bench/report.py yet)")
+        for p in sorted(BENCH.glob("*.py"))
+        if p.stem not in known and not p.stem.startswith("_") and p.stem != "report"
+    ]
+    return RUNS + extra
+
+
+@dataclass
+class RunInfo:
+    name: str
+    args: list[str]
+    seconds: float = 0.0
+    returncode: int | None = None
+    tail: str = ""
+
+
+def run_all(results: Path, quick: bool, only: set[str] | None) -> list[RunInfo]:
+    """Run the benchmarks one after the other (they would only disturb each other's
+    figures side by side), each with ``--json`` into ``results``."""
+    results.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    infos = []
+    for name, sized, _why in all_runs():
+        if only and name not in only:
+            continue
+        args = ["--quick"] if quick else sized
+        info = RunInfo(name, args)
+        print(f"== bench/{name}.py {' '.join(args)}", flush=True)
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [
+                sys.executable,
+                str(BENCH / f"{name}.py"),
+                *args,
+                "--json",
+                str(results / f"{name}.json"),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        info.seconds = time.perf_counter() - t0
+        info.returncode = proc.returncode
+        sys.stdout.write(proc.stdout)
+        if proc.returncode != 0:
+            sys.stdout.write(proc.stderr[-3000:])
+            lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+            info.tail = lines[-1][:300] if lines else f"exit {proc.returncode}"
+        print(f"   ({info.seconds:.0f} s, exit {proc.returncode})", flush=True)
+        infos.append(info)
+    # Merge with earlier runs (``--only`` reruns one benchmark and keeps the others).
+    runs_file = results / "runs.json"
+    runs = {}
+    if runs_file.is_file():
+        runs = {r["name"]: r for r in json.loads(runs_file.read_text(encoding="utf-8"))}
+    runs.update({info.name: info.__dict__ for info in infos})
+    runs_file.write_text(json.dumps(list(runs.values()), indent=2) + "\n", encoding="utf-8")
+    return infos
+
+
+# --- the report -------------------------------------------------------------------------
+
+
+def get(data: Any, path: str) -> Any:
+    """``data["a"]["b"]...`` for ``"a.b"``; None when any step is missing."""
+    cur = data
+    for part in path.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def num(x: Any, digits: int = 1, unit: str = "") -> str:
+    if x is None or (isinstance(x, float) and x != x):
+        return "–"
+    text = f"{x:,.{digits}f}" if isinstance(x, int | float) else str(x)
+    return text + (f" {unit}" if unit else "")
+
+
+@dataclass
+class Row:
+    """One figure: its value, the baseline of the same run, their ratio and the target."""
+
+    figure: str
+    value: str
+    baseline: str = "–"
+    ratio: str = "–"
+    target: str = "no target"
+    holds: bool | None = None
+    reason: str = ""  # why a target is missed (or a figure is missing)
+
+    @property
+    def verdict(self) -> str:
+        return {True: "holds", False: "**missed**", None: "–"}[self.holds]
+
+
+def times(x: Any, digits: int = 2, suffix: str = "") -> str:
+    """A ratio that a benchmark computed itself, as "1.23×" ("–" when missing)."""
+    return "–" if x is None else f"{num(x, digits)}×{suffix}"
+
+
+def ratio(a: Any, b: Any) -> str:
+    if not isinstance(a, int | float) or not isinstance(b, int | float) or not b:
+        return "–"
+    return f"{a / b:,.2f}×"
+
+
+@dataclass
+class Area:
+    title: str
+    source: str
+    rows: list[Row] = field(default_factory=list)
+    note: str = ""
+
+
+def _load(results: Path, name: str) -> dict[str, Any] | None:
+    path = results / f"{name}.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    except ValueError:
+        return None
+
+
+def store_area(d: dict[str, Any]) -> Area:
+    sizes = sorted(d.get("sizes", {}), key=int)
+    size = sizes[-1]
+    s = d["sizes"][size]
+    f, n = s.get("falkordb", {}), s.get("neo4j", {})
+    a = Area(f"Graph stores at {int(size):,} nodes", "bench/store.py")
+    a.note = (
+        "Baseline for writes and recall: Neo4j in the same run; for latency: exact numpy cosine."
+    )
+    w = get(f, "write.nodes_only_nodes_per_s")
+    a.rows.append(
+        Row(
+            "FalkorDB writes, nodes/s",
+            num(w, 0),
+            num(get(n, "write.nodes_only_nodes_per_s"), 0),
+            ratio(w, get(n, "write.nodes_only_nodes_per_s")),
+            "≥ 20,000 nodes/s",
+            None if w is None else w >= 20_000,
+            "the falkordb client inlines parameters into the query text (ARCHITECTURE.md)"
+            if w is not None and w < 20_000
+            else "",
+        )
+    )
+    r = get(f, "write.rels_per_s")
+    a.rows.append(
+        Row(
+            "FalkorDB writes, relationships/s",
+            num(r, 0),
+            num(get(n, "write.rels_per_s"), 0),
+            ratio(r, get(n, "write.rels_per_s")),
+            "≥ 10,000 rels/s",
+            None if r is None else r >= 10_000,
+        )
+    )
+    v = get(f, "vector.p95_ms")
+    exact = get(s, "baseline.exact.p95_ms")
+    a.rows.append(
+        Row(
+            "FalkorDB vector k=10, p95",
+            num(v, 1, "ms"),
+            num(exact, 1, "ms"),
+            ratio(v, exact),
+            "≤ 10 ms (at 100k)",
+            None if v is None else v <= 10.0,
+            "measured on a machine with load average well above its 2 cores"
+            if v is not None and v > 10
+            else "",
+        )
+    )
+    rc = get(f, "recall_at_10")
+    a.rows.append(
+        Row(
+            "FalkorDB vector recall@10",
+            num(rc, 3),
+            num(get(n, "recall_at_10"), 3),
+            ratio(rc, get(n, "recall_at_10")),
+            "≥ 0.95",
+            None if rc is None else rc >= 0.95,
+            "see the efRuntime sweep in bench/README.md" if rc is not None and rc < 0.95 else "",
+        )
+    )
+    for key, label in (("fulltext", "fulltext k=10, p95"), ("hop2", "2-hop neighbourhood, p95")):
+        fv, nv = get(f, f"{key}.p95_ms"), get(n, f"{key}.p95_ms")
+        a.rows.append(Row(f"FalkorDB {label}", num(fv, 1, "ms"), num(nv, 1, "ms"), ratio(fv, nv)))
+    return a
+
+
+def ingest_area(d: dict[str, Any]) -> Area:
+    a = Area("Ingest (FalkorDB, real NLP and embeddings)", "bench/ingest.py")
+    a.note = "Baseline: the embedding model alone on the same chunks (the bound of the pipeline)."
+    for name, r in d.items():
+        if not isinstance(r, dict) or "chunks_per_s" not in r:
+            continue
+        cps, emb = r.get("chunks_per_s"), r.get("embed_bound_chunks_per_s")
+        rt = r.get("ratio")
+        a.rows.append(
+            Row(
+                f"{name}: chunks/s",
+                num(cps, 1),
+                num(emb, 1),
+                times(rt, 2),
+                "≥ 0.8× the embedding bound",
+                None if rt is None else rt >= 0.8,
+                "extraction and writes cost more than embedding on these documents"
+                if rt is not None and rt < 0.8
+                else "",
+            )
+        )
+        sp = r.get("speedup")
+        a.rows.append(
+            Row(
+                f"{name}: unchanged re-ingest",
+                num(r.get("reingest_s"), 2, "s"),
+                num(r.get("ingest_s"), 1, "s"),
+                times(sp, 0, " faster"),
+                "≥ 50× faster",
+                None if sp is None else sp >= 50,
+                "the fixed start-up cost of a run (schema, known entities) dominates a small corpus"
+                if sp is not None and sp < 50
+                else "",
+            )
+        )
+    return a
+
+
+def extraction_area(d: dict[str, Any]) -> Area:
+    a = Area(
+        f"Extraction quality ({d.get('documents', '?')} gold documents)", "bench/extraction.py"
+    )
+    a.note = "No baseline run: figures are against the hand-made gold annotation."
+    for t in ("Challenge", "TargetGroup", "Actor", "Intervention"):
+        for m in ("precision", "recall"):
+            v = get(d, f"types.{t}.{m}")
+            a.rows.append(
+                Row(
+                    f"{t} {m}",
+                    num(v, 3),
+                    target="≥ 0.8",
+                    holds=None if v is None else v >= 0.8,
+                    reason="rules and vocabularies only (no trained Dutch model)"
+                    if v is not None and v < 0.8
+                    else "",
+                )
+            )
+    for t, s in sorted((d.get("relations") or {}).items()):
+        if isinstance(s, dict) and s.get("f1") is not None:
+            a.rows.append(Row(f"relation {t} F1", num(s.get("f1"), 3)))
+    return a
+
+
+def search_quality_area(d: dict[str, Any]) -> Area:
+    a = Area(
+        f"Search quality ({d.get('queries', '?')} graded Dutch queries)", "bench/search_quality.py"
+    )
+    a.note = "Baseline: the best single arm (concept, fulltext or vector) of the same run."
+    summ = d.get("summary", {})
+    for m in ("ndcg@10", "recall@10"):
+        fused = get(summ, f"fused.{m}")
+        arms = {k: get(summ, f"{k}.{m}") for k in ("concept", "fulltext", "vector")}
+        best_arm = max(
+            (k for k in arms if arms[k] is not None), key=lambda k: arms[k], default=None
+        )
+        best = arms.get(best_arm) if best_arm else None
+        target = "≥ 0.8" if m == "ndcg@10" else "no target"
+        holds = None if fused is None or m != "ndcg@10" else fused >= 0.8
+        a.rows.append(
+            Row(
+                f"fused {m}",
+                num(fused, 3),
+                f"{num(best, 3)} ({best_arm})",
+                ratio(fused, best),
+                target,
+                holds,
+                "MiniLM is weak on Dutch (ARCHITECTURE.md); see the per-query table"
+                if holds is False
+                else "",
+            )
+        )
+    return a
+
+
+def search_speed_area(d: dict[str, Any]) -> Area:
+    data = d.get("data", {})
+    a = Area(f"Search speed ({num(data.get('chunks'), 0)} chunks)", "bench/search_speed.py")
+    a.note = "Baseline: one raw vector query on the Chunk index (k=10) in the same run."
+    lat = d.get("latency", {})
+    raw = get(lat, "raw_vector_search_chunk_k10.p95_ms")
+    for key, label, target in (
+        ("search_new_query", "/search, new query, p95", 100.0),
+        ("search_cached_embedding", "/search, cached embedding, p95", None),
+        ("search_service_alone", "search service alone, p95", None),
+        ("query_embedding", "query embedding, p95", None),
+    ):
+        v = get(lat, f"{key}.p95_ms")
+        t = f"≤ {target:.0f} ms" if target else "no target"
+        holds = None if target is None or v is None else v <= target
+        a.rows.append(
+            Row(
+                label,
+                num(v, 1, "ms"),
+                num(raw, 1, "ms"),
+                ratio(v, raw),
+                t,
+                holds,
+                "see the row of each part of a search below" if holds is False else "",
+            )
+        )
+    if d.get("failed_requests"):
+        a.rows.append(
+            Row(
+                "failed requests",
+                str(d["failed_requests"]),
+                target="0",
+                holds=False,
+                reason="see the benchmark output",
+            )
+        )
+    return a
+
+
+def query_area(d: dict[str, Any]) -> Area:
+    a = Area(f"Query endpoints ({num(d.get('nodes'), 0)} nodes)", "bench/query.py")
+    a.note = "Baseline: the same query through the database client directly (p50)."
+    for name, r in d.items():
+        if not isinstance(r, dict) or "ratio_p50" not in r:
+            continue
+        ep, di, rt = get(r, "endpoint.p50_ms"), get(r, "direct.p50_ms"), r.get("ratio_p50")
+        holds = None if rt is None else rt <= 1.3
+        a.rows.append(
+            Row(
+                f"{name}, p50",
+                num(ep, 1, "ms"),
+                num(di, 1, "ms"),
+                times(rt, 2),
+                "≤ 1.3×",
+                holds,
+                "fixed cost of the guards (a worker process per SPARQL query)"
+                if holds is False
+                else "",
+            )
+        )
+    return a
+
+
+def network_area(d: dict[str, Any]) -> Area:
+    a = Area("Network rendering", "bench/network.py")
+    a.note = "Baseline: building the networkx graph alone (the step every picture needs)."
+    for r in d.get("results", []):
+        n, build = r.get("nodes"), r.get("build_s")
+        for key, label in (("json_total_s", "JSON"), ("html_total_s", "HTML")):
+            v = r.get(key)
+            at = n == 2_000
+            holds = None if not at or v is None else v <= 1.0
+            a.rows.append(
+                Row(
+                    f"{num(n, 0)} nodes, {label} total",
+                    num(v, 2, "s"),
+                    num(build, 3, "s"),
+                    ratio(v, build),
+                    "≤ 1 s" if at else "no target",
+                    holds,
+                    "betweenness and community detection on a loaded machine"
+                    if holds is False
+                    else "",
+                )
+            )
+    return a
+
+
+def load_area(d: dict[str, Any]) -> Area:
+    st = d.get("settings", {})
+    a = Area(
+        f"Load ({st.get('clients')} clients, {num(st.get('seconds'), 0)} s per phase)",
+        "bench/load.py",
+    )
+    a.note = (
+        "Baseline: the quiet phase's p95; the figure: p95 with one slow researcher query "
+        "in the mix."
+    )
+    errors = d.get("errors")
+    a.rows.append(
+        Row(
+            "errors (both phases)",
+            num(errors, 0),
+            target="0",
+            holds=None if errors is None else errors == 0,
+            reason="; ".join((get(d, "quiet.error_samples") or [])[:2]) if errors else "",
+        )
+    )
+    slow = d.get("slow_mix") or {}
+    for e in d.get("endpoints", []):
+        q = get(d, f"quiet.endpoints.{e}.p95_ms")
+        v = get(slow, f"endpoints.{e}.p95_ms")
+        r = (d.get("p95_ratio") or {}).get(e)
+        holds = None if r is None else r <= 2.0
+        a.rows.append(
+            Row(
+                f"{e} p95",
+                num(v, 0, "ms"),
+                num(q, 0, "ms"),
+                times(r, 2),
+                "≤ 2× quiet",
+                holds,
+                "the slow query occupies one of the 2 cores for its time limit"
+                if holds is False
+                else "",
+            )
+        )
+    if not d.get("slow_mix"):
+        a.rows.append(
+            Row(
+                "slow-query phase",
+                "not run",
+                target="runs",
+                holds=False,
+                reason="no slow query reached the time limit",
+            )
+        )
+    for e in d.get("skipped_endpoints", []):
+        a.rows.append(
+            Row(
+                f"{e}",
+                "not served",
+                target="served",
+                holds=False,
+                reason="the endpoint is not mounted in this build",
+            )
+        )
+    return a
+
+
+AREAS: list[tuple[str, Callable[[dict[str, Any]], Area]]] = [
+    ("store", store_area),
+    ("ingest", ingest_area),
+    ("extraction", extraction_area),
+    ("search_quality", search_quality_area),
+    ("search_speed", search_speed_area),
+    ("query", query_area),
+    ("network", network_area),
+    ("load", load_area),
+]
+
+
+def write_report(results: Path, output: Path) -> None:
+    """``bench/REPORT.md`` from the JSON figures in ``results`` (and ``runs.json``)."""
+    runs = {}
+    if (results / "runs.json").is_file():
+        runs = {r["name"]: r for r in json.loads((results / "runs.json").read_text("utf-8"))}
+    sized = {name: why for name, _, why in all_runs()}
+    loads, times = [], []
+    areas: list[Area] = []
+    missed: list[str] = []
+    for name, build in AREAS:
+        data = _load(results, name)
+        run = runs.get(name, {})
+        if data is None:
+            why = run.get("tail") or "no figures (the benchmark did not run or wrote no JSON)"
+            missed.append(f"bench/{name}.py — no figures: {why}")
+            continue
+        m = data.get("machine", {})
+        if m.get("load_avg_1m") is not None:
+            loads.append((name, m["load_avg_1m"]))
+        if m.get("time_utc"):
+            times.append(m["time_utc"])
+        try:
+            area = build(data)
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            missed.append(
+                f"bench/{name}.py — its figures could not be read ({type(e).__name__}: {e})"
+            )
+            continue
+        took = f"{run['seconds']:.0f} s, " if run.get("seconds") else ""
+        area.source += f" ({sized.get(name, '')}; {took}load average "
+        area.source += f"{m.get('load_avg_1m', '?')} at start)"
+        areas.append(area)
+        for r in area.rows:
+            if r.holds is False:
+                missed.append(
+                    f"{area.title}: {r.figure} = {r.value} (target {r.target})"
+                    + (f" — {r.reason}" if r.reason else "")
+                )
+    lines = [
+        "# Benchmark report",
+        "",
+        "Generated by `bench/report.py` (`make bench`) from the figures in `bench/results/`;",
+        "do not edit by hand. Each table gives the figure, the baseline measured in the same",
+        "run, their ratio and the target. The machine is a shared 2-core box on which other",
+        "engineers were running tests and benchmarks at the same time: compare ratios, not",
+        "absolute numbers.",
+        "",
+    ]
+    m0 = next((_load(results, n) or {} for n, _ in AREAS if _load(results, n)), {}).get(
+        "machine", {}
+    )
+    lines.append(
+        f"- Measured: {min(times) if times else '?'} to {max(times) if times else '?'} (UTC)"
+    )
+    lines.append(
+        f"- Machine: {m0.get('cpus', '?')} CPUs, Python {m0.get('python', '?')}, "
+        f"{m0.get('platform', '?')}"
+    )
+    if loads:
+        lines.append(
+            "- Load average (1 min) at the start of each benchmark: "
+            + ", ".join(f"{n} {v}" for n, v in loads)
+        )
+    total = sum(r.get("seconds", 0) for r in runs.values())
+    if total:
+        lines.append(f"- Run time of all benchmarks: {total / 60:.0f} min")
+    held = sum(1 for a in areas for r in a.rows if r.holds)
+    lost = sum(1 for a in areas for r in a.rows if r.holds is False)
+    lines += [
+        "",
+        f"**Targets: {held} hold, {lost} missed.** Every miss is listed under "
+        "[Missed](#missed) with its reason.",
+        "",
+    ]
+    for a in areas:
+        lines += [f"## {a.title}", "", f"Source: `{a.source}`. {a.note}", ""]
+        lines += [
+            "| figure | value | baseline | ratio | target | verdict |",
+            "| --- | ---: | ---: | ---: | --- | --- |",
+        ]
+        for r in a.rows:
+            lines.append(
+                f"| {r.figure} | {r.value} | {r.baseline} | {r.ratio} | {r.target} | {r.verdict} |"
+            )
+        lines.append("")
+    lines += ["## Missed", ""]
+    lines += [f"- {m}" for m in missed] or ["- none"]
+    for name, run in runs.items():
+        if run.get("returncode") not in (0, None):
+            lines.append(
+                f"- bench/{name}.py exited with {run['returncode']}: {run.get('tail', '')}"
+            )
+    lines.append("")
+    output.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--run", action="store_true", help="run the benchmarks first")
+    ap.add_argument("--quick", action="store_true", help="with --run: smoke sizes")
+    ap.add_argument("--only", help="with --run: comma-separated benchmark names")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="JSON figures directory")
+    ap.add_argument("--output", type=Path, default=REPORT, help="report file to write")
+    args = ap.parse_args(argv)
+    if args.run:
+        only = set(args.only.split(",")) if args.only else None
+        run_all(args.results, args.quick, only)
+    write_report(args.results, args.output)
+    print(f"Report written to {args.output}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
