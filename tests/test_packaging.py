@@ -87,3 +87,14 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert lines[3] == "```"
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_readme_documents_every_setting() -> None:
+    """The configuration table is generated from Settings; a new setting must reach it."""
+    readme = (ROOT / "README.md").read_text()
+    missing = [
+        f"IMPACT_GRAPH_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`IMPACT_GRAPH_{name.upper()}`" not in readme
+    ]
+    assert not missing, f"run `python tools/settings_table.py` and update README: {missing}"
