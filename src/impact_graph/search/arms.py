@@ -158,7 +158,7 @@ def embed_query(parsed: ParsedQuery, embedder: Embedder) -> list[float]:
     return [float(x) for x in embedder.embed([parsed.text])[0]]
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=4096)
 def _name_variants(label: str) -> tuple[str, ...]:
     """Spellings a node name may have for a vocabulary label, so the name lookup can use
     the name index instead of ``toLower`` over every node of the label."""
