@@ -11,15 +11,43 @@ as one transaction, so a document is in the view whole or not at all:
 
 Delete is steps 1 and 2.
 
-Embedded (`OxigraphView`, the default) -- why it opens the store per operation: an
+Embedded (`OxigraphView`, the default) -- sharing one directory between processes: an
 Oxigraph (RocksDB) directory can be open read-write in one process only, yet the API
 server and an ``impact-graph ingest`` in a terminal write the same data directory (the
 graph store is shared through the FalkorDB server; the RDF view must be shared too).
-So every write opens ``<data_dir>/rdf/<graph_name>/oxigraph`` under an exclusive ``flock``
-and closes it again (measured: 0.03-0.06 s to open with 300k quads, 0.03 s per document update), and
-readers open it read-only under a shared lock. Researcher queries run in a child process
+Access is therefore serialised by ``flock`` on ``oxigraph.lock`` (writers exclusive,
+readers shared), and pyoxigraph 0.5 offers nothing better for concurrent readers: its
+secondary instances are gone and ``Store.read_only`` next to a live writer is documented
+as undefined behaviour, so readers never open the store while a writer has it open.
+
+Why the writer is *held open* between writes: reopening it per document was most of
+the write time (measured on 100 real ingest documents, ~740 quads each, on a loaded
+2-core machine: 290-360 ms per document with open + update + flush + close per document;
+held open 90-125 ms, of which the update itself -- RocksDB writing every quad into nine
+indexes -- is nearly all; an in-memory store takes 15 ms for the same updates). So the
+first write opens the store and takes the exclusive lock, later writes reuse it, and a
+watcher thread lets go of it
+
+* after ``idle_release_s`` (2 s) without a write -- an ingest's documents come in bursts
+  between embedding batches, an API upload is a single write;
+* as soon as any other process or thread *waits* for the store: a waiter holds a shared
+  lock on ``oxigraph.wait`` while it waits, and the holder probes that file every 50 ms,
+  so a researcher query or a second writer waits for the document being written (and a
+  flush), not for the whole ingest; a newcomer first lets earlier waiters go (so the
+  writer that yielded cannot grab the store straight back);
+* at ``close()`` and at interpreter exit.
+
+The held writer is flushed every ~4 MB of updates and when it rests for 0.5 s, because an
+unflushed write-ahead log is replayed by every later open, slowly (measured: 100
+unflushed documents made a read-only open take 6.3 s; flushed, 12 ms). Each document is
+still its own SPARQL Update transaction, so "a document is written whole or not at all"
+holds, and a killed process leaves only whole documents in the log. Putting several
+documents into one transaction was measured too and saved nothing (90 vs 97 ms per
+document), so it is not done. Reads from the process that holds the writer use it
+directly; ``run_query`` releases it first. Researcher queries run in a child process
 (``impact_graph.rdf._worker``) that can be killed at the time limit, because pyoxigraph
-cannot cancel a query.
+cannot cancel a query; the parent takes the shared lock before starting it, so a query
+waits (at most its time limit, then a sentence) instead of failing while an ingest writes.
 
 rdflib's API was measured against this: rdflib has no RDF 1.2 triple terms (the edge
 reifiers), and oxrdflib would only wrap the same store; so the view uses pyoxigraph
@@ -32,6 +60,7 @@ is needed: the view maintains its default graph itself).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import json
@@ -39,12 +68,14 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
+import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyoxigraph as ox
 
@@ -60,6 +91,52 @@ from impact_graph.store.port import (
 
 #: How long a writer waits for readers (researcher queries) to let go of the store.
 LOCK_WAIT_S = 60.0
+#: How long the embedded writer stays open after its last write (an ingest's next
+#: document reuses it; the API's single uploads let go soon).
+IDLE_RELEASE_S = 2.0
+#: How often the holder of the writer checks for waiters and idleness.
+POLL_S = 0.05
+#: Idle time after which the held writer is flushed (keeps the release quick).
+FLUSH_IDLE_S = 0.5
+#: Update text written to the held writer after which it is flushed (~20 documents).
+FLUSH_BYTES = 4_000_000
+#: How long a newcomer lets those already waiting for the store go first.
+COURTESY_S = 2.0
+
+
+def _someone_waits(wait_file: IO[str]) -> bool:
+    """Whether any process or thread is registered (shared lock) on the wait file."""
+    try:
+        fcntl.flock(wait_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(wait_file, fcntl.LOCK_UN)
+    return False
+
+
+def _call(fn: Callable[[ox.Store], Any], store: ox.Store) -> tuple[Any, Exception | None]:
+    """``fn(store)`` as (value, error). The error comes back without its traceback, whose
+    frames would keep the store (and so RocksDB's files) open after the view has let go of
+    it and of its lock; the caller raises it where no frame holds the store."""
+    try:
+        return fn(store), None
+    except Exception as e:
+        err: BaseException | None = e
+        while err is not None:
+            err.__traceback__ = None
+            err = err.__cause__ or err.__context__
+        return None, e
+
+
+#: Embedded views of this process, released (flushed) at exit.
+_OPEN_VIEWS: weakref.WeakSet[OxigraphView] = weakref.WeakSet()
+
+
+@atexit.register
+def _release_all() -> None:
+    for view in list(_OPEN_VIEWS):
+        with contextlib.suppress(Exception):
+            view.release()
 
 
 @dataclass(slots=True)
@@ -252,56 +329,207 @@ class RdfView(ABC):
 
 
 class OxigraphView(RdfView):
-    """Oxigraph on disk in ``<data_dir>/rdf/``; safe to share between processes."""
+    """Oxigraph on disk in ``<data_dir>/rdf/``; safe to share between processes.
+
+    Writes reuse one read-write store held open between them; it is released when it has
+    been idle for ``idle_release_s`` (0: after every write), when another process or
+    thread waits for the store, or at `close`.
+    """
 
     kind = "oxigraph"
 
-    def __init__(self, directory: Path, mapping: RdfMapping, *, memory_mb: int = 2048) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        mapping: RdfMapping,
+        *,
+        memory_mb: int = 2048,
+        idle_release_s: float = IDLE_RELEASE_S,
+    ) -> None:
         super().__init__(mapping)
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / "oxigraph"
         self.lock_path = self.directory / "oxigraph.lock"
+        self.wait_path = self.directory / "oxigraph.wait"
         self.memory_mb = memory_mb
+        self.idle_release_s = idle_release_s
+        # The held writer: store, its lock file, its probe on the wait file. Guarded by
+        # _mutex, which is never held while waiting for a *shared* lock (no deadlock with
+        # the watcher, which needs _mutex to let go of the writer).
+        self._mutex = threading.RLock()
+        self._store: ox.Store | None = None
+        self._lock: IO[str] | None = None
+        self._probe: IO[str] | None = None
+        self._last_write = 0.0
+        self._unflushed = 0  # bytes of update text written since the last flush
+        self._watcher: threading.Thread | None = None
+        #: How often this view opened the read-write store (figures and tests).
+        self.writer_opens = 0
+        _OPEN_VIEWS.add(self)
         if not (self.path / "CURRENT").exists():
-            with self._open(write=True):
-                pass  # create the database so read-only opens find it
+            self._write(lambda store: None)  # create the database so read-only opens find it
+            self.release()
 
-    @contextlib.contextmanager
-    def _open(self, *, write: bool) -> Iterator[ox.Store]:
-        mode = fcntl.LOCK_EX if write else fcntl.LOCK_SH
-        with open(self.lock_path, "a") as lock:
-            deadline = time.monotonic() + LOCK_WAIT_S
-            while True:
+    # -- the inter-process lock --------------------------------------------------------
+
+    def _acquire(self, mode: int, wait_s: float) -> IO[str]:
+        """Take ``mode`` (LOCK_EX/LOCK_SH) on the lock file; the lock lives as long as the
+        returned file stays open. While waiting, the caller is registered on the wait file,
+        which tells a holder to let go."""
+        deadline = time.monotonic() + wait_s
+        lock = open(self.lock_path, "a")  # noqa: SIM115 - returned open: it *is* the lock
+        try:
+            with open(self.wait_path, "a") as wait:
+                # Let those already waiting go first (briefly): without this, a writer that
+                # just yielded to a reader could take the lock straight back.
+                courtesy = min(deadline, time.monotonic() + COURTESY_S)
+                while _someone_waits(wait) and time.monotonic() < courtesy:
+                    time.sleep(0.01)
+                fcntl.flock(wait, fcntl.LOCK_SH)
+                while True:
+                    try:
+                        fcntl.flock(lock, mode | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() > deadline:
+                            raise StoreUnavailable(
+                                f"The RDF view in {self.directory} stayed busy for "
+                                f"{wait_s:g} s (another process is writing it, or a long "
+                                "SPARQL query holds it); retry in a moment."
+                            ) from None
+                        time.sleep(0.01)
+        except BaseException:
+            lock.close()
+            raise
+        return lock
+
+    # -- the held writer ---------------------------------------------------------------
+
+    def _write(self, fn: Callable[[ox.Store], Any], size: int = 1) -> Any:
+        """Run ``fn`` on the read-write store, opening it (and taking the exclusive lock)
+        unless it is held already. ``fn`` must not keep a reference to the store."""
+        with self._mutex:
+            if self._store is None:
+                lock = self._acquire(fcntl.LOCK_EX, LOCK_WAIT_S)
                 try:
-                    fcntl.flock(lock, mode | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise StoreUnavailable(
-                            f"The RDF view in {self.directory} stayed busy for "
-                            f"{LOCK_WAIT_S:.0f} s (a long SPARQL query or another writer); "
-                            "retry in a moment."
-                        ) from None
-                    time.sleep(0.02)
+                    self._store = ox.Store(str(self.path))
+                except OSError as e:
+                    lock.close()
+                    raise StoreUnavailable(
+                        f"The RDF view in {self.path} cannot be opened ({e}); check the "
+                        "directory's permissions and free disk space."
+                    ) from e
+                self.writer_opens += 1
+                self._lock = lock
+                self._probe = open(self.wait_path, "a")  # noqa: SIM115 - closed in release()
+            value, error = _call(fn, self._store)
+            self._unflushed += max(size, 1)
+            self._last_write = time.monotonic()
+            if self._unflushed >= FLUSH_BYTES and self._store is not None:
+                self._flush()
+            if self.idle_release_s <= 0:
+                self.release()
+            elif self._watcher is None:
+                self._watcher = threading.Thread(
+                    target=self._watch, name=f"rdf-view-release {self.directory}", daemon=True
+                )
+                self._watcher.start()
+        if error is not None:
+            raise error
+        return value
+
+    def _watch(self) -> None:
+        """Let go of the writer when idle or when someone waits; flush it when it rests."""
+        try:
+            while True:
+                time.sleep(POLL_S)
+                with self._mutex:
+                    if self._store is None or self._probe is None:
+                        return
+                    idle = time.monotonic() - self._last_write
+                    if idle >= self.idle_release_s or _someone_waits(self._probe):
+                        break
+                    if self._unflushed and idle >= FLUSH_IDLE_S:
+                        self._flush()
+        except StoreError:
+            pass  # a flush failed: let go below (release tries once more)
+        finally:
+            with self._mutex:
+                self._watcher = None
+                with contextlib.suppress(StoreError):
+                    self.release()
+
+    def _flush(self) -> None:
+        # Why flush at all: an unflushed write-ahead log is replayed by every open, and
+        # slowly (measured: after 100 documents, 6.3 s for a read-only open and for a
+        # reopen; 1.35 s to flush them, then 12 ms to open). Flushing every FLUSH_BYTES of
+        # updates bounds what a waiting reader pays when the writer yields to it.
+        if self._store is not None:
             try:
-                store = ox.Store(str(self.path)) if write else ox.Store.read_only(str(self.path))
+                self._store.flush()
+            except OSError as e:
+                raise StoreUnavailable(
+                    f"The RDF view in {self.path} could not save its writes to disk ({e}); "
+                    "check free disk space and run the ingest again."
+                ) from e
+        self._unflushed = 0
+
+    def release(self) -> None:
+        """Flush and close the held writer and drop the lock (no-op when not held)."""
+        with self._mutex:
+            if self._store is None:
+                return
+            try:
+                if self._unflushed:
+                    self._flush()
+            finally:
+                self._store = None  # the last reference: RocksDB closes here, before unlock
+                self._unflushed = 0
+                for f in (self._lock, self._probe):
+                    if f is not None:
+                        f.close()
+                self._lock = self._probe = None
+
+    @property
+    def holds_writer(self) -> bool:
+        """Whether this view holds the read-write store (and the exclusive lock) now."""
+        return self._store is not None
+
+    def close(self) -> None:
+        self.release()
+        _OPEN_VIEWS.discard(self)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def _read(self, fn: Callable[[ox.Store], Any]) -> Any:
+        """Run ``fn`` on the held writer if there is one, else on a read-only store opened
+        under the shared lock. ``fn`` must return plain data (no lazy results)."""
+        with self._mutex:
+            if self._store is not None:
+                value, error = _call(fn, self._store)
+                if error is not None:
+                    raise error
+                return value
+        lock = self._acquire(fcntl.LOCK_SH, LOCK_WAIT_S)
+        try:
+            try:
+                store = ox.Store.read_only(str(self.path))
             except OSError as e:
                 raise StoreUnavailable(
                     f"The RDF view in {self.path} cannot be opened ({e}); check the "
                     "directory's permissions and free disk space."
                 ) from e
-            try:
-                yield store
-            finally:
-                # flush() keeps the write-ahead log short: measured, reopening after 100
-                # unflushed writes took 147-177 ms, after flushed ones 71-87 ms.
-                if write:
-                    store.flush()
-                del store  # closes RocksDB before the lock is released
+            value, error = _call(fn, store)
+            del store  # closes RocksDB before the lock is released
+        finally:
+            lock.close()
+        if error is not None:
+            raise error
+        return value
 
     def update(self, sparql_update: str, what: str) -> None:
-        with self._open(write=True) as store:
+        def run(store: ox.Store) -> None:
             try:
                 store.update(sparql_update)
             except (SyntaxError, OSError, ValueError) as e:
@@ -310,8 +538,10 @@ class OxigraphView(RdfView):
                     "mapping, please report it with the document."
                 ) from e
 
+        self._write(run, len(sparql_update))
+
     def select(self, query: str) -> list[dict[str, str]]:
-        with self._open(write=False) as store:
+        def run(store: ox.Store) -> list[dict[str, str]]:
             result = store.query(query)
             names = [v.value for v in result.variables]  # type: ignore[union-attr]
             return [
@@ -319,17 +549,19 @@ class OxigraphView(RdfView):
                 for sol in result  # type: ignore[union-attr]
             ]
 
+        return self._read(run)  # type: ignore[no-any-return]
+
     def quads(self, graphs: list[str] | None = None) -> Iterator[ox.Quad]:
-        with self._open(write=False) as store:
+        def run(store: ox.Store) -> list[ox.Quad]:
             if graphs is None:
-                out = list(store.quads_for_pattern(None, None, None, None))
-            else:
-                out = [
-                    q
-                    for g in graphs
-                    for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g))
-                ]
-        yield from out
+                return list(store.quads_for_pattern(None, None, None, None))
+            return [
+                q
+                for g in graphs
+                for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g))
+            ]
+
+        yield from self._read(run)
 
     def run_query(
         self,
@@ -350,6 +582,12 @@ class OxigraphView(RdfView):
         }
         src = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+        # The shared lock is taken here, before the worker starts, so that waiting for a
+        # writer (an ingest in another process lets go after its current document) ends
+        # in a sentence instead of counting against the query's time limit; the worker's
+        # own shared lock is then granted at once. Our own held writer goes first.
+        self.release()
+        lock = self._acquire(fcntl.LOCK_SH, max(timeout_s, 1.0))
         try:
             proc = subprocess.run(
                 [sys.executable, "-m", "impact_graph.rdf._worker"],
@@ -365,6 +603,8 @@ class OxigraphView(RdfView):
                 f"The SPARQL query ran longer than the time limit of {timeout_s:g} s and was "
                 "stopped; narrow it (fewer unbound patterns, a LIMIT, no cross products)."
             ) from None
+        finally:
+            lock.close()
         if proc.returncode != 0 or not proc.stdout:
             if proc.returncode == -11:
                 raise QueryRefused(

@@ -10,6 +10,11 @@ disagree about which documents exist. An unchanged batch that the graph store sk
 still written to the view when the view's copy is missing or stale, which repairs a view
 that was switched on later or lost a write.
 
+Cost: the embedded view keeps its read-write store open between writes (see
+``impact_graph.rdf.view``: it lets go when idle for 2 s, when another process waits for
+it, and at ``close()``), so an ingest pays the RDF update per document but not a reopen.
+Call ``close()`` when done writing: it releases the view for other processes at once.
+
 Everything else (search, reads, Cypher, stats) is the wrapped store's, untouched.
 """
 
