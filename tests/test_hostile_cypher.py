@@ -158,10 +158,7 @@ EXPECTED_STORE: dict[str, tuple[type[StoreError], ...]] = {
 
 #: What a store alone lets through (the guard in front of /cypher refuses it); reported
 #: as xfail, and a failure once the store refuses it too (then remove the entry).
-KNOWN_STORE_GAPS: dict[tuple[str, str], str] = {
-    ("neo4j", "terminate"): "Neo4jStore's plan check passes TERMINATE TRANSACTIONS "
-    "(only Show* commands are checked); the guard refuses it",
-}
+KNOWN_STORE_GAPS: dict[tuple[str, str], str] = {}
 
 
 def fingerprint(store: GraphStore) -> tuple[Any, ...]:

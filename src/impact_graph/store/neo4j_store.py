@@ -727,6 +727,8 @@ class Neo4jStore(GraphStore):
                 raise self._refuse("LOAD CSV")
             if name.startswith("Show") and name not in _ALLOWED_SHOW:
                 raise self._refuse(f"The command behind {name}")
+            if name.startswith("Terminate"):  # TERMINATE TRANSACTIONS plans as a read
+                raise self._refuse("Terminating transactions")
             if name == "ProcedureCall":
                 proc = details.split("(")[0].strip().replace("`", "")
                 if proc not in ALLOWED_PROCEDURES and not proc.startswith(
