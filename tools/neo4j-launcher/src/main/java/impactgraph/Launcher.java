@@ -94,9 +94,23 @@ public final class Launcher {
 
     // The default user 'neo4j' starts with password 'neo4j' and "change required"; set the
     // requested password directly so clients can log in with it at once.
+    // A restart on an existing home (same password) is refused with "Old password and new
+    // password cannot be the same": the password is already the requested one then.
     GraphDatabaseService system = dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME);
-    system.executeTransactionally(
-        "ALTER USER neo4j SET PASSWORD $pw CHANGE NOT REQUIRED", Map.of("pw", password));
+    try {
+      system.executeTransactionally(
+          "ALTER USER neo4j SET PASSWORD $pw CHANGE NOT REQUIRED", Map.of("pw", password));
+    } catch (RuntimeException e) {
+      String msg = String.valueOf(e.getMessage());
+      Throwable cause = e.getCause();
+      while (cause != null) {
+        msg += " " + cause.getMessage();
+        cause = cause.getCause();
+      }
+      if (!msg.contains("cannot be the same")) {
+        throw e;
+      }
+    }
 
     System.out.println("READY bolt://127.0.0.1:" + port);
     System.out.flush();
