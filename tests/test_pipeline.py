@@ -206,7 +206,9 @@ def cli_env(backend_settings: Settings, data_dir: Path) -> dict[str, str]:
     s = backend_settings
     env = {
         "IMPACT_GRAPH_BACKEND": s.backend,
-        "IMPACT_GRAPH_DATA_DIR": str(s.data_dir if s.backend == "falkordb" else data_dir),
+        # The store's own data dir on both backends: it holds the RDF view, and the
+        # write-through store counts a document only when graph and view both hold it.
+        "IMPACT_GRAPH_DATA_DIR": str(s.data_dir),
         "IMPACT_GRAPH_GRAPH_NAME": s.graph_name,
         "IMPACT_GRAPH_NEO4J_URI": s.neo4j_uri,
         "IMPACT_GRAPH_NEO4J_USER": s.neo4j_user,
