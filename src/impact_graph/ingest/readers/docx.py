@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 import docx
@@ -54,7 +55,18 @@ def read_docx(data: bytes, path: Path) -> Parsed:
     """Paragraphs and tables in document order; the core title or Title paragraph as title."""
     try:
         document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as e:
+    except (
+        PackageNotFoundError,
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        # Damage inside the zip (found by tests/test_hostile_input.py): a corrupt deflate
+        # stream, a truncated member, an unknown compression method, broken XML.
+        zlib.error,
+        EOFError,
+        NotImplementedError,
+        SyntaxError,
+    ) as e:
         raise IngestError(
             path,
             f"the Word file is damaged or not a .docx ({type(e).__name__})",
