@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from impact_graph.api.deps import services
@@ -103,7 +103,14 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 def run_stored_query(
     request: Request,
-    name: str,
+    name: Annotated[
+        str,
+        Path(
+            description="Name of a stored query (GET /queries lists them), optionally "
+            "with .json or .csv.",
+            examples=["interventions-by-challenge.csv"],
+        ),
+    ],
     lang: Annotated[str | None, Query(description="cypher (default) or sparql.")] = None,
     fmt: Annotated[str | None, Query(alias="format", description="json or csv.")] = None,
     shape: Annotated[str, Query(description="JSON rows as 'arrays' or 'objects'.")] = "arrays",
