@@ -108,7 +108,7 @@ def run_stored_query(
         Path(
             description="Name of a stored query (GET /queries lists them), optionally "
             "with .json or .csv.",
-            examples=["interventions-by-challenge.csv"],
+            examples=["interventions_for_challenge.csv"],
         ),
     ],
     lang: Annotated[str | None, Query(description="cypher (default) or sparql.")] = None,
