@@ -338,7 +338,8 @@ def falkordb_backend(stack: contextlib.ExitStack) -> Backend:
     from impact_graph.store.falkordb_server import FalkorDBServer
 
     data = Path(tempfile.mkdtemp(prefix="igb-fk-"))
-    settings = Settings(backend="falkordb", data_dir=data, graph_name="bench")
+    # The graph store alone: the RDF write-through has its own cost (bench/ingest.py).
+    settings = Settings(backend="falkordb", data_dir=data, graph_name="bench", rdf="off")
     server = FalkorDBServer(settings.data_path)
     server.ensure_running()
 
@@ -407,6 +408,7 @@ def neo4j_backend(stack: contextlib.ExitStack, heap: str) -> Backend:
     console.print(f"[dim]Neo4j up in {t.s:.1f} s at {srv.uri}[/dim]")
     settings = Settings(
         backend="neo4j",
+        rdf="off",  # the graph store alone, as for FalkorDB
         neo4j_uri=srv.uri,
         neo4j_user=srv.user,
         neo4j_password=srv.password,  # type: ignore[arg-type]
