@@ -27,7 +27,7 @@ from impact_graph.network import (
     stakeholder_graph,
 )
 from impact_graph.network.build import MAX_DERIVED_PER_PROGRAMME, NetworkView, RawNetwork
-from impact_graph.network.metrics import simple_graph
+from impact_graph.network.metrics import betweenness_scores, louvain, pivots_for, simple_graph
 from impact_graph.network.render import vis_assets
 from impact_graph.store.port import GraphStore
 from tests.factories import doc_batch
@@ -213,6 +213,63 @@ def test_large_graphs_estimate_betweenness_reproducibly() -> None:
     assert "estimated" in str(m1.summary()["betweenness"])
 
 
+def test_batched_betweenness_equals_networkx() -> None:
+    """Two components (one with a cycle, parallel shortest paths and leaves), exact."""
+    s = nx.Graph(nx.connected_watts_strogatz_graph(120, 4, 0.2, seed=3))
+    s.add_edges_from([("p", "q"), ("q", "r"), ("p", "r2"), ("r2", "r"), ("r", "leaf")])
+    s.add_node("alone")
+    ours = betweenness_scores(s)
+    theirs = nx.betweenness_centrality(s, normalized=False)
+    assert set(ours) == set(theirs)
+    assert max(abs(ours[v] - theirs[v]) for v in s) < 1e-9
+    # q: half of the p-r and p-leaf paths; r: all leaf paths and half of q-r2
+    assert ours["q"] == pytest.approx(1.0) and ours["r"] == pytest.approx(3.5)
+    # Every source as a "sample" is the exact answer; a sample sums over its sources.
+    assert betweenness_scores(s, list(s.nodes)) == pytest.approx(ours)
+    half = list(s.nodes)[::2]
+    rest = list(s.nodes)[1::2]
+    both = {
+        v: a + b
+        for (v, a), b in zip(
+            betweenness_scores(s, half).items(), betweenness_scores(s, rest).values(), strict=True
+        )
+    }
+    assert both == pytest.approx(ours)
+
+
+def test_pivots_shrink_with_the_graph_and_stay_bounded() -> None:
+    assert pivots_for(400) is None
+    assert pivots_for(2_000) == 64
+    assert pivots_for(10_000) == 16
+    assert pivots_for(401) == 128
+
+
+def test_louvain_folds_single_tie_nodes_into_their_neighbour() -> None:
+    s = nx.Graph(nx.barbell_graph(6, 0))
+    # chains hanging off both cliques, and a two-node island
+    s.add_edges_from([(0, "t1"), ("t1", "t2"), (11, "u1"), ("i1", "i2")])
+    comms = louvain(s)
+    where = {n: i for i, c in enumerate(comms) for n in c}
+    assert sorted(map(str, where)) == sorted(map(str, s.nodes))  # each node exactly once
+    assert sum(len(c) for c in comms) == s.number_of_nodes()
+    assert where["t1"] == where["t2"] == where[0] and where["u1"] == where[11]
+    assert where["i1"] == where["i2"] != where[0]
+    assert where[0] != where[11]  # the two cliques stay apart
+    assert (
+        nx.community.modularity(s, comms)
+        >= nx.community.modularity(s, nx.community.louvain_communities(s, seed=42)) - 0.02
+    )
+
+
+def test_metrics_are_kept_on_the_graph_until_it_changes() -> None:
+    g = barbell()
+    m = compute_metrics(g)
+    assert compute_metrics(g) is m
+    g.add_edge("z", "n", weight=1)
+    fresh = compute_metrics(g)
+    assert fresh is not m and "n" in fresh.degree
+
+
 # --- rendering ------------------------------------------------------------------------------
 
 
@@ -366,6 +423,26 @@ def test_stakeholder_network_from_the_store(store: GraphStore) -> None:
         welzijn,  # derived collaborator through the shared programme
         xss,
     }
+
+
+def test_network_is_cached_until_the_graph_changes(store: GraphStore) -> None:
+    """An unchanged graph is read once; a write or a delete shows in the next picture."""
+    seed(store)
+    first = network_view(store)
+    assert network_view(store) is first and read_stakeholders(store) is read_stakeholders(store)
+    assert network_view(store, isolated=True) is not first  # other parameters, other picture
+    newcomer = make_id("Actor", "Buurtteam Oost")
+    store.upsert_batch(
+        doc_batch(
+            "buurtteam-oost",
+            [("Actor", "Buurtteam Oost"), ("Programme", "Samen Minder Alleen")],
+            [("Buurtteam Oost", "PARTICIPATES_IN", "Samen Minder Alleen")],
+        )
+    )
+    after_write = network_view(store)
+    assert after_write is not first and newcomer in after_write.graph
+    assert store.delete_document(make_id("Document", "buurtteam-oost"))
+    assert newcomer not in network_view(store).graph
 
 
 def test_whatworks_graph_from_the_store(store: GraphStore) -> None:

@@ -17,11 +17,14 @@ Graph conventions (``networkx.MultiDiGraph``):
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+import hashlib
+import threading
+import weakref
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import networkx as nx
 
@@ -42,6 +45,8 @@ DERIVED_PER_NODE = 1.5
 #: Rows the internal reads may return (far above any real corpus).
 ROW_CAP = 500_000
 MAX_HOPS = 4
+#: Pictures kept per store for an unchanged graph (each parameter set is one picture).
+VIEW_CACHE_SIZE = 16
 
 ViewKind = Literal["stakeholders", "focus", "whatworks"]
 
@@ -116,8 +121,91 @@ def _class_label(labels: Any) -> str:
     return rest[0] if rest else "Node"
 
 
+# --- cache: the same graph gives the same picture ---
+
+
+@dataclass(slots=True)
+class _StoreCache:
+    version: str = ""
+    raw: RawNetwork | None = None
+    views: OrderedDict[tuple[Any, ...], NetworkView] = field(default_factory=OrderedDict)
+
+
+_CACHES: weakref.WeakKeyDictionary[GraphStore, _StoreCache] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+_T = TypeVar("_T")
+
+
+def store_version(store: GraphStore) -> str:
+    """A digest that changes whenever the graph does.
+
+    Every fact enters through a document write (one writer path), which changes the
+    document's content hash or the set of documents; node and relationship counts cover
+    a write in progress and anything written beside the pipeline. Three cheap reads
+    (the counts come from the backends' count stores), where re-reading the network is
+    a scan of every actor, programme, intervention and link.
+    """
+    h = hashlib.sha256()
+    for did, chash in sorted(store.document_hashes().items()):
+        h.update(f"{did}\x00{chash}\x00".encode())
+    for query in ("MATCH (n) RETURN count(n)", "MATCH ()-[r]->() RETURN count(r)"):
+        h.update(repr(_rows(store, query)).encode())
+    return h.hexdigest()
+
+
+def _cache_for(store: GraphStore) -> tuple[_StoreCache, str]:
+    """This store's cache, emptied first if the graph changed since it was filled."""
+    version = store_version(store)
+    with _LOCK:
+        cache = _CACHES.get(store)
+        if cache is None or cache.version != version:
+            cache = _StoreCache(version=version)
+            _CACHES[store] = cache
+    return cache, version
+
+
+def _cached_view(
+    store: GraphStore, key: tuple[Any, ...], make: Callable[[RawNetwork], _T]
+) -> tuple[_T, RawNetwork]:
+    """``make(raw)`` for an unchanged graph is computed once (LRU per store)."""
+    cache, _ = _cache_for(store)
+    raw = _cached_raw(store, cache)
+    with _LOCK:
+        hit = cache.views.get(key)
+        if hit is not None:
+            cache.views.move_to_end(key)
+            return hit, raw  # type: ignore[return-value]
+    made = make(raw)
+    with _LOCK:
+        cache.views[key] = made  # type: ignore[assignment]
+        while len(cache.views) > VIEW_CACHE_SIZE:
+            cache.views.popitem(last=False)
+    return made, raw
+
+
+def _cached_raw(store: GraphStore, cache: _StoreCache) -> RawNetwork:
+    if cache.raw is None:
+        cache.raw = _read_stakeholders(store)
+    return cache.raw
+
+
+def clear_cache() -> None:
+    """Forget every cached network (tests; a process that knows it wrote)."""
+    with _LOCK:
+        _CACHES.clear()
+
+
 def read_stakeholders(store: GraphStore) -> RawNetwork:
-    """Actors, programmes and interventions with their links, areas and challenges."""
+    """Actors, programmes and interventions with their links, areas and challenges.
+
+    Read once per version of the graph (:func:`store_version`) and then served from
+    memory; callers must treat the answer as read-only.
+    """
+    cache, _ = _cache_for(store)
+    return _cached_raw(store, cache)
+
+
+def _read_stakeholders(store: GraphStore) -> RawNetwork:
     raw = RawNetwork()
     where = " OR ".join(f"n:{lab}" for lab in STAKEHOLDER_LABELS)
     for nid, labels, name, kind, role, sources in _rows(
@@ -562,7 +650,41 @@ def network_view(
         )
     if not 1 <= hops <= MAX_HOPS:
         raise ValueError(f"hops: must be a whole number from 1 to {MAX_HOPS}, got {hops}.")
-    raw = read_stakeholders(store)
+    key = (
+        view,
+        focus,
+        hops if (view == "focus" or focus) else 0,
+        tuple(tuple(v) for v in filters.as_dict().values()),
+        derive,
+        isolated,
+    )
+    made, _ = _cached_view(
+        store,
+        key,
+        lambda raw: _stakeholder_view(
+            raw,
+            view=view,
+            focus=focus,
+            hops=hops,
+            filters=filters,
+            derive=derive,
+            isolated=isolated,
+        ),
+    )
+    return made
+
+
+def _stakeholder_view(
+    raw: RawNetwork,
+    *,
+    view: ViewKind,
+    focus: str | None,
+    hops: int,
+    filters: NetworkFilters,
+    derive: bool,
+    isolated: bool,
+) -> NetworkView:
+    """The stakeholder or focus picture from the rows (what :func:`network_view` caches)."""
     g, notes = stakeholder_graph(raw, filters, derive=derive)
     if view == "focus" or focus:
         if not focus:
