@@ -366,6 +366,54 @@ def test_recognition_level_exact_string_and_design(tmp_path: Path, vocab: Vocabu
     assert "Goed beschreven" not in {e.props.get("rating_level") for e in evidence}
 
 
+def test_recognition_attaches_to_the_intervention_it_rates(vocab: Vocabulary) -> None:
+    """The foto rates only Welzijn op Recept ("Goed beschreven"); Zin in Vriendschap, named
+    in the next sentence, and the foto's own evidence (local data, a klantreis) are not
+    rated by it."""
+    path = DEMO / "plan" / "wadstede-samen-minder-alleen-foto.md"
+    (doc,) = read_path(path, root=DEMO)
+    ext = extract(doc, vocab)
+    assert find(ext, "Intervention", "Welzijn op Recept").props.get("rating_level") == (
+        "Goed beschreven"
+    )
+    assert "rating_level" not in find(ext, "Intervention", "Zin in Vriendschap").props
+    rated = {k for (lb, k), e in ext.entities.items() if "rating_level" in e.props}
+    assert rated == {"Welzijn op Recept"}, rated
+
+
+def test_recognition_nearest_intervention_before_it(tmp_path: Path, vocab: Vocabulary) -> None:
+    doc = md_doc(
+        tmp_path,
+        "# Aanpak\n\nWe zetten Kanjertraining in. Naast Welzijn op Recept gebruiken we "
+        'ook CooL, in de databank erkend als "Effectief volgens goede aanwijzingen". '
+        "Kanjertraining is een erkende interventie. Effective teamwork matters.",
+        title="Programma-aanpak",
+        kind="plan",
+    )
+    ext = extract(doc, vocab)
+    rated = {
+        k: e.props["rating_level"]
+        for (lb, k), e in ext.entities.items()
+        if "rating_level" in e.props
+    }
+    # "erkende interventie" names the ladder, not a level; "Effective" without any
+    # databank or rating in its sentence is an ordinary word.
+    assert rated == {"CooL": "Effectief volgens goede aanwijzingen"}, rated
+
+
+def test_recognition_on_a_databank_page_goes_to_its_intervention(vocab: Vocabulary) -> None:
+    """A research text about one intervention: a level in a sentence that names none
+    ("**Erkenning:** ...") belongs to that intervention, its effects and its evidence."""
+    (doc,) = read_path(DEMO / "research" / "kanjertraining.md", root=DEMO)
+    ext = extract(doc, vocab)
+    level = "Effectief volgens sterke aanwijzingen"
+    assert find(ext, "Intervention", "Kanjertraining").props["rating_level"] == level
+    effects = [e for (lb, _k), e in ext.entities.items() if lb == "Effect"]
+    assert effects and all(e.props.get("rating_level") == level for e in effects)
+    evidence = [e for (lb, _k), e in ext.entities.items() if lb == "Evidence"]
+    assert evidence and all(e.props.get("rating_level") == level for e in evidence)
+
+
 def test_story_is_practice_evidence(tmp_path: Path, vocab: Vocabulary) -> None:
     doc = md_doc(
         tmp_path,

@@ -248,8 +248,15 @@ def _matchers(lang: str, vocab: Vocabulary | None) -> _Matchers:
             # is ambiguous: only the exact forms match then.
             if len(stems[tuple(t.norm_ for t in nd)]) == 1:
                 norm.add(mid, [nd])
+        # Levels only (concepts under a scheme), never the scheme names themselves: "een
+        # erkende interventie" names the ladder, not a rung of it.
         levels = sorted(
-            {lab for c in vocab.concepts.values() if c.scheme == "recognition" for lab in c.labels},
+            {
+                lab
+                for c in vocab.concepts.values()
+                if c.scheme == "recognition" and c.broader
+                for lab in c.labels
+            },
             key=len,
             reverse=True,
         )
@@ -446,7 +453,8 @@ class _Run:
         self._starts: list[int] = []
         self._rels: dict[tuple[EntityRef, str, EntityRef], Relation] = {}
         self.main_override: EntityRef | None = None  # from a research record's fields
-        self.rating: dict[str, PropValue] = {}  # recognition found in the document
+        # recognition level per rated intervention (see `_recognition`)
+        self.ratings: dict[EntityRef, dict[str, PropValue]] = {}
 
     # -- entity and relation plumbing ---------------------------------------------------
 
@@ -1502,8 +1510,26 @@ class _Run:
         m = self._matchers()
         if m is not None and m.recognition is not None:
             for rm in m.recognition.finditer(self.text):
-                self._recognition(rm.group(0), (rm.start(), rm.end()), None)
+                span = (rm.start(), rm.end())
+                if self._is_recognition(rm.group(0), span):
+                    self._recognition(rm.group(0), span, None)
         self._link_evidence()
+
+    def _is_recognition(self, label: str, span: Span) -> bool:
+        """Whether a level label found in the text is a recognition, not an ordinary word.
+
+        The Dutch ladder's own strings (a level's Dutch prefLabel with its own English
+        translation) and labels of three or more words are; a short label such as
+        "Effective", "Model" or "Level 2" only in a sentence about a databank or rating.
+        """
+        if self.vocab is not None:
+            for c in self.vocab.lookup(label, scheme="recognition"):
+                if label == c.pref_nl and c.pref_nl != c.pref_en:
+                    return True
+        if len(label.split()) >= 3:
+            return True
+        s, e = self.ext.sentence_of(span[0])
+        return P.RECOGNITION_CUE_RE.search(self.text[s:e]) is not None
 
     def _matchers(self) -> _Matchers | None:
         return _matchers(self.lang, self.vocab) if self.vocab is not None else None
@@ -1533,7 +1559,18 @@ class _Run:
         return ref
 
     def _recognition(self, level: str, span: Span | None, scheme: str | None) -> None:
-        """A recognition level string: onto the document's evidence, effects and intervention."""
+        """A recognition level string: onto the one intervention it is about.
+
+        That is the intervention named in the same sentence (the nearest one before the
+        level if several, else the first after it), or, when the sentence names none, the
+        main intervention of a research text or record, which is about that intervention
+        (a databank page: "**Erkenning:** Goed beschreven"). A plan or policy text that
+        rates one intervention in passing ("Welzijn op Recept staat in de databank als
+        'Goed beschreven'") says nothing about its other interventions, so a level never
+        spreads over the document; a level no intervention can be found for is dropped.
+        The rating also goes onto that intervention's effects and, when it is the main
+        intervention of a research text, onto the text's evidence (whose subject it is).
+        """
         rank: int | None = None
         if self.vocab is not None:
             found = self.vocab.lookup(level, scheme="recognition")
@@ -1549,7 +1586,14 @@ class _Run:
             props["rating_scheme"] = scheme
         if rank is not None:
             props["rating_rank"] = rank
-        self.rating = props
+        target = self._rated_intervention(span)
+        if target is None:
+            return
+        for k, v in props.items():
+            self.ext.entities[target].props.setdefault(k, v)
+        self.ratings.setdefault(target, props)
+        if self.doc.kind != "research" or target != self.main_intervention():
+            return
         if not any(r[0] == "Evidence" for r in self.ext.entities):
             self._evidence("erkenning", span, "candidate", "recognition-level")
         for ref, ent in self.ext.entities.items():
@@ -1559,29 +1603,32 @@ class _Run:
                         ent.props.setdefault(k, v)
                 if span and span not in ent.mentions and ent.rule == "recognition-level":
                     ent.mentions.append(span)
-        main = self.main_intervention()
-        if main is not None:
-            for k, v in props.items():
-                self.ext.entities[main].props.setdefault(k, v)
+
+    def _rated_intervention(self, span: Span | None) -> EntityRef | None:
+        """The intervention a recognition level at ``span`` belongs to (see `_recognition`)."""
+        if span is not None:
+            s, e = self.ext.sentence_of(span[0])
+            named = self.mentions_in(s, e, "Intervention")
+            before = [m[2] for m in named if m[1] <= span[0]]
+            if before:
+                return before[-1]
+            if named:
+                return named[0][2]
+        if self.doc.kind == "research" or self.main_override is not None:
+            return self.main_intervention()
+        return None
 
     def _link_evidence(self) -> None:
         evidence = [r for r in self.ext.entities if r[0] == "Evidence"]
+        effects = [r for r in self.ext.entities if r[0] == "Effect"]
+        if self.ratings:
+            for rel in self.ext.relations:
+                rating = self.ratings.get(rel.src)
+                if rel.type == "HAS_EFFECT" and rating:
+                    for k, v in rating.items():
+                        self.ext.entities[rel.dst].props.setdefault(k, v)
         if not evidence:
             return
-        effects = [r for r in self.ext.entities if r[0] == "Effect"]
-        rating = self.rating
-        main = self.main_intervention()
-        for eff in effects:
-            if (
-                rating
-                and main is not None
-                and any(
-                    rel.src == main and rel.dst == eff and rel.type == "HAS_EFFECT"
-                    for rel in self.ext.relations
-                )
-            ):
-                for k, v in rating.items():
-                    self.ext.entities[eff].props.setdefault(k, v)
         sources = effects or [r for r in self.ext.entities if r[0] == "WorkingElement"]
         for src in sources:
             for ev in evidence:

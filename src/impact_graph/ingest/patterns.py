@@ -384,6 +384,16 @@ DESIGN_CUES: tuple[tuple[str, str], ...] = (
 )
 DESIGN_RE = [(re.compile(p, re.IGNORECASE), label) for p, label in DESIGN_CUES]
 
+#: Words that show a sentence speaks of a recognition (a databank, a rating, a register).
+#: A level label that is also an ordinary word or phrase ("Effective", "Model",
+#: "Promising", "Level 2", "under review") counts only in such a sentence; the Dutch
+#: ladder's own strings ("Goed beschreven", "Effectief volgens goede aanwijzingen") and
+#: labels of three or more words count anywhere.
+RECOGNITION_CUE_RE = re.compile(
+    r"(?i)erken|databank|database|recogni[sz]|\brated\b|\brating|beoordeel|register"
+    r"|blueprints|crimesolutions|\bEIF\b|foundations|guidebook"
+)
+
 #: Publication years in research texts ("Year: 2025", "(2023)").
 YEAR_RE = re.compile(r"\b(?:19[5-9]\d|20[0-4]\d)\b")
 SAMPLE_RE = re.compile(r"(?i)\bn\s*=\s*(\d[\d.]*)")
