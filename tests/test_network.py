@@ -27,7 +27,7 @@ from impact_graph.network import (
     stakeholder_graph,
 )
 from impact_graph.network.build import MAX_DERIVED_PER_PROGRAMME, NetworkView, RawNetwork
-from impact_graph.network.metrics import betweenness_scores, louvain, pivots_for, simple_graph
+from impact_graph.network.metrics import betweenness_scores, pivots_for, simple_graph
 from impact_graph.network.render import vis_assets
 from impact_graph.store.port import GraphStore
 from tests.factories import doc_batch
@@ -242,23 +242,6 @@ def test_pivots_shrink_with_the_graph_and_stay_bounded() -> None:
     assert pivots_for(2_000) == 64
     assert pivots_for(10_000) == 16
     assert pivots_for(401) == 128
-
-
-def test_louvain_folds_single_tie_nodes_into_their_neighbour() -> None:
-    s = nx.Graph(nx.barbell_graph(6, 0))
-    # chains hanging off both cliques, and a two-node island
-    s.add_edges_from([(0, "t1"), ("t1", "t2"), (11, "u1"), ("i1", "i2")])
-    comms = louvain(s)
-    where = {n: i for i, c in enumerate(comms) for n in c}
-    assert sorted(map(str, where)) == sorted(map(str, s.nodes))  # each node exactly once
-    assert sum(len(c) for c in comms) == s.number_of_nodes()
-    assert where["t1"] == where["t2"] == where[0] and where["u1"] == where[11]
-    assert where["i1"] == where["i2"] != where[0]
-    assert where[0] != where[11]  # the two cliques stay apart
-    assert (
-        nx.community.modularity(s, comms)
-        >= nx.community.modularity(s, nx.community.louvain_communities(s, seed=42)) - 0.02
-    )
 
 
 def test_metrics_are_kept_on_the_graph_until_it_changes() -> None:
