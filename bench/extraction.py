@@ -157,14 +157,37 @@ def warm_up(vocab: Vocabulary) -> None:
 
 
 class Canon:
-    """Canonical names per class: the vocabulary prefLabel, else ``normalise_name``."""
+    """Canonical names per class: the vocabulary prefLabel, else ``normalise_name``.
+
+    A gold name is looked up as written and, failing that, by the word stems the
+    extraction's stem matcher uses (only when the stems name one concept), so a gold
+    "huisartsenpraktijken" is the concept of "huisartsenpraktijk" exactly as the
+    extraction's match of the same word is.
+    """
 
     def __init__(self, vocab: Vocabulary) -> None:
+        from impact_graph.ingest.nlp import stem
+
         self.vocab = vocab
         self.resolver = Resolver(vocab)
+        self._stem = stem
+        self._stems: dict[tuple[str, tuple[str, ...]], set[str]] = {}
+        for c in vocab.concepts.values():
+            if c.pg_label is None:
+                continue
+            for lab in c.labels:
+                key = (c.pg_label, self._stem_key(lab))
+                self._stems.setdefault(key, set()).add(c.iri)
+
+    def _stem_key(self, text: str) -> tuple[str, ...]:
+        return tuple(self._stem(w) for w in normalise_name(text).split())
 
     def name(self, label: str, name: str) -> str:
         c = self.resolver.concept(label, name)
+        if c is None:
+            iris = self._stems.get((label, self._stem_key(name)), set())
+            if len(iris) == 1:
+                c = self.vocab.concepts[next(iter(iris))]
         if c is not None:
             return normalise_name(c.pref_nl or c.pref_en)
         return normalise_name(name)

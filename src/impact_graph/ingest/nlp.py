@@ -93,6 +93,20 @@ _FIRST_BARE_VERB = next(
 )
 _STEMMERS = {"nl": "dutch_porter", "en": "english"}
 _DOUBLE_END = re.compile(r"([bcdfgklmnprstvz])\1$")
+#: Derivational endings that make another word class from a noun ("gemeentelijk(e)",
+#: "professioneel", "netwerkend") -- never an inflection of the noun itself.
+_DERIVED_END = re.compile(
+    r"(?:lijk|lijke|lijks|isch|ische|baar|bare|heid|ig|ige|eel|ele|end|ende)$"
+)
+#: What a Dutch or English plural adds to a singular ("en", "nen" in "gezinnen", "s").
+_PLURAL_TAIL = re.compile(r"(?:[a-z]?en|'?s|es|n|e)")
+#: Actor-role concepts that name the people an intervention serves ("cliënt",
+#: "deelnemer", "participant"): they are its target group, not a party to the work, so
+#: a mention of them makes no Actor.
+_SERVED_ROLES = frozenset({"client"})
+#: Prepositions before which a bare singular organisation word is an activity or a
+#: place ("naar school", "op school", "in school"), not an organisation.
+_BARE_PLACE_PREPS = frozenset({"naar", "op", "in", "uit", "van"})
 _lock = threading.Lock()
 _normed: dict[int, set[int]] = {}  # per spaCy vocab: word forms whose NORM is the stem
 
@@ -173,6 +187,7 @@ class _Matchers:
     lower: PhraseMatcher
     norm: PhraseMatcher
     iris: dict[str, list[str]]  # match id string -> concept IRIs
+    terms: dict[str, str]  # match id string -> the label it was built from
     recognition: re.Pattern[str] | None  # exact recognition level strings
     org_heads: re.Pattern[str] | None  # organisation types from the actor-roles vocabulary
 
@@ -225,6 +240,7 @@ def _matchers(lang: str, vocab: Vocabulary | None) -> _Matchers:
     lower = PhraseMatcher(nlp.vocab, attr="LOWER")
     norm = PhraseMatcher(nlp.vocab, attr="NORM")
     iris: dict[str, list[str]] = {}
+    terms: dict[str, str] = {}
     recognition = org_heads = None
     if vocab is not None:
         norm_comp = nlp.get_pipe("impact_graph_norm")
@@ -233,6 +249,7 @@ def _matchers(lang: str, vocab: Vocabulary | None) -> _Matchers:
         for i, (term, term_iris) in enumerate(sorted(_terms(vocab, lang).items())):
             mid = f"t{i}"
             iris[mid] = term_iris
+            terms[mid] = term
             if _is_abbreviation(term):
                 # "OM", "GGD", "RCT": case-sensitive, or "om" and "rct" would match words.
                 orth.add(mid, [nlp.make_doc(term)])
@@ -281,12 +298,31 @@ def _matchers(lang: str, vocab: Vocabulary | None) -> _Matchers:
                 + "|".join(f"[{h[0]}{h[0].lower()}]{re.escape(h[1:])}" for h in heads)
                 + rf")[ \t]+(?P<name>{P.NAME})"
             )
-    built = _Matchers(orth, lower, norm, iris, recognition, org_heads)
+    built = _Matchers(orth, lower, norm, iris, terms, recognition, org_heads)
     with _lock:
         if len(_matcher_cache) > 8:
             _matcher_cache.clear()
         _matcher_cache[key] = (vocab, built)
     return built
+
+
+def _same_word_class(surface: str, label: str) -> bool:
+    """Whether a stem match is an inflection of the label, not another word built on it.
+
+    The Snowball stem joins "gemeentelijke" with "gemeente" and "Research" with
+    "researcher": an adjective, or a word the label extends by more than a plural ending,
+    is no mention of the noun. So the last word may not carry a derivational suffix the
+    label's last word lacks, and where it is shorter than the label's last word the rest
+    must be a plural ending ("traject" for "trajecten", "gezin" for "gezinnen").
+    """
+    word = fold(surface.split()[-1]) if surface.split() else ""
+    last = fold(label.split()[-1]) if label.split() else ""
+    if len(word) < len(last) and not (
+        last.startswith(word) and _PLURAL_TAIL.fullmatch(last[len(word) :])
+    ):
+        return False
+    m = _DERIVED_END.search(word)
+    return m is None or _DERIVED_END.search(last) is not None
 
 
 def _actor_kind(vocab: Vocabulary, c: Concept) -> str:
@@ -599,7 +635,10 @@ class _Run:
                 for mid, ts, te in matcher(sdoc):
                     span = sdoc[ts:te]
                     s, e = span.start_char, span.end_char
-                    for iri in m.iris[sdoc.vocab.strings[mid]]:
+                    key = sdoc.vocab.strings[mid]
+                    if rule == "phrase:stem" and not _same_word_class(span.text, m.terms[key]):
+                        continue
+                    for iri in m.iris[key]:
                         if (s, e, iri) in seen:
                             continue
                         seen.add((s, e, iri))
@@ -609,6 +648,8 @@ class _Run:
                             continue
                         props: dict[str, PropValue] = {}
                         if c.pg_label == "Actor":
+                            if not self._stakeholder_mention(c, sdoc, ts, te):
+                                continue
                             props["kind"] = _actor_kind(self.vocab, c)
                         cands.append(_Cand(s, e, c.pg_label, prio, rule, iri, props))
             if m.org_heads is not None:
@@ -646,6 +687,21 @@ class _Run:
                     c.rule,
                     props={"kind": "gemeente"},
                 )
+
+    def _stakeholder_mention(self, c: Concept, sdoc: Doc, ts: int, te: int) -> bool:
+        """Whether a vocabulary match of an actor role names a party in the text.
+
+        Not so: the people served (`_SERVED_ROLES`); an umbrella role that has narrower
+        ones ("professionals", "netwerk": a category, the text names the specific role
+        where a party acts); and a bare organisation word used for an activity or place
+        ("naar school", "op school")."""
+        if c.slug in _SERVED_ROLES or c.narrower:
+            return False
+        if te - ts == 1 and ts > 0 and c.kind == "organisation":
+            prev = sdoc[ts - 1].lower_
+            if prev in _BARE_PLACE_PREPS and not sdoc[ts].lower_.endswith("en"):
+                return False
+        return True
 
     def _org(self, start: int, end: int, rule: str, surface: str | None = None) -> _Cand:
         text = surface or self.text[start:end]
