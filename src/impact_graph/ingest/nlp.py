@@ -99,7 +99,7 @@ _DERIVED_END = re.compile(
     r"(?:lijk|lijke|lijks|isch|ische|baar|bare|heid|ig|ige|eel|ele|end|ende)$"
 )
 #: What a Dutch or English plural adds to a singular ("en", "nen" in "gezinnen", "s").
-_PLURAL_TAIL = re.compile(r"(?:[a-z]?en|'?s|es|n|e)")
+_PLURAL_TAIL = re.compile(r"(?:[a-z]?en|eren|'?s|es|n|e)")
 #: Actor-role concepts that name the people an intervention serves ("cliënt",
 #: "deelnemer", "participant"): they are its target group, not a party to the work, so
 #: a mention of them makes no Actor.
@@ -323,6 +323,26 @@ def _same_word_class(surface: str, label: str) -> bool:
         return False
     m = _DERIVED_END.search(word)
     return m is None or _DERIVED_END.search(last) is not None
+
+
+def _names_one_person(surface: str, c: Concept) -> bool:
+    """Whether a target-group match is the singular of the group's name ("kind",
+    "volwassene", "mantelzorger" for "kinderen", "volwassenen", "mantelzorgers").
+
+    A target group is named in the plural ("ouderen", "statushouders"); the singular
+    speaks of one person ("Geen kind zit thuis", "een vaste volwassene", "Elke jongere
+    krijgt een mentor"), which the plural mentions of the same text already cover.
+    """
+    words = fold(surface).split()
+    if not words:
+        return False
+    for lab in c.labels:
+        lw = fold(lab).split()
+        if len(lw) == len(words) and lw[:-1] == words[:-1] and lw[-1] != words[-1]:
+            last = lw[-1]
+            if last.startswith(words[-1]) and _PLURAL_TAIL.fullmatch(last[len(words[-1]) :]):
+                return True
+    return False
 
 
 def _actor_kind(vocab: Vocabulary, c: Concept) -> str:
@@ -646,6 +666,8 @@ class _Run:
                         if c.pg_label is None:
                             self.value_hits.append((s, e, c))
                             continue
+                        if c.pg_label == "TargetGroup" and _names_one_person(span.text, c):
+                            continue
                         props: dict[str, PropValue] = {}
                         if c.pg_label == "Actor":
                             if not self._stakeholder_mention(c, sdoc, ts, te):
@@ -929,8 +951,10 @@ class _Run:
             )
             self._mention_name(aref, area)
             self.rel(self.programme, "IN_AREA", aref, "meta:area")
-        for theme in _meta_list(doc, "themes", "theme", "challenge", "challenges", "target_groups"):
-            self._meta_concept(theme)
+        for theme in _meta_list(doc, "themes", "theme", "challenge", "challenges"):
+            self._meta_concept(theme, "Challenge")
+        for group in _meta_list(doc, "target_groups", "doelgroepen", "doelgroep"):
+            self._meta_concept(group, "TargetGroup")
         for author in _meta_list(doc, "authors", "author", "auteurs"):
             self._author(author)
         self._research_record()
@@ -948,13 +972,15 @@ class _Run:
                 ent.mentions.append(span)
                 self.mentions.append((span[0], span[1], ref))
 
-    def _meta_concept(self, term: str) -> list[EntityRef]:
-        """A front-matter theme: a Challenge or TargetGroup concept (or free text, skipped)."""
+    def _meta_concept(self, term: str, label: str) -> list[EntityRef]:
+        """A front-matter theme (a Challenge) or target group (a TargetGroup) concept;
+        free text is skipped. Only the field's own class: the theme "thuiszitters" is
+        the challenge of school absence, not a statement that pupils are targeted."""
         refs: list[EntityRef] = []
         if self.vocab is None:
             return refs
         for c in self.vocab.lookup(term):
-            if c.pg_label in ("Challenge", "TargetGroup"):
+            if c.pg_label == label:
                 ref = self.entity(c.pg_label, term, None, "metadata", "meta:themes", c.iri)
                 refs.append(ref)
                 rel = "ADDRESSES" if c.pg_label == "Challenge" else "TARGETS"
