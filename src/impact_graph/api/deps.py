@@ -42,8 +42,6 @@ class Services:
         self._last_attempt = 0.0
         self._lock = threading.Lock()
         self._opened = threading.Event()
-        self._schema: Any = None
-        self._vocab: Any = None
         self._embedder: Any = None
         self._own_embedder = True
         self._search: Any = None
@@ -170,19 +168,17 @@ class Services:
 
     @property
     def schema(self) -> Any:
-        if self._schema is None:
-            from impact_graph.ontology import load_schema
+        """The ontology's schema (``load_schema`` parses the default once per process)."""
+        from impact_graph.ontology import load_schema
 
-            self._schema = load_schema()
-        return self._schema
+        return load_schema()
 
     @property
     def vocab(self) -> Any:
-        if self._vocab is None:
-            from impact_graph.vocab import load_vocabulary
+        """The SKOS vocabularies (``load_vocabulary`` caches the default per process)."""
+        from impact_graph.vocab import load_vocabulary
 
-            self._vocab = load_vocabulary()
-        return self._vocab
+        return load_vocabulary()
 
     def use_embedder(self, embedder: Any) -> None:
         """Share an embedder owned by the caller (not closed with the app)."""

@@ -18,19 +18,16 @@ nothing is built or started. ``python -m impact_graph.testing.fuseki_server`` ru
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 
-from impact_graph.testing.neo4j_server import _free_port, _tail, build_launcher
+from impact_graph.testing._process import ServerProcess, free_port, maven_classpath, wait_ready
 
 DEFAULT_LAUNCHER_DIR = Path(__file__).resolve().parents[3] / "tools" / "fuseki"
 ENV_URL = "IMPACT_GRAPH_TEST_FUSEKI_URL"
@@ -60,16 +57,13 @@ class FusekiServerError(RuntimeError):
     """The test Fuseki could not be built, started or reached (message says what to do)."""
 
 
-class FusekiServer:
+class FusekiServer(ServerProcess):
     """A Fuseki on ``127.0.0.1`` for one test session (or an external one from env)."""
 
     def __init__(self, home: Path | None = None, *, start_timeout_s: float = 120.0) -> None:
-        self._home_arg = home
-        self.home: Path | None = None
+        super().__init__(home)
         self.start_timeout_s = start_timeout_s
         self.external = bool(os.environ.get(ENV_URL))
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._owns_home = False
         self.dataset_url = os.environ.get(ENV_URL, "").rstrip("/")
 
     @property
@@ -77,25 +71,27 @@ class FusekiServer:
         return self.home / "fuseki.log" if self.home else None
 
     def start(self) -> FusekiServer:
-        if self.external or (self._proc is not None and self._proc.poll() is None):
+        if self.running:
             return self
         launcher = Path(os.environ.get("IMPACT_GRAPH_FUSEKI_LAUNCHER_DIR", DEFAULT_LAUNCHER_DIR))
-        try:
-            classpath = build_launcher(launcher)
-        except Exception as exc:  # the Neo4j builder's error names Neo4j; say Fuseki
-            raise FusekiServerError(f"Could not build the Fuseki launcher: {exc}") from exc
+        if not (launcher / "pom.xml").is_file():
+            raise FusekiServerError(
+                f"{launcher / 'pom.xml'} is missing: run the tests from a source checkout of "
+                "impact-graph or set IMPACT_GRAPH_FUSEKI_LAUNCHER_DIR to tools/fuseki."
+            )
+        classpath = maven_classpath(
+            launcher.resolve(),
+            error=FusekiServerError,
+            no_maven_hint=f"install Maven 3.8+ and Java 17 to run the Fuseki tests, or set "
+            f"{ENV_URL} to a running Fuseki dataset.",
+        )
         java = shutil.which("java")
         if java is None:
             raise FusekiServerError("Java ('java') is not on PATH: install Java 17.")
-        if self._home_arg is not None:
-            self.home = Path(self._home_arg).resolve()
-            self.home.mkdir(parents=True, exist_ok=True)
-        else:
-            self.home = Path(tempfile.mkdtemp(prefix="impact-graph-fuseki-"))
-            self._owns_home = True
-        config = self.home / "config.ttl"
-        config.write_text(_CONFIG.format(name=DATASET, location=self.home / "tdb2"))
-        port = _free_port()
+        home = self._make_home("impact-graph-fuseki-")
+        config = home / "config.ttl"
+        config.write_text(_CONFIG.format(name=DATASET, location=home / "tdb2"))
+        port = free_port()
         self.dataset_url = f"http://127.0.0.1:{port}/{DATASET}"
         cmd = [java, "-Xmx512m", "-cp", classpath, _MAIN_CLASS, "--localhost"]
         cmd += ["--port", str(port), "--config", str(config)]
@@ -104,60 +100,34 @@ class FusekiServer:
             self._proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
-        self._wait_ready()
-        atexit.register(self.stop)
+        try:
+            self._wait_ready()
+        except FusekiServerError:
+            self._terminate()  # the home and its log stay, so the log can be read
+            raise
+        self._started()
         return self
 
     def _wait_ready(self) -> None:
-        assert self._proc is not None and self.log_path is not None
-        deadline = time.monotonic() + self.start_timeout_s
+        assert self._proc is not None
         probe = f"{self.dataset_url}/sparql?query=ASK%7B%7D"
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise FusekiServerError(
-                    f"Fuseki exited with code {self._proc.returncode} while starting; its log "
-                    f"{self.log_path} ends with:\n{_tail(self.log_path)}"
-                )
+
+        def answers() -> bool:
             try:
                 with urllib.request.urlopen(probe, timeout=2) as resp:
-                    if resp.status == 200:
-                        return
+                    return bool(resp.status == 200)
             except (urllib.error.URLError, OSError):
-                time.sleep(0.2)
-        self.stop()
-        raise FusekiServerError(
-            f"Fuseki did not answer on {self.dataset_url} within {self.start_timeout_s:.0f} s."
+                return False
+
+        wait_ready(
+            self._proc,
+            answers,
+            timeout_s=self.start_timeout_s,
+            name=f"Fuseki ({self.dataset_url})",
+            log_path=self.log_path,
+            error=FusekiServerError,
+            interval_s=0.2,
         )
-
-    def stop(self) -> None:
-        """Stop the server and delete its data directory if this object created it."""
-        if self.external:
-            return
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        with contextlib.suppress(Exception):
-            atexit.unregister(self.stop)
-        if self._owns_home and self.home is not None:
-            shutil.rmtree(self.home, ignore_errors=True)
-            self.home = None
-            self._owns_home = False
-
-    def __enter__(self) -> FusekiServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 if __name__ == "__main__":

@@ -19,21 +19,23 @@ built or started. ``python -m impact_graph.testing.neo4j_server`` runs one by ha
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import fcntl
-import hashlib
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
+
+from impact_graph.testing._process import (
+    ServerProcess,
+    free_port,
+    maven_classpath,
+    tail,
+    wait_ready,
+)
 
 #: Where the launcher project lives in a source checkout (override with the env var).
 DEFAULT_LAUNCHER_DIR = Path(__file__).resolve().parents[3] / "tools" / "neo4j-launcher"
@@ -63,31 +65,6 @@ class Neo4jServerError(RuntimeError):
     """The test Neo4j could not be built, started or reached (message says what to do)."""
 
 
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _free_port() -> int:
-    """A port that was free a moment ago (the launcher retries if it was taken since)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _sources_digest(launcher_dir: Path) -> str:
-    """Hash of everything that shapes the build, so edits trigger a rebuild."""
-    h = hashlib.sha256()
-    files = [launcher_dir / "pom.xml", *sorted((launcher_dir / "src").rglob("*.java"))]
-    for f in files:
-        h.update(f.relative_to(launcher_dir).as_posix().encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
-
-
 def build_launcher(launcher_dir: Path | None = None, *, force: bool = False) -> str:
     """Build the launcher if its sources changed and return the Java classpath to run it.
 
@@ -102,44 +79,16 @@ def build_launcher(launcher_dir: Path | None = None, *, force: bool = False) -> 
             f"{pom} is missing: run the tests from a source checkout of impact-graph or set "
             f"{ENV_LAUNCHER_DIR} to the tools/neo4j-launcher directory."
         )
-    target = ldir / "target"
-    target.mkdir(exist_ok=True)
-    stamp = target / "build.stamp"
-    cp_file = target / "classpath.txt"
-    classes = target / "classes"
-    with open(target / ".build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        digest = _sources_digest(ldir)
-        if not force and stamp.is_file() and stamp.read_text() == digest and cp_file.is_file():
-            jars = cp_file.read_text().strip().split(os.pathsep)
-            if all(Path(j).exists() for j in jars):
-                return os.pathsep.join([str(classes), *jars])
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise Neo4jServerError(
-                "Maven ('mvn') is not on PATH: install Maven 3.8+ and Java 17 to run the "
-                f"Neo4j tests, or point {ENV_URI} at a running Neo4j 5.26."
-            )
-        stamp.unlink(missing_ok=True)
-        proc = subprocess.run(
-            [mvn, "-q", "-B", "-f", str(pom), "package"],
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            check=False,
-        )
-        if proc.returncode != 0 or not cp_file.is_file():
-            out = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
-            raise Neo4jServerError(
-                f"Building {ldir} with Maven failed (exit {proc.returncode}); Maven needs "
-                f"to reach Maven Central the first time. Last output:\n{out}"
-            )
-        stamp.write_text(digest)
-        jars = cp_file.read_text().strip().split(os.pathsep)
-        return os.pathsep.join([str(classes), *jars])
+    return maven_classpath(
+        ldir,
+        error=Neo4jServerError,
+        no_maven_hint="install Maven 3.8+ and Java 17 to run the Neo4j tests, or point "
+        f"{ENV_URI} at a running Neo4j 5.26.",
+        force=force,
+    )
 
 
-class Neo4jServer:
+class Neo4jServer(ServerProcess):
     """A Neo4j 5.26 on ``127.0.0.1`` for one test session (or an external one from env).
 
     Attributes ``uri``, ``user`` and ``password`` are what a driver needs. ``home`` holds
@@ -148,6 +97,7 @@ class Neo4jServer:
 
     user: str
     password: str
+    stop_timeout_s = 60.0  # SIGTERM: the JVM's shutdown hook stops the DBMS cleanly
 
     def __init__(
         self,
@@ -158,8 +108,7 @@ class Neo4jServer:
         launcher_dir: Path | None = None,
         jvm_options: Sequence[str] = (),
     ) -> None:
-        self._home_arg = home
-        self.home: Path | None = None
+        super().__init__(home)
         self.heap = heap
         self.start_timeout_s = start_timeout_s
         self.launcher_dir = launcher_dir
@@ -167,8 +116,6 @@ class Neo4jServer:
         # queries slower, so it is not the default (benchmarks use this server too).
         self.jvm_options = tuple(jvm_options)
         self.external = bool(os.environ.get(ENV_URI))
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._owns_home = False
         self.port = 0
         if self.external:
             self.uri = os.environ[ENV_URI]
@@ -184,10 +131,6 @@ class Neo4jServer:
     def log_path(self) -> Path | None:
         return self.home / "launcher.log" if self.home else None
 
-    @property
-    def running(self) -> bool:
-        return self.external or (self._proc is not None and self._proc.poll() is None)
-
     def start(self) -> Neo4jServer:
         """Build (if needed) and start the server; return once Bolt accepts the password."""
         if self.external:
@@ -202,27 +145,22 @@ class Neo4jServer:
             raise Neo4jServerError(
                 "Java ('java') is not on PATH: install Java 17 or set JAVA_HOME."
             )
-        if self._home_arg is not None:
-            self.home = Path(self._home_arg).resolve()
-            self.home.mkdir(parents=True, exist_ok=True)
-        else:
-            self.home = Path(tempfile.mkdtemp(prefix="impact-graph-neo4j-"))
-            self._owns_home = True
+        self._make_home("impact-graph-neo4j-")
         for attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             self.uri = f"bolt://127.0.0.1:{self.port}"
             self._spawn(java, classpath)
             try:
                 self._wait_ready()
                 break
             except Neo4jServerError:
-                log = _tail(self.log_path) if self.log_path else ""
+                log = tail(self.log_path)
                 self._terminate()
                 if "Address already in use" in log and attempt < 2:
                     continue
                 raise
         self._check_bolt(timeout_s=30.0)
-        atexit.register(self.stop)
+        self._started()
         return self
 
     def _spawn(self, java: str, classpath: str) -> None:
@@ -251,21 +189,15 @@ class Neo4jServer:
 
     def _wait_ready(self) -> None:
         assert self._proc is not None and self.log_path is not None
-        deadline = time.monotonic() + self.start_timeout_s
-        while time.monotonic() < deadline:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-            if _READY in text:
-                return
-            if self._proc.poll() is not None:
-                raise Neo4jServerError(
-                    f"Neo4j exited with code {self._proc.returncode} while starting; its log "
-                    f"{self.log_path} ends with:\n{_tail(self.log_path)}"
-                )
-            time.sleep(0.1)
-        raise Neo4jServerError(
-            f"Neo4j did not open Bolt on {self.uri} within {self.start_timeout_s:.0f} s "
-            f"(a busy machine? raise start_timeout_s); its log {self.log_path} ends with:\n"
-            f"{_tail(self.log_path)}"
+        log = self.log_path
+        wait_ready(
+            self._proc,
+            lambda: _READY in log.read_text(encoding="utf-8", errors="replace"),
+            timeout_s=self.start_timeout_s,
+            name=f"Neo4j (Bolt on {self.uri})",
+            log_path=log,
+            error=Neo4jServerError,
+            hint=" (a busy machine? raise start_timeout_s)",
         )
 
     def _check_bolt(self, timeout_s: float) -> None:
@@ -291,50 +223,12 @@ class Neo4jServer:
                     hint = (
                         f"is {ENV_URI} right?"
                         if self.external
-                        else f"its log {self.log_path} ends with:\n{_tail(self.log_path)}"
+                        else f"its log {self.log_path} ends with:\n{tail(self.log_path)}"
                         if self.log_path
                         else ""
                     )
                     raise Neo4jServerError(f"Neo4j at {self.uri} does not answer; {hint}") from e
                 time.sleep(0.2)
-
-    def _terminate(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()  # SIGTERM: the JVM's shutdown hook stops the DBMS cleanly
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        if proc.stdin:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
-
-    def stop(self) -> None:
-        """Stop the server and delete its data directory if this object created it."""
-        if self.external:
-            return
-        self._terminate()
-        with contextlib.suppress(Exception):
-            atexit.unregister(self.stop)
-        if self._owns_home and self.home is not None:
-            shutil.rmtree(self.home, ignore_errors=True)
-            self.home = None
-            self._owns_home = False
-
-    def __enter__(self) -> Neo4jServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def main() -> None:
