@@ -287,3 +287,51 @@ def test_ontology_as_turtle_jsonld_and_escaped_html(client: TestClient) -> None:
     # Quotes in definitions are escaped, not emitted raw into the markup.
     assert "&#39;" in r.text or "&#34;" in r.text
     assert client.get("/ontology", headers={"Accept": "image/png"}).status_code == 406
+
+
+# --- the query worker pool ---------------------------------------------------------------
+
+
+def test_workers_are_reused_see_later_writes_and_are_replaced_after_a_timeout(
+    tmp_path: Path,
+) -> None:
+    """The endpoint's long-lived workers (no process per query) see a document written
+    after they opened the store, make a held writer let go, and a worker killed at the
+    time limit is replaced while the others keep answering."""
+    from impact_graph.api import create_app
+
+    settings = build_settings(tmp_path / "pool", timeout_s=1.0)
+    q = "SELECT ?name WHERE { ?i a ig:Intervention ; ig:name ?name }"
+    c = TestClient(create_app(settings, warm_up=False))  # no lifespan: the view alone
+
+    def names() -> set[str]:
+        r = c.get("/sparql", params={"query": q})
+        assert r.status_code == 200, r.text
+        return {b["name"]["value"] for b in r.json()["results"]["bindings"]}
+
+    assert names() == {"Welzijn op Recept"}
+    view = c.app.state.rdf_view  # type: ignore[attr-defined]
+    pids = view.query_worker_pids
+    assert pids, "the endpoint should have started its query workers"
+    assert names() == {"Welzijn op Recept"}
+    assert view.query_worker_pids == pids  # reused, not one process per query
+
+    # An ingest elsewhere writes a new document and keeps its writer open.
+    writer = OxigraphView(view_dir(settings), RdfMapping(load_schema()), idle_release_s=600)
+    try:
+        writer.write_batch(doc_batch("d.md", [("Intervention", "Buurtgezinnen")]))
+        assert writer.holds_writer
+        assert names() == {"Welzijn op Recept", "Buurtgezinnen"}
+        assert not writer.holds_writer  # it let go for the query
+        assert view.query_worker_pids == pids
+    finally:
+        writer.close()
+
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    r = c.get("/sparql", params={"query": slow})
+    assert r.status_code == 422 and "time limit" in r.json()["detail"]
+    after = view.query_worker_pids
+    assert len(after) == len(pids) and after != pids  # the runaway one was replaced
+    assert names() == {"Welzijn op Recept", "Buurtgezinnen"}
+    view.close()
+    assert view.query_worker_pids == []

@@ -10,10 +10,12 @@ skipped, so a ``"DROP"`` in a literal or ``<http://x/service>`` is harmless):
 * a prefixed name whose prefix is neither declared nor predeclared is reported with its
   line and column (the engines' own message buries it in a character-class dump).
 
-Then the view runs the query (embedded: a killable worker process; remote: an HTTP
-request with the time limit) and returns at most ``row_cap`` rows/triples, saying when it
-cut. Serialisation uses pyoxigraph's writers for SPARQL XML/CSV/TSV and Turtle/N-Triples
-(and JSON-LD), so escaping follows the specs.
+Then the view runs the query (embedded: one of a pool of long-lived worker processes,
+killed and replaced at the time limit; remote: an HTTP request with the time limit) and
+returns at most ``row_cap`` rows/triples, saying when it cut. Serialisation uses
+pyoxigraph's writers for SPARQL XML/CSV/TSV and Turtle/N-Triples (and JSON-LD), so
+escaping follows the specs; the embedded worker serialises to the negotiated format
+itself, so an answer is written once, not decoded and encoded again here.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from impact_graph.rdf import _worker
 from impact_graph.rdf.view import RawResult, RdfView
 from impact_graph.store.port import QueryRefused, QuerySyntaxError
 
@@ -155,13 +158,30 @@ def analyse(query: str, predeclared: dict[str, str]) -> QueryInfo:
 
 
 def run_query(
-    view: RdfView, query: str, *, prefixes: dict[str, str], timeout_s: float, row_cap: int
+    view: RdfView,
+    query: str,
+    *,
+    prefixes: dict[str, str],
+    timeout_s: float,
+    row_cap: int,
+    media: str | None = None,
+    info: QueryInfo | None = None,
 ) -> RawResult:
-    """Check and run one researcher query on the view."""
-    info = analyse(query, prefixes)
+    """Check and run one researcher query on the view.
+
+    ``media``: the format the answer will be sent in (see `negotiate`); the embedded view
+    then serialises in its worker, once, and `serialize` passes that on. ``info``: the
+    result of `analyse` when the caller has it already (the check then runs once)."""
+    info = info or analyse(query, prefixes)
     used = {p: prefixes[p] for p in info.undeclared}
     return view.run_query(
-        query, form=info.form, prefixes=used, timeout_s=timeout_s, row_cap=row_cap
+        query,
+        form=info.form,
+        prefixes=used,
+        timeout_s=timeout_s,
+        row_cap=row_cap,
+        media=media,
+        out_prefixes=prefixes if media in GRAPH_TYPES else None,
     )
 
 
@@ -169,18 +189,8 @@ def run_query(
 # Content negotiation and serialisation
 # ---------------------------------------------------------------------------------------
 
-RESULT_TYPES = {
-    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
-    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
-    "text/csv": ox.QueryResultsFormat.CSV,
-    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
-}
-GRAPH_TYPES = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,  # SPARQLWrapper's default for CONSTRUCT
-}
+RESULT_TYPES = _worker.RESULT_TYPES
+GRAPH_TYPES = _worker.GRAPH_TYPES
 #: Short names for ``?format=`` (browsers cannot set Accept).
 FORMAT_ALIASES = {
     "json": "application/sparql-results+json",
@@ -263,10 +273,12 @@ def _form_name(form: str) -> str:
 def serialize(result: RawResult, media_type: str, prefixes: dict[str, str] | None = None) -> bytes:
     """The result in ``media_type`` (one of `RESULT_TYPES` or `GRAPH_TYPES`); ``prefixes``
     abbreviate IRIs in Turtle."""
+    if result.body is not None and result.media == media_type:
+        return result.body  # serialised by the view's worker already
     if result.form == "graph":
-        triples = list(ox.parse(result.ntriples.encode(), format=ox.RdfFormat.N_TRIPLES))
         if media_type == "application/n-triples":
             return result.ntriples.encode()
+        triples = list(ox.parse(result.ntriples.encode(), format=ox.RdfFormat.N_TRIPLES))
         try:
             return ox.serialize(triples, format=GRAPH_TYPES[media_type], prefixes=prefixes) or b""
         except (ValueError, TypeError, OSError) as e:  # JSON-LD has no triple terms

@@ -44,10 +44,15 @@ still its own SPARQL Update transaction, so "a document is written whole or not 
 holds, and a killed process leaves only whole documents in the log. Putting several
 documents into one transaction was measured too and saved nothing (90 vs 97 ms per
 document), so it is not done. Reads from the process that holds the writer use it
-directly; ``run_query`` releases it first. Researcher queries run in a child process
+directly; ``run_query`` releases it first. Researcher queries run in child processes
 (``impact_graph.rdf._worker``) that can be killed at the time limit, because pyoxigraph
-cannot cancel a query; the parent takes the shared lock before starting it, so a query
-waits (at most its time limit, then a sentence) instead of failing while an ingest writes.
+cannot cancel a query. They are a small pool of long-lived workers (a process and a
+RocksDB open per query cost ~60 ms, several times the query itself at 1M triples): each
+keeps the store open read-only under the shared lock between queries and lets go of it
+as soon as a writer registers on the wait file, so the next query reopens it and sees
+every write; a killed worker is replaced at once. A query waits for a writer (at most
+its time limit, then a sentence) instead of failing while an ingest writes, and that
+wait does not count against the time limit.
 
 rdflib's API was measured against this: rdflib has no RDF 1.2 triple terms (the edge
 reifiers), and oxrdflib would only wrap the same store; so the view uses pyoxigraph
@@ -66,6 +71,7 @@ import fcntl
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -74,12 +80,14 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
 
 import pyoxigraph as ox
 
 from impact_graph.model import GraphBatch, utc_now_iso
+from impact_graph.rdf._worker import someone_waits as _someone_waits
 from impact_graph.rdf.mapping import PROV_DERIVED, RdfMapping
 from impact_graph.store.port import (
     QueryRefused,
@@ -102,16 +110,9 @@ FLUSH_IDLE_S = 0.5
 FLUSH_BYTES = 4_000_000
 #: How long a newcomer lets those already waiting for the store go first.
 COURTESY_S = 2.0
-
-
-def _someone_waits(wait_file: IO[str]) -> bool:
-    """Whether any process or thread is registered (shared lock) on the wait file."""
-    try:
-        fcntl.flock(wait_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    fcntl.flock(wait_file, fcntl.LOCK_UN)
-    return False
+#: Idle researcher query workers kept per embedded view (each holds the store open
+#: read-only between queries; more run at once when more queries arrive together).
+QUERY_WORKERS = 2
 
 
 def _call(fn: Callable[[ox.Store], Any], store: ox.Store) -> tuple[Any, Exception | None]:
@@ -136,7 +137,7 @@ _OPEN_VIEWS: weakref.WeakSet[OxigraphView] = weakref.WeakSet()
 def _release_all() -> None:
     for view in list(_OPEN_VIEWS):
         with contextlib.suppress(Exception):
-            view.release()
+            view.close()
 
 
 @dataclass(slots=True)
@@ -144,7 +145,8 @@ class RawResult:
     """What a researcher query returned, already row-capped.
 
     ``form`` is ``select`` (``vars`` + ``bindings`` in SPARQL JSON term encoding),
-    ``ask`` (``boolean``) or ``graph`` (CONSTRUCT/DESCRIBE as N-Triples text).
+    ``ask`` (``boolean``) or ``graph`` (CONSTRUCT/DESCRIBE as N-Triples text). When
+    ``body`` is set (the format the caller asked for), those fields are left empty.
     """
 
     form: str
@@ -155,6 +157,10 @@ class RawResult:
     truncated: bool = False
     row_cap: int = 0
     elapsed_ms: float = 0.0
+    #: The answer already serialised as ``media`` (by the embedded view's worker, when
+    #: the caller named the format it will send): the endpoint passes it on as is.
+    body: bytes | None = None
+    media: str | None = None
 
 
 def drop_graph_update(graph: ox.NamedNode) -> str:
@@ -312,8 +318,14 @@ class RdfView(ABC):
         prefixes: dict[str, str],
         timeout_s: float,
         row_cap: int,
+        media: str | None = None,
+        out_prefixes: dict[str, str] | None = None,
     ) -> RawResult:
-        """Run a researcher query (already checked by `impact_graph.rdf.sparql`)."""
+        """Run a researcher query (already checked by `impact_graph.rdf.sparql`).
+
+        ``media``: the format the caller will answer in; a view may then return the
+        result already serialised (``RawResult.body``), Turtle abbreviated with
+        ``out_prefixes``. Without it, the result comes back as fields."""
 
     @abstractmethod
     def quads(self, graphs: list[str] | None = None) -> Iterator[ox.Quad]:
@@ -345,6 +357,7 @@ class OxigraphView(RdfView):
         *,
         memory_mb: int = 2048,
         idle_release_s: float = IDLE_RELEASE_S,
+        query_workers: int = QUERY_WORKERS,
     ) -> None:
         super().__init__(mapping)
         self.directory = Path(directory)
@@ -354,6 +367,10 @@ class OxigraphView(RdfView):
         self.wait_path = self.directory / "oxigraph.wait"
         self.memory_mb = memory_mb
         self.idle_release_s = idle_release_s
+        self.query_workers = query_workers
+        # Researcher query workers, started at the first query (a view opened for an
+        # ingest never starts them).
+        self._pool: _QueryPool | None = None
         # The held writer: store, its lock file, its probe on the wait file. Guarded by
         # _mutex, which is never held while waiting for a *shared* lock (no deadlock with
         # the watcher, which needs _mutex to let go of the writer).
@@ -496,7 +513,15 @@ class OxigraphView(RdfView):
         """Whether this view holds the read-write store (and the exclusive lock) now."""
         return self._store is not None
 
+    @property
+    def query_worker_pids(self) -> list[int]:
+        """Process ids of the running researcher query workers (diagnostics, tests)."""
+        return self._pool.pids() if self._pool is not None else []
+
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         self.release()
         _OPEN_VIEWS.discard(self)
 
@@ -571,75 +596,244 @@ class OxigraphView(RdfView):
         prefixes: dict[str, str],
         timeout_s: float,
         row_cap: int,
+        media: str | None = None,
+        out_prefixes: dict[str, str] | None = None,
     ) -> RawResult:
         request = {
-            "path": str(self.path),
-            "lock": str(self.lock_path),
             "query": query,
             "prefixes": prefixes,
             "row_cap": row_cap,
-            "memory_mb": self.memory_mb,
+            "media": media,
+            "out_prefixes": out_prefixes,
+            # Waiting for a writer (an ingest in another process lets go after its current
+            # document) ends in a sentence and does not count against the time limit.
+            "wait_s": max(timeout_s, 1.0),
         }
-        src = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
-        # The shared lock is taken here, before the worker starts, so that waiting for a
-        # writer (an ingest in another process lets go after its current document) ends
-        # in a sentence instead of counting against the query's time limit; the worker's
-        # own shared lock is then granted at once. Our own held writer goes first.
+        # Our own held writer goes first (the worker would wait for it).
         self.release()
-        lock = self._acquire(fcntl.LOCK_SH, max(timeout_s, 1.0))
+        pool = self._pool
+        if pool is None:
+            with self._mutex:
+                if self._pool is None:
+                    self._pool = _QueryPool(self, self.query_workers)
+                    weakref.finalize(self, self._pool.close)
+                pool = self._pool
+        worker = pool.take()
+        ok = False
         try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "impact_graph.rdf._worker"],
-                input=json.dumps(request),
-                capture_output=True,
-                text=True,
-                timeout=timeout_s,
-                env=env,
-                check=False,
-            )
+            head, body = worker.ask(request, timeout_s)
+            ok = True
         except subprocess.TimeoutExpired:
             raise QueryTimeout(
                 f"The SPARQL query ran longer than the time limit of {timeout_s:g} s and was "
                 "stopped; narrow it (fewer unbound patterns, a LIMIT, no cross products)."
             ) from None
-        finally:
-            lock.close()
-        if proc.returncode != 0 or not proc.stdout:
-            if proc.returncode == -11:
+        except _WorkerDied as e:
+            if e.returncode == -signal.SIGSEGV:
                 raise QueryRefused(
                     "The SPARQL query crashed the query engine (too deeply nested or too "
                     "complex to parse) and was stopped; simplify it."
+                ) from None
+            if e.returncode in (-signal.SIGABRT, -signal.SIGKILL):
+                raise QueryRefused(
+                    f"The SPARQL query needed more than the {self.memory_mb} MB a query may "
+                    "use and was stopped; narrow it or add a LIMIT."
+                ) from None
+            raise StoreError(f"The SPARQL query worker failed (exit {e.returncode}).") from None
+        finally:
+            pool.give(worker, healthy=ok)
+        if not head.get("ok"):
+            if head.get("error") == "busy":
+                raise StoreUnavailable(
+                    f"The RDF view in {self.directory} stayed busy for {request['wait_s']:g} s "
+                    "(another process is writing it, or a long SPARQL query holds it); retry "
+                    "in a moment."
                 )
-            if proc.returncode in (-6, -9) or "memory" in proc.stderr.lower():
+            if head.get("error") == "syntax":
+                raise QuerySyntaxError(syntax_sentence(head["message"]))
+            if head.get("error") == "memory":
                 raise QueryRefused(
                     f"The SPARQL query needed more than the {self.memory_mb} MB a query may "
                     "use and was stopped; narrow it or add a LIMIT."
                 )
-            raise StoreError(
-                f"The SPARQL query worker failed (exit {proc.returncode}): "
-                f"{proc.stderr.strip().splitlines()[-1:] or 'no output'}"
-            )
-        out = json.loads(proc.stdout)
-        if not out.get("ok"):
-            if out.get("error") == "syntax":
-                raise QuerySyntaxError(syntax_sentence(out["message"]))
-            if out.get("error") == "memory":
-                raise QueryRefused(
-                    f"The SPARQL query needed more than the {self.memory_mb} MB a query may "
-                    "use and was stopped; narrow it or add a LIMIT."
-                )
-            raise StoreUnavailable(f"The RDF view could not be read: {out.get('message')}")
-        return RawResult(
-            form=out["form"],
-            vars=out.get("vars", []),
-            bindings=out.get("bindings", []),
-            boolean=out.get("boolean", False),
-            ntriples=out.get("ntriples", ""),
-            truncated=out.get("truncated", False),
+            raise StoreUnavailable(f"The RDF view could not be read: {head.get('message')}")
+        result = RawResult(
+            form=head["form"],
+            truncated=head.get("truncated", False),
             row_cap=row_cap,
-            elapsed_ms=out.get("elapsed_ms", 0.0),
+            elapsed_ms=head.get("elapsed_ms", 0.0),
         )
+        if media is not None and head.get("media") == media:
+            result.body, result.media = body, media
+        elif head["form"] == "graph":
+            result.ntriples = body.decode()
+        else:
+            doc = json.loads(body)
+            result.vars = doc.get("head", {}).get("vars", [])
+            result.bindings = doc.get("results", {}).get("bindings", [])
+            result.boolean = bool(doc.get("boolean", False))
+        return result
+
+
+class _WorkerDied(Exception):
+    """The query worker exited (crashed, or was killed by the memory limit)."""
+
+    def __init__(self, returncode: int) -> None:
+        super().__init__(returncode)
+        self.returncode = returncode
+
+
+class _QueryWorker:
+    """One `impact_graph.rdf._worker` process and its two pipes."""
+
+    def __init__(self, view: OxigraphView) -> None:
+        req_r, req_w = os.pipe()
+        ans_r, ans_w = os.pipe()
+        config = {
+            "path": str(view.path),
+            "lock": str(view.lock_path),
+            "wait": str(view.wait_path),
+            "memory_mb": view.memory_mb,
+        }
+        src = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+        try:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "impact_graph.rdf._worker",
+                    str(req_r),
+                    str(ans_w),
+                    json.dumps(config),
+                ],
+                pass_fds=(req_r, ans_w),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                env=env,
+            )
+        except BaseException:
+            for fd in (req_r, req_w, ans_r, ans_w):
+                os.close(fd)
+            raise
+        os.close(req_r)
+        os.close(ans_w)
+        self.send = Connection(req_w, readable=False)
+        self.recv = Connection(ans_r, writable=False)
+        #: How often this worker's store was opened (figures and tests).
+        self.opens = 0
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _read(self, wait_s: float | None) -> bytes:
+        try:
+            if wait_s is not None and not self.recv.poll(wait_s):
+                self.kill()
+                raise subprocess.TimeoutExpired("sparql worker", wait_s)
+            return self.recv.recv_bytes()
+        except (EOFError, OSError):
+            self.kill()
+            raise _WorkerDied(self.proc.returncode) from None
+
+    def ask(self, request: dict[str, Any], timeout_s: float) -> tuple[dict[str, Any], bytes]:
+        """Send one query; the answer's header and body. Raises `subprocess.TimeoutExpired`
+        (the worker is killed) past ``timeout_s`` after the worker holds the store."""
+        try:
+            self.send.send_bytes(json.dumps(request).encode())
+        except OSError:
+            self.kill()
+            raise _WorkerDied(self.proc.returncode) from None
+        # Starting (~0.1-0.5 s on a loaded machine) and waiting for a writer are not query
+        # time; the worker gives up waiting for the lock itself after wait_s.
+        first = json.loads(self._read(float(request["wait_s"]) + 60.0))
+        if not first.get("ready"):
+            return first, b""
+        head = json.loads(self._read(timeout_s))
+        body = self._read(None)
+        self.opens = int(head.get("opens", self.opens))
+        return head, body
+
+    def kill(self) -> None:
+        """Stop the process at once (a killed query holds nothing: its locks and RocksDB
+        handles go with it) and reap it."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=10)
+        for conn in (self.send, self.recv):
+            with contextlib.suppress(OSError):
+                conn.close()
+
+
+class _QueryPool:
+    """Up to ``size`` idle query workers, started once and reused.
+
+    A query takes an idle worker or, when all are busy, starts another one (as many
+    queries may run at once as before the pool existed); a worker that was killed (time
+    limit) or died is replaced at once, so the next query does not pay the start.
+    Workers beyond ``size`` are stopped when their query ends.
+    """
+
+    def __init__(self, view: OxigraphView, size: int) -> None:
+        self._view = weakref.ref(view)
+        self.size = max(1, size)
+        self._idle: list[_QueryWorker] = []
+        self._all: weakref.WeakSet[_QueryWorker] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._closed = False
+        for _ in range(self.size):
+            self._start()
+
+    def _start(self) -> None:
+        view = self._view()
+        if view is None or self._closed:
+            return
+        worker = _QueryWorker(view)
+        with self._lock:
+            self._all.add(worker)
+            self._idle.append(worker)
+
+    def take(self) -> _QueryWorker:
+        with self._lock:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.alive():
+                    return worker
+                worker.kill()
+        view = self._view()
+        if view is None:
+            raise StoreUnavailable("The RDF view was closed; open it again.")
+        worker = _QueryWorker(view)
+        with self._lock:
+            self._all.add(worker)
+        return worker
+
+    def give(self, worker: _QueryWorker, *, healthy: bool) -> None:
+        """Take a worker back after a query (``healthy``: it answered and may be reused)."""
+        keep = False
+        with self._lock:
+            if healthy and worker.alive() and not self._closed and len(self._idle) < self.size:
+                self._idle.append(worker)
+                keep = True
+            replace = not healthy and not self._closed and len(self._idle) < self.size
+        if not keep:
+            worker.kill()
+        if replace:
+            self._start()
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return sorted(w.proc.pid for w in self._all if w.alive())
+
+    def close(self) -> None:
+        """Stop every worker (idle ones now, busy ones are killed with them)."""
+        with self._lock:
+            self._closed = True
+            workers = list(self._all)
+            self._idle.clear()
+        for worker in workers:
+            worker.kill()
 
 
 def syntax_sentence(message: str, line_offset: int = 0) -> str:
@@ -787,7 +981,11 @@ class RemoteView(RdfView):
         prefixes: dict[str, str],
         timeout_s: float,
         row_cap: int,
+        media: str | None = None,
+        out_prefixes: dict[str, str] | None = None,
     ) -> RawResult:
+        # The remote store's answer is re-read here anyway (to cap it), so the endpoint
+        # serialises it; ``media`` is not needed.
         header = " ".join(f"PREFIX {p}: <{iri}>" for p, iri in prefixes.items())
         text = f"{header}\n{query}" if header else query
         accept = "application/n-triples" if form == "graph" else "application/sparql-results+json"

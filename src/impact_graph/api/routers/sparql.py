@@ -86,6 +86,8 @@ def _answer(request: Request, query: str | None, fmt: str | None) -> Response:
             prefixes=prefixes,
             timeout_s=svc.settings.query_timeout_s,
             row_cap=svc.settings.query_row_cap,
+            media=media,
+            info=info,
         )
         body = sp.serialize(result, media, prefixes)
     except sp.NotAcceptable as e:
