@@ -104,6 +104,11 @@ _PLURAL_TAIL = re.compile(r"(?:[a-z]?en|eren|'?s|es|n|e)")
 #: "deelnemer", "participant"): they are its target group, not a party to the work, so
 #: a mention of them makes no Actor.
 _SERVED_ROLES = frozenset({"client"})
+#: Possessives of one person (and, in a story, "our"): what follows is family.
+_POSSESSIVES = frozenset(
+    {"mijn", "m'n", "haar", "zijn", "z'n", "je", "jouw", "uw"} | {"my", "her", "his", "your"}
+)
+_OUR = frozenset({"onze", "ons", "our"})
 #: Prepositions before which a bare singular organisation word is an activity or a
 #: place ("naar school", "op school", "in school"), not an organisation.
 _BARE_PLACE_PREPS = frozenset({"naar", "op", "in", "uit", "van"})
@@ -323,6 +328,17 @@ def _same_word_class(surface: str, label: str) -> bool:
         return False
     m = _DERIVED_END.search(word)
     return m is None or _DERIVED_END.search(last) is not None
+
+
+def _is_plural_of(surface: str, c: Concept) -> bool:
+    """Whether ``surface`` is a plural of one of the concept's labels ("leerkrachten")."""
+    word = fold(surface)
+    return any(
+        word != fold(lab)
+        and word.startswith(fold(lab))
+        and _PLURAL_TAIL.fullmatch(word[len(fold(lab)) :]) is not None
+        for lab in c.labels
+    ) or any(word == fold(lab) and lab.endswith(("en", "s")) for lab in c.alt_nl)
 
 
 def _names_one_person(surface: str, c: Concept) -> bool:
@@ -666,7 +682,9 @@ class _Run:
                         if c.pg_label is None:
                             self.value_hits.append((s, e, c))
                             continue
-                        if c.pg_label == "TargetGroup" and _names_one_person(span.text, c):
+                        if c.pg_label == "TargetGroup" and (
+                            _names_one_person(span.text, c) or self._relatives(sdoc, ts)
+                        ):
                             continue
                         props: dict[str, PropValue] = {}
                         if c.pg_label == "Actor":
@@ -709,6 +727,16 @@ class _Run:
                     c.rule,
                     props={"kind": "gemeente"},
                 )
+
+    def _relatives(self, sdoc: Doc, ts: int) -> bool:
+        """Whether a target-group word follows a possessive: "mijn ouders", "haar
+        kinderen" (in a story also "onze kinderen") are someone's relatives, not a group
+        a programme targets. "hun ouders" (the parents of the pupils) and a policy
+        text's "onze 65-plussers" (the town's) still are groups."""
+        if ts == 0:
+            return False
+        prev = sdoc[ts - 1].lower_
+        return prev in _POSSESSIVES or (self.doc.kind == "story" and prev in _OUR)
 
     def _stakeholder_mention(self, c: Concept, sdoc: Doc, ts: int, te: int) -> bool:
         """Whether a vocabulary match of an actor role names a party in the text.
@@ -888,6 +916,18 @@ class _Run:
                     2,
                     "intervention:titled",
                     surface=f"{m.group('head').lower()} {m.group('title').strip()}",
+                )
+            )
+        for m in P.AGE_GROUP_RE.finditer(t):
+            # "vrouwen van 55 jaar en ouder": a group defined by age.
+            out.append(
+                _Cand(
+                    m.start(),
+                    m.end(),
+                    "TargetGroup",
+                    1,
+                    "target-group:age",
+                    surface=m.group(0).lower(),
                 )
             )
         for m in P.GEMEENTE_PAREN_RE.finditer(t):
@@ -1313,6 +1353,29 @@ class _Run:
             self._effects(s, e, sent)
             self._goals(s, e, sent)
             self._same_sentence(s, e, sent)
+        self._groups_of_challenges()
+
+    def _groups_of_challenges(self) -> None:
+        """A challenge named after the group it affects ("arbeidsparticipatie
+        statushouders") names that target group too, so a story filed under it says
+        whom it is about even when the narrator never uses the word."""
+        if self.vocab is None:
+            return
+        groups = [
+            c for c in self.vocab.concepts.values() if c.pg_label == "TargetGroup" and c.pref_nl
+        ]
+        for ref in [r for r in self.ext.entities if r[0] == "Challenge"]:
+            c = self.vocab.concepts.get(self.ext.entities[ref].concept or "")
+            if c is None or not c.pref_nl:
+                continue
+            name = fold(c.pref_nl)
+            for g in groups:
+                if g.iri != c.iri and re.search(
+                    rf"(?<!\w){re.escape(fold(g.pref_nl))}(?!\w)", name
+                ):
+                    self.entity(
+                        "TargetGroup", g.pref_nl, None, "vocabulary", "challenge-name", g.iri
+                    )
 
     def _outcome_name(self, text: str) -> str:
         if self.vocab is not None:
@@ -1498,6 +1561,11 @@ class _Run:
         who = sec is not None and re.search(
             r"(?i)voor wie|doelgroep|waarom|opgave|vraag|target", sec.heading
         )
+        if sec is not None and P.TARGET_SECTION_RE.search(sec.heading):
+            groups += self._served_roles(s, e)
+            main = self.main_intervention() if self.doc.kind == "research" else None
+            for g in groups:
+                self.rel(main, "TARGETS", g, "section:doelgroep", [(s, e)])
         if self.programme is not None and (
             prog_here
             or who
@@ -1549,6 +1617,23 @@ class _Run:
             for a in actors:
                 for iv in ivs:
                     self.rel(a, "DELIVERS", iv, "delivery-verb", [(s, e)])
+
+    def _served_roles(self, s: int, e: int) -> list[EntityRef]:
+        """People named by their role, in the plural, in a "Doelgroep" section ("hun
+        leerkrachten") are also a target group: the section says whom the intervention
+        is for. A singular role there is whom they visit ("hun huisarts"), no group."""
+        out: list[EntityRef] = []
+        for ms, me, ref in self.mentions_in(s, e, "Actor"):
+            ent = self.ext.entities[ref]
+            if ent.status != "vocabulary" or ent.props.get("kind") != "person-role":
+                continue
+            surface = self.text[ms:me]
+            c = self.vocab.concepts.get(ent.concept or "") if self.vocab else None
+            if c is not None and _is_plural_of(surface, c):
+                out.append(
+                    self.entity("TargetGroup", surface, (ms, me), "candidate", "section:doelgroep")
+                )
+        return out
 
     def _subject_of_funding(self, actor: EntityRef, s: int, e: int, sent: str) -> bool:
         """A named organisation funds when it is the subject of the funding verb (before it)."""

@@ -204,6 +204,16 @@ IN_GEMEENTE_RE = re.compile(
     rf"\b(?:in|van|binnen)[ \t]+de[ \t]+gemeente[ \t]+(?P<name>{NAME_TIGHT})"
     rf"|\b[Mm]unicipality[ \t]+of[ \t]+(?P<name_en>{NAME_TIGHT})"
 )
+#: A group defined by a minimum age: "vrouwen van 55 jaar en ouder", "adults aged 65 and
+#: over" (the head a plural word for people).
+AGE_GROUP_RE = re.compile(
+    r"(?i)\b(?:vrouwen|mannen|mensen|inwoners|bewoners|personen|ouders|huishoudens)"
+    r"[ \t]+van[ \t]+\d{2}[ \t]+jaar[ \t]+(?:en|of)[ \t]+ouder\b"
+    r"|\b(?:women|men|people|adults|residents)[ \t]+aged[ \t]+\d{2}[ \t]+"
+    r"(?:and|or)[ \t]+(?:over|older)\b"
+)
+#: Headings of the section that says whom an intervention or programme is for.
+TARGET_SECTION_RE = re.compile(r"(?i)\bdoelgroepe?n?\b|voor wie|target group|population")
 #: "het programma Samen Minder Alleen", "programme X".
 PROGRAMME_RE = re.compile(
     rf"\b(?:[Pp]rogramma|[Pp]rogramme|[Pp]roject|[Aa]anpak)[ \t]+(?P<name>{NAME})"
