@@ -86,7 +86,9 @@ def mapping() -> RdfMapping:
 def test_writer_is_held_then_released_when_idle_and_at_close(
     tmp_path: Path, mapping: RdfMapping
 ) -> None:
-    view = OxigraphView(tmp_path / "idle", mapping, idle_release_s=1.0)
+    # 3 s idle: the second process below must start (over 1 s on a loaded machine) while
+    # the writer is still held.
+    view = OxigraphView(tmp_path / "idle", mapping, idle_release_s=3.0)
     batches = bulk_batches(3)
     opens = view.writer_opens  # creating the database opened it once
     for b in batches:
@@ -99,7 +101,7 @@ def test_writer_is_held_then_released_when_idle_and_at_close(
     busy = open_read_write_elsewhere(view.path, graph)
     assert busy.returncode != 0 and "lock" in busy.stderr.lower()
 
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 20
     while view.holds_writer and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not view.holds_writer

@@ -20,10 +20,11 @@ again and so sees every write committed meanwhile. A query never sees a half-wri
 document and never writes.
 
 Protocol, over two pipes (`multiprocessing.connection.Connection` framing): the parent
-sends one JSON request; the worker answers ``{"ready": true}`` once it holds the store
-(the parent starts the time limit only then, so waiting for a writer is not counted as
-query time), then a JSON header and the result body, already serialised in the format the
-client asked for (``media``), so nothing is converted twice. Imports stay minimal (no
+sends one JSON request; when the worker must open the store first it says
+``{"opening": true}`` and, once it holds it, ``{"ready": true}`` (the parent's time limit
+starts only then, so waiting for a writer is not query time); then a JSON header and the
+result body, already serialised in the format the client asked for (``media``), so
+nothing is converted twice. Imports stay minimal (no
 pydantic, no rdflib) so a replacement starts in ~0.1 s.
 """
 
@@ -117,6 +118,7 @@ class Worker:
         self.lock: IO[str] | None = None
         self.probe: IO[str] = open(wait_path, "a")  # noqa: SIM115 - lives as long as we do
         self.opens = 0
+        self.opened_now = False  # whether the last `open` had to open the store
 
     def _acquire(self, wait_s: float) -> IO[str]:
         """The shared lock (as `OxigraphView._acquire`, but without registering on the
@@ -150,6 +152,7 @@ class Worker:
 
     def open(self, wait_s: float) -> ox.Store:
         """The read-only store, opened (under the shared lock) unless it is held."""
+        self.opened_now = self.store is None
         if self.store is None:
             lock = self._acquire(wait_s)
             try:
@@ -258,6 +261,11 @@ def serve(worker: Worker, recv: Connection, send: Connection) -> None:
             return
         with worker.mutex:
             try:
+                if worker.store is None:
+                    # Opening may wait for a writer: the parent's time limit starts at
+                    # "ready". With the store held, the answer follows at once (one wake-up
+                    # of the parent less per query).
+                    send.send_bytes(b'{"opening": true}')
                 worker.open(float(req.get("wait_s", 60.0)))
             except Busy:
                 send.send_bytes(json.dumps({"ok": False, "error": "busy"}).encode())
@@ -267,7 +275,8 @@ def serve(worker: Worker, recv: Connection, send: Connection) -> None:
                 msg = {"ok": False, "error": "store", "message": str(e)}
                 send.send_bytes(json.dumps(msg).encode())
                 continue
-            send.send_bytes(b'{"ready": true}')
+            if worker.opened_now:
+                send.send_bytes(b'{"ready": true}')
             try:
                 # No local reference to the store survives the query: when the watcher
                 # closes it, RocksDB must really close before the lock is dropped.

@@ -722,6 +722,8 @@ class _QueryWorker:
         self.recv = Connection(ans_r, writable=False)
         #: How often this worker's store was opened (figures and tests).
         self.opens = 0
+        #: Whether the process has answered before (a fresh one may still be starting).
+        self.answered = False
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -746,11 +748,15 @@ class _QueryWorker:
             raise _WorkerDied(self.proc.returncode) from None
         # Starting (~0.1-0.5 s on a loaded machine) and waiting for a writer are not query
         # time; the worker gives up waiting for the lock itself after wait_s.
-        first = json.loads(self._read(float(request["wait_s"]) + 60.0))
-        if not first.get("ready"):
-            return first, b""
-        head = json.loads(self._read(timeout_s))
-        body = self._read(None)
+        slow = float(request["wait_s"]) + 60.0
+        head = json.loads(self._read(timeout_s if self.answered else slow))
+        self.answered = True
+        if head.get("opening"):
+            head = json.loads(self._read(slow))
+            if not head.get("ready"):
+                return head, b""
+            head = json.loads(self._read(timeout_s))
+        body = self._read(None)  # always sent after the header (empty on errors)
         self.opens = int(head.get("opens", self.opens))
         return head, body
 
