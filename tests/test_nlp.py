@@ -343,6 +343,52 @@ def test_english_effect_and_study_design(tmp_path: Path, vocab: Vocabulary) -> N
     assert (eff.key, evidence[0].key) in rels(ext, "SUPPORTED_BY")
 
 
+def keys(ext: Extraction, label: str) -> set[str]:
+    return {k for (lb, k) in ext.entities if lb == label}
+
+
+def test_generic_words_are_no_actors(tmp_path: Path, vocab: Vocabulary) -> None:
+    """Stem matches must be inflections, the people served are no party, umbrella roles
+    name a category, and "naar school" is an activity; "De school" still acts."""
+    doc = md_doc(
+        tmp_path,
+        "De gemeentelijke bijdrage is € 320.000. Deelnemers en professionals waren "
+        "tevreden. Ik moest naar school. De school hanteert vaste afspraken. Criminele "
+        "netwerken ronselen kinderen.",
+        title="Evaluatie",
+        kind="research",
+    )
+    actors = keys(extract(doc, vocab), "Actor")
+    assert actors == {"school"}, actors
+
+
+def test_target_groups_are_groups(tmp_path: Path, vocab: Vocabulary) -> None:
+    """A singular ("Geen kind"), a possessive ("onze kinderen" in a story) and a role a
+    group visits ("hun huisarts") are no target group; plural roles in a Doelgroep
+    section, age-defined groups and the subject's age in a story are."""
+    story = md_doc(
+        tmp_path,
+        "Greet is 81 jaar. In dit huis hebben we onze kinderen grootgebracht. Geen kind "
+        "hoeft alleen te zijn.",
+        name="story.md",
+        title="Verhaal",
+        kind="story",
+    )
+    assert keys(extract(story, vocab), "TargetGroup") == {"ouderen"}
+    research = md_doc(
+        tmp_path,
+        "# Kanjertraining\n\n## Doelgroep\n\nLeerlingen in het basisonderwijs, hun "
+        "leerkrachten en hun huisarts.\n\n## Aanbod\n\nVoor vrouwen van 55 jaar en ouder.",
+        name="research.md",
+        title="Kanjertraining",
+        kind="research",
+    )
+    ext = extract(research, vocab)
+    groups = keys(ext, "TargetGroup")
+    assert groups == {"leerlingen", "leerkrachten", "vrouwen van 55 jaar en ouder"}, groups
+    assert ("Kanjertraining", "leerkrachten") in rels(ext, "TARGETS")
+
+
 def test_recognition_level_exact_string_and_design(tmp_path: Path, vocab: Vocabulary) -> None:
     doc = md_doc(
         tmp_path,

@@ -1354,6 +1354,23 @@ class _Run:
             self._goals(s, e, sent)
             self._same_sentence(s, e, sent)
         self._groups_of_challenges()
+        if self.doc.kind == "story":
+            self._story_age_groups()
+
+    def _story_age_groups(self) -> None:
+        """A story says how old its subject is ("Mevrouw Jansen is 81 jaar", "Jordy is 15
+        jaar"): a child, young person or older person is of that target group even when
+        the story never names the group. Adult ages name no group."""
+        if self.vocab is None:
+            return
+        for m in P.STORY_AGE_RE.finditer(self.text):
+            age = int(m.group("age"))
+            group = next((g for lo, hi, g in P.AGE_GROUPS if lo <= age <= hi), None)
+            found = self.vocab.lookup(group, scheme="target-groups") if group else []
+            if found:
+                c = found[0]
+                span = (m.start(), m.end())
+                self.entity("TargetGroup", c.pref_nl, span, "vocabulary", "story:age", c.iri)
 
     def _groups_of_challenges(self) -> None:
         """A challenge named after the group it affects ("arbeidsparticipatie

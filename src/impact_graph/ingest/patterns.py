@@ -212,6 +212,18 @@ AGE_GROUP_RE = re.compile(
     r"|\b(?:women|men|people|adults|residents)[ \t]+aged[ \t]+\d{2}[ \t]+"
     r"(?:and|or)[ \t]+(?:over|older)\b"
 )
+#: The age of a story's subject: "Mevrouw Jansen is 81 jaar", "ik ben 34 jaar", "he is 15
+#: years old" (not "52 jaar geleden", "al 52 jaar").
+STORY_AGE_RE = re.compile(
+    r"(?i)\b(?:is|ben|was|am)[ \t]+(?P<age>\d{1,3})[ \t]+(?:jaar|years(?:[ \t]+old)?)\b"
+    r"(?![ \t]+(?:geleden|ago|getrouwd|married))"
+)
+#: Age bands that name a target group (prefLabels in target-groups.ttl); adults none.
+AGE_GROUPS: tuple[tuple[int, int, str], ...] = (
+    (0, 11, "kinderen"),
+    (12, 23, "jongeren"),
+    (65, 130, "ouderen"),
+)
 #: Headings of the section that says whom an intervention or programme is for.
 TARGET_SECTION_RE = re.compile(r"(?i)\bdoelgroepe?n?\b|voor wie|target group|population")
 #: "het programma Samen Minder Alleen", "programme X".
