@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import statistics
 import sys
 import tempfile
@@ -46,21 +47,37 @@ def load_gold(path: Path = GOLD) -> list[dict[str, Any]]:
     return [{"q": e["q"], "relevant": dict(e["relevant"])} for e in data["queries"]]
 
 
+_paren_re = re.compile(r"\s*\(.*$")
+_article_re = re.compile(r"^(de|het|een)\s+", re.IGNORECASE)
+
+
+def name_forms(name: str) -> set[str]:
+    """Slugs a name is judged by: as written, without a trailing parenthesis (an
+    abbreviation or gloss, often cut off by the extractor: "CooL (Coaching op Leefstijl"
+    is "CooL") and without a leading article ("Een centrale zorgverlener ...")."""
+    plain = _article_re.sub("", name.strip())
+    forms = {slugify(name), slugify(plain), slugify(_paren_re.sub("", plain))}
+    return {f for f in forms if f}
+
+
 def judge_key(result_id: str, result_name: str, judged: dict[str, int]) -> str | None:
     """The judged item a result is, if any: same node id, or same name after slugifying
-    (equal, or one a prefix of the other, so "CooL (Coaching op Leefstijl" matches)."""
-    rs = slugify(result_name)
+    (equal, or one the other's first whole words, so "Multisysteemtherapie" matches
+    "Multisysteemtherapie (MST)" but "Gezonde School" not "Gezonde Schoolkantine"), in
+    any of its ``name_forms``."""
+    result_forms = name_forms(result_name)
     for key in judged:
         if key.startswith("id:"):
             if key[3:] == result_id:
                 return key
             continue
-        ks = slugify(key)
-        if rs == ks:
-            return key
-        short, long_ = sorted((rs, ks), key=len)
-        if len(short) >= MIN_PREFIX and long_.startswith(short):
-            return key
+        for rs in result_forms:
+            for ks in name_forms(key):
+                if rs == ks:
+                    return key
+                short, long_ = sorted((rs, ks), key=len)
+                if len(short) >= MIN_PREFIX and long_.startswith(short + "-"):
+                    return key
     return None
 
 

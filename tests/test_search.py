@@ -244,6 +244,176 @@ def test_a_word_inside_a_longer_label_still_counts() -> None:
     assert 0 < parsed.concepts[EENZAAMHEID].weight < 1.0
 
 
+def test_a_label_of_function_words_matches_only_whole() -> None:
+    """ "niet naar school gaan" names school absenteeism; "school" alone does not."""
+    vocab = load_vocabulary()
+    verzuim = V + "challenges/schoolverzuim"
+    whole = parse_query("jongeren die niet naar school gaan", vocab)
+    assert whole.concepts[verzuim].via == "label"
+    assert verzuim not in {c.iri for c in parse_query("gezond eten op school", vocab).direct}
+
+
+def test_who_delivers_is_context_not_topic() -> None:
+    """Actor roles weigh less than the topic and never widen to their categories."""
+    parsed = parse_query("huisarts verwijst eenzame ouderen", load_vocabulary())
+    huisarts = V + "actor-roles/huisarts"
+    assert 0 < parsed.concepts[huisarts].weight < parsed.concepts[OUDEREN].weight
+    assert not any(
+        c.scheme == "actor-roles" and c.via == "broader" for c in parsed.concepts.values()
+    )
+
+
+def test_facets_are_the_named_parts_of_the_question() -> None:
+    parsed = parse_query("kinderen met overgewicht", load_vocabulary())
+    compound = parsed.concepts[V + "target-groups/kinderen-met-overgewicht"]
+    assert compound.facets == ("kinderen", "overgewicht")
+    assert parsed.concepts[V + "target-groups/kinderen"].facets == ("kinderen",)
+    assert parsed.concepts[V + "challenges/overgewicht"].facets == ("overgewicht",)
+
+
+def test_desirable_direction_reads_effects_as_good_news_or_not() -> None:
+    vocab = load_vocabulary()
+    assert vocab[V + "outcomes/eenzaamheidsgevoelens"].desirable_direction == "−"
+    assert vocab[V + "outcomes/arbeidsparticipatie"].desirable_direction == "+"
+    assert vocab.favourable("eenzaamheidsgevoelens", "−") is True  # less loneliness
+    assert vocab.favourable("eenzaamheidsgevoelens", "-") is True  # ASCII minus accepted
+    assert vocab.favourable("arbeidsparticipatie", "−") is False  # less work
+    assert vocab.favourable("recidive", "0") is False  # no effect is no good news
+    assert vocab.favourable("eenzaamheid", "−") is True  # a challenge, via its outcome
+    assert vocab.favourable("welzijn", "+") is None  # a group of outcomes has no direction
+    assert vocab.favourable("iets onbekends", "+") is None
+    # Every outcome that is not a group says which way is good.
+    for c in vocab.scheme("outcomes"):
+        assert (c.desirable_direction in ("+", "−")) == bool(c.broader), c.slug
+
+
+def test_a_bad_desirable_direction_names_file_and_concept(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from impact_graph.ontology import OntologyError, ontology_dir
+
+    root = tmp_path / "ontology"
+    shutil.copytree(ontology_dir(), root)
+    path = root / "vocabularies" / "outcomes.ttl"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace(
+            'oc:recidive ig:desirableDirection "−"', 'oc:recidive ig:desirableDirection "down"'
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(OntologyError, match=r"outcomes\.ttl.*recidive.*'down'.*U\+2212"):
+        load_vocabulary(root)
+
+
+def test_effects_say_whether_they_are_favourable() -> None:
+    from impact_graph.search.models import EffectOut
+
+    less_lonely = EffectOut(id="e1", outcome="eenzaamheidsgevoelens", direction="−")
+    assert (
+        less_lonely.favourable is True and less_lonely.summary == "vermindert eenzaamheidsgevoelens"
+    )
+    fewer_jobs = EffectOut(id="e2", outcome="arbeidsparticipatie", direction="−")
+    assert fewer_jobs.favourable is False
+    assert EffectOut(id="e3", outcome="zelfvertrouwen", direction="+").favourable is None
+    assert EffectOut(id="e4", outcome="recidive", direction="").favourable is None
+    assert less_lonely.model_dump()["favourable"] is True
+
+
+def test_result_cards_list_each_piece_of_evidence_and_badge_once() -> None:
+    from impact_graph.search.models import EvidenceOut, SearchResult
+
+    def ev(i: str, typ: str, title: str, level: str = "Goed beschreven") -> EvidenceOut:
+        return EvidenceOut(id=i, type=typ, title=title, level=level, rank=1, strength=2)
+
+    r = SearchResult(
+        id="intervention:x",
+        type="intervention",
+        name="X",
+        score=1.0,
+        recognition="Goed beschreven",
+        evidence=[
+            ev("a", "pre-post", "Social prescribing and loneliness among older adults"),
+            ev("b", "pre-post", "Title: Social prescribing and loneliness among older adults"),
+            ev("c", "pre-post", "Welzijn op Recept en huisartsbezoek"),
+            ev("d", "procesevaluatie", "Social prescribing and loneliness among older adults"),
+        ],
+    )
+    assert [e.id for e in r.evidence] == ["a", "c", "d"]  # the same study counts once
+    badges = [(b.type, b.level, b.count) for b in r.evidence_badges]
+    assert badges == [("pre-post", "Goed beschreven", 2), ("procesevaluatie", "Goed beschreven", 1)]
+    assert len(r.model_dump()["evidence_badges"]) == 2
+
+
+def test_the_web_card_shows_badges_once_and_favourable_effects() -> None:
+    from impact_graph.search.models import EffectOut, EvidenceOut, SearchResponse, SearchResult
+    from impact_graph.web.pages import templates
+
+    same = {"type": "pre-post", "level": "Goed beschreven", "rank": 1, "strength": 2}
+    result = SearchResult(
+        id="intervention:wor",
+        type="intervention",
+        name="Welzijn op Recept",
+        score=1.0,
+        recognition="Goed beschreven",
+        recognition_rank=1,
+        evidence=[
+            EvidenceOut(id="a", title="Evaluatie A", **same),
+            EvidenceOut(id="b", title="Evaluatie B", **same),
+        ],
+        effects=[EffectOut(id="e", outcome="eenzaamheidsgevoelens", direction="−")],
+    )
+    resp = SearchResponse(q="eenzaamheid", total=1, limit=10, offset=0, results=[result])
+    html = (
+        templates()
+        .get_template("home.html")
+        .render(
+            q="eenzaamheid",
+            resp=resp,
+            selected={},
+            ladder=[],
+            error=None,
+            limit=10,
+            offset=0,
+            base_query="q=eenzaamheid",
+            min_recognition="",
+        )
+    )
+    card = html[html.index('<article class="card"') : html.index("</article>")]
+    assert card.count('class="badge ev') == 1 and "pre-post ×2" in card
+    assert card.count("Goed beschreven") == 1  # the recognition badge, not again per study
+    assert 'class="effect favourable"' in card and "vermindert eenzaamheidsgevoelens" in card
+
+
+def test_one_entity_under_two_names_is_one_result() -> None:
+    from impact_graph.search.arms import ArmHits, ChunkLinks, canonical_ids, spread_all
+
+    names = {
+        "intervention:cool": "CooL",
+        "intervention:cool-coaching-op-leefstijl": "CooL (Coaching op Leefstijl",
+        "intervention:mst-x": "Multisysteemtherapie (MST",
+        "intervention:buurtkamer": "buurtkamer",
+        "workingelement:cool": "CooL",
+    }
+    canon = canonical_ids(names)
+    assert canon["intervention:cool-coaching-op-leefstijl"] == "intervention:cool"
+    assert canon["intervention:mst-x"] == "intervention:mst-x"  # no plain twin here
+    assert canon["workingelement:cool"] == "workingelement:cool"  # other kind, other entity
+    hits = {
+        "concept": ArmHits(
+            direct={"intervention:cool": 3.0, "intervention:buurtkamer": 1.0},
+            names={"intervention:cool": "CooL", "intervention:buurtkamer": "buurtkamer"},
+        ),
+        "fulltext": ArmHits(
+            direct={"intervention:cool-coaching-op-leefstijl": 0.9},
+            names={"intervention:cool-coaching-op-leefstijl": "CooL (Coaching op Leefstijl"},
+        ),
+    }
+    scores = spread_all(hits, ChunkLinks())
+    assert scores["fulltext"] == {"intervention:cool": 0.9}  # merged even where alone
+    assert scores["concept"] == {"intervention:cool": 3.0, "intervention:buurtkamer": 1.0}
+
+
 # --- search on real stores -----------------------------------------------------------
 
 
@@ -270,6 +440,32 @@ def test_every_arm_finds_something_and_agreement_ranks_first(service: SearchServ
     assert top.areas == ["Wadstede"]
     assert top.effects[0].outcome == "eenzaamheidsgevoelens"
     assert top.evidence[0].type == "pre-post" and top.evidence[0].level == "Goed beschreven"
+
+
+def test_an_effect_the_right_way_counts_more_than_one_the_wrong_way(
+    service: SearchService, embedder: object
+) -> None:
+    """Two interventions with an effect on loneliness: the one that lowers it is the
+    answer (ig:desirableDirection "−"), the one that raises it only a weak match."""
+    lonely = V + "outcomes/eenzaamheidsgevoelens"
+    text = "Het Koffie-uurtje en het Contactcafe zijn onderzocht op eenzaamheidsgevoelens."
+    effects = [
+        (name, "Effect", f"{name} effect", {"outcome": "eenzaamheidsgevoelens", "direction": d})
+        for name, d in (("Koffie-uurtje", "−"), ("Contactcafe", "+"))
+    ]
+    batch = _doc(
+        "effecten",
+        text,
+        embedder,
+        [("Intervention", name, {}) for name, *_ in effects]
+        + [(label, ename, {**props, "concept": lonely}) for _, label, ename, props in effects],
+        [(name, "HAS_EFFECT", ename) for name, _, ename, _ in effects],
+    )
+    service.store.upsert_batch(batch)
+    scores, _ = service.run_arms(parse_query("eenzaamheidsgevoelens", service.vocab), ["concept"])
+    good = scores["concept"][make_id("Intervention", "Koffie-uurtje")]
+    bad = scores["concept"][make_id("Intervention", "Contactcafe")]
+    assert good > bad > 0
 
 
 def test_quotes_carry_spans_that_match_the_chunk_text(service: SearchService) -> None:

@@ -14,7 +14,10 @@ Vocabulary conventions (see ``impact.ttl`` for the ``ig:`` annotations):
 * recognition levels carry ``ig:rank`` (higher = stronger) and hang under a top concept
   per rating scheme ("Erkenningstraject", "Blueprints", ...);
 * ``ig:nodeKind`` on an actor-role concept is the ``kind`` its Actor nodes get;
-* ``skos:related`` links across schemes (a working element to its challenge).
+* ``skos:related`` links across schemes (a working element to its challenge);
+* ``ig:desirableDirection`` on an outcome concept says which direction of change is good
+  news ("+" more is better, "−" less is better), so an effect's direction can be read as
+  favourable or not (`Vocabulary.favourable`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ from impact_graph.ontology import (
     parse_turtle,
     vocabulary_files,
 )
+
+#: Effect/outcome direction spellings -> the canonical "+", "0", "−" (U+2212).
+_DIRECTIONS = {"+": "+", "0": "0", "−": "−", "-": "−", "\u2013": "−"}
 
 _space_re = re.compile(r"\s+")
 _dash_re = re.compile(r"[\u2010-\u2015\u2212]")
@@ -80,6 +86,7 @@ class Concept:
     notation: str | None = None  # skos:notation, e.g. a CBS code or an abbreviation
     definition_en: str = ""
     related: tuple[str, ...] = ()  # skos:related, both directions, any scheme
+    desirable_direction: str | None = None  # ig:desirableDirection, "+" or "−" (outcomes)
 
     @property
     def slug(self) -> str:
@@ -215,6 +222,48 @@ class Vocabulary:
             or local_name(iri)
         )
 
+    # -- outcomes ------------------------------------------------------------------------
+
+    def desirable_direction(self, outcome: str | None) -> str | None:
+        """The desirable direction, "+" or "−", of an outcome concept (IRI or label) or of
+        its nearest broader concept with one; ``None`` when no concept or direction is known."""
+        if not outcome:
+            return None
+        c = self.concepts.get(outcome)
+        if c is None:
+            found = self.lookup(outcome, scheme="outcomes")
+            c = found[0] if found else None
+        if c is None or c.scheme != "outcomes":
+            # A challenge named as the outcome ("vermindert eenzaamheid"): the outcomes it
+            # is measured by, when they agree.
+            named = [c] if c is not None else self.lookup(outcome)
+            wider = {i for n in named for i in self.expand(n.iri, narrower=False, depth=2)}
+            dirs = {
+                o.desirable_direction
+                for n in wider
+                for r in self.concepts[n].related
+                if (o := self.concepts[r]).scheme == "outcomes" and o.desirable_direction
+            }
+            return dirs.pop() if len(dirs) == 1 else None
+        seen: set[str] = set()
+        while c is not None and c.iri not in seen:
+            if c.desirable_direction:
+                return c.desirable_direction
+            seen.add(c.iri)
+            c = self.concepts.get(c.broader[0]) if c.broader else None
+        return None
+
+    def favourable(self, outcome: str | None, direction: str | None) -> bool | None:
+        """Whether an effect of ``direction`` ("+", "0", "−"; ASCII "-" accepted) on
+        ``outcome`` is good news: ``True`` when it moves the desirable way ("vermindert
+        eenzaamheid"), ``False`` when it moves the other way or not at all, ``None`` when
+        the direction or the outcome's desirable direction is unknown."""
+        d = _DIRECTIONS.get((direction or "").strip())
+        want = self.desirable_direction(outcome)
+        if d is None or want is None:
+            return None
+        return d == want
+
     # -- recognition ---------------------------------------------------------------------
 
     def recognition_levels(self, rating_scheme: str | None = None) -> list[Concept]:
@@ -314,6 +363,13 @@ def _vocab_from_graph(g: Graph, files: dict[URIRef, Path]) -> Vocabulary:
         rank = g.value(c, IG.rank)
         kind = g.value(c, IG.nodeKind)
         notation = g.value(c, SKOS.notation)
+        desirable = g.value(c, IG.desirableDirection)
+        if desirable is not None and _DIRECTIONS.get(str(desirable).strip()) not in ("+", "−"):
+            where = files.get(c, "the vocabularies")
+            raise OntologyError(
+                f"{where}: concept {c} has ig:desirableDirection {str(desirable)!r}; use "
+                '"+" (more is better) or "−" (U+2212, less is better).'
+            )
         concepts[str(c)] = Concept(
             iri=str(c),
             scheme=sch.name,
@@ -331,6 +387,9 @@ def _vocab_from_graph(g: Graph, files: dict[URIRef, Path]) -> Vocabulary:
             recognitions=tuple(sorted(str(r) for r in g.objects(c, IG.recognisedAs))),
             notation=str(notation) if notation is not None else None,
             related=tuple(sorted(related[str(c)])),
+            desirable_direction=(
+                _DIRECTIONS[str(desirable).strip()] if desirable is not None else None
+            ),
         )
 
     dangling = sorted(

@@ -15,6 +15,7 @@ All graph access goes through the store port in portable openCypher.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from impact_graph.model import SearchHit
+from impact_graph.model import SearchHit, slugify
 from impact_graph.schema import Schema
 from impact_graph.search.query import ParsedQuery
 from impact_graph.store.port import GraphStore
@@ -45,6 +46,12 @@ FACT_LIMIT = 500
 #: Chunks the concept arm keeps (a broad concept is mentioned everywhere).
 CONCEPT_CHUNKS = ARM_K * 2
 
+#: Share of an effect's weight when it moves an asked outcome the wrong way or not at
+#: all ("no effect on loneliness" is still about loneliness, but no answer to it).
+UNFAVOURABLE = 0.3
+#: Spellings of a direction as stored on Effect nodes.
+_SPELLINGS = {"+": ("+",), "−": ("−", "-")}
+
 #: Label test of a result node. Always after a ``WITH``: FalkorDB plans a WHERE on an
 #: unbound node's labels as a scan of every node, even when the pattern could start
 #: from an indexed node.
@@ -63,6 +70,7 @@ class ArmHits:
 
     direct: dict[str, float] = field(default_factory=dict)  # entity id -> score
     chunks: dict[str, float] = field(default_factory=dict)  # chunk id -> score
+    names: dict[str, str] = field(default_factory=dict)  # entity id -> name, where known
 
 
 @dataclass(slots=True)
@@ -71,6 +79,7 @@ class ChunkLinks:
 
     entities: dict[str, list[str]] = field(default_factory=dict)  # chunk id -> entity ids
     mentions: dict[str, int] = field(default_factory=dict)  # entity id -> chunks mentioning it
+    names: dict[str, str] = field(default_factory=dict)  # entity id -> name
 
     def chunks_of(self, entity_id: str) -> list[str]:
         return [c for c, ents in self.entities.items() if entity_id in ents]
@@ -92,15 +101,17 @@ def chunk_links(store: GraphStore, chunk_ids: Iterable[str]) -> ChunkLinks:
     links = ChunkLinks()
     if not ids:
         return links
-    for rid, cids, total in _rows(
+    for rid, name, cids, total in _rows(
         store,
         # (c:Node, not c:Chunk: on Neo4j only the base label's id is indexed.)
         "UNWIND $ids AS cid MATCH (c:Node {id: cid})-[:MENTIONS]->(r) WITH cid, r "
         f"WHERE {_ENTITY_WHERE} WITH r, collect(DISTINCT cid) AS cids "
-        "MATCH (r)<-[:MENTIONS]-(o:Chunk) RETURN r.id, cids, count(DISTINCT o)",
+        "MATCH (r)<-[:MENTIONS]-(o:Chunk) RETURN r.id, r.name, cids, count(DISTINCT o)",
         {"ids": ids},
     ):
         links.mentions[rid] = int(total)
+        if isinstance(name, str):
+            links.names[rid] = name
         for cid in cids:
             links.entities.setdefault(cid, []).append(rid)
     return links
@@ -134,6 +145,54 @@ def _split(hits: list[SearchHit], into: ArmHits) -> None:
             into.chunks[h.id] = float(h.score)
         else:
             into.direct[h.id] = float(h.score)
+            if isinstance(h.props.get("name"), str):
+                into.names[h.id] = h.props["name"]
+
+
+_paren_re = re.compile(r"\s*\(.*$")
+_article_re = re.compile(r"^(de|het|een|the|a|an)\s+", re.IGNORECASE)
+
+
+def same_entity_key(entity_id: str, name: str) -> tuple[str, str]:
+    """What two result nodes share when they are one entity under two names: the kind
+    (id prefix) and the name without a leading article or a trailing parenthesis, the
+    form a text gives the same intervention in ("Multisysteemtherapie (MST)", cut by the
+    extractor to "Multisysteemtherapie (MST", is "Multisysteemtherapie")."""
+    plain = _paren_re.sub("", _article_re.sub("", name.strip()))
+    return entity_id.split(":", 1)[0], slugify(plain) or slugify(name)
+
+
+def canonical_ids(names: dict[str, str]) -> dict[str, str]:
+    """Entity id -> the id it is shown as: of the nodes that are one entity
+    (``same_entity_key``), the one whose name is the plain form (the vocabulary's name,
+    usually), else the shortest name; ids without a duplicate map to themselves."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for eid, name in names.items():
+        groups[same_entity_key(eid, name)].append(eid)
+    out: dict[str, str] = {}
+    for (_, key), ids in groups.items():
+        best = min(ids, key=lambda i: (slugify(names[i]) != key, len(names[i]), i))
+        for i in ids:
+            out[i] = best
+    return out
+
+
+def spread_all(hits: dict[str, ArmHits], links: ChunkLinks) -> dict[str, dict[str, float]]:
+    """``spread`` for every arm, with duplicate nodes of one entity merged under one id
+    (its best score per arm), consistently across arms: a search shows an intervention
+    once, not once per spelling the extractor found."""
+    names = dict(links.names)
+    for h in hits.values():
+        names.update(h.names)
+    canon = canonical_ids(names)
+    out: dict[str, dict[str, float]] = {}
+    for arm, h in hits.items():
+        merged: dict[str, float] = {}
+        for i, score in spread(h, links).items():
+            c = canon.get(i, i)
+            merged[c] = max(merged.get(c, 0.0), score)
+        out[arm] = merged
+    return out
 
 
 def fulltext_hits(store: GraphStore, parsed: ParsedQuery) -> ArmHits:
@@ -222,9 +281,19 @@ def concept_hits(
     """Results connected in the graph to the concepts the query reaches.
 
     Three kinds of path, strongest first: the result *is* the concept (×3), a fact of
-    the result (ADDRESSES, TARGETS, HAS_ELEMENT, HAS_EFFECT) points at it (×2 each), and
-    chunks mention the result together with the concepts (chunk score = sum of the
-    distinct concept weights it mentions; entities get a share of their best chunks).
+    the result (ADDRESSES, TARGETS, HAS_ELEMENT, HAS_EFFECT) points at it (×2), and
+    chunks mention the result together with the concepts (entities get a share of their
+    best chunks).
+
+    Scores add up per *facet* of the question, not per concept: each part the user named
+    ("vereenzaming", "ouderen") counts once, at the best concept reached from it. So a
+    result that fits the challenge *and* the group beats one that addresses three
+    narrower kinds of loneliness but no older people, and a broad facet with many
+    narrower concepts ("jongeren") cannot outweigh the rest of the question.
+
+    An effect on an asked outcome counts fully when it moves the way the outcome should
+    (``ig:desirableDirection``: less loneliness, more participation) and only a little
+    when it moves the other way or not at all (``UNFAVOURABLE``).
 
     Two round trips: the concept nodes by index, then both path kinds from those nodes,
     summed, ordered and cut inside the database.
@@ -233,40 +302,51 @@ def concept_hits(
     if not parsed.concepts:
         return out
     nodes, names = concept_nodes(store, parsed, vocab, labels)
-    weights: dict[str, float] = {}
-    for nid, label, concept, name in nodes:
+    xs: list[list[Any]] = []
+    for nid, label, concept, name in sorted(nodes):
         w = parsed.weight(concept)
         if label in ENTITY_LABELS:
+            if isinstance(name, str):
+                out.names[nid] = name
             own = max(w, parsed.weight(names.get((name or "").lower())))
             if own > 0:
                 out.direct[nid] = max(out.direct.get(nid, 0.0), 3.0 * own)
-        if w > 0:
-            weights[nid] = w
-    if not weights:
+        if w > 0 and concept:
+            want = vocab.desirable_direction(concept) if label == "Effect" else None
+            spellings = list(_SPELLINGS.get(want or "", ()))
+            for facet in parsed.concepts[concept].facets or (concept,):
+                xs.append([nid, w, facet, want, spellings])
+    if not xs:
         return out
-    # Sums per distinct (result, relationship, concept) and per distinct (chunk, concept),
-    # as the scoring asks; weights travel with the node ids.
+    # Best weight per (result, facet) and per (chunk, facet), summed over facets; weights,
+    # facets and the good direction of effect outcomes travel with the node ids.
     rows = _rows(
         store,
         "UNWIND $xs AS x MATCH (n:Node {id: x[0]})<-[rel]-(r) WITH x, n, rel, r "
         f"WHERE type(rel) IN $rels AND {_ENTITY_WHERE} "
-        "WITH r.id AS rid, type(rel) AS t, n.concept AS concept, max(x[1]) AS w "
-        "WITH rid, sum(w) AS s RETURN 'fact' AS kind, rid, s ORDER BY s DESC, rid LIMIT $k "
+        "WITH r.id AS rid, r.name AS name, x[2] AS facet, max(CASE WHEN x[3] IS NULL "
+        "OR n.direction IN x[4] THEN x[1] ELSE x[1] * $unfavourable END) AS w "
+        "WITH rid, name, sum(w) AS s "
+        "RETURN 'fact' AS kind, rid, s, name ORDER BY s DESC, rid LIMIT $k "
         "UNION ALL "
         "UNWIND $xs AS x MATCH (n:Node {id: x[0]})<-[:MENTIONS]-(c:Chunk) "
-        "WITH c.id AS rid, n.concept AS concept, max(x[1]) AS w "
-        "WITH rid, sum(w) AS s RETURN 'chunk' AS kind, rid, s ORDER BY s DESC, rid LIMIT $kc",
+        "WITH c.id AS rid, x[2] AS facet, max(x[1]) AS w "
+        "WITH rid, sum(w) AS s RETURN 'chunk' AS kind, rid, s, null AS name "
+        "ORDER BY s DESC, rid LIMIT $kc",
         {
-            "xs": [[nid, w] for nid, w in sorted(weights.items())],
+            "xs": xs,
             "rels": list(FACT_RELS),
             "k": FACT_LIMIT,
             "kc": CONCEPT_CHUNKS,
+            "unfavourable": UNFAVOURABLE,
         },
         row_cap=FACT_LIMIT + CONCEPT_CHUNKS,
     )
-    for kind, rid, s in rows:
+    for kind, rid, s, name in rows:
         if kind == "fact":
             out.direct[rid] = out.direct.get(rid, 0.0) + 2.0 * float(s)
+            if isinstance(name, str):
+                out.names[rid] = name
         else:
             out.chunks[rid] = float(s)
     return out

@@ -23,9 +23,11 @@ def rank(scores: Mapping[str, float]) -> list[str]:
 def rrf(
     rankings: Mapping[str, Sequence[str]],
     weights: Mapping[str, float] | None = None,
-    k: int = RRF_K,
+    k: int | None = None,
 ) -> dict[str, float]:
-    """Fused score per id: sum over arms of ``weight / (k + rank)`` (rank 1-based)."""
+    """Fused score per id: sum over arms of ``weight / (k + rank)`` (rank 1-based);
+    ``k`` defaults to ``RRF_K``."""
+    k = RRF_K if k is None else k
     fused: dict[str, float] = {}
     for arm, ids in rankings.items():
         w = (weights or {}).get(arm, 1.0)

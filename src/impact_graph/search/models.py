@@ -7,9 +7,12 @@ sentences naming the parameter (see ``SearchService``).
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+
+from impact_graph.model import slugify
 
 ResultType = Literal["intervention", "working_element", "chunk"]
 RESULT_TYPES: tuple[str, ...] = ("intervention", "working_element", "chunk")
@@ -124,14 +127,79 @@ class EvidenceOut(BaseModel):
     )
 
 
+#: How a card says a direction of change in Dutch ("vermindert eenzaamheid").
+DIRECTION_NL = {"+": "verhoogt", "−": "vermindert", "0": "geen effect op"}
+
+
 class EffectOut(BaseModel):
     """An outcome claim of an intervention."""
 
     id: str
     outcome: str = Field(..., description="The outcome, e.g. eenzaamheidsgevoelens.")
-    direction: str = Field("", description="+ (improves), 0 (no effect) or − (decreases).")
+    direction: str = Field(
+        "", description="Direction of change of the outcome: + (up), 0 (no effect) or − (down)."
+    )
     magnitude: str = Field("", description="Size of the effect as reported, if given.")
     level: str = Field("", description="Recognition level of this effect, if rated.")
+    favourable: bool | None = Field(
+        None,
+        description="Whether the change is good news: the direction agrees with the outcome's "
+        "desirable direction in the vocabulary (ig:desirableDirection), so 'vermindert "
+        "eenzaamheid' is favourable and 'vermindert participatie' is not; null when unknown.",
+    )
+
+    @model_validator(mode="after")
+    def _judge(self) -> EffectOut:
+        """Fill ``favourable`` from the installed vocabulary when the caller did not, so
+        every producer of effects (search, working elements) reads directions alike."""
+        if self.favourable is None and self.direction:
+            from impact_graph.vocab import load_vocabulary
+
+            self.favourable = load_vocabulary().favourable(self.outcome, self.direction)
+        return self
+
+    @computed_field(description="The effect in words, e.g. 'vermindert eenzaamheid'.")  # type: ignore[prop-decorator]
+    @property
+    def summary(self) -> str:
+        verb = DIRECTION_NL.get({"-": "−"}.get(self.direction, self.direction), "")
+        return f"{verb} {self.outcome}".strip()
+
+
+class EvidenceBadge(BaseModel):
+    """One badge of a result card: a study design at a recognition level, with how many
+    distinct pieces of evidence back it (so a card never repeats the same badge)."""
+
+    type: str = Field("", description="Evidence type, e.g. RCT or procesevaluatie.")
+    level: str = Field("", description="Recognition level, if the evidence supports a rating.")
+    rank: int | None = Field(None, description="Strength of that level (higher is stronger).")
+    strength: int = Field(0, description="Strength of the study design.")
+    count: int = Field(1, description="Distinct pieces of evidence behind this badge.")
+
+
+_title_noise_re = re.compile(r"^(title|titel)-")
+
+
+def _title_key(title: str) -> str:
+    """A title as compared for duplicates: slugified, without a "Title:" label."""
+    return _title_noise_re.sub("", slugify(title))
+
+
+def dedupe_evidence(items: list[EvidenceOut]) -> list[EvidenceOut]:
+    """The evidence without repeats: items of the same type and level whose titles are the
+    same study (equal, or one contained in the other, as when one document cites
+    "Title: X" and another "X") count once; the first, strongest, is kept."""
+    kept: list[EvidenceOut] = []
+    for e in items:
+        key = _title_key(e.title)
+        if any(
+            k.type == e.type
+            and k.level == e.level
+            and (key == (kk := _title_key(k.title)) or (key and kk and (key in kk or kk in key)))
+            for k in kept
+        ):
+            continue
+        kept.append(e)
+    return kept
 
 
 class ProgrammeRef(BaseModel):
@@ -185,6 +253,28 @@ class SearchResult(BaseModel):
     explain: dict[str, ArmScore] | None = Field(
         None, description="Per arm rank and score (explain=true)."
     )
+
+    @field_validator("evidence")
+    @classmethod
+    def _distinct_evidence(cls, items: list[EvidenceOut]) -> list[EvidenceOut]:
+        """The same study found in several documents is one piece of evidence."""
+        return dedupe_evidence(items)
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="Evidence badges for a card: one per study design and level, with a count."
+    )
+    @property
+    def evidence_badges(self) -> list[EvidenceBadge]:
+        badges: dict[tuple[str, str], EvidenceBadge] = {}
+        for e in self.evidence:
+            b = badges.get((e.type, e.level))
+            if b is None:
+                badges[(e.type, e.level)] = EvidenceBadge(
+                    type=e.type, level=e.level, rank=e.rank, strength=e.strength
+                )
+            else:
+                b.count += 1
+        return sorted(badges.values(), key=lambda b: (-(b.rank or -1), -b.strength, b.type))
 
 
 class FacetValue(BaseModel):
