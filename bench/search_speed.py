@@ -9,16 +9,25 @@ Run (from the repo root)::
 What and why:
 
 * **Data** is generated and seeded and written through ``GraphStore.upsert_batch`` (the
-  real write path) into a fresh embedded FalkorDB (or ``--backend neo4j`` from the
-  environment's settings): documents of 1,000 chunks (Dutch word soup, clustered 384-d
-  unit vectors) and 100 interventions each (vectors, names), 10 working elements, every
-  intervention ``ADDRESSES`` a shared challenge and ``TARGETS`` a shared target group
-  carrying real vocabulary concepts, and every chunk ``MENTIONS`` one intervention, so
-  all three search arms (concepts, fulltext, vectors) and the graph boosts have work.
+  real write path; the RDF view is off, search never reads it) into an embedded FalkorDB
+  (or ``--backend neo4j`` from the environment's settings): documents of 1,000 chunks
+  (Dutch word soup, clustered 384-d unit vectors) and 100 interventions each (vectors,
+  names), 10 working elements, every intervention ``ADDRESSES`` a shared challenge and
+  ``TARGETS`` a shared target group carrying real vocabulary concepts, and every chunk
+  ``MENTIONS`` one intervention, so all three search arms (concepts, fulltext, vectors)
+  and the graph boosts have work.
+* **The generated FalkorDB store is kept** in ``data/bench/search_speed/<chunks>/``
+  (``--data-dir``): writing 100k chunks takes ~9 minutes on a loaded machine, loading
+  the kept one takes the index rebuild after a restart (a few minutes at 100k). It is
+  generated again when the generator's code, constants, size or concepts change (a key
+  of them is stored next to it) or with ``--fresh``.
 * **Requests** go through the FastAPI app in-process (``TestClient``), one at a time after
   a warm-up, with the real embedding model. Each query is new to the embedding cache in
   the first pass (what a user typing a new question sees) and cached in the second pass
   (the search itself without the model).
+* **Stages**: each ``/search`` answer carries a ``Server-Timing`` header (parse, each
+  arm, the query embedding inside the vector arm, chunk links, fuse, profiles, boost,
+  quotes, results, page); their p50/p95 are printed per pass.
 * **Shown apart**: the query embedding alone (``Embedder.encode`` of one query) and the
   raw vector-index query (``store.vector_search('Chunk', v, 10)``) measured in the same
   run, and the ratio of the search without embedding to that raw query.
@@ -28,7 +37,11 @@ What and why:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
+import inspect
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -53,7 +66,8 @@ from _common import (  # the script's own directory, put on sys.path above
 
 from impact_graph.config import Settings
 from impact_graph.model import Edge, GraphBatch, Node, make_id, span_ref
-from impact_graph.store.port import StoreError
+from impact_graph.store.falkordb_server import FalkorDBServer
+from impact_graph.store.port import GraphStore, StoreError
 
 DIM = 384
 SEED = 20261127
@@ -61,6 +75,10 @@ CHUNKS_PER_DOC = 1000
 INTERVENTIONS_PER_DOC = 100
 ELEMENTS_PER_DOC = 10
 TARGET_P95_MS = 100.0
+#: Default home of the generated store, kept between runs (``data/`` is git-ignored).
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "bench" / "search_speed"
+#: File in the store's data dir holding the key of the data it was generated from.
+KEY_FILE = "generated.key"
 
 WORDS = (  # noqa: SIM905 - a word list reads better as text
     "ouderen jongeren gezinnen statushouders inwoners vrijwilligers buurt wijk gemeente school "
@@ -215,6 +233,36 @@ def concepts(vocab: Any, scheme: str, n: int) -> list[tuple[str, str]]:
     return [(c.pref_nl, c.iri) for c in vocab.scheme(scheme)[:n]]
 
 
+def data_key(n_docs: int, challenges: list[tuple[str, str]], groups: list[tuple[str, str]]) -> str:
+    """What the generated store depends on: the generator's code and constants, the size
+    and the concepts it links to. A store with another key is rebuilt, never reused."""
+    parts = [
+        inspect.getsource(Generator),
+        inspect.getsource(unit),
+        repr((DIM, SEED, CHUNKS_PER_DOC, INTERVENTIONS_PER_DOC, ELEMENTS_PER_DOC, WORDS)),
+        repr((n_docs, challenges, groups)),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def keep_for_next_run(store: GraphStore, data_dir: Path, key: str) -> None:
+    """Compact the append-only file into a snapshot and record the key, so the next run
+    loads the store instead of generating it again (restart cost: the index rebuild)."""
+    db = getattr(store, "db", None) or getattr(getattr(store, "inner", None), "db", None)
+    if db is not None:
+        conn = db.connection
+        with contextlib.suppress(Exception):  # "already in progress" is fine too
+            conn.execute_command("BGREWRITEAOF")
+        # SHUTDOWN kills a rewrite still running, and a restart replays the AOF: wait.
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            info = conn.info("persistence")
+            if not info.get("aof_rewrite_in_progress") and not info.get("aof_rewrite_scheduled"):
+                break
+            time.sleep(0.5)
+    (data_dir / KEY_FILE).write_text(key + "\n")
+
+
 def wait_for_indexes(store: Any, timeout_s: float = 1800.0) -> float:
     """Seconds until every index reports online (FalkorDB builds vectors in the background)."""
     started = time.perf_counter()
@@ -236,6 +284,17 @@ def queries(n: int, offset: int = 0) -> list[str]:
     return out
 
 
+def parse_server_timing(header: str) -> list[tuple[str, float]]:
+    """``a;dur=1.5, b;dur=2`` -> [("a", 1.5), ("b", 2.0)] (entries without dur skipped)."""
+    out = []
+    for entry in header.split(","):
+        name, _, rest = entry.strip().partition(";")
+        if name and rest.startswith("dur="):
+            with contextlib.suppress(ValueError):
+                out.append((name, float(rest[4:])))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_common_args(parser)
@@ -246,6 +305,15 @@ def main() -> None:
         choices=["falkordb", "neo4j"],
         default="falkordb",
         help="falkordb: a fresh embedded server in a temp dir; neo4j: IMPACT_GRAPH_NEO4J_*",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DATA_DIR,
+        help="where the generated FalkorDB store is kept between runs (one dir per size)",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="generate the store again even if one is kept"
     )
     args = parser.parse_args()
     n_chunks = 2_000 if args.quick else args.chunks
@@ -260,41 +328,67 @@ def main() -> None:
     from impact_graph.store import open_store
     from impact_graph.vocab import load_vocabulary
 
-    tmp = Path(tempfile.mkdtemp(prefix="ig-search-speed-"))
-    settings = Settings(backend=args.backend, data_dir=tmp, graph_name="search_speed")
     schema, vocab = load_schema(), load_vocabulary()
-    store = open_store(settings)
+    challenges = concepts(vocab, "challenges", 7)
+    groups = concepts(vocab, "target-groups", 8)
+    key = data_key(n_docs, challenges, groups)
+    if args.backend == "falkordb":
+        base = args.data_dir.expanduser().resolve()
+        tmp = base / f"{n_docs * CHUNKS_PER_DOC}"
+        reuse = not args.fresh and (tmp / KEY_FILE).is_file()
+        reuse = reuse and (tmp / KEY_FILE).read_text().strip() == key
+        if not reuse and tmp.exists():
+            FalkorDBServer(tmp).stop()
+            shutil.rmtree(tmp)
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="ig-search-speed-"))
+        reuse = False
+    # The RDF view is off: search never reads it, and writing it would triple the set-up.
+    settings = Settings(backend=args.backend, data_dir=tmp, graph_name="search_speed", rdf="off")
+    with timed() as t_open:
+        store = open_store(settings)
     figures: dict[str, Any] = {"machine": machine_info(), "backend": args.backend}
     try:
-        store.clear()
-        store.setup_schema(schema)
-        gen = Generator()
-        challenges = concepts(vocab, "challenges", 7)
-        groups = concepts(vocab, "target-groups", 8)
-        console.print(
-            f"Writing {n_docs} documents: {n_docs * CHUNKS_PER_DOC:,} chunks, "
-            f"{n_docs * INTERVENTIONS_PER_DOC:,} interventions ({args.backend}) ..."
-        )
-        with timed() as t_write:
-            for d in range(n_docs):
-                store.upsert_batch(gen.batch(d, challenges, groups))
+        if reuse:
+            console.print(f"Reusing the generated store in {tmp} (opened in {t_open.s:.0f} s).")
+            store.setup_schema(schema)
+            t_write_s = 0.0
+        else:
+            store.clear()
+            store.setup_schema(schema)
+            gen = Generator()
+            console.print(
+                f"Writing {n_docs} documents: {n_docs * CHUNKS_PER_DOC:,} chunks, "
+                f"{n_docs * INTERVENTIONS_PER_DOC:,} interventions ({args.backend}) ..."
+            )
+            with timed() as t_write:
+                for d in range(n_docs):
+                    store.upsert_batch(gen.batch(d, challenges, groups))
+            t_write_s = t_write.s
         with timed() as t_idx:
             wait_for_indexes(store)
+        if not reuse and args.backend == "falkordb":
+            keep_for_next_run(store, tmp, key)
         stats = store.stats()
         figures["data"] = {
             "chunks": stats.nodes.get("Chunk", 0),
             "interventions": stats.nodes.get("Intervention", 0),
             "nodes": stats.total_nodes,
             "relationships": stats.total_relationships,
-            "write_s": round(t_write.s, 1),
+            "reused": reuse,
+            "open_s": round(t_open.s, 1),
+            "write_s": round(t_write_s, 1),
             "index_wait_s": round(t_idx.s, 1),
         }
         console.print(
-            f"Written in {t_write.s:.0f} s, indexes online after {t_idx.s:.0f} s more: "
+            f"Written in {t_write_s:.0f} s, indexes online after {t_idx.s:.0f} s more: "
             f"{stats.total_nodes:,} nodes, {stats.total_relationships:,} relationships."
         )
 
-        embedder = Embedder(cache_path=tmp / "cache" / "embeddings.sqlite")
+        # A fresh embedding cache every run, or the "new question" pass would hit the
+        # cache of the previous run (the questions are seeded).
+        cache_dir = Path(tempfile.mkdtemp(prefix="ig-search-speed-cache-"))
+        embedder = Embedder(cache_path=cache_dir / "embeddings.sqlite")
         embedder.embed(["opwarmen"])  # load the model outside the timings
 
         # The query embedding alone (never cached: encode).
@@ -308,17 +402,25 @@ def main() -> None:
         with TestClient(app) as client:
             errors: list[str] = []
 
+            stages: dict[str, list[float]] = {}
+
             def call(q: str) -> int:
                 r = client.get("/search", params={"q": q, "limit": 10})
                 if r.status_code != 200:  # counted and shown, the run goes on
                     errors.append(f"{r.status_code}: {r.json().get('detail', r.text)[:200]}")
                     return 0
+                for name, ms in parse_server_timing(r.headers.get("server-timing", "")):
+                    stages.setdefault(name, []).append(ms)
                 return len(r.json()["results"])
 
             for q in queries(5, 30_000):  # warm-up: caches, connections, code paths
                 call(q)
+            stages.clear()
             cold, hits = measure_latency(call, timed_qs, warmup=0)
+            cold_stages = {k: Latency(v) for k, v in stages.items()}
+            stages.clear()
             warm, _ = measure_latency(call, timed_qs, warmup=0)
+            warm_stages = {k: Latency(v) for k, v in stages.items()}
             # The search service alone (same questions, embedding cached): the API's
             # own share of the latency is the difference.
             from impact_graph.search import SearchRequest
@@ -364,6 +466,16 @@ def main() -> None:
         for name, lat in rows:
             table.add_row(name, fmt(lat.p50), fmt(lat.p95), fmt(lat.mean), str(len(lat.samples_ms)))
         console.print(table)
+        stage_table = make_table(
+            "Stages of /search (Server-Timing header; arms run side by side inside 'arms')",
+            ["stage", "new q p50", "new q p95", "cached p50", "cached p95"],
+        )
+        for name, lat in cold_stages.items():
+            w = warm_stages.get(name, Latency())
+            stage_table.add_row(name, fmt(lat.p50), fmt(lat.p95), fmt(w.p50), fmt(w.p95))
+        console.print(stage_table)
+        figures["stages_new_query"] = {k: v.summary() for k, v in cold_stages.items()}
+        figures["stages_cached_embedding"] = {k: v.summary() for k, v in warm_stages.items()}
         console.print(
             f"search alone / raw vector query (p50): {ratio:.1f}x; "
             f"target p95 <= {TARGET_P95_MS:.0f} ms: {verdict(cold.p95 <= TARGET_P95_MS)}"
@@ -371,17 +483,18 @@ def main() -> None:
         if args.json:
             save_json(args.json, figures)
         embedder.close()
+        shutil.rmtree(cache_dir, ignore_errors=True)
         figures["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
         console.print(f"load average (1 min) after the run: {figures['load_avg_1m_after']}")
     finally:
-        try:
-            store.clear()
-        finally:
+        if args.backend == "falkordb":
             store.close()
-            if args.backend == "falkordb":
-                from impact_graph.store.falkordb_server import FalkorDBServer
-
-                FalkorDBServer(tmp).stop()
+            FalkorDBServer(tmp).stop()  # SHUTDOWN saves the snapshot the next run reuses
+        else:
+            try:
+                store.clear()
+            finally:
+                store.close()
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@ the fulltext stemmer misses plurals, while the vocabularies know the synonyms.
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -104,6 +106,20 @@ def _label_stems(vocab: Vocabulary, iri: str) -> frozenset[str]:
     return memo[key]
 
 
+@contextmanager
+def _stage(timings: dict[str, float] | None, name: str) -> Iterator[None]:
+    """Add the block's wall-clock milliseconds to ``timings[name]`` (when asked): the
+    benchmark and the ``Server-Timing`` header show where a search spends its time."""
+    if timings is None:
+        yield
+        return
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + (time.perf_counter() - t0) * 1000.0
+
+
 def check_paging(limit: int, offset: int, max_limit: int = MAX_LIMIT) -> None:
     """Shared validation of limit/offset with sentences that name the parameter."""
     if not isinstance(limit, int) or limit < 1 or limit > max_limit:
@@ -151,7 +167,10 @@ class SearchService:
         return scores, notes
 
     def _run_arms(
-        self, parsed: ParsedQuery, only: Iterable[str] | None = None
+        self,
+        parsed: ParsedQuery,
+        only: Iterable[str] | None = None,
+        timings: dict[str, float] | None = None,
     ) -> tuple[dict[str, dict[str, float]], list[str], arms_mod.ChunkLinks, set[str]]:
         """Scores per arm, notes, what the arms' chunks mention, and the chunk ids.
 
@@ -159,6 +178,14 @@ class SearchService:
         the entities they mention, and each arm lends its chunk scores from that.
         """
         wanted = set(only or ARM_WEIGHTS)
+        # Each arm times itself into its own dict (they run in other threads); merged below.
+        arm_times: dict[str, dict[str, float]] = {}
+
+        def timed_arm(name: str, fn: Callable[[], arms_mod.ArmHits]) -> arms_mod.ArmHits:
+            own = arm_times.setdefault(name, {}) if timings is not None else None
+            with _stage(own, f"arm_{name}"):
+                return fn()
+
         runs: dict[str, Callable[[], arms_mod.ArmHits]] = {
             "concept": lambda: arms_mod.concept_hits(
                 self.store, parsed, self.vocab, self._concept_labels
@@ -167,56 +194,116 @@ class SearchService:
         }
         if self.embedder is not None:
             emb = self.embedder
-            runs["vector"] = lambda: arms_mod.vector_hits(
-                self.store, arms_mod.embed_query(parsed, emb)
-            )
+
+            def vector() -> arms_mod.ArmHits:
+                own = arm_times.setdefault("vector", {}) if timings is not None else None
+                with _stage(own, "embed"):
+                    qvec = arms_mod.embed_query(parsed, emb)
+                return arms_mod.vector_hits(self.store, qvec)
+
+            runs["vector"] = vector
         notes: list[str] = []
         if "vector" in wanted and "vector" not in runs:
             notes.append("The vector arm did not run: no embedding model was given.")
         # The arms wait on the database (and the vector arm on the embedding model), not
         # on each other, so they run side by side: the search waits for the slowest arm
         # instead of the sum (the stores are shared by the API's worker threads anyway).
-        started = {name: _ARM_POOL.submit(fn) for name, fn in runs.items() if name in wanted}
         hits: dict[str, arms_mod.ArmHits] = {}
-        for name, future in started.items():
-            try:
-                hits[name] = future.result()
-            except StoreError as e:  # one arm failing must not fail the search
-                notes.append(f"The {name} arm failed and was left out: {e}")
+        with _stage(timings, "arms"):
+            started = {
+                name: _ARM_POOL.submit(timed_arm, name, fn)
+                for name, fn in runs.items()
+                if name in wanted
+            }
+            for name, future in started.items():
+                try:
+                    hits[name] = future.result()
+                except StoreError as e:  # one arm failing must not fail the search
+                    notes.append(f"The {name} arm failed and was left out: {e}")
+        if timings is not None:
+            for own in arm_times.values():
+                timings.update(own)
         chunk_ids = {c for h in hits.values() for c in h.chunks}
-        try:
-            links = arms_mod.chunk_links(self.store, chunk_ids)
-        except StoreError as e:  # chunks still count as results of their own
-            notes.append(f"Chunks could not lend their score to what they mention: {e}")
-            links = arms_mod.ChunkLinks()
+        with _stage(timings, "chunk_links"):
+            try:
+                links = arms_mod.chunk_links(self.store, chunk_ids)
+            except StoreError as e:  # chunks still count as results of their own
+                notes.append(f"Chunks could not lend their score to what they mention: {e}")
+                links = arms_mod.ChunkLinks()
         scores = {name: arms_mod.spread(h, links) for name, h in hits.items()}
         return scores, notes, links, chunk_ids
 
     def search(
-        self, request: SearchRequest, *, arms: Iterable[str] | None = None
+        self,
+        request: SearchRequest,
+        *,
+        arms: Iterable[str] | None = None,
+        timings: dict[str, float] | None = None,
     ) -> SearchResponse:
-        """Answer one question; raises ``ValueError`` naming a bad parameter."""
+        """Answer one question; raises ``ValueError`` naming a bad parameter.
+
+        ``timings``, when given, receives the milliseconds of each stage (``parse``,
+        ``arms`` with ``arm_<name>`` and ``embed`` inside it, ``chunk_links``, ``fuse``,
+        ``profiles``, ``boost``, ``quotes``, ``results``).
+        """
         check_paging(request.limit, request.offset)
-        parsed = parse_query(request.q, self.vocab)
-        filters = self._resolve_filters(request.filters)
-        scores, notes, links, chunk_ids = self._run_arms(parsed, arms)
-        rankings = {a: rank(s) for a, s in scores.items()}
-        fused = rrf(rankings, ARM_WEIGHTS)
-        candidates = rank(fused)[:MAX_CANDIDATES]
-        profiles = build_profiles(self.store, self.vocab, candidates, chunk_ids=chunk_ids)
-        kept = [profiles[i] for i in candidates if i in profiles and filters(profiles[i])]
-        final: dict[str, float] = {}
-        boosts: dict[str, BoostFacts] = {}
-        expanded = self._expanded_direct(parsed)
-        for p in kept:
-            facts = self._boost_facts(p, parsed, expanded)
-            final[p.id] = fused[p.id] * boost(facts)
-            boosts[p.id] = facts
-        ordered = rank(final)
-        page = ordered[request.offset : request.offset + request.limit]
-        by_id = {p.id: p for p in kept}
-        chunk_scores = {cid: s for arm in scores.values() for cid, s in arm.items()}
-        quotes = self._quotes([by_id[i] for i in page], parsed, chunk_scores, links)
+        with _stage(timings, "parse"):
+            parsed = parse_query(request.q, self.vocab)
+            filters = self._resolve_filters(request.filters)
+        scores, notes, links, chunk_ids = self._run_arms(parsed, arms, timings)
+        with _stage(timings, "fuse"):
+            rankings = {a: rank(s) for a, s in scores.items()}
+            fused = rrf(rankings, ARM_WEIGHTS)
+            candidates = rank(fused)[:MAX_CANDIDATES]
+        with _stage(timings, "profiles"):
+            profiles = build_profiles(self.store, self.vocab, candidates, chunk_ids=chunk_ids)
+        with _stage(timings, "boost"):
+            kept = [profiles[i] for i in candidates if i in profiles and filters(profiles[i])]
+            final: dict[str, float] = {}
+            boosts: dict[str, BoostFacts] = {}
+            expanded = self._expanded_direct(parsed)
+            for p in kept:
+                facts = self._boost_facts(p, parsed, expanded)
+                final[p.id] = fused[p.id] * boost(facts)
+                boosts[p.id] = facts
+            ordered = rank(final)
+            page = ordered[request.offset : request.offset + request.limit]
+            by_id = {p.id: p for p in kept}
+        with _stage(timings, "quotes"):
+            chunk_scores = {cid: s for arm in scores.values() for cid, s in arm.items()}
+            quotes = self._quotes([by_id[i] for i in page], parsed, chunk_scores, links)
+        with _stage(timings, "results"):
+            return self._response(
+                request,
+                parsed,
+                page,
+                by_id,
+                final,
+                fused,
+                scores,
+                rankings,
+                quotes,
+                kept,
+                len(ordered),
+                notes,
+            )
+
+    def _response(
+        self,
+        request: SearchRequest,
+        parsed: ParsedQuery,
+        page: list[str],
+        by_id: dict[str, Profile],
+        final: dict[str, float],
+        fused: dict[str, float],
+        scores: dict[str, dict[str, float]],
+        rankings: dict[str, list[str]],
+        quotes: dict[str, list[Quote]],
+        kept: list[Profile],
+        total: int,
+        notes: list[str],
+    ) -> SearchResponse:
+        """The answer: result cards (with each arm's rank when explained) and facets."""
         results = [self._result(by_id[i], final[i], parsed, quotes.get(i, [])) for i in page]
         if request.explain:
             positions = {
@@ -234,7 +321,7 @@ class SearchService:
                 r.explain["boost"] = ArmScore(rank=None, score=round(final[r.id] / fused[r.id], 4))
         return SearchResponse(
             q=parsed.text,
-            total=len(ordered),
+            total=total,
             limit=request.limit,
             offset=request.offset,
             results=results,
