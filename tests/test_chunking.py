@@ -107,3 +107,36 @@ def test_text_without_sentences_becomes_one_chunk() -> None:
 def test_bad_sizes_are_refused() -> None:
     with pytest.raises(ValueError, match=r"pipeline\.yaml"):
         chunk_extraction(_extraction("Een zin."), min_words=300, max_words=200)
+
+
+def _pieces(texts: list[str] | tuple[str, ...]) -> list[int]:
+    """A stand-in word-piece counter with a known answer: two pieces a word."""
+    return [2 * len(t.split()) for t in texts]
+
+
+def test_token_budget_ends_chunks_before_the_model_would_cut_them() -> None:
+    text = " ".join(_sentence(i, 30) for i in range(20))  # 600 words, 60 "pieces" a sentence
+    words_only = chunk_extraction(_extraction(text), min_words=150, max_words=250)
+    chunks = chunk_extraction(
+        _extraction(text), min_words=150, max_words=250, max_tokens=200, count_tokens=_pieces
+    )
+    # 200 pieces hold three 60-piece sentences, where 250 words would hold eight.
+    assert [c.words for c in words_only] == [240, 240, 120]
+    assert [c.words for c in chunks] == [90] * 6 + [60]
+    assert all(_pieces([c.text])[0] <= 200 for c in chunks)
+    assert "".join(c.text for c in chunks).replace(" ", "") == text.replace(" ", "")
+
+
+def test_sentence_over_the_token_budget_is_a_chunk_of_its_own() -> None:
+    text = f"{_sentence(0, 10)} {_sentence(1, 120)} {_sentence(2, 10)}"
+    chunks = chunk_extraction(
+        _extraction(text), min_words=5, max_words=250, max_tokens=100, count_tokens=_pieces
+    )
+    assert [c.words for c in chunks] == [10, 120, 10]
+
+
+def test_token_budget_without_a_counter_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"max_tokens"):
+        chunk_extraction(_extraction("Een zin."), max_tokens=100)
+    with pytest.raises(ValueError, match=r"chunking\.max_tokens"):
+        chunk_extraction(_extraction("Een zin."), max_tokens=0, count_tokens=_pieces)

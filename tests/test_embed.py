@@ -52,3 +52,22 @@ def test_missing_model_names_the_setting(tmp_path: Path) -> None:
     e = Embedder(str(tmp_path / "no-such-model"))
     with pytest.raises(EmbeddingError, match=MODEL_ENV):
         e.embed(["x"])
+
+
+def test_token_budget_is_what_the_model_reads(model_embedder: Embedder) -> None:
+    model = model_embedder.model
+    assert model_embedder.max_tokens == model.max_seq_length - 2  # [CLS] and [SEP]
+    sentence = "Eenzaamheid onder ouderen in de gemeente Wadstede neemt toe."
+    counts = model_embedder.count_tokens([sentence, sentence + " " + sentence, ""])
+    assert counts[0] > len(sentence.split())  # Dutch words become several word pieces
+    assert counts[1] == 2 * counts[0] and counts[2] == 0
+    # The count agrees with what the model is fed: past the budget the tail is ignored.
+    long = " ".join([sentence] * 40)
+    assert model_embedder.count_tokens([long])[0] > model_embedder.max_tokens
+    head = model_embedder.model.tokenizer.decode(
+        model_embedder.model.tokenizer(long, add_special_tokens=False)["input_ids"][
+            : model_embedder.max_tokens
+        ]
+    )
+    same = model_embedder.encode([long, head])
+    assert float(same[0] @ same[1]) > 0.999

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +20,9 @@ from typer.testing import CliRunner
 
 from impact_graph.config import Settings
 from impact_graph.ingest.embed import Embedder
-from impact_graph.ingest.pipeline import Pipeline
-from impact_graph.store.port import GraphStore
+from impact_graph.ingest.pipeline import Pipeline, PipelineConfig
+from impact_graph.model import GraphBatch
+from impact_graph.store.port import GraphStore, StoreUnavailable, WriteResult
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 NAME, EMAIL = "Jansen", "a.jansen@example.nl"
@@ -336,3 +338,88 @@ def test_resume_after_kill_9(
     assert rerun.new + rerun.unchanged == 20
     final = chunk_counts(store)
     assert len(final) == 20 and all(n >= 1 for n in final.values())
+
+
+def long_plans(root: Path, n: int) -> Path:
+    """``n`` plan documents of ~550 words each: several chunks apiece."""
+    folder = root / "plans" / "plan"
+    folder.mkdir(parents=True)
+    topics = ["eenzaamheid", "schoolverzuim", "overgewicht", "jeugdcriminaliteit"]
+    for i in range(n):
+        body = " ".join(
+            f"In wijk {j} van de gemeente Wadstede werkt plan {i} aan {topics[(i + j) % 4]} "
+            f"met Welzijn op Recept, buurtkamers en vrijwilligers van Stichting Welzijn Wadstede."
+            for j in range(20)
+        )
+        (folder / f"plan-{i:02d}.md").write_text(f"# Plan {i}\n\n{body}\n", encoding="utf-8")
+    return folder.parent
+
+
+class WatchedStore:
+    """The real store, with every ``upsert_batch`` recorded (which thread, which document)
+    and, from the ``fail_at``-th write on, the store "gone" (StoreUnavailable)."""
+
+    def __init__(self, inner: GraphStore, fail_at: int | None = None) -> None:
+        self.inner, self.fail_at = inner, fail_at
+        self.writes: list[tuple[str, str]] = []
+
+    def upsert_batch(self, batch: GraphBatch) -> WriteResult:
+        if self.fail_at is not None and len(self.writes) + 1 >= self.fail_at:
+            raise StoreUnavailable("the test took the store away")
+        result = self.inner.upsert_batch(batch)
+        self.writes.append((threading.current_thread().name, batch.doc_id))
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_writes_overlap_in_their_own_thread_in_order_and_a_run_can_stop_early(
+    store: GraphStore, backend_settings: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    corpus = long_plans(tmp_path, 6)
+    watched = WatchedStore(store)
+    settings = run_settings(backend_settings, tmp_path)
+    pipe = Pipeline(
+        settings, store=watched, embedder=embedder, config=PipelineConfig(flush_texts=1)
+    )  # type: ignore[arg-type]
+    asked = []
+    report = pipe.run([corpus], progress=False, stop=lambda: len(asked.append(1) or asked) > 4)
+    assert (report.new, report.failed) == (4, 0)
+    assert report.notes == [
+        "stopped early: 4 of 6 files were read; run the same command again to ingest the rest."
+    ]
+    # Written by the write stage, not the calling thread, one document after another
+    # in the order they were read.
+    assert {name for name, _ in watched.writes} == {"ingest-write"}
+    assert [d for _, d in watched.writes] == [d.doc_id for d in report.documents]
+    assert len(store.document_hashes()) == 4
+
+    # Every chunk fits what the model reads (the token budget), so none loses its tail.
+    texts = [r[0] for r in rows(store, "MATCH (c:Chunk) RETURN c.text")]
+    assert len(texts) > 4  # ~550 words a document: several chunks each
+    assert max(embedder.count_tokens(texts)) <= embedder.max_tokens
+
+    rest = pipe.run([corpus], progress=False)
+    assert (rest.new, rest.unchanged, rest.failed) == (2, 4, 0)
+    assert rest.notes == []
+
+
+def test_store_lost_in_the_write_stage_stops_the_run_and_a_rerun_finishes(
+    store: GraphStore, backend_settings: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    corpus = long_plans(tmp_path, 6)
+    settings = run_settings(backend_settings, tmp_path)
+    config = PipelineConfig(flush_texts=1)
+    watched = WatchedStore(store, fail_at=3)
+    pipe = Pipeline(settings, store=watched, embedder=embedder, config=config)  # type: ignore[arg-type]
+    with pytest.raises(StoreUnavailable, match="took the store away"):
+        pipe.run([corpus], progress=False)
+    assert len(store.document_hashes()) == 2  # the two written before, whole
+
+    rerun = Pipeline(settings, store=store, embedder=embedder, config=config).run(
+        [corpus], progress=False
+    )
+    assert (rerun.new, rerun.unchanged, rerun.failed) == (4, 2, 0)
+    final = chunk_counts(store)
+    assert len(final) == 6 and all(n >= 2 for n in final.values())

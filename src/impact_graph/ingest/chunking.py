@@ -3,14 +3,22 @@
 Chunks are what search embeds and what a reader is shown as evidence, so they must read
 as whole sentences: a chunk never cuts a sentence, keeps to one section where it can,
 and carries its character span in the document so every MENTIONS edge can point at the
-exact text it came from. Sizes are in words (~150–250 by default) because the embedding
-model truncates at a token budget that words approximate well enough.
+exact text it came from. Sizes are in words (~150–250 by default) and, when the pipeline
+passes the embedding model's tokenizer, also in *tokens*: the model reads at most
+``max_seq_length`` word pieces (256 for all-MiniLM-L6-v2) and silently drops the rest.
+Dutch costs that model ~2.5 word pieces a word (measured on the demo corpus), so a
+250-word chunk is ~640 pieces and more than half of it would never reach its vector --
+invisible to vector search. With the token budget a chunk ends before the sentence that
+would overflow it, so every sentence of a chunk is in its vector; the price is more,
+shorter chunks (more embedding work per document). Only a single sentence longer than
+the budget is still cut by the model.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from impact_graph.ingest.extraction import EntityRef, Extraction, Span
@@ -22,6 +30,10 @@ MIN_WORDS = 150
 MAX_WORDS = 250
 #: A section shorter than this joins the next one instead of becoming a tiny chunk.
 MIN_SECTION_WORDS = 40
+
+#: Counts the model's word pieces of each text (no special tokens), e.g.
+#: `impact_graph.ingest.embed.Embedder.count_tokens`.
+TokenCounter = Callable[[Sequence[str]], list[int]]
 
 
 @dataclass(slots=True)
@@ -83,20 +95,29 @@ def chunk_extraction(
     min_words: int = MIN_WORDS,
     max_words: int = MAX_WORDS,
     min_section_words: int = MIN_SECTION_WORDS,
+    max_tokens: int | None = None,
+    count_tokens: TokenCounter | None = None,
 ) -> list[Chunk]:
     """Group sentences into chunks of about ``min_words``–``max_words`` words.
 
     Rules, in order: a chunk ends before a sentence that would push it over
-    ``max_words``; it also ends at a section heading once it holds ``min_section_words``
-    (so chunks stay within one section without producing crumbs); a single sentence
-    longer than ``max_words`` is a chunk of its own, and only when it exceeds twice
-    ``max_words`` is it split, at word boundaries. Mentions go to the chunk that
-    contains their start offset.
+    ``max_words`` -- or, given ``max_tokens`` and ``count_tokens``, over ``max_tokens``
+    word pieces (the sum of its sentences' counts; a heading between sentences adds a
+    few, so leave the model some slack); it also ends at a section heading once it
+    holds ``min_section_words`` (so chunks stay within one section without producing
+    crumbs); a single sentence longer than ``max_words`` or ``max_tokens`` is a chunk of
+    its own, and only when it exceeds twice ``max_words`` is it split, at word
+    boundaries. Mentions go to the chunk that contains their start offset.
     """
     if min_words < 1 or max_words < min_words:
         raise ValueError(
             f"chunk sizes min_words={min_words}, max_words={max_words} are not usable; "
             "set 1 <= min_words <= max_words in ingest/pipeline.yaml."
+        )
+    if max_tokens is not None and (max_tokens < 1 or count_tokens is None):
+        raise ValueError(
+            f"max_tokens={max_tokens} needs a positive budget and a token counter; set "
+            "chunking.max_tokens in ingest/pipeline.yaml to a positive number or leave it out."
         )
     doc = extraction.document
     text = doc.text
@@ -104,17 +125,25 @@ def chunk_extraction(
 
     groups: list[list[Span]] = []
     current: list[Span] = []
-    current_words = 0
+    current_words = current_tokens = 0
 
     def flush() -> None:
-        nonlocal current, current_words
+        nonlocal current, current_words, current_tokens
         if current:
             groups.append(current)
-        current, current_words = [], 0
+        current, current_words, current_tokens = [], 0, 0
 
-    for span in _sentences(extraction):
+    sentences = _sentences(extraction)
+    budget = max_tokens if max_tokens is not None and count_tokens is not None else None
+    tokens = (
+        count_tokens([text[s:e] for s, e in sentences])
+        if budget is not None and count_tokens is not None and sentences
+        else [0] * len(sentences)
+    )
+
+    for span, t in zip(sentences, tokens, strict=True):
         n = len(_word_spans(text, *span))
-        if n > max_words:
+        if n > max_words or (budget is not None and t > budget):
             flush()
             pieces = _split_long(text, span, max_words) if n > 2 * max_words else [span]
             groups.extend([p] for p in pieces)
@@ -123,12 +152,16 @@ def chunk_extraction(
             # A heading between the chunk's last sentence and this one starts a section.
             i = bisect.bisect_right(section_starts, current[-1][1] - 1)
             new_section = i < len(section_starts) and section_starts[i] <= span[0]
-            if current_words + n > max_words or (
-                new_section and current_words >= min_section_words
+            over_tokens = budget is not None and current_tokens + t > budget
+            if (
+                current_words + n > max_words
+                or over_tokens
+                or (new_section and current_words >= min_section_words)
             ):
                 flush()
         current.append(span)
         current_words += n
+        current_tokens += t
         if current_words >= max_words:
             flush()
     flush()

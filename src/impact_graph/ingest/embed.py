@@ -14,6 +14,7 @@ local model directory (or a model already in the Hugging Face cache).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import sqlite3
@@ -126,6 +127,8 @@ class Embedder:
         self.cache = EmbeddingCache(cache_path) if cache_path else None
         self._model: Any = None
         self._lock = threading.Lock()
+        self._counter: Any = None  # the tokenizer copy count_tokens uses
+        self._count_lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
@@ -201,6 +204,34 @@ class Embedder:
                 f"{MODEL_ENV} to a {expected}-dimensional model or change "
                 "ig:vectorDimensions in ontology/impact.ttl and rebuild the store."
             )
+
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces of one text the model reads, special tokens excluded: what chunking
+        must stay within for the whole chunk to reach its vector (``max_seq_length``
+        minus [CLS]/[SEP] for all-MiniLM-L6-v2: 254)."""
+        model = self.model
+        return int(model.max_seq_length) - int(model.tokenizer.num_special_tokens_to_add())
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """The model's word pieces per text, special tokens excluded (the fast tokenizer
+        costs a small fraction of encoding the same text)."""
+        if not texts:
+            return []
+        with self._count_lock:
+            if self._counter is None:
+                # A copy of its own: the pipeline counts in one thread while the model
+                # encodes in another, and a fast tokenizer shared across threads fails
+                # ("Already borrowed") when one call changes its truncation settings.
+                self._counter = copy.deepcopy(self.model.tokenizer)
+            enc = self._counter(
+                list(texts),
+                add_special_tokens=False,
+                truncation=False,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+            )
+        return [len(ids) for ids in enc["input_ids"]]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Encode without the cache (the benchmark's embedding-bound rate uses this)."""

@@ -16,8 +16,16 @@ the invariants are kept:
 * **Privacy first.** Stories, and every document whose front matter lists ``persons``,
   are pseudonymised before extraction; nothing downstream sees the original names.
 
-Throughput is bound by the embedding model on a CPU, so chunks of several documents are
-embedded together (``embedding.flush_texts``) and everything else is kept cheap.
+Throughput is bound by the embedding model on a CPU, so the work is a three-stage
+pipeline that keeps the model busy: the calling thread reads, extracts and chunks
+documents; an *embed* thread encodes the texts of several documents together
+(``embedding.flush_texts``); a *write* thread maps each document to its GraphBatch and
+writes it (graph store and RDF view). The stages hand over through bounded queues
+(``embedding.queue_groups`` groups each), so memory stays bounded and a slow store holds
+the readers back instead of piling up work. Writes stay one ``upsert_batch`` per
+document, in input order, from one thread, so the invariants above hold unchanged; a
+kill loses at most the documents in flight, which the rerun writes. torch and the store
+client release the GIL while they work, which is what lets the NLP run meanwhile.
 """
 
 from __future__ import annotations
@@ -25,8 +33,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -82,8 +92,10 @@ class PipelineConfig:
     min_words: int = 150
     max_words: int = 250
     min_section_words: int = 40
+    max_tokens: int = 0  # 0: the embedding model's own limit (see chunking)
     batch_size: int = 64
     flush_texts: int = 256
+    queue_groups: int = 2
     max_bytes: int = 20_000_000
     known_row_cap: int = 1_000_000
     known_timeout_s: float = 60.0
@@ -92,8 +104,10 @@ class PipelineConfig:
         ("chunking", "min_words"): "min_words",
         ("chunking", "max_words"): "max_words",
         ("chunking", "min_section_words"): "min_section_words",
+        ("chunking", "max_tokens"): "max_tokens",
         ("embedding", "batch_size"): "batch_size",
         ("embedding", "flush_texts"): "flush_texts",
+        ("embedding", "queue_groups"): "queue_groups",
         ("reading", "max_bytes"): "max_bytes",
         ("known_entities", "row_cap"): "known_row_cap",
         ("known_entities", "timeout_s"): "known_timeout_s",
@@ -151,6 +165,77 @@ class _Pending:
     @property
     def n_texts(self) -> int:
         return len(self.chunks) + len(self.entity_texts)
+
+
+class _Stage:
+    """One worker thread fed through a bounded queue, for the embed and write stages.
+
+    Why a thread and not a process: the heavy parts (torch, the store's socket, the
+    Oxigraph writer) release the GIL, and a thread shares the model, the store
+    connection and the report without copying. The first exception that must stop the
+    run (``fatal``) is kept and re-raised in the calling thread by `check`/`close`;
+    after it, queued items are dropped so the run ends quickly.
+    """
+
+    _DONE = object()
+
+    def __init__(self, name: str, work: Callable[[Any], None], depth: int) -> None:
+        self._work = work
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
+        self.fatal: BaseException | None = None
+        self._aborted = False
+        self._busy = False
+        self._thread = threading.Thread(target=self._loop, name=f"ingest-{name}", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is self._DONE:
+                return
+            if self.fatal is not None or self._aborted:
+                continue  # stopping: drop what is still queued
+            self._busy = True
+            try:
+                self._work(item)
+            except BaseException as e:  # handed to the calling thread by check()
+                self.fatal = e
+            finally:
+                self._busy = False
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing in hand: the worker waits for work."""
+        return not self._busy and self._queue.empty()
+
+    def check(self) -> None:
+        """Raise the worker's fatal exception, if any, in the calling thread."""
+        if self.fatal is not None:
+            raise self.fatal
+
+    def put(self, item: Any) -> None:
+        """Queue ``item``; blocks while the queue is full (back-pressure)."""
+        self.check()
+        while True:
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                self.check()  # the worker died: do not wait for it forever
+
+    def abort(self) -> None:
+        """Drop queued items instead of working on them (the current one still ends)."""
+        self._aborted = True
+
+    def close(self) -> None:
+        """Let the worker finish what is queued, then stop it."""
+        while self._thread.is_alive():
+            try:
+                self._queue.put(self._DONE, timeout=0.5)
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
 
 
 def pseudonym_secret(settings: Settings) -> str:
@@ -222,11 +307,15 @@ class Pipeline:
         self._pseudonymiser: Any = None
         self._checked_dimension = False
         self._defs: dict[str, str] | None = None
+        self._budget: tuple[int | None, Any] | None = None
         self.console = console or Console(stderr=True)
         self.known: KnownEntities = {}
         self._known_seen: set[tuple[str, str]] = set()
         # Run state (reset by run()).
         self._report = IngestReport()
+        self._lock = threading.RLock()  # the report and the rejected/ folder, across stages
+        self._embed_stage: _Stage | None = None
+        self._write_stage: _Stage | None = None
         self._pending: list[_Pending] = []
         self._hashes: dict[str, str] = {}
         self._dry_run = False
@@ -306,13 +395,17 @@ class Pipeline:
         report_path: Path | None = None,
         progress: bool = True,
         on_document: Callable[[DocumentOutcome], None] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> IngestReport:
         """Ingest files and folders; returns the report (also written to ``report_path``).
 
         ``kind`` forces the kind of every document (``--kind``); ``dry_run`` does
         everything but the write and the copies into ``rejected/``. A path that does not
-        exist is reported and the rest goes on. Raises ``ValueError`` for an unknown
-        kind and `StoreUnavailable`/`StoreAuthError` when the store itself fails.
+        exist is reported and the rest goes on. ``stop`` is asked before each file: when
+        it says True the run reads no more files, finishes the ones in flight and says so
+        in ``report.notes`` (a time budget, a cancelled upload); a rerun does the rest.
+        Raises ``ValueError`` for an unknown kind and `StoreUnavailable`/`StoreAuthError`
+        when the store itself fails.
         """
         from impact_graph.ingest.kinds import check_kind
 
@@ -332,11 +425,25 @@ class Pipeline:
 
         files = list(self._files(paths))
         report.files = len(files)
-        with self._progress(progress, len(files)) as advance:
-            for file, root in files:
-                advance(file)
-                self._ingest_file(file, root, explicit)
-            self._flush()
+        self._start_stages()
+        try:
+            with self._progress(progress, len(files)) as advance:
+                for n, (file, root) in enumerate(files):
+                    if stop is not None and stop():
+                        report.notes.append(
+                            f"stopped early: {n} of {len(files)} files were read; run the "
+                            "same command again to ingest the rest."
+                        )
+                        break
+                    advance(file)
+                    self._ingest_file(file, root, explicit)
+                self._flush()
+                self._stop_stages()  # waits for the last writes (the bar ends with them)
+        except BaseException:
+            # Ctrl-C or a fatal store error: drop queued documents (the rerun writes
+            # them); a write in progress still ends whole, as one transaction.
+            self._stop_stages(abort=True)
+            raise
 
         hits, misses = self._embed_counts()
         report.embed_cached, report.embedded = hits - emb_before[0], misses - emb_before[1]
@@ -387,7 +494,12 @@ class Pipeline:
             self._fail(file, err.reason, err.hint, where=err.where)
         for doc in result.documents:
             self._prepare(file, doc)
-            if sum(p.n_texts for p in self._pending) >= self.config.flush_texts:
+            waiting = sum(p.n_texts for p in self._pending)
+            # Hand over at flush_texts, or at one model batch when the embed stage has
+            # nothing to do: small groups fill the pipeline at the start of a run (and
+            # for small corpora), large ones form by themselves while the model is busy.
+            idle = self._embed_stage is not None and self._embed_stage.idle
+            if waiting >= self.config.flush_texts or (idle and waiting >= self.config.batch_size):
                 self._flush()
 
     def _prepare(self, file: Path, doc: Document) -> None:
@@ -409,8 +521,9 @@ class Pipeline:
             stored = self._hashes.get(doc.id)
             if stored == doc.content_hash:
                 outcome.status = "unchanged"
-                self._report.unchanged += 1
-                self._done(outcome)
+                with self._lock:
+                    self._report.unchanged += 1
+                    self._done(outcome)
                 return
             outcome.status = "changed" if stored is not None else "new"
             stage = "extracting"
@@ -418,11 +531,14 @@ class Pipeline:
                 extraction = self._extract(doc)
             stage = "chunking"
             with self._timed("chunk"):
+                max_tokens, count_tokens = self._token_budget()
                 chunks = chunk_extraction(
                     extraction,
                     min_words=self.config.min_words,
                     max_words=self.config.max_words,
                     min_section_words=self.config.min_section_words,
+                    max_tokens=max_tokens,
+                    count_tokens=count_tokens,
                 )
                 texts = entity_texts(extraction, self.schema, self._definitions())
             self._pending.append(
@@ -438,6 +554,22 @@ class Pipeline:
         except Exception as e:
             self._fail_unexpected(file, e, stage, doc_id=doc.id)
 
+    def _token_budget(self) -> tuple[int | None, Any]:
+        """(max word pieces per chunk, counter) from the embedding model, so every chunk
+        fits what the model reads; ``chunking.max_tokens`` may lower it, never raise it.
+        (None, None) for an embedder without a tokenizer: chunks are sized in words."""
+        if self._budget is None:
+            emb = self.embedder
+            limit = getattr(emb, "max_tokens", None)
+            counter = getattr(emb, "count_tokens", None)
+            if isinstance(limit, int) and limit > 0 and counter is not None:
+                if self.config.max_tokens:
+                    limit = min(limit, self.config.max_tokens)
+                self._budget = (limit, counter)
+            else:
+                self._budget = (None, None)
+        return self._budget
+
     def _definitions(self) -> dict[str, str]:
         """Concept IRI -> definition, for stable entity embedding texts (built once)."""
         if self._defs is None:
@@ -452,11 +584,50 @@ class Pipeline:
 
         return extract(doc, self.vocab, self.known)
 
+    # --- the embed and write stages --------------------------------------------------
+
+    def _start_stages(self) -> None:
+        depth = self.config.queue_groups
+        self._write_stage = _Stage("write", self._write_group, depth)
+        self._embed_stage = _Stage("embed", self._embed_group, depth)
+
+    def _stop_stages(self, abort: bool = False) -> None:
+        """Drain and stop both stages (embed first: it feeds write) and re-raise a fatal
+        error of either; ``abort`` drops what is still queued instead of finishing it."""
+        embed, write = self._embed_stage, self._write_stage
+        # Stop embed before forgetting write: the embed thread hands its last groups to
+        # the write stage, and must never write them itself (out of order, wrong thread).
+        for stage in (embed, write):
+            if stage is not None:
+                if abort:
+                    stage.abort()
+                stage.close()
+        self._embed_stage = self._write_stage = None
+        if not abort:
+            for stage in (embed, write):
+                if stage is not None:
+                    stage.check()
+
     def _flush(self) -> None:
-        """Embed the queued documents' texts in one go, then map and write each."""
+        """Hand the queued documents to the embed stage (or embed here if none runs)."""
         pending, self._pending = self._pending, []
         if not pending:
             return
+        if self._embed_stage is None:
+            self._embed_group(pending)
+            return
+        try:
+            self.embedder  # load and check the model here, once, not in the worker  # noqa: B018
+        except Exception as e:  # e.g. the model is missing: these documents fail
+            for p in pending:
+                self._fail_unexpected(p.file, e, "embedding", doc_id=p.doc.id)
+            return
+        self._embed_stage.put(pending)
+        if self._write_stage is not None:
+            self._write_stage.check()
+
+    def _embed_group(self, pending: list[_Pending]) -> None:
+        """Embed the texts of several documents in one call, then hand them to writing."""
         texts = [c.text for p in pending for c in p.chunks]
         texts += [t for p in pending for t in p.entity_texts]
         try:
@@ -468,6 +639,14 @@ class Pipeline:
             for p in pending:
                 self._fail_unexpected(p.file, e, "embedding", doc_id=p.doc.id)
             return
+        if self._write_stage is not None:
+            self._write_stage.put((pending, vectors))
+        else:
+            self._write_group((pending, vectors))
+
+    def _write_group(self, item: tuple[list[_Pending], Any]) -> None:
+        """Map and write each document of an embedded group, one transaction each."""
+        pending, vectors = item
         i = 0
         n_chunks = sum(len(p.chunks) for p in pending)
         j = n_chunks
@@ -490,9 +669,10 @@ class Pipeline:
                 with self._timed("write"):
                     result = self.store.upsert_batch(batch)
                 if result.skipped:  # written meanwhile by another run with the same hash
-                    p.outcome.status = "unchanged"
-                    self._report.unchanged += 1
-                    self._done(p.outcome)
+                    with self._lock:
+                        p.outcome.status = "unchanged"
+                        self._report.unchanged += 1
+                        self._done(p.outcome)
                     return
                 self._hashes[p.doc.id] = p.doc.content_hash
         except FATAL_STORE_ERRORS:
@@ -501,17 +681,18 @@ class Pipeline:
             self._fail_unexpected(p.file, e, stage, doc_id=p.doc.id)
             return
         nodes, edges = batch_counts(batch)
-        r = self._report
-        r.chunks += len(p.chunks)
-        r.nodes.update(nodes)
-        r.edges.update(edges)
-        r.entities.update({k: v for k, v in nodes.items() if k not in STRUCTURAL_LABELS})
-        if p.outcome.status == "changed":
-            r.changed += 1
-        else:
-            r.new += 1
-        p.outcome.chunks = len(p.chunks)
-        self._done(p.outcome)
+        with self._lock:
+            r = self._report
+            r.chunks += len(p.chunks)
+            r.nodes.update(nodes)
+            r.edges.update(edges)
+            r.entities.update({k: v for k, v in nodes.items() if k not in STRUCTURAL_LABELS})
+            if p.outcome.status == "changed":
+                r.changed += 1
+            else:
+                r.new += 1
+            p.outcome.chunks = len(p.chunks)
+            self._done(p.outcome)
 
     # --- known entities (cross-document resolution) ---------------------------------
 
@@ -557,9 +738,10 @@ class Pipeline:
     # --- failures --------------------------------------------------------------------
 
     def _fail(self, file: Path, reason: str, hint: str, where: str | None = None) -> None:
-        kept = None if self._dry_run else self._keep_aside(file, reason, hint)
-        self._report.fail(where or file.as_posix(), reason, hint, kept)
-        self._done(DocumentOutcome(file=file.as_posix(), doc_id="", status="failed"))
+        with self._lock:  # the write stage fails documents too
+            kept = None if self._dry_run else self._keep_aside(file, reason, hint)
+            self._report.fail(where or file.as_posix(), reason, hint, kept)
+            self._done(DocumentOutcome(file=file.as_posix(), doc_id="", status="failed"))
 
     def _fail_unexpected(
         self, file: Path, e: BaseException, stage: str, doc_id: str | None = None
@@ -601,17 +783,22 @@ class Pipeline:
     # --- progress and bookkeeping -----------------------------------------------------
 
     def _done(self, outcome: DocumentOutcome) -> None:
-        self._report.documents.append(outcome)
-        if self._on_document is not None:
-            self._on_document(outcome)
+        """Record a finished document (the write stage calls this too, hence the lock)."""
+        with self._lock:
+            self._report.documents.append(outcome)
+            if self._on_document is not None:
+                self._on_document(outcome)
 
     @contextmanager
     def _timed(self, stage: str) -> Iterator[None]:
+        """Add the block's wall time to ``stage``. Stages overlap (they run in three
+        threads), so the stage times add up to more than the run's time."""
         t = time.perf_counter()
         try:
             yield
         finally:
-            self._report.stage_seconds[stage] += time.perf_counter() - t
+            with self._lock:
+                self._report.stage_seconds[stage] += time.perf_counter() - t
 
     def _embed_counts(self) -> tuple[int, int]:
         e = self._embedder
