@@ -470,31 +470,78 @@ class Neo4jStore(GraphStore):
         return {r["id"]: str(r["h"] or "") for r in rows}
 
     @staticmethod
-    def _remove_document(tx: ManagedTransaction, doc_id: str) -> bool:
+    def _document_node_ids(tx: ManagedTransaction, doc_id: str) -> list[str]:
+        """Ids of the nodes ``doc_id`` wrote, found from its Document node outwards.
+
+        Every edge of a document joins two nodes of that document (GraphBatch.validate)
+        and carries the document in its sources, and the Document node reaches its chunks
+        (HAS_CHUNK), they their mentions (MENTIONS) and claims reach it (DERIVED_FROM):
+        following only edges that carry ``doc_id``, level by level from the Document node
+        (an id-index seek per level), finds every node the document links. Nodes a
+        document wrote without any edge are found by :meth:`_unlinked_nodes`.
+        """
+        seen = {doc_id}
+        frontier = [doc_id]
+        while frontier:
+            rows = tx.run(
+                f"UNWIND $ids AS id MATCH (a:{BASE_LABEL} {{id: id}})-[e]-(b:{BASE_LABEL}) "
+                f"WHERE $doc IN e.{SOURCES} RETURN DISTINCT b.id AS id",
+                ids=frontier,
+                doc=doc_id,
+            )
+            frontier = [r["id"] for r in rows if r["id"] not in seen]
+            seen.update(frontier)
+        return sorted(seen)
+
+    @staticmethod
+    def _unlinked_nodes(tx: ManagedTransaction, doc_id: str) -> list[str]:
+        """Nodes of ``doc_id`` with no relationship at all (a batch may hold such a node).
+
+        No index can answer "lists holding this value", so this is a label scan, but one
+        that reads the sources only of nodes without relationships (a degree check
+        first); every node reached through the document's edges is handled by
+        :meth:`_document_node_ids` instead.
+        """
+        rows = tx.run(
+            f"MATCH (n:{BASE_LABEL}) WHERE NOT EXISTS {{ (n)--() }} "
+            f"WITH n WHERE $doc IN n.{SOURCES} RETURN n.id AS id",
+            doc=doc_id,
+        )
+        return [r["id"] for r in rows]
+
+    @classmethod
+    def _remove_document(cls, tx: ManagedTransaction, doc_id: str) -> bool:
         """Strip ``doc_id`` from all provenance, delete what nothing else supports, and
-        delete the Document node and its chunks. Returns whether the document existed."""
+        delete the Document node and its chunks. Returns whether the document existed.
+
+        Walks the document's own subgraph from its Document node (an index seek) instead
+        of scanning every node for ``$doc IN n.sources``.
+        """
         p = {"doc": doc_id, "prefix": doc_id + "#"}
         strip = (
             "SET {v}.sources = [s IN {v}.sources WHERE s <> $doc], "
             "{v}.spans = [s IN coalesce({v}.spans, []) WHERE NOT s STARTS WITH $prefix] "
         )
-        # Every edge of a document joins two nodes of that document (GraphBatch.validate),
-        # so starting from the nodes finds all of them without scanning relationships.
         existed = tx.run(f"MATCH (d:{BASE_LABEL} {{id: $doc}}) RETURN count(d) AS c", p).single(
             strict=True
         )["c"]
-        tx.run(
-            f"MATCH (n:{BASE_LABEL})-[e]-() WHERE $doc IN n.{SOURCES} AND $doc IN e.{SOURCES} "
-            "WITH DISTINCT e " + strip.format(v="e") + "WITH e WHERE size(e.sources) = 0 "
-            "DELETE e",
-            p,
-        ).consume()
-        tx.run(
-            f"MATCH (n:{BASE_LABEL}) WHERE $doc IN n.{SOURCES} "
-            + strip.format(v="n")
-            + "WITH n WHERE size(n.sources) = 0 DETACH DELETE n",
-            p,
-        ).consume()
+        ids = cls._document_node_ids(tx, doc_id) if existed else []
+        ids = sorted({*ids, *cls._unlinked_nodes(tx, doc_id)})
+        for chunk in _chunks(ids):
+            tx.run(
+                f"UNWIND $ids AS id MATCH (n:{BASE_LABEL} {{id: id}})-[e]-() "
+                f"WHERE $doc IN e.{SOURCES} "
+                "WITH DISTINCT e " + strip.format(v="e") + "WITH e WHERE size(e.sources) = 0 "
+                "DELETE e",
+                {**p, "ids": chunk},
+            ).consume()
+        for chunk in _chunks(ids):
+            tx.run(
+                f"UNWIND $ids AS id MATCH (n:{BASE_LABEL} {{id: id}}) WHERE $doc IN n.{SOURCES} "
+                + strip.format(v="n")
+                + "WITH n WHERE size(n.sources) = 0 DETACH DELETE n",
+                {**p, "ids": chunk},
+            ).consume()
         tx.run(
             f"MATCH (d:{BASE_LABEL} {{id: $doc}}) OPTIONAL MATCH (d)-[:HAS_CHUNK]->(c) "
             "DETACH DELETE c, d",
