@@ -2,7 +2,7 @@
 
 What it does (bounded, 127.0.0.1 only; nothing else is contacted):
 
-1. ingests the demo corpus (``ingest/demo``; ``--quick``: its ``research`` folder) into a
+1. ingests the demo corpus (``ingest/demo``; ``--quick``: its ``plan`` folder) into a
    temporary data directory with ``impact-graph ingest``, and starts ``impact-graph serve``
    on a free loopback port (researcher time limit ``--query-timeout`` seconds);
 2. **quiet**: ``--clients`` (20) concurrent httpx clients in one asyncio loop, each
