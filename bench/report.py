@@ -31,14 +31,19 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 REPORT = BENCH / "REPORT.md"
 
+#: The issue's corpus size for the ingest figures.
+INGEST_TARGET_DOCS = 10_000
+
 #: (script, sized arguments, why this size) -- sized to fit ~20 min in total.
 RUNS: list[tuple[str, list[str], str]] = [
     ("store", ["--sizes", "10000", "--queries", "200"], "10k nodes, both backends"),
-    ("ingest", ["--docs", "100"], "demo corpus + 100 generated documents, FalkorDB"),
+    ("ingest", ["--generated", "100"], "demo corpus + 100 generated documents, FalkorDB"),
     ("extraction", [], "16 gold-annotated demo documents"),
     ("search_quality", [], "42 graded Dutch queries on the demo corpus"),
-    ("search_speed", ["--chunks", "20000", "--queries", "60"], "20k chunks"),
-    ("network", [], "200, 2,000 and 10,000 nodes"),
+    # The issue's size; the generated store is kept in data/bench/search_speed/, so only
+    # the first run (or a changed generator) pays for building it.
+    ("search_speed", ["--chunks", "100000", "--queries", "60"], "100k chunks, 10k interventions"),
+    ("network", [], "200, 2,000 and 10,000 nodes in FalkorDB"),
     ("query", [], "100k nodes, ~1M triples"),
     ("load", ["--seconds", "60"], "20 clients, 60 s per phase, demo corpus"),
 ]
@@ -171,14 +176,29 @@ class Area:
     note: str = ""
 
 
-def _load(results: Path, name: str) -> dict[str, Any] | None:
-    path = results / f"{name}.json"
-    if not path.is_file():
-        return None
+def _read(path: Path) -> dict[str, Any] | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
-    except ValueError:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    return data if isinstance(data, dict) else None
+
+
+def _load(results: Path, name: str) -> dict[str, Any] | None:
+    """``<name>.json`` plus the entries of any ``<name>_*.json`` beside it (a long run
+    saved apart, e.g. ``ingest_10k.json`` from ``bench/ingest.py --generated 10000``)."""
+    data = _read(results / f"{name}.json")
+    for extra in sorted(results.glob(f"{name}_*.json")):
+        more = _read(extra)
+        if more is None:
+            continue
+        if data is None:
+            data = more
+            continue
+        for key, value in more.items():
+            if key not in ("machine", "benchmark", "backend") and key not in data:
+                data[key] = value
+    return data
 
 
 def store_area(d: dict[str, Any]) -> Area:
@@ -283,6 +303,20 @@ def ingest_area(d: dict[str, Any]) -> Area:
                 else "",
             )
         )
+    if not any(
+        isinstance(r, dict) and (r.get("docs") or 0) >= INGEST_TARGET_DOCS for r in d.values()
+    ):
+        a.rows.append(
+            Row(
+                f"{INGEST_TARGET_DOCS:,} generated documents: chunks/s",
+                "not measured",
+                target="≥ 0.8× the embedding bound",
+                holds=False,
+                reason="not part of `make bench` (about an hour on these 2 cores); run "
+                "`python bench/ingest.py --generated 10000 --no-demo --json "
+                "bench/results/ingest_10k.json` and rewrite the report",
+            )
+        )
     return a
 
 
@@ -355,8 +389,11 @@ def search_speed_area(d: dict[str, Any]) -> Area:
         ("query_embedding", "query embedding, p95", None),
     ):
         v = get(lat, f"{key}.p95_ms")
-        t = f"≤ {target:.0f} ms" if target else "no target"
+        t = f"≤ {target:.0f} ms at 100k chunks" if target else "no target"
         holds = None if target is None or v is None else v <= target
+        small = (data.get("chunks") or 0) < 100_000
+        if holds is not None and small:
+            t += f" (measured at {num(data.get('chunks'), 0)})"
         a.rows.append(
             Row(
                 label,
@@ -414,24 +451,49 @@ def query_area(d: dict[str, Any]) -> Area:
 
 def network_area(d: dict[str, Any]) -> Area:
     a = Area("Network rendering", "bench/network.py")
-    a.note = "Baseline: building the networkx graph alone (the step every picture needs)."
+    a.note = (
+        "Figure: the first request after the graph changed (store reads, build, metrics, "
+        "JSON or HTML; nothing cached). Baseline: the same request with the previous metrics "
+        "step (networkx betweenness and Louvain), timed in the same run; 'served again' is "
+        "the request for an unchanged graph (cached rows, graph and metrics)."
+    )
     for r in d.get("results", []):
-        n, build = r.get("nodes"), r.get("build_s")
-        for key, label in (("json_total_s", "JSON"), ("html_total_s", "HTML")):
+        n = r.get("nodes")
+        at = n == 2_000
+        before_keys = "json_before_s" in r
+        for key, base_key, label in (
+            ("json_total_s", "json_before_s", "JSON"),
+            ("html_total_s", "html_before_s", "HTML"),
+        ):
             v = r.get(key)
-            at = n == 2_000
+            base = r.get(base_key) if before_keys else r.get("build_s")
             holds = None if not at or v is None else v <= 1.0
             a.rows.append(
                 Row(
-                    f"{num(n, 0)} nodes, {label} total",
+                    f"{num(n, 0)} nodes, {label}, " + ("first request" if before_keys else "total"),
                     num(v, 2, "s"),
-                    num(build, 3, "s"),
-                    ratio(v, build),
+                    num(base, 2 if before_keys else 3, "s"),
+                    ratio(v, base),
                     "≤ 1 s" if at else "no target",
                     holds,
-                    "metrics (centrality, communities) took " + num(r.get("metrics_s"), 2, "s")
+                    "of which store reads "
+                    + num(r.get("fetch_s"), 2, "s")
+                    + ", graph build "
+                    + num(r.get("build_s"), 2, "s")
+                    + ", metrics "
+                    + num(r.get("metrics_s"), 2, "s")
                     if holds is False
                     else "",
+                )
+            )
+        again = r.get("json_served_again_s")
+        if again is not None:
+            a.rows.append(
+                Row(
+                    f"{num(n, 0)} nodes, JSON, served again",
+                    num(again, 2, "s"),
+                    num(r.get("json_total_s"), 2, "s"),
+                    ratio(again, r.get("json_total_s")),
                 )
             )
     return a
