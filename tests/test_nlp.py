@@ -389,6 +389,41 @@ def test_target_groups_are_groups(tmp_path: Path, vocab: Vocabulary) -> None:
     assert ("Kanjertraining", "leerkrachten") in rels(ext, "TARGETS")
 
 
+def test_collaboration_pairs_the_parties_a_sentence_pairs(
+    tmp_path: Path, vocab: Vocabulary
+) -> None:
+    """ "We ... samen met B en C" pairs the municipality with B and with C, not B with C;
+    a list of signatories whose names hold "Samenwerkingsverband" pairs nobody."""
+    doc = md_doc(
+        tmp_path,
+        "Het pact wordt ondertekend door Samenwerkingsverband VO Noord, GGD Kustland en "
+        "Stichting Halt Noord.\n\nWe starten het programma samen met Stichting Welzijn "
+        "Wadstede en Woningstichting Kustwonen.",
+        title="Coalitieakkoord",
+        kind="policy",
+        gemeente="Wadstede",
+        authors="[Gemeente Wadstede]",
+    )
+    found = rels(extract(doc, vocab), "COLLABORATES_WITH")
+    pairs = {tuple(sorted(x.lower() for x in p)) for p in found}
+    assert pairs == {
+        ("gemeente wadstede", "stichting welzijn wadstede"),
+        ("gemeente wadstede", "woningstichting kustwonen"),
+    }, pairs
+
+
+def test_a_plan_uses_the_interventions_it_names(tmp_path: Path, vocab: Vocabulary) -> None:
+    doc = md_doc(
+        tmp_path,
+        "# Programma-aanpak Samen Sterk\n\n## Wat\n\nWe breiden Welzijn op Recept uit.\n\n"
+        "## Wetenschappelijke kennis\n\nElders werkt Kanjertraining goed.",
+        title="Programma-aanpak Samen Sterk",
+        kind="plan",
+        programme="Samen Sterk",
+    )
+    assert rels(extract(doc, vocab), "USES") == {("Samen Sterk", "Welzijn op Recept")}
+
+
 def test_recognition_level_exact_string_and_design(tmp_path: Path, vocab: Vocabulary) -> None:
     doc = md_doc(
         tmp_path,

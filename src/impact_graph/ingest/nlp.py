@@ -1601,6 +1601,15 @@ class _Run:
                 self.rel(self.programme, "USES", iv, rule, [(s, e)])
             for a in self.refs_in(s, e, "Area"):
                 self.rel(self.programme, "IN_AREA", a, rule, [(s, e)])
+        elif (
+            self.programme is not None
+            and self.doc.kind in P.USES_KINDS
+            and not (sec is not None and P.ELSEWHERE_SECTION_RE.search(sec.heading))
+        ):
+            # A programme's own plan names the interventions it uses; a section on
+            # research or practice elsewhere names what others use.
+            for iv in ivs:
+                self.rel(self.programme, "USES", iv, "plan-mention", [(s, e)])
         # Law references ground the programme (or, in policy texts, the challenges).
         for law in laws:
             if self.programme is not None:
@@ -1617,12 +1626,7 @@ class _Run:
             for a in funders:
                 self.rel(a, "FUNDS", self.programme, "funding-verb", [(s, e)])
         # Collaboration and delivery between organisations and interventions.
-        if len(actors) >= 2 and re.search(
-            r"(?i)\bsamen\b|samenwerk|in samenwerking met|together with|partner", sent
-        ):
-            for i, a in enumerate(actors):
-                for b in actors[i + 1 :]:
-                    self.rel(a, "COLLABORATES_WITH", b, "collaboration", [(s, e)])
+        self._collaboration(s, e, sent, actors)
         if (
             actors
             and ivs
@@ -1651,6 +1655,60 @@ class _Run:
                     self.entity("TargetGroup", surface, (ms, me), "candidate", "section:doelgroep")
                 )
         return out
+
+    def _collaboration(self, s: int, e: int, sent: str, named: list[EntityRef]) -> None:
+        """COLLABORATES_WITH from a sentence that says so, between the parties it pairs.
+
+        "A werkt samen met B en C" / "A, in samenwerking met B": A with B and A with C,
+        not B with C; "We ... samen met B" in a municipality's own text: the municipality
+        with B. Parties here are named organisations and the roles a text names ("de
+        leefstijlcoach werkt samen met de huisarts"). Without such a "met" the sentence
+        must name two or three organisations that "werken samen" (a list of six
+        signatories is no claim that each pair collaborates). The cue is looked for
+        outside the names themselves ("Samenwerkingsverband VO" is a name, no verb).
+        """
+        masked = list(sent)
+        for ms, me, _r in self._sorted_mentions(s, e):
+            for i in range(ms - s, min(me, e) - s):
+                masked[i] = " "
+        text = "".join(masked)
+        cue = P.COLLAB_WITH_RE.search(text)
+        rule = "collaboration"
+        if cue is None:
+            if P.COLLAB_RE.search(text) and 2 <= len(named) <= 3:
+                for i, a in enumerate(named):
+                    for b in named[i + 1 :]:
+                        self.rel(a, "COLLABORATES_WITH", b, rule, [(s, e)])
+            return
+        parties = [
+            (ms, ref)
+            for ms, _me, ref in self.mentions_in(s, e, "Actor")
+            if self.named_org(ref) or self.ext.entities[ref].status == "vocabulary"
+        ]
+        before = list(dict.fromkeys(r for ms, r in parties if ms < s + cue.start()))
+        after = list(dict.fromkeys(r for ms, r in parties if ms >= s + cue.end()))
+        if not before and P.WE_RE.search(text[: cue.start()]):
+            own = self._own_municipality()
+            before = [own] if own else []
+        for a in before[-1:]:
+            for b in after:
+                if b != a:
+                    self.rel(a, "COLLABORATES_WITH", b, rule, [(s, e)])
+
+    def _own_municipality(self) -> EntityRef | None:
+        """The "we" of a municipality's own text: its Gemeente actor, if extracted."""
+        town = _meta_str(self.doc, "gemeente", "municipality")
+        if not town:
+            return None
+        want = fold(f"gemeente {town}")
+        return next(
+            (
+                r
+                for r, ent in self.ext.entities.items()
+                if r[0] == "Actor" and fold(ent.name) == want
+            ),
+            None,
+        )
 
     def _subject_of_funding(self, actor: EntityRef, s: int, e: int, sent: str) -> bool:
         """A named organisation funds when it is the subject of the funding verb (before it)."""

@@ -224,6 +224,21 @@ AGE_GROUPS: tuple[tuple[int, int, str], ...] = (
     (12, 23, "jongeren"),
     (65, 130, "ouderen"),
 )
+#: "samen met", "in samenwerking met", "werkt samen met", "together with": what follows
+#: are the partners of what precedes.
+COLLAB_WITH_RE = re.compile(
+    r"(?i)\bsamen[ \t]+met\b|\bsamenwerking[ \t]+met\b|\btogether[ \t]+with\b"
+)
+#: A collaboration without a "met": "Halt en het jongerenwerk werken samen".
+COLLAB_RE = re.compile(r"(?i)\bwerk\w*[ \t]+samen\b|\bsamenwerk\w*|\bcollaborat\w*|\bpartners?\b")
+#: The writer as subject ("we", "wij"): in a municipality's text, the municipality.
+WE_RE = re.compile(r"(?i)\b(?:we|wij)\b")
+#: Kinds of text in which a programme's interventions are the ones it uses (its plans).
+USES_KINDS = frozenset({"plan"})
+#: Headings of sections about knowledge or practice elsewhere, not the programme's own.
+ELSEWHERE_SECTION_RE = re.compile(
+    r"(?i)wetenschap|onderzoek|literatuur|elders|wat werkt|evidence|research|kennis"
+)
 #: Headings of the section that says whom an intervention or programme is for.
 TARGET_SECTION_RE = re.compile(r"(?i)\bdoelgroepe?n?\b|voor wie|target group|population")
 #: "het programma Samen Minder Alleen", "programme X".
