@@ -27,7 +27,13 @@ from impact_graph.network import (
     stakeholder_graph,
 )
 from impact_graph.network.build import MAX_DERIVED_PER_PROGRAMME, NetworkView, RawNetwork
-from impact_graph.network.metrics import betweenness_scores, pivots_for, simple_graph
+from impact_graph.network.metrics import (
+    betweenness_scores,
+    louvain,
+    modularity,
+    pivots_for,
+    simple_graph,
+)
 from impact_graph.network.render import vis_assets
 from impact_graph.store.port import GraphStore
 from tests.factories import doc_batch
@@ -242,6 +248,29 @@ def test_pivots_shrink_with_the_graph_and_stay_bounded() -> None:
     assert pivots_for(2_000) == 64
     assert pivots_for(10_000) == 16
     assert pivots_for(401) == 128
+
+
+def test_louvain_and_modularity_agree_with_networkx() -> None:
+    """Same seed, same communities as ``nx.community.louvain_communities``; the one-pass
+    modularity equals networkx's, self-loops (aggregated communities) included."""
+    for s in (
+        nx.Graph(nx.barabasi_albert_graph(300, 2, seed=5)),
+        simple_graph(barbell()),
+        nx.karate_club_graph(),
+    ):
+        for u, v in s.edges:
+            s[u][v].setdefault("weight", 1 + (hash((u, v)) % 3 if isinstance(u, int) else 0))
+        ours = louvain(s, seed=42)
+        theirs = nx.community.louvain_communities(s, weight="weight", seed=42)
+        assert sorted(map(sorted, ours)) == sorted(map(sorted, theirs))
+        assert modularity(s, ours) == pytest.approx(
+            nx.community.modularity(s, ours, weight="weight")
+        )
+    looped = nx.Graph([(1, 2, {"weight": 2}), (2, 3, {"weight": 1})])
+    looped.add_edge(1, 1, weight=3)
+    parts = [{1, 2}, {3}]
+    assert modularity(looped, parts) == pytest.approx(nx.community.modularity(looped, parts))
+    assert louvain(nx.empty_graph(3)) == [{0}, {1}, {2}]
 
 
 def test_metrics_are_kept_on_the_graph_until_it_changes() -> None:
