@@ -7,7 +7,6 @@ mention span points at the text it claims to.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -531,17 +530,17 @@ def test_research_record_fields_are_used_directly(tmp_path: Path, vocab: Vocabul
     assert iv.status in ("metadata", "vocabulary")
 
 
-def test_demo_corpus_runs_fast_and_clean(vocab: Vocabulary) -> None:
+def test_demo_corpus_extracts_cleanly(vocab: Vocabulary) -> None:
+    """Every demo document yields entities whose spans point at their text.
+
+    Speed is measured by bench/extraction.py, not asserted here: a timed test fails on a
+    loaded machine without anything being wrong.
+    """
     docs = [d for p in sorted(DEMO.rglob("*")) if p.is_file() for d in read_path(p, root=DEMO)]
     assert docs
     for lang in {d.language for d in docs}:  # build each pipeline and matcher once
         extract(next(d for d in docs if d.language == lang), vocab)
-    words = sum(len(d.text.split()) for d in docs)
-    t0 = time.perf_counter()
     results = [extract(d, vocab) for d in docs]
-    rate = words / (time.perf_counter() - t0)
-    print(f"\n{len(docs)} documents, {words} words, {rate:,.0f} words/s")
-    assert rate > 5_000  # generous floor for a shared 2-core machine
     for ext in results:
         assert_spans_point(ext)
         assert ext.entities
