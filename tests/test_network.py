@@ -312,6 +312,18 @@ def test_json_has_the_vis_network_shape_and_plain_text_tips() -> None:
         network_json(view, compute_metrics(view.graph), size_by="pagerank")
 
 
+def test_json_answer_is_kept_on_the_view_per_measure() -> None:
+    view = xss_view()
+    m = compute_metrics(view.graph)
+    first = network_json(view, m)
+    assert network_json(view, m) is first
+    by_btw = network_json(view, m, size_by="betweenness")
+    assert by_btw is not first and by_btw["size_by"] == "betweenness"
+    view.graph.add_node("new", label="Actor", name="Nieuw")
+    fresh = network_json(view, compute_metrics(view.graph))
+    assert fresh is not first and fresh["counts"]["nodes"] == first["counts"]["nodes"] + 1
+
+
 def test_html_escapes_every_text_people_wrote() -> None:
     view = xss_view()
     html = render_html(view, compute_metrics(view.graph))

@@ -101,6 +101,8 @@ class NetworkView:
     filters: NetworkFilters = field(default_factory=NetworkFilters)
     doc_titles: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: network_json answers already made for this picture (see render.network_json).
+    rendered: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 # --- reading ---

@@ -151,10 +151,22 @@ def network_json(
     """The picture as plain data: nodes and edges in vis-network's shape, metrics, legend.
 
     ``tip`` fields are plain text (the page turns them into text nodes); nothing in the
-    answer is HTML.
+    answer is HTML. The answer is kept on the view (a cached picture is served again
+    without rebuilding it), so callers must treat it as read-only.
     """
     if size_by not in ("degree", "betweenness"):
         raise ValueError(f"size_by: use 'degree' or 'betweenness', got '{size_by}'.")
+    g = view.graph
+    key = (size_by, id(metrics), g.number_of_nodes(), g.number_of_edges())
+    kept = view.rendered.get(key)
+    if kept is not None and kept[0] is metrics:
+        return kept[1]  # type: ignore[no-any-return]
+    data = _network_json(view, metrics, size_by)
+    view.rendered[key] = (metrics, data)
+    return data
+
+
+def _network_json(view: NetworkView, metrics: NetworkMetrics, size_by: str) -> dict[str, Any]:
     g = view.graph
     funders = {u for u, _, t in g.edges(data="type") if t == "FUNDS"}
     nodes: list[dict[str, Any]] = []
