@@ -252,6 +252,13 @@ def measure(
         "bound_entity_texts_s": entity_s,
         "ratio": first.chunks_per_s / embed_rate if embed_rate else 0.0,
         "ratio_model_work": (embed_s + entity_s) / first.seconds if first.seconds else 0.0,
+        # Share of the ingest's wall time the model thread was encoding: near 1 means the
+        # pipeline is embed-bound (what is left is the model running slower beside the
+        # NLP and the writes, not waiting for them); robust to load changing between the
+        # ingest and the bound, which the ratios are not.
+        "embed_busy": first.stage_seconds.get("embed", 0.0) / first.seconds
+        if first.seconds
+        else 0.0,
         "reingest_s": again.seconds,
         "speedup": first.seconds / again.seconds if again.seconds else 0.0,
         "unchanged": again.unchanged,
@@ -367,6 +374,7 @@ def main() -> None:
         ("embed-bound chunks/s", "embed_bound_chunks_per_s", "{:.2f}"),
         ("ratio (≥0.8)", "ratio", "{:.2f}"),
         ("incl. entity texts", "ratio_model_work", "{:.2f}"),
+        ("model busy", "embed_busy", "{:.0%}"),
         ("re-ingest s", "reingest_s", "{:.2f}"),
         ("speed-up (≥50×)", "speedup", "{:.0f}×"),
         ("heap peak MB", "heap_peak_mb", "{:.0f}"),
@@ -383,7 +391,7 @@ def main() -> None:
     console.print(
         "ratio: ingest chunks/s ÷ the model alone on the same chunk texts; 'incl. entity "
         "texts': the model alone on every text ingest encoded (chunks + entity names) ÷ "
-        "ingest time."
+        "ingest time; 'model busy': share of the ingest the model thread was encoding."
     )
     if args.json:
         from _common import machine_info, save_json
