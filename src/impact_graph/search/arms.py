@@ -37,6 +37,10 @@ ARM_K = 50
 #: Share of chunk evidence an entity gets (sum of its best ``CHUNKS_PER_ENTITY`` chunks).
 CHUNK_SHARE = 0.5
 CHUNKS_PER_ENTITY = 3
+#: Share of a fact a result inherits from what contains it: an intervention from the
+#: programmes that use it (a programme against loneliness uses it against loneliness),
+#: a working element from the interventions that have it.
+INHERITED = 0.5
 #: Relationships from a result to the concept nodes that characterise it.
 FACT_RELS = ("ADDRESSES", "TARGETS", "HAS_ELEMENT", "HAS_EFFECT")
 #: Entities the concept arm keeps from its fact paths (best first). A broad concept
@@ -329,6 +333,13 @@ def concept_hits(
         "WITH rid, name, sum(w) AS s "
         "RETURN 'fact' AS kind, rid, s, name ORDER BY s DESC, rid LIMIT $k "
         "UNION ALL "
+        "UNWIND $xs AS x MATCH (n:Node {id: x[0]})<-[:ADDRESSES|TARGETS]-(p) WITH x, p "
+        "WHERE p:Programme OR p:Intervention MATCH (p)-[:USES|HAS_ELEMENT]->(r) WITH x, r "
+        f"WHERE {_ENTITY_WHERE} "
+        "WITH r.id AS rid, r.name AS name, x[2] AS facet, max(x[1]) AS w "
+        "WITH rid, name, sum(w) AS s "
+        "RETURN 'inherited' AS kind, rid, s, name ORDER BY s DESC, rid LIMIT $k "
+        "UNION ALL "
         "UNWIND $xs AS x MATCH (n:Node {id: x[0]})<-[:MENTIONS]-(c:Chunk) "
         "WITH c.id AS rid, x[2] AS facet, max(x[1]) AS w "
         "WITH rid, sum(w) AS s RETURN 'chunk' AS kind, rid, s, null AS name "
@@ -340,11 +351,12 @@ def concept_hits(
             "kc": CONCEPT_CHUNKS,
             "unfavourable": UNFAVOURABLE,
         },
-        row_cap=FACT_LIMIT + CONCEPT_CHUNKS,
+        row_cap=2 * FACT_LIMIT + CONCEPT_CHUNKS,
     )
     for kind, rid, s, name in rows:
-        if kind == "fact":
-            out.direct[rid] = out.direct.get(rid, 0.0) + 2.0 * float(s)
+        if kind in ("fact", "inherited"):
+            share = 2.0 if kind == "fact" else 2.0 * INHERITED
+            out.direct[rid] = out.direct.get(rid, 0.0) + share * float(s)
             if isinstance(name, str):
                 out.names[rid] = name
         else:

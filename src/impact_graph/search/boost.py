@@ -34,11 +34,14 @@ EVIDENCE_STRENGTH = {
 MAX_STRENGTH = 6
 
 #: Parts of the boost (their sum is the maximum boost).
-W_RECOGNITION = 0.25
+W_RECOGNITION = 0.15
 W_EVIDENCE = 0.15
 W_EFFECT = 0.2
 W_MATCH = 0.2
 MAX_BOOST = W_RECOGNITION + W_EVIDENCE + W_EFFECT + W_MATCH
+#: Share of the recognition and evidence parts for a result that does not fit the
+#: question's groups, challenges or outcomes (see ``boost``).
+OFF_TOPIC = 0.5
 
 
 def evidence_strength(vocab: Vocabulary, evidence_type: str | None, concept: str | None) -> int:
@@ -65,14 +68,25 @@ class BoostFacts:
 
 
 def boost(facts: BoostFacts) -> float:
-    """Multiplier ``1 + b`` with ``0 <= b <= MAX_BOOST``; the parts are kept on ``facts``."""
+    """Multiplier ``1 + b`` with ``0 <= b <= MAX_BOOST``; the parts are kept on ``facts``.
+
+    Recognition and evidence strength belong to the result as a whole, often for another
+    outcome than the one asked about (a recognition for less bullying says little about
+    school absence), so they count fully only for a result that also fits the question:
+    one with a favourable effect on the asked outcome or a matching group or challenge;
+    otherwise at ``OFF_TOPIC`` of their weight.
+    """
     parts: dict[str, float] = {}
+    fits = facts.positive_effect_on_query or facts.matched_groups_or_challenges > 0
+    quality = 1.0 if fits else OFF_TOPIC
     if facts.recognition_rank:
-        parts["recognition"] = W_RECOGNITION * min(
-            facts.recognition_rank / max(facts.recognition_max, 1), 1.0
+        parts["recognition"] = (
+            quality
+            * W_RECOGNITION
+            * min(facts.recognition_rank / max(facts.recognition_max, 1), 1.0)
         )
     if facts.evidence_strength:
-        parts["evidence"] = W_EVIDENCE * facts.evidence_strength / MAX_STRENGTH
+        parts["evidence"] = quality * W_EVIDENCE * facts.evidence_strength / MAX_STRENGTH
     if facts.positive_effect_on_query:
         parts["effect"] = W_EFFECT
     if facts.matched_groups_or_challenges:

@@ -35,6 +35,11 @@ INNER_FACTOR = 0.8
 #: elements are topics (factor 1).
 SCHEME_FACTOR = {"actor-roles": 0.3, "legal-bases": 0.3}
 
+#: Weight factor of concepts related to a named concept of these schemes: the
+#: interventions known for a *group* ("kinderen" -> Kanjertraining) say little about
+#: what the question is about; those known for a challenge or outcome say much.
+RELATED_FROM = {"target-groups": 0.5}
+
 #: Schemes whose broader concepts are categories, not topics ("huisarts" -> "professional"
 #: -> "persoonsrol"): never expanded upwards.
 NO_BROADER = frozenset({"actor-roles", "legal-bases"})
@@ -274,5 +279,5 @@ def parse_query(text: str, vocab: Vocabulary) -> ParsedQuery:
             for b in c.broader:
                 add(b, "broader", surface, facets, factor)
         for r in c.related:
-            add(r, "related", surface, facets, factor)
+            add(r, "related", surface, facets, factor * RELATED_FROM.get(c.scheme, 1.0))
     return parsed
