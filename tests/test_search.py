@@ -385,6 +385,17 @@ def test_the_web_card_shows_badges_once_and_favourable_effects() -> None:
     assert 'class="effect favourable"' in card and "vermindert eenzaamheidsgevoelens" in card
 
 
+def test_quality_boosts_count_fully_only_for_results_that_fit_the_question() -> None:
+    from impact_graph.search.boost import BoostFacts, boost
+
+    strong = {"recognition_rank": 5, "evidence_strength": 5}
+    fitting = boost(BoostFacts(**strong, matched_groups_or_challenges=1))  # type: ignore[arg-type]
+    off_topic = boost(BoostFacts(**strong))  # type: ignore[arg-type]
+    plain = boost(BoostFacts(matched_groups_or_challenges=1))
+    assert fitting > plain > 1.0 and 1.0 < off_topic < fitting
+    assert off_topic - 1.0 == pytest.approx((fitting - plain) / 2)
+
+
 def test_one_entity_under_two_names_is_one_result() -> None:
     from impact_graph.search.arms import ArmHits, ChunkLinks, canonical_ids, spread_all
 
@@ -466,6 +477,20 @@ def test_an_effect_the_right_way_counts_more_than_one_the_wrong_way(
     good = scores["concept"][make_id("Intervention", "Koffie-uurtje")]
     bad = scores["concept"][make_id("Intervention", "Contactcafe")]
     assert good > bad > 0
+
+
+def test_a_working_element_inherits_the_challenge_of_its_intervention(
+    service: SearchService,
+) -> None:
+    """No fact ties "warme overdracht" to loneliness itself; Welzijn op Recept, which
+    has it, addresses loneliness, so the concept arm finds it (at a lower weight)."""
+    from impact_graph.search import arms as arms_mod
+
+    parsed = parse_query("eenzaamheid", service.vocab)
+    hits = arms_mod.concept_hits(service.store, parsed, service.vocab, service._concept_labels)
+    wor = hits.direct[make_id("Intervention", "Welzijn op Recept")]
+    assert 0 < hits.direct["workingelement:warme-overdracht"] < wor
+    assert hits.names["workingelement:warme-overdracht"] == "warme overdracht"
 
 
 def test_quotes_carry_spans_that_match_the_chunk_text(service: SearchService) -> None:
