@@ -284,10 +284,11 @@ def concept_hits(
 ) -> ArmHits:
     """Results connected in the graph to the concepts the query reaches.
 
-    Three kinds of path, strongest first: the result *is* the concept (×3), a fact of
-    the result (ADDRESSES, TARGETS, HAS_ELEMENT, HAS_EFFECT) points at it (×2), and
-    chunks mention the result together with the concepts (entities get a share of their
-    best chunks).
+    Four kinds of path, strongest first: the result *is* the concept (×3), a fact of
+    the result (ADDRESSES, TARGETS, HAS_ELEMENT, HAS_EFFECT) points at it (×2), a fact
+    of what contains the result does (a programme that USES it, an intervention that
+    HAS_ELEMENT it: ×2 × ``INHERITED``), and chunks mention the result together with
+    the concepts (entities get a share of their best chunks).
 
     Scores add up per *facet* of the question, not per concept: each part the user named
     ("vereenzaming", "ouderen") counts once, at the best concept reached from it. So a
@@ -299,7 +300,7 @@ def concept_hits(
     (``ig:desirableDirection``: less loneliness, more participation) and only a little
     when it moves the other way or not at all (``UNFAVOURABLE``).
 
-    Two round trips: the concept nodes by index, then both path kinds from those nodes,
+    Two round trips: the concept nodes by index, then the path kinds from those nodes,
     summed, ordered and cut inside the database.
     """
     out = ArmHits()
