@@ -289,6 +289,9 @@ def ingest_area(d: dict[str, Any]) -> Area:
                 else "",
             )
         )
+        busy = r.get("embed_busy")
+        if busy is not None:
+            a.rows.append(Row(f"{name}: model busy (share of the ingest)", f"{busy:.0%}"))
         sp = r.get("speedup")
         a.rows.append(
             Row(
@@ -408,6 +411,14 @@ def search_speed_area(d: dict[str, Any]) -> Area:
                 else "",
             )
         )
+    for stage, s in (d.get("stages_new_query") or {}).items():
+        if isinstance(s, dict) and s.get("p50_ms") is not None:
+            a.rows.append(
+                Row(
+                    f"stage {stage}, new query, p50 / p95",
+                    f"{num(s.get('p50_ms'), 1)} / {num(s.get('p95_ms'), 1)} ms",
+                )
+            )
     if d.get("failed_requests"):
         a.rows.append(
             Row(
