@@ -688,3 +688,23 @@ def test_working_elements_inherit_from_interventions_and_name_their_documents(
     assert {r.via for r in p.programmes.values()} == {"uses"}
     assert set(p.documents.values()) == {"wor", "buurtkamer"}
     assert p.areas == {make_id("Area", "Wadstede"): "Wadstede"}
+
+
+@pytest.mark.parametrize(
+    ("direction", "boosted"),
+    [("−", True), ("+", False), ("0", False)],
+)
+def test_only_favourable_effects_on_the_asked_outcome_boost(direction: str, boosted: bool) -> None:
+    """Lower loneliness is what the asker wants; higher loneliness or no change is not."""
+    from impact_graph.search.models import EffectOut
+    from impact_graph.search.profile import Profile
+
+    vocab = load_vocabulary()
+    service = SearchService.__new__(SearchService)  # no store needed for this step
+    service.vocab = vocab
+    parsed = parse_query("eenzaamheidsgevoelens verminderen", vocab)
+    concept = "http://example.org/unused"
+    eff = EffectOut(id="e1", outcome="eenzaamheidsgevoelens", direction=direction)
+    p = Profile(id="i1", type="intervention", name="X", props={}, effects=[(eff, concept, None)])
+    facts = service._boost_facts(p, parsed, set())
+    assert facts.positive_effect_on_query is boosted

@@ -249,6 +249,8 @@ def _facts(
                 direction=_s(direction),
                 magnitude=_s(magnitude if magnitude is not None else size),
                 level=_s(level),
+                # Judged by the outcome concept where known, so unusual labels still count.
+                favourable=vocab.favourable(concept or _s(outcome or xname), _s(direction)),
             )
             rank_ = _rank(level, rank, vocab)
             p.effects.append((eff, concept, rank_))

@@ -230,7 +230,8 @@ class SearchService:
             except StoreError as e:  # chunks still count as results of their own
                 notes.append(f"Chunks could not lend their score to what they mention: {e}")
                 links = arms_mod.ChunkLinks()
-        scores = {name: arms_mod.spread(h, links) for name, h in hits.items()}
+        # One entity found under two spellings counts once, consistently in every arm.
+        scores = arms_mod.spread_all(hits, links)
         return scores, notes, links, chunk_ids
 
     def search(
@@ -361,7 +362,9 @@ class SearchService:
         qstems = set(parsed.stems)
         positive = False
         for eff, concept, _rank in p.effects:
-            if eff.direction in ("", "0"):
+            # Only news that is not known to be bad lifts a result: "verhoogt eenzaamheid"
+            # is an effect on the asked outcome, but not one a programme manager wants.
+            if eff.direction in ("", "0") or eff.favourable is False:
                 continue
             if (concept and concept in q) or qstems & set(content_stems(eff.outcome)):
                 positive = True
