@@ -215,9 +215,22 @@ def measure(
         embedder.recording = False
         load_ingest_end = os.getloadavg()[0]
         stopped = bool(first.notes and first.notes[-1].startswith("stopped early"))
-        # Stopped early: the rest of the run covers the files the ingest got to.
-        paths = [Path(d.file) for d in first.documents] if stopped else [corpus]
-        again = pipe.run(paths, progress=False)
+        # Stopped early: the rest covers the files the ingest got to -- the same root
+        # (document ids depend on it) and the first n files, in the same order.
+        n_read = len(first.documents)
+
+        def same_files() -> dict[str, Any]:
+            if not stopped:
+                return {}
+            asked = [0]
+
+            def enough() -> bool:
+                asked[0] += 1
+                return asked[0] > n_read
+
+            return {"stop": enough}
+
+        again = pipe.run([corpus], progress=False, **same_files())
         texts = chunk_texts(settings)
         if heap:
             # The Python heap peak in a separate dry run (tracemalloc slows the NLP 2-3x,
@@ -225,7 +238,7 @@ def measure(
             # same.
             store.clear()
             tracemalloc.start()
-            pipe.run(paths, progress=False, dry_run=True)
+            pipe.run([corpus], progress=False, dry_run=True, **same_files())
             heap_peak = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
     store.close()
