@@ -306,9 +306,23 @@ def ingest_area(d: dict[str, Any]) -> Area:
                 else "",
             )
         )
-    if not any(
-        isinstance(r, dict) and (r.get("docs") or 0) >= INGEST_TARGET_DOCS for r in d.values()
-    ):
+    entries = {k: r for k, r in d.items() if isinstance(r, dict) and "chunks_per_s" in r}
+    full = any((r.get("docs") or 0) >= INGEST_TARGET_DOCS for r in entries.values())
+    partial = [r for k, r in entries.items() if f"{INGEST_TARGET_DOCS} generated" in k]
+    notes = [str(n) for n in d.get("notes") or [] if n]
+    if notes:
+        a.note += " Notes of the runs: " + " ".join(notes)
+    if not full and partial:
+        a.rows.append(
+            Row(
+                f"{INGEST_TARGET_DOCS:,} generated documents",
+                f"{num(partial[0].get('docs'), 0)} ingested in the time budget",
+                target=f"all {INGEST_TARGET_DOCS:,}",
+                holds=False,
+                reason="the run stopped at its time budget; its rates are in the rows above",
+            )
+        )
+    elif not full:
         a.rows.append(
             Row(
                 f"{INGEST_TARGET_DOCS:,} generated documents: chunks/s",
