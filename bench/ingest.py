@@ -265,10 +265,10 @@ def measure(
         "bound_entity_texts_s": entity_s,
         "ratio": first.chunks_per_s / embed_rate if embed_rate else 0.0,
         "ratio_model_work": (embed_s + entity_s) / first.seconds if first.seconds else 0.0,
-        # Share of the ingest's wall time the model thread was encoding: near 1 means the
-        # pipeline is embed-bound (what is left is the model running slower beside the
-        # NLP and the writes, not waiting for them); robust to load changing between the
-        # ingest and the bound, which the ratios are not.
+        # Share of the ingest's wall time the model thread spent in encode calls. Near 1
+        # says the model thread never waited for work -- NOT that the ingest runs at the
+        # model's speed: beside the NLP and the writes on 2 cores each call runs slower
+        # (at load ~1 the demo's embed stage took 1.7x the model-alone time).
         "embed_busy": first.stage_seconds.get("embed", 0.0) / first.seconds
         if first.seconds
         else 0.0,
