@@ -436,9 +436,9 @@ def search_speed_area(d: dict[str, Any]) -> Area:
                 t,
                 holds,
                 (
-                    f"p50 {num(get(lat, f'{key}.p50_ms'), 0, 'ms')}; the p95 comes from a "
-                    "few slow questions (not yet traced): no single stage's p95 is above "
-                    f"{num(_max_stage_p95(d), 0, 'ms')}; query embedding p95 "
+                    f"p50 {num(get(lat, f'{key}.p50_ms'), 0, 'ms')}; the slowest stage is "
+                    f"{_slowest_stage(d)}, which on the questions about loneliness of older "
+                    "people walks concepts with thousands of facts; query embedding p95 "
                     + num(get(lat, "query_embedding.p95_ms"), 0, "ms")
                 )
                 if holds is False
@@ -478,15 +478,19 @@ def _query_reason(r: dict[str, Any]) -> str:
     return f"{added} (FastAPI routing and the hop to a worker thread; guard and JSON ~0.1 ms)"
 
 
-def _max_stage_p95(d: dict[str, Any]) -> float | None:
-    """The largest per-stage p95 of a new question (the side-by-side 'arms' excluded)."""
+def _slowest_stage(d: dict[str, Any]) -> str:
+    """The stage of a new question with the largest p95 (the side-by-side 'arms' left
+    out), as "name (p95 N ms)"."""
     stages = d.get("stages_new_query") or {}
-    vals = [
-        s["p95_ms"]
-        for k, s in stages.items()
-        if k != "arms" and isinstance(s, dict) and s.get("p95_ms") is not None
-    ]
-    return max(vals) if vals else None
+    best = max(
+        (
+            (s["p95_ms"], k)
+            for k, s in stages.items()
+            if k != "arms" and isinstance(s, dict) and s.get("p95_ms") is not None
+        ),
+        default=None,
+    )
+    return "unknown" if best is None else f"{best[1]} (p95 {num(best[0], 0, 'ms')})"
 
 
 def query_area(d: dict[str, Any]) -> Area:

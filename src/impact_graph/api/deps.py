@@ -13,6 +13,7 @@ loaded lazily on first use (the model costs ~5 s), each exactly once.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -28,6 +29,19 @@ log = logging.getLogger(__name__)
 
 #: Seconds between attempts to reopen a store that failed to open.
 RETRY_S = 3.0
+
+
+def freeze_startup_heap() -> None:
+    """Move every object alive after start-up into the collector's permanent generation.
+
+    The model, the vocabulary and the matchers are hundreds of thousands of long-lived
+    objects; without this, every full collection walks them all and stalls whatever
+    request is running for ~250 ms. On the 100k-chunk search bench that stall was the
+    whole of /search's p95 (p95 297 -> 100 ms with the heap frozen, p50 unchanged).
+    """
+    gc.collect()
+    gc.freeze()
+    log.debug("start-up heap frozen: %d objects", gc.get_freeze_count())
 
 
 class Services:
@@ -92,11 +106,18 @@ class Services:
             self._warm_up()
 
     def _warm_up(self) -> None:
-        """Load the embedding model now, so the first search does not wait ~5-20 s."""
+        """Load the embedding model and the search service now, so the first search does
+        not wait ~5-20 s; then take what start-up built out of the garbage collector's
+        sight (`freeze_startup_heap`)."""
         try:
             self.embedder.embed(["impact-graph warm-up"])
         except Exception as e:  # search reports its own problem later; never fail start-up
             log.warning("the embedding model could not be loaded at start-up: %s", e)
+        try:
+            self.search()
+        except Exception as e:  # e.g. the store went away meanwhile: built on first use
+            log.debug("the search service was not built at start-up: %s", e)
+        freeze_startup_heap()
 
     @property
     def store_error(self) -> str | None:
