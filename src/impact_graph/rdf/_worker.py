@@ -76,6 +76,45 @@ def someone_waits(wait_file: IO[str]) -> bool:
     return False
 
 
+def take_lock(
+    lock_path: str, wait_path: str, mode: int, wait_s: float, *, queue_if_free: bool = True
+) -> IO[str]:
+    """Take ``mode`` (LOCK_EX/LOCK_SH) on the lock file; the lock lives as long as the
+    returned file stays open. While waiting, the caller is registered (shared lock) on
+    the wait file, which tells a holder to let go. Raises `Busy` after ``wait_s``.
+
+    One protocol for the view's writer and readers and for these workers.
+    ``queue_if_free=False`` first tries the lock without registering when nobody waits.
+    """
+    deadline = time.monotonic() + wait_s
+    lock = open(lock_path, "a")  # noqa: SIM115 - returned open: it *is* the lock
+    try:
+        with open(wait_path, "a") as wait:
+            if not queue_if_free and not someone_waits(wait):
+                try:
+                    fcntl.flock(lock, mode | fcntl.LOCK_NB)
+                    return lock
+                except BlockingIOError:
+                    pass
+            # Let those already waiting go first (briefly): without this, a writer that
+            # just yielded to a reader could take the lock straight back.
+            courtesy = min(deadline, time.monotonic() + COURTESY_S)
+            while someone_waits(wait) and time.monotonic() < courtesy:
+                time.sleep(0.01)
+            fcntl.flock(wait, fcntl.LOCK_SH)
+            while True:
+                try:
+                    fcntl.flock(lock, mode | fcntl.LOCK_NB)
+                    return lock
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise Busy from None
+                    time.sleep(0.01)
+    except BaseException:
+        lock.close()
+        raise
+
+
 def term_json(term: Any) -> dict[str, Any]:
     """A term as in SPARQL 1.1 (1.2 for triple terms) Query Results JSON."""
     if isinstance(term, ox.NamedNode):
@@ -120,41 +159,15 @@ class Worker:
         self.opens = 0
         self.opened_now = False  # whether the last `open` had to open the store
 
-    def _acquire(self, wait_s: float) -> IO[str]:
-        """The shared lock (as `OxigraphView._acquire`, but without registering on the
-        wait file when nobody waits and the lock is free: registering would make the other
-        idle workers let go of their stores for nothing)."""
-        deadline = time.monotonic() + wait_s
-        lock = open(self.lock_path, "a")  # noqa: SIM115 - returned open: it *is* the lock
-        try:
-            with open(self.wait_path, "a") as wait:
-                if not someone_waits(wait):
-                    try:
-                        fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                        return lock
-                    except BlockingIOError:
-                        pass
-                courtesy = min(deadline, time.monotonic() + COURTESY_S)
-                while someone_waits(wait) and time.monotonic() < courtesy:
-                    time.sleep(0.01)
-                fcntl.flock(wait, fcntl.LOCK_SH)
-                while True:
-                    try:
-                        fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                        return lock
-                    except BlockingIOError:
-                        if time.monotonic() > deadline:
-                            raise Busy from None
-                        time.sleep(0.01)
-        except BaseException:
-            lock.close()
-            raise
-
     def open(self, wait_s: float) -> ox.Store:
         """The read-only store, opened (under the shared lock) unless it is held."""
         self.opened_now = self.store is None
         if self.store is None:
-            lock = self._acquire(wait_s)
+            # Without queueing when nobody waits and the lock is free: queueing would make
+            # the other idle workers let go of their stores for nothing.
+            lock = take_lock(
+                self.lock_path, self.wait_path, fcntl.LOCK_SH, wait_s, queue_if_free=False
+            )
             try:
                 self.store = ox.Store.read_only(self.path)
             except BaseException:

@@ -87,6 +87,7 @@ from typing import IO, Any
 import pyoxigraph as ox
 
 from impact_graph.model import GraphBatch, utc_now_iso
+from impact_graph.rdf._worker import Busy, take_lock
 from impact_graph.rdf._worker import someone_waits as _someone_waits
 from impact_graph.rdf.mapping import PROV_DERIVED, RdfMapping
 from impact_graph.store.port import (
@@ -108,8 +109,6 @@ POLL_S = 0.05
 FLUSH_IDLE_S = 0.5
 #: Update text written to the held writer after which it is flushed (~20 documents).
 FLUSH_BYTES = 4_000_000
-#: How long a newcomer lets those already waiting for the store go first.
-COURTESY_S = 2.0
 #: Idle researcher query workers kept per embedded view (each holds the store open
 #: read-only between queries; more run at once when more queries arrive together).
 QUERY_WORKERS = 2
@@ -391,35 +390,16 @@ class OxigraphView(RdfView):
     # -- the inter-process lock --------------------------------------------------------
 
     def _acquire(self, mode: int, wait_s: float) -> IO[str]:
-        """Take ``mode`` (LOCK_EX/LOCK_SH) on the lock file; the lock lives as long as the
-        returned file stays open. While waiting, the caller is registered on the wait file,
-        which tells a holder to let go."""
-        deadline = time.monotonic() + wait_s
-        lock = open(self.lock_path, "a")  # noqa: SIM115 - returned open: it *is* the lock
+        """Take ``mode`` (LOCK_EX/LOCK_SH) on the lock file (`take_lock`), or say in a
+        sentence why the view stayed busy."""
         try:
-            with open(self.wait_path, "a") as wait:
-                # Let those already waiting go first (briefly): without this, a writer that
-                # just yielded to a reader could take the lock straight back.
-                courtesy = min(deadline, time.monotonic() + COURTESY_S)
-                while _someone_waits(wait) and time.monotonic() < courtesy:
-                    time.sleep(0.01)
-                fcntl.flock(wait, fcntl.LOCK_SH)
-                while True:
-                    try:
-                        fcntl.flock(lock, mode | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        if time.monotonic() > deadline:
-                            raise StoreUnavailable(
-                                f"The RDF view in {self.directory} stayed busy for "
-                                f"{wait_s:g} s (another process is writing it, or a long "
-                                "SPARQL query holds it); retry in a moment."
-                            ) from None
-                        time.sleep(0.01)
-        except BaseException:
-            lock.close()
-            raise
-        return lock
+            return take_lock(str(self.lock_path), str(self.wait_path), mode, wait_s)
+        except Busy:
+            raise StoreUnavailable(
+                f"The RDF view in {self.directory} stayed busy for "
+                f"{wait_s:g} s (another process is writing it, or a long "
+                "SPARQL query holds it); retry in a moment."
+            ) from None
 
     # -- the held writer ---------------------------------------------------------------
 
