@@ -437,8 +437,7 @@ def search_speed_area(d: dict[str, Any]) -> Area:
                 holds,
                 (
                     f"p50 {num(get(lat, f'{key}.p50_ms'), 0, 'ms')}; the slowest stage is "
-                    f"{_slowest_stage(d)}, which on the questions about loneliness of older "
-                    "people walks concepts with thousands of facts; query embedding p95 "
+                    f"{_slowest_stage(d)}; query embedding p95 "
                     + num(get(lat, "query_embedding.p95_ms"), 0, "ms")
                 )
                 if holds is False
