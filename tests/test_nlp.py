@@ -8,6 +8,7 @@ mention span points at the text it claims to.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -544,3 +545,41 @@ def test_demo_corpus_extracts_cleanly(vocab: Vocabulary) -> None:
     for ext in results:
         assert_spans_point(ext)
         assert ext.entities
+
+
+def _first_letters(pattern: str) -> set[str]:
+    """Lower-case letters a regex can start with (literals, groups and branches only)."""
+    import re._constants as c
+    import re._parser as sp
+
+    def first(items: list[Any]) -> set[str]:
+        op, av = items[0]
+        if op is c.LITERAL:
+            return {chr(av).lower()}
+        if op is c.SUBPATTERN:
+            return first(list(av[-1]))
+        if op is c.BRANCH:
+            return set().union(*(first(list(alt)) for alt in av[1]))
+        raise AssertionError(f"{pattern!r} starts with {op}: extend EFFECT_FIRST_LETTERS' check")
+
+    return first(list(sp.parse(pattern)))
+
+
+def test_effect_regex_first_letters_cover_every_effect_phrase() -> None:
+    """`EFFECT_RE` only tries its alternatives where a word starts with one of
+    `EFFECT_FIRST_LETTERS` (a speed-up): a new phrase starting with another letter would
+    silently never match, so the set must hold every phrase's first letters."""
+    from impact_graph.ingest import patterns as P
+
+    needed = set().union(*(_first_letters(p) for p, _ in P.EFFECT_PATTERNS))
+    assert needed <= set(P.EFFECT_FIRST_LETTERS), sorted(needed - set(P.EFFECT_FIRST_LETTERS))
+    for sentence, direction in [
+        ("Het programma vermindert eenzaamheid.", "−"),
+        ("Dit leidde bij ouderen tot minder eenzaamheid.", "−"),
+        ("Enhanced wellbeing was reported.", "+"),
+        ("De training heeft geen effect op schooluitval.", "0"),
+    ]:
+        m = P.EFFECT_RE.search(sentence)
+        assert m is not None, sentence
+        idx = next(int(k[1:]) for k, v in m.groupdict().items() if v is not None)
+        assert P.EFFECT_PATTERNS[idx][1] == direction, sentence

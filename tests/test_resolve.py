@@ -105,3 +105,56 @@ def test_threshold_keeps_distinct_names_apart(known: str, other: str) -> None:
     r = Resolver(None, {"Actor": [(known, known, [])]})
     key, _, merge = r.resolve("Actor", other)
     assert key != known and merge.rule == "new"
+
+
+def _fresh_and_shared(known: dict[str, list[tuple[str, str, list[str]]]], surfaces: list[str]):
+    """Resolutions of ``surfaces`` by a resolver over ``known`` and over a copy of it."""
+    copy = {label: list(rows) for label, rows in known.items()}
+    shared = [Resolver(None, known).resolve("Actor", s) for s in surfaces]
+    fresh = [Resolver(None, copy).resolve("Actor", s) for s in surfaces]
+    return shared, fresh
+
+
+def test_known_names_added_between_documents_are_seen() -> None:
+    """The pipeline appends each document's entities to one ``known`` mapping; the
+    resolver's shared index takes the new rows (it is not rebuilt per document), and
+    resolves exactly as a resolver built from scratch on the same names."""
+    known: dict[str, list[tuple[str, str, list[str]]]] = {"Actor": []}
+    surfaces = ["Stichting Welzijn Wadstde", "SWW", "Zorggroep Duinhoff", "GGD Kustland"]
+    first, fresh = _fresh_and_shared(known, surfaces)
+    assert first == fresh and all(m.rule == "new" for _, _, m in first)
+    known["Actor"].append(("Stichting Welzijn Wadstede", "Stichting Welzijn Wadstede", ["SWW"]))
+    known["Actor"].append(("Zorggroep Duinhof", "Zorggroep Duinhof", []))
+    second, fresh = _fresh_and_shared(known, surfaces)
+    assert second == fresh
+    assert [m.rule for _, _, m in second] == ["fuzzy", "normalised", "fuzzy", "new"]
+    # A document's own names never leak into the shared index for the next document.
+    assert Resolver(None, known).resolve("Actor", "GGD Kustland")[2].rule == "new"
+
+
+def test_known_names_first_registration_wins_and_edits_rebuild() -> None:
+    """Two known rows claiming one normalised name: the first wins, as in one index.
+    A list edited in place (not appended to) is re-read, not served stale."""
+    known = {"Actor": [("Buurtteam Noord", "Buurtteam Noord", ["BTN"])]}
+    known["Actor"].append(("Buurtteam Noord-Oost", "Buurtteam Noord-Oost", ["BTN"]))
+    assert Resolver(None, known).resolve("Actor", "btn")[0] == "Buurtteam Noord"
+    known["Actor"][1] = ("Buurtteam Zuid", "Buurtteam Zuid", [])
+    assert Resolver(None, known).resolve("Actor", "Buurtteam Zuid")[2].rule == "exact"
+    known["Actor"].pop()
+    assert Resolver(None, known).resolve("Actor", "Buurtteam Zuid")[2].rule == "new"
+
+
+def test_fuzzy_choices_keep_registration_order_among_equal_scores() -> None:
+    """Two known names of different lengths exactly as close to a surface: the first
+    registered wins, as with one scan in registration order (the index groups names by
+    length, and must not let that grouping reorder them)."""
+    surface = "Stichting Welzijn Wadstede Kustland Zuidoostwijkhoekstra"
+    longer, shorter = surface + "abcdefgh", surface[:-7]
+    scores = {
+        fuzz.token_sort_ratio(normalise_name(x), normalise_name(surface)) for x in (longer, shorter)
+    }
+    assert len(scores) == 1 and scores.pop() >= FUZZY_THRESHOLD  # a true tie
+    for first, second in ((longer, shorter), (shorter, longer)):
+        known = {"Actor": [(first, first, []), (second, second, [])]}
+        key, _, merge = Resolver(None, known).resolve("Actor", surface)
+        assert merge.rule == "fuzzy" and key == first

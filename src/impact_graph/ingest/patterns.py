@@ -355,8 +355,16 @@ EFFECT_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"reduc(?:es|ed)|decreas(?:es|ed)|lower(?:s|ed)|prevent(?:s|ed)", "−"),
     (r"improv(?:es|ed)|increas(?:es|ed)|strengthen(?:s|ed)|enhanc(?:es|ed)", "+"),
 )
+#: The letters every `EFFECT_PATTERNS` phrase can start with (case-insensitive).
+#: `EFFECT_RE` checks one of them after a word boundary before trying its ~30
+#: alternatives: the same matches, ~6x less time than trying each alternative at every
+#: position (it was ~10% of extraction). tests/test_nlp.py checks the set is complete.
+EFFECT_FIRST_LETTERS = "adeghilnprsvw"
 EFFECT_RE = re.compile(
-    "|".join(f"(?P<e{i}>\\b{p}\\b)" for i, (p, _) in enumerate(EFFECT_PATTERNS)), re.IGNORECASE
+    rf"\b(?=[{EFFECT_FIRST_LETTERS}])(?:"
+    + "|".join(f"(?P<e{i}>\\b{p}\\b)" for i, (p, _) in enumerate(EFFECT_PATTERNS))
+    + ")",
+    re.IGNORECASE,
 )
 
 #: Negations that turn a stated effect into "no effect" when they sit in the verb phrase.
