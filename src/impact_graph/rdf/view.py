@@ -568,6 +568,18 @@ class OxigraphView(RdfView):
 
         yield from self._read(run)
 
+    def start_query_workers(self) -> _QueryPool:
+        """The pool of query workers, started now if it was not (the API starts it at
+        start-up, so the first SPARQL query does not wait ~0.5 s for a process)."""
+        pool = self._pool
+        if pool is None:
+            with self._mutex:
+                if self._pool is None:
+                    self._pool = _QueryPool(self, self.query_workers)
+                    weakref.finalize(self, self._pool.close)
+                pool = self._pool
+        return pool
+
     def run_query(
         self,
         query: str,
@@ -591,13 +603,7 @@ class OxigraphView(RdfView):
         }
         # Our own held writer goes first (the worker would wait for it).
         self.release()
-        pool = self._pool
-        if pool is None:
-            with self._mutex:
-                if self._pool is None:
-                    self._pool = _QueryPool(self, self.query_workers)
-                    weakref.finalize(self, self._pool.close)
-                pool = self._pool
+        pool = self.start_query_workers()
         worker = pool.take()
         ok = False
         try:
