@@ -11,11 +11,12 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import redis
 
 from impact_graph.config import Settings
-from impact_graph.model import GraphBatch, Node, make_id
+from impact_graph.model import Edge, GraphBatch, Node, make_id
 from impact_graph.ontology import load_schema
 from impact_graph.schema import Schema
 from impact_graph.store.falkordb_server import FalkorDBServer
@@ -88,6 +89,61 @@ def test_many_vectors_are_written_in_chunks_and_all_searchable(store: FalkorDBSt
         assert hits[0].score == pytest.approx(1.0, abs=1e-4)
 
 
+def test_an_ordinary_document_is_one_query_of_the_same_text(
+    store: FalkorDBStore, schema: Schema
+) -> None:
+    """One query per document (its fixed cost dominated the write) and the same text for
+    documents of different shapes, so FalkorDB reuses one plan."""
+    a = doc_batch("a.md", [WOR, LONELY], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")])
+    b = doc_batch("b.md", [("Actor", "GGD Wadstede")], chunk_vectors=False)
+    qa, qb = store._fact_queries(a), store._fact_queries(b)
+    assert len(qa) == len(qb) == 1
+    text = qa[0][2]
+    assert text[text.index("UNWIND") :] == qb[0][2][qb[0][2].index("UNWIND") :]
+    store.upsert_batch(a)
+    store.upsert_batch(b)
+    rows = store._q("MATCH (s)-[e:ADDRESSES]->(t:Challenge) RETURN s.id, t.id, e.sources, e.key")
+    assert rows == [[make_id(*WOR), make_id(*LONELY), [a.doc_id], ""]]
+    assert {r[0] for r in store._q("MATCH (n:Actor) RETURN n.id")} == {
+        make_id("Actor", "GGD Wadstede")
+    }
+
+
+def test_a_label_and_type_the_schema_lacks_still_get_written(store: FalkorDBStore) -> None:
+    """A batch may carry a label or relationship type the schema set-up did not list (a
+    store used without setup_schema, an ontology grown since): the one query grows a
+    segment for it instead of dropping those facts."""
+    batch = doc_batch("c.md", [("Intervention", "Halt")])
+    extra = Node("thing:x", "Thing", {"name": "x"}, vector=unit_vector(5), spans=[])
+    batch.nodes.append(extra)
+    batch.edges.append(Edge(make_id("Intervention", "Halt"), "RELATES_TO", "thing:x"))
+    store.upsert_batch(batch)
+    assert store._q("MATCH (:Intervention)-[e:RELATES_TO]->(t:Thing) RETURN t.id, e.sources") == [
+        ["thing:x", [batch.doc_id]]
+    ]
+    assert store._q("MATCH (t:Thing) RETURN t.embedding IS NOT NULL") == [[True]]
+
+
+def test_vectors_and_awkward_strings_are_stored_exactly(store: FalkorDBStore) -> None:
+    """The compact parameter text (float32 vectors in %.9g, strings quoted as the client
+    does) reads back as exactly what was written."""
+    text = "Zij zei: \"ik ben \\ niet alleen\"\nnieuwe regel, é ü ß – 😀 `x` 'y' {z}"
+    batch = doc_batch("d.md", [WOR], text=text)
+    batch.nodes[0].props["flag"] = True
+    batch.nodes[0].props["share"] = 1e-7
+    store.upsert_batch(batch)
+    chunk = batch.nodes[0]
+    got = store._q(
+        "MATCH (c:Chunk {id: $id}) RETURN c.text, c.embedding, c.flag, c.share", {"id": chunk.id}
+    )[0]
+    assert got[0] == text
+    assert np.array_equal(
+        np.asarray(got[1], dtype=np.float32), np.asarray(chunk.vector, dtype=np.float32)
+    )
+    assert got[2] is True
+    assert got[3] == pytest.approx(1e-7)
+
+
 def test_client_killed_before_exec_writes_nothing(store: FalkorDBStore) -> None:
     """The MULTI/EXEC half of atomicity: queued queries die with the connection."""
     batch = doc_batch("a.md", [WOR, LONELY], [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")])
@@ -95,8 +151,7 @@ def test_client_killed_before_exec_writes_nothing(store: FalkorDBStore) -> None:
         store._command(
             "MERGE (d:Node {id: $doc}) SET d:Document, d.complete = false", {"doc": batch.doc_id}
         ),
-        *store._node_queries(batch),
-        *store._edge_queries(batch),
+        *store._fact_queries(batch),
     ]
     conn = redis.Redis(unix_socket_path=str(store.server.socket_path))  # type: ignore[union-attr]
     raw = conn.connection_pool.get_connection()
@@ -118,12 +173,12 @@ def test_failed_write_is_rolled_back_whole(
     good = doc_batch("b.md", [WOR])
     store.upsert_batch(good)
     batch = doc_batch("a.md", [WOR, LONELY])
-    real = store._edge_queries
+    real = store._fact_queries
 
     def with_a_failing_query(b: GraphBatch) -> list[list[object]]:
         return [*real(b), store._command("RETURN 1 +")]  # a runtime error inside EXEC
 
-    monkeypatch.setattr(store, "_edge_queries", with_a_failing_query)
+    monkeypatch.setattr(store, "_fact_queries", with_a_failing_query)
     with pytest.raises(StoreError, match=r"a-md .*nothing of it was kept"):
         store.upsert_batch(batch)
     assert set(store.document_hashes()) == {good.doc_id}
