@@ -255,20 +255,22 @@ def concept_labels(schema: Schema) -> tuple[str, ...]:
 
 def concept_nodes(
     store: GraphStore, parsed: ParsedQuery, vocab: Vocabulary, labels: Sequence[str]
-) -> tuple[list[tuple[str, str, str | None, str | None]], dict[str, str]]:
-    """Nodes that stand for the reached concepts: (id, label, concept, name) rows, one
-    indexed lookup per label in one UNION ALL query; and the name -> IRI map."""
+) -> tuple[list[tuple[str, str, str | None, str | None, Any]], dict[str, str]]:
+    """Nodes that stand for the reached concepts: (id, label, concept, name, direction)
+    rows, one indexed lookup per label in one UNION ALL query; and the name -> IRI map.
+    (The direction is an Effect's; the weights of its facts are set from it here, not
+    per fact inside the database.)"""
     names = concept_names(parsed, vocab)
+    ret = "RETURN x.id AS id, '{label}' AS label, x.concept AS concept, x.name AS name, {d} AS d"
     branches = [
         f"MATCH (x:{label}) WHERE x.concept IN $iris "
-        f"RETURN x.id AS id, '{label}' AS label, x.concept AS concept, x.name AS name"
+        + ret.format(label=label, d="x.direction" if label == "Effect" else "null")
         for label in labels
     ]
     variants = sorted({v for n in names for v in _name_variants(n)})
     if variants:
         branches += [
-            f"MATCH (x:{label}) WHERE x.name IN $names "
-            f"RETURN x.id AS id, '{label}' AS label, x.concept AS concept, x.name AS name"
+            f"MATCH (x:{label}) WHERE x.name IN $names " + ret.format(label=label, d="null")
             for label in ENTITY_LABELS
         ]
     rows = _rows(
@@ -276,7 +278,19 @@ def concept_nodes(
         " UNION ALL ".join(branches),
         {"iris": list(parsed.concepts), "names": variants},
     )
-    return [(str(i), str(lab), c, n) for i, lab, c, n in rows], names
+    return [(str(i), str(lab), c, n, d) for i, lab, c, n, d in rows], names
+
+
+def fact_weight(vocab: Vocabulary, label: str, concept: str, direction: Any, w: float) -> float:
+    """Weight of a fact pointing at a concept node: an effect on an asked outcome counts
+    fully when it moves the way the outcome should (``ig:desirableDirection``) and at
+    ``UNFAVOURABLE`` when it moves the other way, not at all, or its direction is unknown."""
+    if label != "Effect":
+        return w
+    want = vocab.desirable_direction(concept)
+    if want is None or direction in _SPELLINGS.get(want, ()):
+        return w
+    return w * UNFAVOURABLE
 
 
 def concept_hits(
@@ -307,8 +321,10 @@ def concept_hits(
     if not parsed.concepts:
         return out
     nodes, names = concept_nodes(store, parsed, vocab, labels)
-    xs: list[list[Any]] = []
-    for nid, label, concept, name in sorted(nodes):
+    facet_index: dict[str, int] = {}
+    facts: list[list[Any]] = []  # [node id, weight of a fact pointing at it, facet]
+    plain: list[list[Any]] = []  # [node id, weight, facet]: what contains a result, chunks
+    for nid, label, concept, name, direction in sorted(nodes, key=lambda n: n[:4]):
         w = parsed.weight(concept)
         if label in ENTITY_LABELS:
             if isinstance(name, str):
@@ -317,41 +333,37 @@ def concept_hits(
             if own > 0:
                 out.direct[nid] = max(out.direct.get(nid, 0.0), 3.0 * own)
         if w > 0 and concept:
-            want = vocab.desirable_direction(concept) if label == "Effect" else None
-            spellings = list(_SPELLINGS.get(want or "", ()))
+            fw = fact_weight(vocab, label, concept, direction, w)
             for facet in parsed.concepts[concept].facets or (concept,):
-                xs.append([nid, w, facet, want, spellings])
-    if not xs:
+                f = facet_index.setdefault(facet, len(facet_index))
+                facts.append([nid, fw, f])
+                plain.append([nid, w, f])
+    if not facts:
         return out
-    # Best weight per (result, facet) and per (chunk, facet), summed over facets; weights,
-    # facets and the good direction of effect outcomes travel with the node ids.
+    # Best weight per (result, facet) and per (chunk, facet), summed over facets. Speed
+    # (a broad concept has thousands of facts at 100k chunks): the weights are final
+    # before the query (no expression per fact), the groups are nodes (not id and name
+    # strings; those are read for the kept rows only), the relationship types are in
+    # the pattern, and the inherited path is one pattern without a label test on its
+    # middle node (only programmes and interventions have ADDRESSES/TARGETS and
+    # USES/HAS_ELEMENT: ontology domains), which FalkorDB runs as one traversal.
     rows = _rows(
         store,
-        "UNWIND $xs AS x MATCH (n:Node {id: x[0]})<-[rel]-(r) WITH x, n, rel, r "
-        f"WHERE type(rel) IN $rels AND {_ENTITY_WHERE} "
-        "WITH r.id AS rid, r.name AS name, x[2] AS facet, max(CASE WHEN x[3] IS NULL "
-        "OR n.direction IN x[4] THEN x[1] ELSE x[1] * $unfavourable END) AS w "
-        "WITH rid, name, sum(w) AS s "
-        "RETURN 'fact' AS kind, rid, s, name ORDER BY s DESC, rid LIMIT $k "
+        f"UNWIND $facts AS x MATCH (:Node {{id: x[0]}})<-[:{'|'.join(FACT_RELS)}]-(r) "
+        f"WITH x, r WHERE {_ENTITY_WHERE} "
+        "WITH r, x[2] AS facet, max(x[1]) AS w WITH r, sum(w) AS s "
+        "ORDER BY s DESC, r.id LIMIT $k RETURN 'fact' AS kind, r.id AS rid, s, r.name AS name "
         "UNION ALL "
-        "UNWIND $xs AS x MATCH (n:Node {id: x[0]})<-[:ADDRESSES|TARGETS]-(p) WITH x, p "
-        "WHERE p:Programme OR p:Intervention MATCH (p)-[:USES|HAS_ELEMENT]->(r) WITH x, r "
-        f"WHERE {_ENTITY_WHERE} "
-        "WITH r.id AS rid, r.name AS name, x[2] AS facet, max(x[1]) AS w "
-        "WITH rid, name, sum(w) AS s "
-        "RETURN 'inherited' AS kind, rid, s, name ORDER BY s DESC, rid LIMIT $k "
+        "UNWIND $plain AS x MATCH (:Node {id: x[0]})<-[:ADDRESSES|TARGETS]-()"
+        f"-[:USES|HAS_ELEMENT]->(r) WITH x, r WHERE {_ENTITY_WHERE} "
+        "WITH r, x[2] AS facet, max(x[1]) AS w WITH r, sum(w) AS s "
+        "ORDER BY s DESC, r.id LIMIT $k "
+        "RETURN 'inherited' AS kind, r.id AS rid, s, r.name AS name "
         "UNION ALL "
-        "UNWIND $xs AS x MATCH (n:Node {id: x[0]})<-[:MENTIONS]-(c:Chunk) "
-        "WITH c.id AS rid, x[2] AS facet, max(x[1]) AS w "
-        "WITH rid, sum(w) AS s RETURN 'chunk' AS kind, rid, s, null AS name "
-        "ORDER BY s DESC, rid LIMIT $kc",
-        {
-            "xs": xs,
-            "rels": list(FACT_RELS),
-            "k": FACT_LIMIT,
-            "kc": CONCEPT_CHUNKS,
-            "unfavourable": UNFAVOURABLE,
-        },
+        "UNWIND $plain AS x MATCH (:Node {id: x[0]})<-[:MENTIONS]-(c:Chunk) "
+        "WITH c, x[2] AS facet, max(x[1]) AS w WITH c, sum(w) AS s "
+        "ORDER BY s DESC, c.id LIMIT $kc RETURN 'chunk' AS kind, c.id AS rid, s, null AS name",
+        {"facts": facts, "plain": plain, "k": FACT_LIMIT, "kc": CONCEPT_CHUNKS},
         row_cap=2 * FACT_LIMIT + CONCEPT_CHUNKS,
     )
     for kind, rid, s, name in rows:
