@@ -40,6 +40,18 @@ SCHEME_FACTOR = {"actor-roles": 0.3, "legal-bases": 0.3}
 #: what the question is about; those known for a challenge or outcome say much.
 RELATED_FROM = {"target-groups": 0.5}
 
+#: Schemes whose concepts say what a question is *about*: the problem to solve, the
+#: outcome wanted, the approach asked for. Target groups say *for whom*.
+TOPIC_SCHEMES = frozenset({"challenges", "outcomes", "interventions", "working-elements"})
+
+#: Weight factor of a target group (and what is reached from it) in a question that also
+#: names a topic: in "jongeren die niet naar school gaan" an approach against school
+#: absence for another age group answers more of the question than any approach for
+#: young people against something else (the benchmark's judgements follow the same rule:
+#: same challenge = related, same group alone = not). Both facets still count, so a result
+#: that fits both stays first. A question that names only a group keeps its full weight.
+GROUP_WITH_TOPIC = 0.6
+
 #: Schemes whose broader concepts are categories, not topics ("huisarts" -> "professional"
 #: -> "persoonsrol"): never expanded upwards.
 NO_BROADER = frozenset({"actor-roles", "legal-bases"})
@@ -173,6 +185,51 @@ class LabelIndex:
                     found.append((iri, " ".join(every[i : i + n]), set(range(i, i + n))))
         return found
 
+    def single(self, word: str) -> set[str]:
+        """Concepts with a one-word label equal to ``word`` (exact, else stemmed)."""
+        return set(self.exact.get((word,)) or self.stemmed.get((stem(word),)) or ())
+
+    def joined(self, every: list[str]) -> list[tuple[str, str, int, int]]:
+        """(concept IRI, surface, head position, modifier position) for "head <preposition>
+        [article] modifier" phrases whose compound "modifier+head" is a one-word label:
+        "ruzie met de buren" finds the label "burenruzie". Positions index ``every``."""
+        found: list[tuple[str, str, int, int]] = []
+        for i, w in enumerate(every[1:-1], start=1):
+            if w not in COMPOUND_PREPOSITIONS:
+                continue
+            j = i + 2 if every[i + 1] in _ARTICLES and i + 2 < len(every) else i + 1
+            head, mod = every[i - 1], every[j]
+            if head in STOP_WORDS or mod in STOP_WORDS or not head.isalpha() or not mod.isalpha():
+                continue
+            for form in _modifier_forms(mod):
+                iris = self.single(form + head)
+                if iris:
+                    surface = " ".join(every[i - 1 : j + 1])
+                    found += [(iri, surface, i - 1, j) for iri in sorted(iris)]
+                    break
+        return found
+
+    def split(self, word: str) -> list[tuple[str, str, str]]:
+        """(concept IRI, part, "head" | "modifier") for a Dutch compound the labels do not
+        know whole: the longest known last part is what it is a kind of
+        ("jeugdwerkloosheid" is werkloosheid), a known first part what it concerns
+        ("jeugd"). Nothing when no head is known: a modifier alone is too weak a guess."""
+        if not word.isalpha():
+            return []
+        for i in range(MIN_MODIFIER, len(word) - MIN_HEAD + 1):
+            head = word[i:]
+            head_iris = self.single(head)
+            if not head_iris:
+                continue
+            out = [(iri, head, "head") for iri in sorted(head_iris)]
+            for form in _word_forms(word[:i]):
+                mod_iris = self.single(form)
+                if mod_iris:
+                    out += [(iri, form, "modifier") for iri in sorted(mod_iris - head_iris)]
+                    break
+            return out
+        return []
+
     def match(
         self, tokens: list[str], covered: set[int] | None = None
     ) -> list[tuple[str, str, bool, frozenset[int]]]:
@@ -200,6 +257,39 @@ class LabelIndex:
                     seen.add(iri)
                     found.append((iri, surface, inner, frozenset(span)))
         return found
+
+
+#: Prepositions that link a head noun to its modifier in a phrase Dutch often writes as
+#: one compound the other way round: "ruzie met de buren" = "burenruzie", "armoede bij
+#: kinderen" = "kinderarmoede", "verzuim op school" = "schoolverzuim".
+COMPOUND_PREPOSITIONS = frozenset({"met", "van", "op", "bij", "onder", "tussen", "in"})
+_ARTICLES = frozenset({"de", "het", "een"})
+#: Shortest head and modifier a compound is split into ("zorg" in "ouderenzorg").
+MIN_HEAD = 4
+MIN_MODIFIER = 3
+
+
+def _modifier_forms(word: str) -> list[str]:
+    """How ``word`` is written as the first part of a compound: as is ("buren-ruzie",
+    "jongeren-overlast"), without its plural ending ("kinder-armoede" from "kinderen"),
+    each with and without the linking "s" ("geluid-s-overlast")."""
+    bases = [word]
+    if word.endswith("en") and len(word) - 2 >= MIN_MODIFIER:
+        bases.append(word[:-2])
+    if word.endswith("s") and len(word) - 1 >= MIN_MODIFIER:
+        bases.append(word[:-1])
+    return list(dict.fromkeys(f for b in bases for f in (b, b + "s")))
+
+
+def _word_forms(part: str) -> list[str]:
+    """Words a compound's first part may stand for: itself, without a linking "s" or
+    "e", and with a plural ending ("jeugd", "geluids" -> "geluid", "kinder" -> "kinderen",
+    "ouder" -> "ouderen")."""
+    forms = [part]
+    if part.endswith(("s", "e")) and len(part) - 1 >= MIN_MODIFIER:
+        forms.append(part[:-1])
+    forms += [part + "en", part + "eren", part + "s"]
+    return forms
 
 
 def content_words(text: str) -> list[str]:
@@ -248,6 +338,21 @@ def parse_query(text: str, vocab: Vocabulary) -> ParsedQuery:
         direct.append((iri, surface, inner, at or frozenset({-1 - min(span)})))
     direct += index.match(tokens, {content_pos[i] for i in taken if i in content_pos})
 
+    # Dutch compounds: a phrase the labels know as one word ("ruzie met de buren" ->
+    # "burenruzie"), and a compound the labels do not know, through its parts.
+    for iri, surface, head, mod in index.joined(every):
+        at = frozenset(content_pos[i] for i in (head, mod) if i in content_pos)
+        direct.append((iri, surface, False, at))
+    named = {p for *_, span in direct for p in span}
+    for pos, word in enumerate(tokens):
+        if pos in named or len(word) < MIN_MODIFIER + MIN_HEAD:
+            continue
+        for iri, part, role in index.split(word):
+            # The modifier is its own part of the question (its own facet): a distinct
+            # pseudo-position keeps it apart from the head's.
+            at = frozenset({pos}) if role == "head" else frozenset({-1_000_000 - pos})
+            direct.append((iri, part, True, at))
+
     # Facets: the smallest named parts of the question. "kinderen met overgewicht" names
     # "kinderen" and "overgewicht"; the compound concept answers both, each part alone one.
     spans = {span: surface for _, surface, _, span in direct}
@@ -267,12 +372,27 @@ def parse_query(text: str, vocab: Vocabulary) -> ParsedQuery:
                 iri, vocab.label(iri), c.scheme, w, via, surface, facets
             )
 
+    # Facets named by a topic concept; a target group that names none of them is context.
+    topic_facets = {
+        f
+        for iri, surface, _, span in direct
+        if vocab[iri].scheme in TOPIC_SCHEMES
+        for f in facets_of(span, surface)
+    }
+
+    def source_factor(iri: str, inner: bool, facets: tuple[str, ...]) -> float:
+        factor = INNER_FACTOR if inner else 1.0
+        if topic_facets and vocab[iri].scheme == "target-groups" and not topic_facets & set(facets):
+            factor *= GROUP_WITH_TOPIC
+        return factor
+
     for iri, surface, inner, span in direct:
-        add(iri, "label", surface, facets_of(span, surface), INNER_FACTOR if inner else 1.0)
+        facets = facets_of(span, surface)
+        add(iri, "label", surface, facets, source_factor(iri, inner, facets))
     for iri, surface, inner, span in direct:
         c = vocab[iri]
-        factor = INNER_FACTOR if inner else 1.0
         facets = facets_of(span, surface)
+        factor = source_factor(iri, inner, facets)
         for n in vocab.expand(iri, broader=False, narrower=True, depth=2) - {iri}:
             add(n, "narrower", surface, facets, factor)
         if c.scheme not in NO_BROADER:
