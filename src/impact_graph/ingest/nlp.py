@@ -185,6 +185,16 @@ def pipeline(lang: str) -> Language:
     nlp.add_pipe("impact_graph_norm")
     nlp.initialize()
     nlp.max_length = 5_000_000
+    # Every new word form becomes a lexeme, and spaCy computes ~20 lexical attributes
+    # for it in Python (shape, stop word, like_num, ...): ~25% of tokenising a new text.
+    # Only these are read here -- ORTH/LOWER/NORM by the matchers, IS_ALPHA by the norm
+    # component, IS_SPACE by the blocks component, IS_PUNCT by the sentencizer -- so
+    # only these are computed; the others stay False/empty on this pipeline's tokens.
+    from spacy import attrs
+
+    keep = {attrs.LOWER, attrs.NORM, attrs.IS_ALPHA, attrs.IS_SPACE, attrs.IS_PUNCT, attrs.LANG}
+    getters = nlp.vocab.lex_attr_getters
+    nlp.vocab.lex_attr_getters = {k: f for k, f in getters.items() if k in keep}
     return nlp
 
 
@@ -300,8 +310,10 @@ def _matchers(lang: str, vocab: Vocabulary | None) -> _Matchers:
             reverse=True,
         )
         if heads:
+            # A word's first letter is checked before the heads are tried there.
+            first = "".join(sorted({c for h in heads for c in (h[0], h[0].lower())}))
             org_heads = re.compile(
-                r"\b(?P<head>"
+                rf"\b(?=[{re.escape(first)}])(?P<head>"
                 + "|".join(f"[{h[0]}{h[0].lower()}]{re.escape(h[1:])}" for h in heads)
                 + rf")[ \t]+(?P<name>{P.NAME})"
             )
@@ -374,6 +386,34 @@ def _actor_kind(vocab: Vocabulary, c: Concept) -> str:
         seen.add(cur.iri)
         todo += [vocab.concepts[b] for b in cur.broader if b not in seen and b in vocab.concepts]
     return "person-role"
+
+
+_groups_cache: dict[int, tuple[Vocabulary, dict[str, list[Concept]]]] = {}
+
+
+def _groups_named_in(vocab: Vocabulary, challenge: Concept) -> list[Concept]:
+    """Target-group concepts whose Dutch label is a whole-word part of the challenge's
+    Dutch label ("arbeidsparticipatie statushouders" -> statushouders), in vocabulary
+    order. Cached per vocabulary and challenge: the answer never changes, and testing
+    every group label against every challenge of every document was ~2% of extraction."""
+    hit = _groups_cache.get(id(vocab))
+    if hit is None or hit[0] is not vocab:
+        if len(_groups_cache) > 8:
+            _groups_cache.clear()
+        hit = _groups_cache[id(vocab)] = (vocab, {})
+    found = hit[1].get(challenge.iri)
+    if found is None:
+        name = fold(challenge.pref_nl)
+        found = [
+            g
+            for g in vocab.concepts.values()
+            if g.pg_label == "TargetGroup"
+            and g.pref_nl
+            and g.iri != challenge.iri
+            and re.search(rf"(?<!\w){re.escape(fold(g.pref_nl))}(?!\w)", name)
+        ]
+        hit[1][challenge.iri] = found
+    return found
 
 
 @lru_cache(maxsize=1)
@@ -529,6 +569,7 @@ class _Run:
         self.main_override: EntityRef | None = None  # from a research record's fields
         # recognition level per rated intervention (see `_recognition`)
         self.ratings: dict[EntityRef, dict[str, PropValue]] = {}
+        self._sample: str | None = None  # the sample size text (see `_evidence`)
 
     # -- entity and relation plumbing ---------------------------------------------------
 
@@ -625,6 +666,16 @@ class _Run:
                 out.append(ref)
         return out
 
+    def refs_by_label(self, start: int, end: int) -> dict[str, list[EntityRef]]:
+        """`refs_in` for every label at once: one pass over the span's mentions."""
+        out: dict[str, list[EntityRef]] = {}
+        for _s, e, ref in self._sorted_mentions(start, end):
+            if e <= end:
+                refs = out.setdefault(ref[0], [])
+                if ref not in refs:
+                    refs.append(ref)
+        return out
+
     def mentions_in(self, start: int, end: int, *labels: str) -> list[tuple[int, int, EntityRef]]:
         return [m for m in self._sorted_mentions(start, end) if m[1] <= end and m[2][0] in labels]
 
@@ -644,10 +695,14 @@ class _Run:
     def run(self) -> Extraction:
         nlp = pipeline(self.lang)
         sdoc = nlp(self.text)
+        text = self.text
         for sent in sdoc.sents:
-            span = sent.text
+            # Offsets and a slice of the text (spaCy keeps it whole), not ``sent.text``:
+            # that builds a Token object per word, ~10% of extraction.
+            start = sent.start_char
+            span = text[start : sent.end_char]
             lead = len(span) - len(span.lstrip())
-            s, e = sent.start_char + lead, sent.start_char + len(span.rstrip())
+            s, e = start + lead, start + len(span.rstrip())
             if e > s:
                 self.ext.sentences.append((s, e))
         self.find_mentions(sdoc)
@@ -673,8 +728,9 @@ class _Run:
                 for mid, ts, te in matcher(sdoc):
                     span = sdoc[ts:te]
                     s, e = span.start_char, span.end_char
+                    surface = self.text[s:e]  # = span.text, without a Token per word
                     key = sdoc.vocab.strings[mid]
-                    if rule == "phrase:stem" and not _same_word_class(span.text, m.terms[key]):
+                    if rule == "phrase:stem" and not _same_word_class(surface, m.terms[key]):
                         continue
                     for iri in m.iris[key]:
                         if (s, e, iri) in seen:
@@ -685,7 +741,7 @@ class _Run:
                             self.value_hits.append((s, e, c))
                             continue
                         if c.pg_label == "TargetGroup" and (
-                            _names_one_person(span.text, c) or self._relatives(sdoc, ts)
+                            _names_one_person(surface, c) or self._relatives(sdoc, ts)
                         ):
                             continue
                         props: dict[str, PropValue] = {}
@@ -702,15 +758,29 @@ class _Run:
         cands.sort(key=lambda c: (-(c.end - c.start), -c.priority, c.start))
         taken: list[tuple[int, int]] = []
         chosen: list[_Cand] = []
+        # Overlap tests in C instead of a scan of every taken span per candidate (that
+        # scan was quadratic): ``covered`` marks the characters of taken spans, ``points``
+        # holds empty ones, ``kept`` the (start, end, priority) of chosen candidates.
+        covered = bytearray(len(self.text) + 1)
+        points: list[int] = []
+        kept: set[tuple[int, int, int]] = set()
         for c in cands:
+            if c.start < c.end:
+                overlaps = covered.find(1, c.start, c.end) != -1 or any(
+                    c.start < p < c.end for p in points
+                )
+            else:  # an empty candidate overlaps a span strictly around it
+                overlaps = any(s < c.start < e for s, e in taken)
             # On overlap, only the same span naming another concept survives (ambiguous term).
-            if any(c.start < e and s < c.end for s, e in taken) and not any(
-                (c.start, c.end) == (o.start, o.end) and c.priority == o.priority and c.concept
-                for o in chosen
-            ):
+            if overlaps and not (c.concept and (c.start, c.end, c.priority) in kept):
                 continue
             taken.append((c.start, c.end))
             chosen.append(c)
+            kept.add((c.start, c.end, c.priority))
+            if c.start < c.end:
+                covered[c.start : c.end] = b"\x01" * (c.end - c.start)
+            else:
+                points.append(c.start)
         for c in sorted(chosen, key=lambda c: c.start):
             surface = c.surface or self.text[c.start : c.end]
             status: Status = "vocabulary" if c.concept else "candidate"
@@ -895,6 +965,8 @@ class _Run:
             (P.ORG_TAIL_RE, "org:tail"),
             (P.UNIVERSITY_RE, "org:university"),
         ):
+            if not P.may_match(rx, t):
+                continue
             for m in rx.finditer(t):
                 name = m.groupdict().get("name") or ""
                 first = name.split(" ")[0] if name else ""
@@ -932,7 +1004,7 @@ class _Run:
                     surface=m.group(0).lower(),
                 )
             )
-        for m in P.GEMEENTE_PAREN_RE.finditer(t):
+        for m in P.GEMEENTE_PAREN_RE.finditer(t) if P.may_match(P.GEMEENTE_PAREN_RE, t) else ():
             out.append(self._org(m.start(), m.end(), "org:gemeente-paren"))
         for m in P.WIJK_RE.finditer(t):
             out.append(
@@ -940,7 +1012,7 @@ class _Run:
                     m.start("name"), m.end("name"), "Area", 1, "area:wijk", props={"kind": "wijk"}
                 )
             )
-        for m in P.IN_GEMEENTE_RE.finditer(t):
+        for m in P.IN_GEMEENTE_RE.finditer(t) if P.may_match(P.IN_GEMEENTE_RE, t) else ():
             g = "name" if m.group("name") else "name_en"
             out.append(
                 _Cand(m.start(g), m.end(g), "Area", 1, "area:gemeente", props={"kind": "gemeente"})
@@ -1380,21 +1452,12 @@ class _Run:
         whom it is about even when the narrator never uses the word."""
         if self.vocab is None:
             return
-        groups = [
-            c for c in self.vocab.concepts.values() if c.pg_label == "TargetGroup" and c.pref_nl
-        ]
         for ref in [r for r in self.ext.entities if r[0] == "Challenge"]:
             c = self.vocab.concepts.get(self.ext.entities[ref].concept or "")
             if c is None or not c.pref_nl:
                 continue
-            name = fold(c.pref_nl)
-            for g in groups:
-                if g.iri != c.iri and re.search(
-                    rf"(?<!\w){re.escape(fold(g.pref_nl))}(?!\w)", name
-                ):
-                    self.entity(
-                        "TargetGroup", g.pref_nl, None, "vocabulary", "challenge-name", g.iri
-                    )
+            for g in _groups_named_in(self.vocab, c):
+                self.entity("TargetGroup", g.pref_nl, None, "vocabulary", "challenge-name", g.iri)
 
     def _outcome_name(self, text: str) -> str:
         if self.vocab is not None:
@@ -1564,17 +1627,18 @@ class _Run:
 
     def _same_sentence(self, s: int, e: int, sent: str) -> None:
         rule = "same-sentence"
-        challenges = self.refs_in(s, e, "Challenge")
-        groups = self.refs_in(s, e, "TargetGroup")
-        ivs = self.refs_in(s, e, "Intervention")
-        laws = self.refs_in(s, e, "LegalBasis")
-        actors = [r for r in self.refs_in(s, e, "Actor") if self.named_org(r)]
+        here = self.refs_by_label(s, e)
+        challenges = here.get("Challenge", [])
+        groups = list(here.get("TargetGroup", []))
+        ivs = here.get("Intervention", [])
+        laws = here.get("LegalBasis", [])
+        actors = [r for r in here.get("Actor", []) if self.named_org(r)]
         for iv in ivs:
             for c in challenges:
                 self.rel(iv, "ADDRESSES", c, rule, [(s, e)])
             for g in groups:
                 self.rel(iv, "TARGETS", g, rule, [(s, e)])
-        prog_here = self.programme is not None and self.programme in self.refs_in(s, e, "Programme")
+        prog_here = self.programme is not None and self.programme in here.get("Programme", [])
         zone = self.zone_at(s)
         sec = self.doc.section_at(s)
         who = sec is not None and re.search(
@@ -1601,7 +1665,8 @@ class _Run:
         if self.programme is not None and prog_here:
             for iv in ivs:
                 self.rel(self.programme, "USES", iv, rule, [(s, e)])
-            for a in self.refs_in(s, e, "Area"):
+            # (`_served_roles` above adds TargetGroup mentions only: ``here`` still holds.)
+            for a in here.get("Area", []):
                 self.rel(self.programme, "IN_AREA", a, rule, [(s, e)])
         elif (
             self.programme is not None
@@ -1671,8 +1736,9 @@ class _Run:
         """
         masked = list(sent)
         for ms, me, _r in self._sorted_mentions(s, e):
-            for i in range(ms - s, min(me, e) - s):
-                masked[i] = " "
+            a, b = ms - s, min(me, e) - s
+            if b > a:
+                masked[a:b] = " " * (b - a)
         text = "".join(masked)
         cue = P.COLLAB_WITH_RE.search(text)
         rule = "collaboration"
@@ -1745,8 +1811,13 @@ class _Run:
                     self._evidence(
                         c.pref_nl or c.pref_en, (s, e), "vocabulary", "phrase:evidence-type", c.iri
                     )
-            for s, _e, sent in self.sentences():
-                for rx, label in P.DESIGN_RE:
+            # Only the cues found somewhere in the text are tried per sentence: a cue that
+            # matches inside a sentence also matches in the whole text (sentences start
+            # after whitespace or punctuation and end in it), so nothing is skipped that
+            # could match, and most documents name one design or none.
+            designs = [(rx, label) for rx, label in P.DESIGN_RE if rx.search(self.text)]
+            for s, _e, sent in self.sentences() if designs else ():
+                for rx, label in designs:
                     m = rx.search(sent)
                     if m:
                         span = (s + m.start(), s + m.end())
@@ -1792,10 +1863,12 @@ class _Run:
         props: dict[str, PropValue] = {"evidence_type": etype, "title": title}
         if self.year is not None:
             props["year"] = self.year
-        n = P.SAMPLE_RE.search(self.text)
-        if n:
+        if self._sample is None:  # the text's first "n = ...", looked up once per document
+            n = P.SAMPLE_RE.search(self.text)
+            self._sample = n.group(1) if n else ""
+        if self._sample:
             with contextlib.suppress(ValueError):
-                props["sample_size"] = int(n.group(1).replace(".", ""))
+                props["sample_size"] = int(self._sample.replace(".", ""))
         ent = Entity("Evidence", key, key, status, rule, concept, [span] if span else [], props)
         ref = self.ext.add_entity(ent).ref
         if span:
