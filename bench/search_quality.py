@@ -31,6 +31,7 @@ from _common import add_common_args, console, make_table, save_json, timed
 
 from impact_graph.config import Settings
 from impact_graph.model import slugify
+from impact_graph.vocab import Vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = Path(__file__).resolve().parent / "gold" / "search_queries.yaml"
@@ -60,36 +61,67 @@ def name_forms(name: str) -> set[str]:
     return {f for f in forms if f}
 
 
-def judge_key(result_id: str, result_name: str, judged: dict[str, int]) -> str | None:
+def concept_aliases(name: str, vocab: Vocabulary | None) -> tuple[str, ...]:
+    """Every label of the intervention or working-element concept a result is named
+    after: the pipeline merges the phrasings of one element into the concept's node
+    ("warme overdracht" and "terugkoppeling aan de verwijzer" become the node of
+    "samenwerking tussen professionals", whose altLabels they are), so that node is what
+    the texts call by those names, and a judgement written with one of them judges it."""
+    if vocab is None:
+        return ()
+    return tuple(
+        label
+        for c in vocab.lookup(name)
+        if c.pg_label in ("Intervention", "WorkingElement")
+        for label in c.labels
+    )
+
+
+def judge_key(
+    result_id: str, result_name: str, judged: dict[str, int], vocab: Vocabulary | None = None
+) -> str | None:
     """The judged item a result is, if any: same node id, or same name after slugifying
     (equal, or one the other's first whole words, so "Multisysteemtherapie" matches
     "Multisysteemtherapie (MST)" but "Gezonde School" not "Gezonde Schoolkantine"), in
-    any of its ``name_forms``."""
-    result_forms = name_forms(result_name)
+    any of its ``name_forms``; failing that, in those of its concept's labels
+    (``concept_aliases``), so its own name always wins over a label it shares."""
     for key in judged:
-        if key.startswith("id:"):
-            if key[3:] == result_id:
+        if key.startswith("id:") and key[3:] == result_id:
+            return key
+    own = name_forms(result_name)
+    aliases = {f for a in concept_aliases(result_name, vocab) for f in name_forms(a)} - own
+    for forms in (own, aliases):
+        for key in judged:
+            if not key.startswith("id:") and _forms_match(forms, name_forms(key)):
                 return key
-            continue
-        for rs in result_forms:
-            for ks in name_forms(key):
-                if rs == ks:
-                    return key
-                short, long_ = sorted((rs, ks), key=len)
-                if len(short) >= MIN_PREFIX and long_.startswith(short + "-"):
-                    return key
     return None
 
 
+def _forms_match(result_forms: set[str], key_forms: set[str]) -> bool:
+    """Equal slugs, or one the other's first whole words (``MIN_PREFIX`` or longer)."""
+    for rs in result_forms:
+        for ks in key_forms:
+            if rs == ks:
+                return True
+            short, long_ = sorted((rs, ks), key=len)
+            if len(short) >= MIN_PREFIX and long_.startswith(short + "-"):
+                return True
+    return False
+
+
 def ndcg_recall(
-    ranked: list[tuple[str, str]], judged: dict[str, int], k: int = K
+    ranked: list[tuple[str, str]],
+    judged: dict[str, int],
+    k: int = K,
+    vocab: Vocabulary | None = None,
 ) -> tuple[float, float]:
     """nDCG@k (gain 2^grade - 1) and Recall@k (of items graded >= 1); each judged item
-    earns its gain once, at its best rank."""
+    earns its gain once, at its best rank. With ``vocab``, a result also matches the
+    judgements that name one of its concept's labels (``concept_aliases``)."""
     got: set[str] = set()
     dcg = 0.0
     for i, (rid, name) in enumerate(ranked[:k], start=1):
-        key = judge_key(rid, name, judged)
+        key = judge_key(rid, name, judged, vocab)
         if key is not None and key not in got:
             got.add(key)
             dcg += (2 ** judged[key] - 1) / math.log2(i + 1)
@@ -136,7 +168,7 @@ def run(settings: Settings, queries: list[dict[str, Any]], verbose: bool) -> dic
                 with timed() as t:
                     res = svc.search(req, arms=[arm] if arm else None)
                 ranked = [(r.id, r.name) for r in res.results]
-                nd, rc = ndcg_recall(ranked, item["relevant"])
+                nd, rc = ndcg_recall(ranked, item["relevant"], vocab=svc.vocab)
                 figures[name]["ndcg"].append(nd)
                 figures[name]["recall"].append(rc)
                 figures[name]["ms"].append(t.s * 1000)
