@@ -116,3 +116,6 @@ def test_known_interventions_are_related_to_what_they_address(vocab: Vocabulary)
     them so a question can start from them before a document links them."""
     assert V + "interventions/buurtbemiddeling" in parse_query("burenruzie", vocab).concepts
     assert V + "interventions/mdft" in parse_query("cannabisgebruik", vocab).concepts
+    assert V + "interventions/wijkbeheer" in parse_query("verloedering", vocab).concepts
+    children = parse_query("overgewicht bij kinderen", vocab).concepts
+    assert V + "working-elements/centrale-zorgverlener" in children
