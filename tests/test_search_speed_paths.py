@@ -110,9 +110,9 @@ def test_falkordb_every_word_query_is_one_round_trip_when_it_fills_k(
     asked: list[str] = []
     inner = store._fulltext_rows  # type: ignore[attr-defined]
 
-    def spy(label: str, query: str, k: int) -> list:  # type: ignore[type-arg]
+    def spy(label: str, query: str, k: int, props: list[str] | None = None) -> list:  # type: ignore[type-arg]
         asked.append(query)
-        return inner(label, query, k)
+        return inner(label, query, k, props)
 
     monkeypatch.setattr(store, "_fulltext_rows", spy)
     assert len(store.fulltext_search("Chunk", "ouderen eenzaamheid", k=3)) == 3

@@ -666,31 +666,53 @@ class Neo4jStore(GraphStore):
         f"[k IN keys(node) WHERE k <> '{EMBEDDING}' | [k, node[k]]] AS kv"
     )
 
-    def vector_search(self, label: str, vector: Sequence[float], k: int = 10) -> list[SearchHit]:
+    def _hit_return(self, props: Sequence[str] | None, params: dict[str, Any]) -> str:
+        """``_HIT_RETURN``, or with only the properties in ``$props`` when asked."""
+        if props is None:
+            return self._HIT_RETURN
+        params["props"] = list(dict.fromkeys(["id", *props]))
+        return (
+            "RETURN node.id AS id, labels(node) AS labels, score, "
+            "[k IN $props WHERE node[k] IS NOT NULL | [k, node[k]]] AS kv"
+        )
+
+    def vector_search(
+        self,
+        label: str,
+        vector: Sequence[float],
+        k: int = 10,
+        *,
+        props: Sequence[str] | None = None,
+    ) -> list[SearchHit]:
         if k <= 0:
             return []
         vec = _vector(vector, "the query vector", self._vector_dims())
+        params: dict[str, Any] = {"index": f"vector_{_ident(label)}", "k": int(k), "vector": vec}
+        returned = self._hit_return(props, params)
         hits = self._search(
             "vector",
             label,
-            "CALL db.index.vector.queryNodes($index, $k, $vector) YIELD node, score "
-            + self._HIT_RETURN,
-            {"index": f"vector_{_ident(label)}", "k": int(k), "vector": vec},
+            "CALL db.index.vector.queryNodes($index, $k, $vector) YIELD node, score " + returned,
+            params,
         )
         for h in hits:
             h.score = min(1.0, max(0.0, h.score))
         return hits
 
-    def fulltext_search(self, label: str, text: str, k: int = 10) -> list[SearchHit]:
+    def fulltext_search(
+        self, label: str, text: str, k: int = 10, *, props: Sequence[str] | None = None
+    ) -> list[SearchHit]:
         query = _lucene_query(text)
         if k <= 0 or not query.strip():
             return []
+        params: dict[str, Any] = {"index": f"fulltext_{_ident(label)}", "q": query, "k": int(k)}
+        returned = self._hit_return(props, params)
         hits = self._search(
             "fulltext",
             label,
             "CALL db.index.fulltext.queryNodes($index, $q, {limit: $k}) YIELD node, score "
-            + self._HIT_RETURN,
-            {"index": f"fulltext_{_ident(label)}", "q": query, "k": int(k)},
+            + returned,
+            params,
         )
         best = max((h.score for h in hits), default=0.0)
         for h in hits:

@@ -113,12 +113,27 @@ class GraphStore(ABC):
         """Remove one document and the facts only it supported; False if unknown."""
 
     @abstractmethod
-    def vector_search(self, label: str, vector: Sequence[float], k: int = 10) -> list[SearchHit]:
-        """Nearest nodes of ``label`` by cosine similarity (in [0, 1])."""
+    def vector_search(
+        self,
+        label: str,
+        vector: Sequence[float],
+        k: int = 10,
+        *,
+        props: Sequence[str] | None = None,
+    ) -> list[SearchHit]:
+        """Nearest nodes of ``label`` by cosine similarity (in [0, 1]).
+
+        ``props``: the properties wanted in each hit's ``props`` (plus ``id``; missing
+        ones left out); ``None`` gives every property but the embedding. Callers that rank
+        by id and score (the search arms) ask for a few: a chunk's text is most of a hit.
+        """
 
     @abstractmethod
-    def fulltext_search(self, label: str, text: str, k: int = 10) -> list[SearchHit]:
-        """Dutch-analysed fulltext search over the label's text properties."""
+    def fulltext_search(
+        self, label: str, text: str, k: int = 10, *, props: Sequence[str] | None = None
+    ) -> list[SearchHit]:
+        """Dutch-analysed fulltext search over the label's text properties (``props`` as
+        in ``vector_search``)."""
 
     @abstractmethod
     def get_nodes(self, ids: Sequence[str]) -> list[dict[str, Any]]:

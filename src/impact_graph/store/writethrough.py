@@ -97,11 +97,20 @@ class WriteThroughStore(GraphStore):
         view = self.view.document_hashes()
         return {d: h for d, h in self.inner.document_hashes().items() if view.get(d) == h}
 
-    def vector_search(self, label: str, vector: Sequence[float], k: int = 10) -> list[SearchHit]:
-        return self.inner.vector_search(label, vector, k)
+    def vector_search(
+        self,
+        label: str,
+        vector: Sequence[float],
+        k: int = 10,
+        *,
+        props: Sequence[str] | None = None,
+    ) -> list[SearchHit]:
+        return self.inner.vector_search(label, vector, k, props=props)
 
-    def fulltext_search(self, label: str, text: str, k: int = 10) -> list[SearchHit]:
-        return self.inner.fulltext_search(label, text, k)
+    def fulltext_search(
+        self, label: str, text: str, k: int = 10, *, props: Sequence[str] | None = None
+    ) -> list[SearchHit]:
+        return self.inner.fulltext_search(label, text, k, props=props)
 
     def get_nodes(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         return self.inner.get_nodes(ids)
