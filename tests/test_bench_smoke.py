@@ -171,3 +171,26 @@ def test_report_renders_every_area_from_saved_figures(tmp_path: Path) -> None:
     scripts = {p.stem for p in (ROOT / "bench").glob("*.py")} - {"report"}
     scripts = {s for s in scripts if not s.startswith("_")}
     assert scripts <= {name for name, _ in report.AREAS}, "a benchmark has no report area"
+
+
+@pytest.mark.slow
+def test_write_cost_tool_quick_run(tmp_path: Path) -> None:
+    """bench/tools/write_cost.py: the pipeline's batches of a few demo and generated
+    documents, timed in each set-up (graph store, RDF view, both); every document lands
+    in the graph and in the view, and the CPU split is saved."""
+    out = tmp_path / "write_cost.json"
+    stdout = _run_bench("tools/write_cost", ["--quick"], out)
+    assert "Write cost per document: demo" in stdout
+    corpora = json.loads(out.read_text())["corpora"]
+    assert set(corpora) == {"demo", "10 generated"}
+    for name, figures in corpora.items():
+        assert figures["docs"] > 0 and figures["quads_per_doc"] > 0, name
+        for setup in ("graph", "rdf", "both"):
+            s = figures[setup]
+            assert s["docs"] == figures["docs"], (name, setup)
+            assert s["client_ms"] > 0 and s["wall_ms"] > 0, (name, setup)
+            assert s["total_ms"] == pytest.approx(s["client_ms"] + s["server_ms"])
+        assert figures["graph"]["documents_stored"] == figures["docs"]
+        assert figures["both"]["documents_stored"] == figures["docs"]
+        assert figures["rdf"]["documents_in_view"] == figures["docs"]
+        assert figures["both"]["documents_in_view"] == figures["docs"]

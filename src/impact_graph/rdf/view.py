@@ -109,6 +109,9 @@ POLL_S = 0.05
 FLUSH_IDLE_S = 0.5
 #: Update text written to the held writer after which it is flushed (~20 documents).
 FLUSH_BYTES = 4_000_000
+#: What one quad counts towards FLUSH_BYTES when it is written without update text (its
+#: share of a replace update's text, measured on the demo corpus: 383 bytes).
+QUAD_BYTES = 380
 #: Idle researcher query workers kept per embedded view (each holds the store open
 #: read-only between queries; more run at once when more queries arrive together).
 QUERY_WORKERS = 2
@@ -544,6 +547,41 @@ class OxigraphView(RdfView):
                 ) from e
 
         self._write(run, len(sparql_update))
+
+    def write_batch(self, batch: GraphBatch) -> int:
+        """Replace the document's named graph with the batch; returns the quad count.
+
+        A document the view does not hold yet (every document of a first ingest) is
+        added with one ``Store.extend`` of its quads and their default-graph copies, a
+        single transaction like the SPARQL update, but without writing the quads as
+        text for the SPARQL parser to read back twice and without the update's
+        "delete what only the old graph held" pass over an empty graph (measured on the
+        demo corpus: ~25 -> ~15 ms CPU per document; the rest is RocksDB writing every
+        quad into its indexes). A document it holds goes through the SPARQL replace
+        update, which swaps old for new in one transaction. Both run under the
+        writer's exclusive lock, so no other writer can add the graph in between.
+        """
+        graph, spo = self.mapping.batch_statements(batch, written_at=utc_now_iso())
+        quads = [ox.Quad(s, p, o, graph) for s, p, o in spo]
+
+        def run(store: ox.Store) -> None:
+            try:
+                if next(store.quads_for_pattern(None, None, None, graph), None) is None:
+                    # The document's graph and, the default graph being the union of
+                    # all graphs, the same statements there.
+                    store.extend([*quads, *(ox.Quad(s, p, o) for s, p, o in spo)])
+                else:
+                    store.update(replace_graph_update(graph, quads))
+            except (SyntaxError, OSError, ValueError) as e:
+                raise StoreError(
+                    f"The RDF view refused to write {batch.doc_id} ({e}); this is a bug in "
+                    "the RDF mapping (or the disk is full), please report it with the "
+                    "document."
+                ) from e
+
+        # ~370 bytes of update text per quad: the flush keeps its old rhythm.
+        self._write(run, len(quads) * QUAD_BYTES)
+        return len(quads)
 
     def select(self, query: str) -> list[dict[str, str]]:
         def run(store: ox.Store) -> list[dict[str, str]]:

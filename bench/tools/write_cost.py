@@ -1,0 +1,343 @@
+"""CPU cost of writing one ingested document: graph store, RDF view, both.
+
+Why this exists: on 2 cores the embedding model uses both cores, so every CPU-second
+the ingest spends elsewhere slows the model (issue 3: ingest ≥ 0.8 × the
+embedding-bound rate). This script isolates the *write* stage: it builds the
+``GraphBatch`` of every document once, with the pipeline's own read → extract → chunk
+→ map path (``Pipeline.run`` into a store that only records the batches), then times
+``upsert_batch`` per document in three set-ups, each on a fresh graph and view:
+
+* ``graph`` -- the FalkorDB graph store alone (RDF view off);
+* ``rdf``   -- the embedded Oxigraph RDF view alone (``RdfView.write_batch``);
+* ``both``  -- ``WriteThroughStore``: graph store + RDF view, as the pipeline writes.
+
+Per document it records the client's CPU (``time.process_time``: Python, the redis
+client and the in-process Oxigraph/RocksDB), the FalkorDB server's CPU (utime + stime
+of its process from ``/proc/<pid>/stat``, 10 ms ticks, so only sums are meaningful)
+and the wall time; ``rdf_map_ms`` is the Python cost of building the quads alone.
+CPU, not wall time, is the figure: the machine is shared and wall time follows the load.
+
+A diagnostic tool, not a benchmark with a target (so it lives in ``bench/tools/``, which
+``bench/report.py`` does not collect): ingest speed itself is ``bench/ingest.py``'s.
+
+Vectors: the batches carry deterministic pseudo-random unit vectors (seeded by the
+text) instead of the model's: the write cost depends on the vector's size, not its
+values, and the model would cost more CPU than everything measured here. Chunk sizes
+still follow the model's tokenizer (it is loaded; the model never encodes).
+
+Usage::
+
+    PYTHONPATH=src .venv/bin/python bench/tools/write_cost.py                 # demo + 100 generated
+    PYTHONPATH=src .venv/bin/python bench/tools/write_cost.py --quick --json /tmp/wc.json
+    # the same batches for two code versions (a before/after in one sitting):
+    PYTHONPATH=src .venv/bin/python bench/tools/write_cost.py --save-batches /tmp/b.pkl
+    PYTHONPATH=/old/src .venv/bin/python bench/tools/write_cost.py --batches /tmp/b.pkl
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: _common, ingest
+
+from _common import console, save_json
+from rich.table import Table
+
+from impact_graph.config import Settings
+from impact_graph.ingest.embed import Embedder
+from impact_graph.model import GraphBatch, QueryResult, SearchHit, Subgraph
+from impact_graph.schema import Schema
+from impact_graph.store.port import GraphStore, StoreStats, WriteResult
+
+DEMO = Path(__file__).resolve().parents[2] / "ingest" / "demo"
+SETUPS = ("graph", "rdf", "both")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class HashEmbedder(Embedder):
+    """The pipeline's embedder with the model's tokenizer (so chunks are cut as in a real
+    ingest) but pseudo-random unit vectors instead of encoding (see the module doc)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def check_dimension(self, expected: int) -> None:
+        if expected != self.dim:
+            raise ValueError(f"schema wants {expected}-d vectors, this run makes {self.dim}")
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            seed = int.from_bytes(hashlib.sha1(t.encode()).digest()[:8], "little")
+            v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+            out[i] = v / np.linalg.norm(v)
+        return out
+
+
+class RecordingStore(GraphStore):
+    """Records every batch the pipeline writes; an empty graph for everything else."""
+
+    backend = "recording"
+
+    def __init__(self) -> None:
+        self.batches: list[GraphBatch] = []
+
+    def setup_schema(self, schema: Schema) -> None:
+        pass
+
+    def document_hashes(self) -> dict[str, str]:
+        return {}
+
+    def upsert_batch(self, batch: GraphBatch) -> WriteResult:
+        self.batches.append(batch)
+        return WriteResult(doc_id=batch.doc_id, nodes=len(batch.nodes) + 1, edges=len(batch.edges))
+
+    def delete_document(self, doc_id: str) -> bool:
+        return False
+
+    def vector_search(self, label: str, vector: Sequence[float], k: int = 10) -> list[SearchHit]:
+        return []
+
+    def fulltext_search(self, label: str, text: str, k: int = 10) -> list[SearchHit]:
+        return []
+
+    def get_nodes(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        return []
+
+    def neighbourhood(self, node_id: str, hops: int = 1, limit: int = 500) -> Subgraph:
+        return Subgraph()
+
+    def read_query(
+        self,
+        query: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout_s: float = 5.0,
+        row_cap: int = 1000,
+    ) -> QueryResult:
+        return QueryResult(columns=[], rows=[])
+
+    def stats(self) -> StoreStats:
+        return StoreStats(backend=self.backend)
+
+    def clear(self) -> None:
+        self.batches.clear()
+
+    def close(self) -> None:
+        pass
+
+
+def build_batches(paths: list[Path], data_dir: Path) -> list[GraphBatch]:
+    """The batches the pipeline writes for ``paths`` (one ingest, in order)."""
+    from impact_graph.ingest.pipeline import Pipeline
+    from impact_graph.ontology import load_schema
+
+    schema = load_schema()
+    settings = Settings(data_dir=data_dir, graph_name="write-cost-build", rdf="off")
+    rec = RecordingStore()
+    with Pipeline(
+        settings, store=rec, embedder=HashEmbedder(schema.vector_dimensions), schema=schema
+    ) as pipe:
+        report = pipe.run([str(p) for p in paths], progress=False)
+    if report.failed:
+        console.print(f"[yellow]{report.failed} file(s) failed to ingest and are not timed")
+    return rec.batches
+
+
+def server_cpu_s(pid: int | None) -> float:
+    """utime + stime of a process in seconds (all its threads, and its children that
+    ended: redis forks to save snapshots), 0 without a pid."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / CLK_TCK
+
+
+def time_writes(
+    batches: list[GraphBatch],
+    write: Callable[[GraphBatch], Any],
+    pid: int | None,
+    finish: Callable[[], Any] | None = None,
+) -> dict[str, Any]:
+    """Client CPU, server CPU and wall time of ``write`` per batch (sums and means).
+
+    ``finish`` (the RDF view's release: its last flush to disk) is timed once after the
+    writes and charged to them, because every write leaves that much to flush."""
+    client = server = wall = 0.0
+    per_doc: list[float] = []
+    for b in batches:
+        s0, c0, w0 = server_cpu_s(pid), time.process_time(), time.perf_counter()
+        write(b)
+        w1, c1, s1 = time.perf_counter(), time.process_time(), server_cpu_s(pid)
+        client += c1 - c0
+        server += s1 - s0
+        wall += w1 - w0
+        per_doc.append((c1 - c0) * 1000)
+    if finish is not None:
+        c0, w0 = time.process_time(), time.perf_counter()
+        finish()
+        client += time.process_time() - c0
+        wall += time.perf_counter() - w0
+    n = max(len(batches), 1)
+    per_doc.sort()
+    return {
+        "docs": len(batches),
+        "client_ms": client * 1000 / n,
+        "server_ms": server * 1000 / n,
+        "total_ms": (client + server) * 1000 / n,
+        "wall_ms": wall * 1000 / n,
+        "client_p95_ms": per_doc[int(0.95 * (len(per_doc) - 1))] if per_doc else 0.0,
+    }
+
+
+def measure(batches: list[GraphBatch], work: Path, name: str) -> dict[str, Any]:
+    """The three set-ups on ``batches``, each on its own fresh graph and RDF view."""
+    from impact_graph.ontology import load_schema
+    from impact_graph.rdf.mapping import RdfMapping
+    from impact_graph.rdf.view import OxigraphView
+    from impact_graph.store.falkordb_store import FalkorDBStore
+    from impact_graph.store.writethrough import WriteThroughStore
+
+    schema = load_schema()
+    mapping = RdfMapping(schema)
+    out: dict[str, Any] = {
+        "docs": len(batches),
+        "nodes_per_doc": sum(len(b.nodes) + 1 for b in batches) / max(len(batches), 1),
+        "edges_per_doc": sum(len(b.edges) for b in batches) / max(len(batches), 1),
+        "vectors_per_doc": sum(1 for b in batches for n in b.all_nodes() if n.vector is not None)
+        / max(len(batches), 1),
+    }
+    # The quads alone (Python): the mapping's share of the RDF cost.
+    t = time.process_time()
+    quads = sum(len(mapping.batch_quads(b, written_at="2026-01-01T00:00:00Z")) for b in batches)
+    out["rdf_map_ms"] = (time.process_time() - t) * 1000 / max(len(batches), 1)
+    out["quads_per_doc"] = quads / max(len(batches), 1)
+    for setup in SETUPS:
+        graph_name = f"wc-{name}-{setup}"
+        settings = Settings(data_dir=work, graph_name=graph_name, rdf="off")
+        store = FalkorDBStore(settings) if setup != "rdf" else None
+        pid = store.server.read_pid() if store is not None and store.server else None
+        view = None
+        if setup != "graph":
+            rdf_dir = work / "rdf" / graph_name
+            shutil.rmtree(rdf_dir, ignore_errors=True)
+            view = OxigraphView(rdf_dir, mapping)
+        try:
+            target: GraphStore | None = store
+            if store is not None:
+                store.clear()
+                store.setup_schema(schema)
+            if setup == "both":
+                assert store is not None and view is not None
+                target = WriteThroughStore(store, view)
+                view.setup()
+            if target is not None:
+                write: Callable[[GraphBatch], Any] = target.upsert_batch
+            else:
+                assert view is not None
+                view.setup()
+                write = view.write_batch
+            out[setup] = time_writes(
+                batches, write, pid, finish=view.release if view is not None else None
+            )
+            if store is not None:  # the graph is not part of the cost, but check it
+                out[setup]["documents_stored"] = len(store.document_hashes())
+            if view is not None:
+                out[setup]["documents_in_view"] = len(view.document_hashes())
+        finally:
+            if store is not None:
+                store.clear()
+                store.close()
+            if view is not None:
+                view.close()
+    return out
+
+
+def print_table(results: dict[str, Any]) -> None:
+    for name, r in results.items():
+        table = Table(
+            title=(
+                f"Write cost per document: {name} ({r['docs']} docs, "
+                f"{r['nodes_per_doc']:.0f} nodes, {r['edges_per_doc']:.0f} edges, "
+                f"{r['vectors_per_doc']:.0f} vectors, {r['quads_per_doc']:.0f} quads per doc)"
+            )
+        )
+        for col in ("set-up", "client CPU ms", "server CPU ms", "total CPU ms", "wall ms"):
+            table.add_column(col, justify="right" if col != "set-up" else "left")
+        for setup in SETUPS:
+            s = r[setup]
+            table.add_row(
+                setup,
+                f"{s['client_ms']:.1f}",
+                f"{s['server_ms']:.1f}",
+                f"{s['total_ms']:.1f}",
+                f"{s['wall_ms']:.1f}",
+            )
+        console.print(table)
+        console.print(f"  RDF mapping alone (Python, quads built): {r['rdf_map_ms']:.1f} ms/doc")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="8 demo files and 10 generated")
+    ap.add_argument("--generated", type=int, default=100, help="generated documents")
+    ap.add_argument("--no-demo", action="store_true", help="skip the demo corpus")
+    ap.add_argument("--save-batches", type=Path, help="pickle the built batches here")
+    ap.add_argument("--batches", type=Path, help="time these pickled batches (no building)")
+    ap.add_argument("--json", type=Path, help="save the figures here")
+    args = ap.parse_args()
+    if args.generated < 0:
+        ap.error("--generated must be 0 or more")
+
+    work = Path(tempfile.mkdtemp(prefix="write-cost-"))
+    try:
+        if args.batches is not None:
+            if not args.batches.is_file():
+                ap.error(f"--batches {args.batches}: no such file; build it with --save-batches")
+            corpora: dict[str, list[GraphBatch]] = pickle.loads(args.batches.read_bytes())
+        else:
+            corpora = {}
+            if not args.no_demo:
+                files = sorted(p for p in DEMO.rglob("*") if p.is_file() and p.name != "README.md")
+                corpora["demo"] = build_batches(files[:8] if args.quick else [DEMO], work / "b1")
+            n = min(args.generated, 10) if args.quick else args.generated
+            if n:
+                from ingest import generate  # bench/ingest.py
+
+                folder = work / "generated" / "plan"  # the folder name gives the kind
+                folder.mkdir(parents=True)
+                generate(folder, n)
+                corpora[f"{n} generated"] = build_batches([folder.parent], work / "b2")
+            if args.save_batches is not None:
+                args.save_batches.write_bytes(pickle.dumps(corpora))
+        load = os.getloadavg()[0]
+        results = {name: measure(b, work / "data", name.split()[0]) for name, b in corpora.items()}
+        print_table(results)
+        console.print(f"load average at start: {load:.2f}")
+        if args.json is not None:
+            save_json(
+                args.json,
+                {"source": "bench/tools/write_cost.py", "load_average": load, "corpora": results},
+            )
+    finally:
+        from impact_graph.store.falkordb_server import FalkorDBServer
+
+        FalkorDBServer(work / "data").stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
