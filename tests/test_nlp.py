@@ -583,3 +583,51 @@ def test_effect_regex_first_letters_cover_every_effect_phrase() -> None:
         assert m is not None, sentence
         idx = next(int(k[1:]) for k, v in m.groupdict().items() if v is not None)
         assert P.EFFECT_PATTERNS[idx][1] == direction, sentence
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Utrecht (gemeente) en Wadstede (Gemeente) werken samen.",
+        "Onderzoekers van de Erasmus Universiteit en de University of Amsterdam.",
+        "Kustland Hogeschool leidt op.",
+        "Wij wonen in de gemeente Wadstede; the municipality of Wadstede agrees.",
+    ],
+)
+def test_required_literals_never_hide_a_match(text: str) -> None:
+    """`patterns.may_match` skips a regex on a text without any of its required literals;
+    wherever the regex matches, one of them must be inside the match (else the skip
+    would lose it). Checked on texts made to match and on the whole demo corpus."""
+    from impact_graph.ingest import patterns as P
+
+    texts = [text] + [d.text for f in sorted(DEMO.rglob("*.md")) for d in read_path(f, root=DEMO)]
+    matched = 0
+    for rx, literals in P.REQUIRED_LITERALS.items():
+        for t in texts:
+            found = [m.group(0) for m in rx.finditer(t)]
+            matched += bool(found) and t is text
+            assert all(any(lit in m for lit in literals) for m in found), (rx.pattern, found)
+            assert P.may_match(rx, t) or not found
+    assert matched, f"no required-literal regex matched {text!r}"
+
+
+def test_c_and_python_stemmers_agree_on_vocabulary_and_demo_words(vocab: Vocabulary) -> None:
+    """`nlp.stem` runs PyStemmer's C stemmer when installed and snowballstemmer's pure
+    Python one otherwise: the NORM matches may only get faster, never different."""
+    import re
+
+    import Stemmer
+    from snowballstemmer.dutch_porter_stemmer import DutchPorterStemmer
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    from impact_graph.ingest.nlp import _stemmer
+
+    assert isinstance(_stemmer("nl"), Stemmer.Stemmer)  # the fast one is in use
+    words = {w.lower() for c in vocab.concepts.values() for lab in c.labels for w in lab.split()}
+    for f in sorted(DEMO.rglob("*.md")):
+        words |= set(re.findall(r"\w+", f.read_text(encoding="utf-8").lower()))
+    assert len(words) > 3000
+    for name, py in (("dutch_porter", DutchPorterStemmer()), ("english", EnglishStemmer())):
+        c = Stemmer.Stemmer(name)
+        differ = [w for w in sorted(words) if c.stemWord(w) != py.stemWord(w)]
+        assert not differ, (name, differ[:10])
