@@ -16,8 +16,11 @@ FalkorDB dialect, kept here in one place:
   query interleaves), and the Document node is marked ``complete=false`` first and
   ``complete=true`` last, so a failure half way leaves a document that
   ``document_hashes()`` ignores and ``incomplete_documents()`` reports for roll-back.
-* The Python client inlines parameters into the query text (~8 MB per 1,000 vectors), so
-  vector writes are chunked into sub-batches of ``VECTOR_CHUNK`` rows.
+* Writes: parameters travel inlined in the query text (the client's way, with vectors
+  as compact float32 text, see `_Vector`). An ordinary document is ONE query of fixed
+  text (see `FalkorDBStore._one_query`), so the server plans it once; a document with
+  more than ``ROW_CHUNK`` rows of a label or type, or ``VECTOR_CHUNK`` vectors of a
+  label, is written in sub-batches instead, so no query text grows without bound.
 """
 
 from __future__ import annotations
