@@ -60,6 +60,8 @@ def test_a_compound_without_a_known_head_is_left_alone(vocab: Vocabulary) -> Non
     # every "jeugd..." word a question about young people.
     assert direct("jeugdherberg", vocab) == {}
     assert label_index(vocab).split("jeugdherberg") == []
+    # "rijk" names the national government (an actor): "belangrijk" is not about it.
+    assert direct("wat is belangrijk", vocab) == {}
 
 
 def test_a_known_word_is_not_split(vocab: Vocabulary) -> None:

@@ -213,22 +213,28 @@ class LabelIndex:
         """(concept IRI, part, "head" | "modifier") for a Dutch compound the labels do not
         know whole: the longest known last part is what it is a kind of
         ("jeugdwerkloosheid" is werkloosheid), a known first part what it concerns
-        ("jeugd"). Nothing when no head is known: a modifier alone is too weak a guess."""
+        ("jeugd"). Nothing when no head is known: a modifier alone is too weak a guess.
+        Only topic and group labels take part: the short names of actors and laws
+        ("rijk", "boa") end too many ordinary words ("belangrijk")."""
         if not word.isalpha():
             return []
         for i in range(MIN_MODIFIER, len(word) - MIN_HEAD + 1):
             head = word[i:]
-            head_iris = self.single(head)
+            head_iris = self._part(head)
             if not head_iris:
                 continue
             out = [(iri, head, "head") for iri in sorted(head_iris)]
             for form in _word_forms(word[:i]):
-                mod_iris = self.single(form)
+                mod_iris = self._part(form)
                 if mod_iris:
                     out += [(iri, form, "modifier") for iri in sorted(mod_iris - head_iris)]
                     break
             return out
         return []
+
+    def _part(self, word: str) -> set[str]:
+        """``single`` restricted to concepts a part of a compound may stand for."""
+        return {i for i in self.single(word) if self.vocab[i].scheme not in NO_BROADER}
 
     def match(
         self, tokens: list[str], covered: set[int] | None = None
