@@ -157,11 +157,15 @@ _paren_re = re.compile(r"\s*\(.*$")
 _article_re = re.compile(r"^(de|het|een|the|a|an)\s+", re.IGNORECASE)
 
 
+@lru_cache(maxsize=65536)
 def same_entity_key(entity_id: str, name: str) -> tuple[str, str]:
     """What two result nodes share when they are one entity under two names: the kind
     (id prefix) and the name without a leading article or a trailing parenthesis, the
     form a text gives the same intervention in ("Multisysteemtherapie (MST)", cut by the
-    extractor to "Multisysteemtherapie (MST", is "Multisysteemtherapie")."""
+    extractor to "Multisysteemtherapie (MST", is "Multisysteemtherapie").
+
+    Cached: the concept arm names up to ``FACT_LIMIT`` entities per search, mostly the
+    same ones again, and slugging them was a few ms of every search."""
     plain = _paren_re.sub("", _article_re.sub("", name.strip()))
     return entity_id.split(":", 1)[0], slugify(plain) or slugify(name)
 
@@ -175,6 +179,9 @@ def canonical_ids(names: dict[str, str]) -> dict[str, str]:
         groups[same_entity_key(eid, name)].append(eid)
     out: dict[str, str] = {}
     for (_, key), ids in groups.items():
+        if len(ids) == 1:  # most names: no twin, nothing to choose
+            out[ids[0]] = ids[0]
+            continue
         best = min(ids, key=lambda i: (slugify(names[i]) != key, len(names[i]), i))
         for i in ids:
             out[i] = best
@@ -199,12 +206,16 @@ def spread_all(hits: dict[str, ArmHits], links: ChunkLinks) -> dict[str, dict[st
     return out
 
 
+#: What the arms read of a hit besides id and score (a chunk's text was most of a reply).
+HIT_PROPS = ("name",)
+
+
 def fulltext_hits(store: GraphStore, parsed: ParsedQuery) -> ArmHits:
     """The backend's Dutch-analysed fulltext index over names and chunk text."""
     text = parsed.fulltext_text
     out = ArmHits()
     for label in (*ENTITY_LABELS, "Chunk"):
-        _split(store.fulltext_search(label, text, ARM_K), out)
+        _split(store.fulltext_search(label, text, ARM_K, props=HIT_PROPS), out)
     return out
 
 
@@ -212,7 +223,7 @@ def vector_hits(store: GraphStore, vector: Sequence[float]) -> ArmHits:
     """Nearest entities and chunks to the query's embedding."""
     out = ArmHits()
     for label in (*ENTITY_LABELS, "Chunk"):
-        _split(store.vector_search(label, vector, ARM_K), out)
+        _split(store.vector_search(label, vector, ARM_K, props=HIT_PROPS), out)
     return out
 
 
