@@ -127,6 +127,11 @@ class Services:
     def store_opening(self) -> bool:
         return self._opening
 
+    def ready_store(self) -> GraphStore | None:
+        """The open store, or None -- without waiting or retrying (`store` may wait for an
+        open to finish, which an ``async`` route must not do in the event loop)."""
+        return self._store
+
     def store(self) -> GraphStore:
         """The open store, or a 503 problem with a sentence saying why there is none."""
         store = self._store

@@ -15,6 +15,7 @@ harmless; a keyword only counts where Cypher would read it as a clause.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from impact_graph.store.port import QueryRefused, QuerySyntaxError
@@ -115,13 +116,34 @@ def _refused(what: str, text: str, pos: int) -> QueryRefused:
     )
 
 
+#: Query texts up to this length that passed the check are remembered (`check_cypher`).
+CACHED_CHARS = 4096
+
+
 def check_cypher(query: str) -> None:
     """Refuse Cypher that writes, administers the server or reaches outside the graph.
 
     Raises `QueryRefused` (a sentence naming the clause, where it is and what is allowed
     instead) or `QuerySyntaxError` for an empty or unterminated query; returns quietly
     for a query the stores may run (they check again).
+
+    Researchers send the same text again and again with other parameters (the values
+    travel separately), so a text that passed is remembered and not tokenised again
+    (~0.1 ms of a 0.6 ms lookup); the check is a pure function of the text, and a
+    refused text is never remembered, so nothing gets through that would not.
     """
+    if isinstance(query, str) and len(query) <= CACHED_CHARS:
+        _check_cached(query)
+    else:
+        _check(query)
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_cached(query: str) -> None:
+    _check(query)
+
+
+def _check(query: str) -> None:
     if not query or not query.strip():
         raise QuerySyntaxError("The Cypher query is empty; send it as 'query'.")
     if len(query) > MAX_CYPHER_CHARS:

@@ -131,13 +131,39 @@ def run_cypher(
     row_cap: int = 1000,
 ) -> Table:
     """Check and run researcher Cypher read-only, time- and row-limited."""
-    check_cypher(query)
-    if params is not None and not isinstance(params, dict):
-        raise QuerySyntaxError("Cypher parameters must be a JSON object of name: value.")
+    _check_cypher_call(query, params)
     try:
         res = store.read_query(query, params or {}, timeout_s=timeout_s, row_cap=row_cap)
     except QuerySyntaxError as e:
         raise QuerySyntaxError(syntax_sentence(str(e))) from e
+    return _cypher_table(res, row_cap)
+
+
+async def run_cypher_async(
+    reader: Any,
+    query: str,
+    params: dict[str, Any] | None = None,
+    *,
+    timeout_s: float = 5.0,
+    row_cap: int = 1000,
+) -> Table:
+    """`run_cypher` through an awaitable reader (`impact_graph.queries.falkor_async`):
+    the same checks, limits and sentences, without a worker thread per query."""
+    _check_cypher_call(query, params)
+    try:
+        res = await reader.read_query(query, params or {}, timeout_s=timeout_s, row_cap=row_cap)
+    except QuerySyntaxError as e:
+        raise QuerySyntaxError(syntax_sentence(str(e))) from e
+    return _cypher_table(res, row_cap)
+
+
+def _check_cypher_call(query: str, params: Any) -> None:
+    check_cypher(query)
+    if params is not None and not isinstance(params, dict):
+        raise QuerySyntaxError("Cypher parameters must be a JSON object of name: value.")
+
+
+def _cypher_table(res: Any, row_cap: int) -> Table:
     return Table(
         columns=list(res.columns),
         rows=[list(r) for r in res.rows],

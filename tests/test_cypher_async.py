@@ -1,0 +1,109 @@
+"""``/cypher`` on FalkorDB runs in the event loop (`impact_graph.queries.falkor_async`)
+and must answer exactly what the store's own ``read_query`` answers: the same rows for
+nodes, edges, paths and capped results, and the same exception and sentence for every
+hostile query of `tests.test_hostile_cypher`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from impact_graph.config import Settings
+from impact_graph.queries.falkor_async import async_reader
+from impact_graph.queries.run import run_cypher, run_cypher_async
+from impact_graph.store.port import StoreError
+from tests.conftest import settings_for
+from tests.test_hostile_cypher import HOSTILE, ROW_CAP, TIMEOUT_S
+from tests.test_same_facts import DemoGraph, demo_graph  # noqa: F401 - shared fixture
+
+READS = [
+    ("MATCH (p:Programme) RETURN p.id AS id, p.name AS name, p.sources AS sources", {}, 1000),
+    ("MATCH (a)-[e]->(b) RETURN a, e, b ORDER BY a.id, type(e), b.id LIMIT 25", {}, 1000),
+    ("MATCH p = (a:Actor)-[]->(b) RETURN p ORDER BY a.id LIMIT 5", {}, 1000),
+    ("MATCH (n) RETURN n.id ORDER BY n.id", {}, 7),  # cut at the row cap
+    ("MATCH (n {id: $id}) RETURN n.id, labels(n)", {"id": "nobody"}, 1000),
+]
+
+
+def _both(store: Any, query: str, params: dict[str, Any] | None, **limits: Any) -> Any:
+    """(sync answer or exception, async answer or exception) for one query."""
+
+    def sync() -> Any:
+        try:
+            t = run_cypher(store, query, params, **limits)
+            return (t.columns, t.rows, t.truncated)
+        except StoreError as e:
+            return (type(e).__name__, str(e))
+
+    async def run_async() -> Any:
+        reader = async_reader(store)
+        assert reader is not None
+        try:
+            t = await run_cypher_async(reader, query, params, **limits)
+            return (t.columns, t.rows, t.truncated)
+        except StoreError as e:
+            return (type(e).__name__, str(e))
+        finally:
+            await reader.aclose()
+
+    return sync(), asyncio.run(run_async())
+
+
+@pytest.fixture
+def backend_settings(request: pytest.FixtureRequest) -> Settings:
+    """FalkorDB only: Neo4j has no asyncio reader (`async_reader` is None there and
+    /cypher keeps its worker thread, which `tests/test_cypher_api.py` covers)."""
+    return settings_for("falkordb", request)
+
+
+@pytest.fixture
+def falkordb_graph(demo_graph: DemoGraph) -> DemoGraph:  # noqa: F811
+    assert demo_graph.backend == "falkordb"
+    demo_graph.ensure_intact()
+    return demo_graph
+
+
+@pytest.mark.parametrize(("query", "params", "cap"), READS)
+def test_same_rows_as_read_query(falkordb_graph: DemoGraph, query, params, cap) -> None:  # type: ignore[no-untyped-def]
+    sync, via_loop = _both(falkordb_graph.store, query, params, timeout_s=5.0, row_cap=cap)
+    assert len(sync) == 3, sync  # an answer (columns, rows, truncated), not an error
+    assert via_loop == sync
+
+
+@pytest.mark.parametrize("h", HOSTILE, ids=[h.id for h in HOSTILE])
+def test_same_refusal_as_read_query(falkordb_graph: DemoGraph, h) -> None:  # type: ignore[no-untyped-def]
+    sync, via_loop = _both(
+        falkordb_graph.store, h.query, h.params, timeout_s=TIMEOUT_S, row_cap=ROW_CAP
+    )
+    if h.expect in ("timeout", "limited") and sync[0] != via_loop[0]:
+        # A runaway may finish on one run and not the other; both must still be answers
+        # within the limits (capped rows or the timeout sentence).
+        for out in (sync, via_loop):
+            assert out[0] == "QueryTimeout" or out[2] is True, out
+        return
+    assert via_loop == sync
+
+
+def test_endpoint_needs_no_worker_thread(
+    falkordb_graph: DemoGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """POST and GET /cypher answer on FalkorDB with the worker-thread path switched off,
+    and still refuse writes with the same sentence."""
+    from impact_graph.api.routers import cypher
+
+    client = falkordb_graph.client()
+
+    def no_thread(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("/cypher went to a worker thread")
+
+    monkeypatch.setattr(cypher, "run_in_threadpool", no_thread)
+    q = "MATCH (p:Programme) RETURN p.id AS id ORDER BY id"
+    want = [[r[0]] for r in falkordb_graph.store.read_query(q).rows]
+    r = client.post("/cypher", json={"query": q})
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"] == want
+    assert client.get("/cypher", params={"query": q}).json()["rows"] == want
+    r = client.post("/cypher", json={"query": "MATCH (n:Programme) SET n.x = 1 RETURN n"})
+    assert r.status_code == 400 and "read the graph" in r.json()["detail"]
