@@ -177,6 +177,24 @@ class Worker:
             self.opens += 1
         return self.store
 
+    def open_if_free(self) -> None:
+        """Open the store at start-up if that needs no waiting: nobody waits for it and
+        the lock is free. A worker started ahead of time (the API's start-up, or the
+        replacement of a killed one) then answers its first query without opening
+        RocksDB first; when a writer holds or wants the store, the first query opens it
+        as usual. Never registers as a waiter, so no writer is asked to let go for this."""
+        if self.store is not None or someone_waits(self.probe):
+            return
+        lock = open(self.lock_path, "a")  # noqa: SIM115 - kept open: it *is* the lock
+        try:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            self.store = ox.Store.read_only(self.path)
+        except OSError:  # locked by a writer (BlockingIOError), or no store written yet
+            lock.close()
+            return
+        self.lock = lock
+        self.opens += 1
+
     def close(self) -> None:
         """Close the store, then drop the lock (RocksDB must be closed before a writer
         may open the directory)."""
@@ -311,6 +329,8 @@ def main() -> None:
         limit = mem * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     worker = Worker(config["path"], config["lock"], config["wait"])
+    with worker.mutex:
+        worker.open_if_free()
     threading.Thread(target=worker.watch, name="release-on-wait", daemon=True).start()
     recv = Connection(fd_in, writable=False)
     send = Connection(fd_out, readable=False)

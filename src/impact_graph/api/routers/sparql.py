@@ -25,7 +25,7 @@ from impact_graph.api.deps import services
 from impact_graph.api.problems import ProblemError, problem_responses
 from impact_graph.rdf import sparql as sp
 from impact_graph.rdf.mapping import default_prefixes
-from impact_graph.rdf.view import RdfView
+from impact_graph.rdf.view import OxigraphView, RdfView
 from impact_graph.store.port import QueryRefused, QuerySyntaxError, QueryTimeout
 
 router = APIRouter(tags=["sparql"])
@@ -41,13 +41,18 @@ _READ_ONLY = (
 def rdf_view(request: Request) -> RdfView:
     """The RDF view: the write-through store's, or one opened for the API (the embedded
     view is opened per operation, so sharing its directory with the writer is safe)."""
-    svc = services(request)
-    store = getattr(svc, "_store", None)
+    return app_view(request.app)
+
+
+def app_view(app: Any) -> RdfView:
+    """`rdf_view` for an app (also used at start-up, where there is no request)."""
+    svc = app.state.services
+    store = svc.ready_store()
     view = getattr(store, "view", None) if store is not None else None
     if isinstance(view, RdfView):
         return view
     with _view_lock:
-        view = getattr(request.app.state, "rdf_view", None)
+        view = getattr(app.state, "rdf_view", None)
         if view is None:
             from impact_graph.rdf.view import open_view
 
@@ -62,8 +67,26 @@ def rdf_view(request: Request) -> RdfView:
                     "POST /cypher-style routes or ask the operator to enable the RDF view.",
                     slug="sparql-off",
                 )
-            request.app.state.rdf_view = view
+            app.state.rdf_view = view
         return view  # type: ignore[no-any-return]
+
+
+def start_query_workers(app: Any) -> bool:
+    """Start the embedded view's SPARQL query workers now (the app's start-up), so the
+    first query does not wait for a process to start and open the store (~0.5 s on this
+    machine). Returns whether workers were started: not when SPARQL is off, the view is
+    remote (nothing to start) or could not be opened (the first query then says why)."""
+    try:
+        view = app_view(app)
+    except ProblemError:
+        return False
+    if not isinstance(view, OxigraphView):
+        return False
+    # The store's start-up may have just written the ontology and still hold the writer;
+    # let go of it (as the first query would), so the workers can open the store now.
+    view.release()
+    view.start_query_workers()
+    return True
 
 
 def _answer(request: Request, query: str | None, fmt: str | None) -> Response:
