@@ -6,6 +6,18 @@ Usage::
     .venv/bin/python bench/query.py                 # 100k nodes, ~1M triples
     .venv/bin/python bench/query.py --quick         # 2k nodes, ~20k triples (seconds)
 
+The queries are the kinds a researcher runs (notebooks/01-cypher.ipynb, 02-sparql.ipynb),
+each in Cypher and in SPARQL, and both must give the same rows:
+
+* ``lookup`` -- the actors of one programme (a ~0.6 ms indexed lookup: the worst case
+  for a fixed per-call cost);
+* ``two-hop`` -- the interventions that address one challenge, with how many effects
+  each has (the notebooks' first question: a 2-hop match with OPTIONAL and a count);
+* ``per-challenge`` -- interventions counted per challenge (an aggregation over every
+  ADDRESSES edge);
+* ``path`` -- from a programme through its actors and what they deliver to the
+  challenges addressed (a 3-hop path with a count).
+
 Every variant answers the same query with the same parameters and the same rows, and
 each is counted up to the same point -- the answer serialised as JSON bytes -- so the
 ratio is what the endpoint adds, not a difference in work:
@@ -18,22 +30,26 @@ ratio is what the endpoint adds, not a difference in work:
   no HTTP client or socket: routing, the read dependency, request parsing, the guard and
   checks, the time limit and row cap (SPARQL: the long-lived worker process, a pipe
   round trip, serialisation in the worker), JSON. This is the endpoint's own cost.
-* ``HTTP`` -- the same request through Starlette's TestClient (httpx over an in-process
-  transport and a thread hop per call), as the earlier runs of this benchmark measured.
-  It adds a fixed ~1-1.5 ms per call that belongs to the client harness, printed as its
-  own row (``HTTP no-op``: a route that returns ``{}``), so it can be told apart.
+* ``TestClient`` -- the same request through Starlette's TestClient (httpx over an
+  in-process transport and a thread hop per call), as the earlier runs measured.
+* ``HTTP`` -- the app served by uvicorn on a local TCP socket, called with an httpx
+  client that keeps its connection alive: what a researcher's script sees, client
+  included.
 
-Calls run one at a time; the variants are interleaved call by call (direct, in-app, HTTP,
-no-op, next parameter; who goes first rotates, since the first call for a parameter
-reads colder caches), so a load change on this shared machine hits all of them alike.
-p50/p95 over the calls after a warm-up; the ratio is variant p50 / direct p50 and the
-target is at most 1.3x. Data is synthetic: actors taking part in programmes and
-delivering interventions, written straight into both stores (not through ingest).
+The two clients' own cost per call is printed as ``no-op`` rows (a route that returns
+``{}``), so it can be told apart from the endpoint's. Calls run one at a time; the
+variants are interleaved call by call (who goes first rotates, since the first call for a
+parameter reads colder caches), so a load change on this shared machine hits all of them
+alike. p50/p95 over the calls after a warm-up; the ratio is variant p50 / direct p50 and
+the target is at most 1.3x. Data is synthetic: actors taking part in programmes and
+delivering interventions, interventions addressing challenges and having effects, written
+straight into both stores (not through ingest).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -41,7 +57,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +78,9 @@ from _common import (
 TARGET = 1.3
 
 
-def build(data: Path, n_nodes: int, seed: int = 7) -> tuple[Any, list[str]]:
-    """Write the synthetic graph to FalkorDB and ~10 triples per node to Oxigraph."""
+def build(data: Path, n_nodes: int, seed: int = 7) -> tuple[Any, dict[str, list[str]]]:
+    """Write the synthetic graph to FalkorDB and ~10 triples per node to Oxigraph; the
+    node ids by kind (``programmes``, ``challenges``) for the queries' parameters."""
     import pyoxigraph as ox
 
     from impact_graph.config import Settings
@@ -77,23 +95,44 @@ def build(data: Path, n_nodes: int, seed: int = 7) -> tuple[Any, list[str]]:
     mapping = RdfMapping(schema)
     n_prog = max(10, n_nodes // 100)
     n_int = max(10, n_nodes // 20)
-    n_act = n_nodes - n_prog - n_int
+    n_ch = max(10, n_nodes // 1000)
+    n_eff = max(10, n_nodes // 20)
+    n_act = n_nodes - n_prog - n_int - n_ch - n_eff
     progs = [f"programme:p{i}" for i in range(n_prog)]
     ints = [f"intervention:i{i}" for i in range(n_int)]
+    chs = [f"challenge:c{i}" for i in range(n_ch)]
+    effs = [f"effect:e{i}" for i in range(n_eff)]
     acts = [f"actor:a{i}" for i in range(n_act)]
     part = [(a, rnd.choice(progs)) for a in acts for _ in range(2)]
     deliv = [(a, rnd.choice(ints)) for a in acts]
+    addr = sorted({(i, rnd.choice(chs)) for i in ints for _ in range(2)})
+    has_eff = [(rnd.choice(ints), e) for e in effs]
+    labels = (
+        ("Programme", progs),
+        ("Intervention", ints),
+        ("Challenge", chs),
+        ("Effect", effs),
+        ("Actor", acts),
+    )
+    rels = (
+        ("PARTICIPATES_IN", part),
+        ("DELIVERS", deliv),
+        ("ADDRESSES", addr),
+        ("HAS_EFFECT", has_eff),
+    )
 
     store = FalkorDBStore(settings)
     store.clear()
-    for label, ids in (("Programme", progs), ("Intervention", ints), ("Actor", acts)):
+    for label, ids in labels:
         for i in range(0, len(ids), 5000):
             store.graph.query(
                 f"UNWIND $ids AS id CREATE (:Node:{label} {{id: id, name: 'name ' + id}})",
                 {"ids": ids[i : i + 5000]},
             )
     store.graph.query("CREATE INDEX FOR (n:Node) ON (n.id)")
-    for rel, pairs in (("PARTICIPATES_IN", part), ("DELIVERS", deliv)):
+    for label, _ in labels:  # as the app's schema: each label's id is indexed too
+        store.graph.query(f"CREATE INDEX FOR (n:{label}) ON (n.id)")
+    for rel, pairs in rels:
         for i in range(0, len(pairs), 5000):
             store.graph.query(
                 f"UNWIND $p AS p MATCH (a:Node {{id: p[0]}}), (b:Node {{id: p[1]}}) "
@@ -107,7 +146,7 @@ def build(data: Path, n_nodes: int, seed: int = 7) -> tuple[Any, list[str]]:
     name_p, id_p = mapping.prop("name"), mapping.prop("id")
     quads: list[Any] = []
     rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-    for label, ids in (("Programme", progs), ("Intervention", ints), ("Actor", acts)):
+    for label, ids in labels:
         cls = mapping.class_iri(label)
         for nid in ids:
             s = mapping.node_iri(nid)
@@ -116,7 +155,7 @@ def build(data: Path, n_nodes: int, seed: int = 7) -> tuple[Any, list[str]]:
                 ox.Quad(s, name_p, ox.Literal("name " + nid), g),
                 ox.Quad(s, id_p, ox.Literal(nid), g),
             ]
-    for rel, pairs in (("PARTICIPATES_IN", part), ("DELIVERS", deliv)):
+    for rel, pairs in rels:
         p = mapping.rel_iri(rel)
         for a, b in pairs:
             s, o = mapping.node_iri(a), mapping.node_iri(b)
@@ -132,10 +171,97 @@ def build(data: Path, n_nodes: int, seed: int = 7) -> tuple[Any, list[str]]:
     ox_store.bulk_extend(quads)
     ox_store.flush()
     del ox_store
-    console.print(
-        f"{n_nodes:,} nodes, {len(part) + len(deliv):,} relationships; {len(quads):,} quads"
-    )
-    return settings, progs
+    n_rels = sum(len(pairs) for _, pairs in rels)
+    console.print(f"{n_nodes:,} nodes, {n_rels:,} relationships; {len(quads):,} quads")
+    return settings, {"programmes": progs, "challenges": chs}
+
+
+IG = "https://w3id.org/impact-graph/ontology#"
+BASE = "https://w3id.org/impact-graph/id/"
+
+
+@dataclass(frozen=True)
+class Query:
+    """One research question in both languages; ``param`` names the kind of node id it
+    takes (None: the same text every call)."""
+
+    name: str
+    title: str
+    cypher: str
+    sparql: str  # ``{id}`` is replaced by the parameter's node IRI
+    param: str | None = None
+
+    def cypher_params(self, nid: str | None) -> dict[str, Any]:
+        return {"id": nid} if self.param else {}
+
+    def sparql_text(self, nid: str | None) -> str:
+        return self.sparql.replace("{id}", f"<{BASE}{nid}>") if self.param else self.sparql
+
+
+QUERIES = [
+    Query(
+        "lookup",
+        "actors of one programme",
+        "MATCH (a:Actor)-[:PARTICIPATES_IN]->(p:Programme {id: $id}) "
+        "RETURN a.id AS id, a.name AS name ORDER BY id LIMIT 100",
+        f"SELECT ?id ?name WHERE {{ ?a <{IG}participatesIn> {{id}} ; <{IG}id> ?id ; "
+        f"<{IG}name> ?name }} ORDER BY ?id LIMIT 100",
+        "programmes",
+    ),
+    Query(
+        "two-hop",
+        "interventions for one challenge, with their number of effects",
+        "MATCH (i:Intervention)-[:ADDRESSES]->(c:Challenge {id: $id}) "
+        "OPTIONAL MATCH (i)-[:HAS_EFFECT]->(e:Effect) "
+        "RETURN i.id AS id, i.name AS name, count(DISTINCT e) AS effects "
+        "ORDER BY effects DESC, id LIMIT 100",
+        f"SELECT ?id ?name (COUNT(DISTINCT ?e) AS ?effects) WHERE {{ "
+        f"?i <{IG}addresses> {{id}} ; <{IG}id> ?id ; <{IG}name> ?name . "
+        f"OPTIONAL {{ ?i <{IG}hasEffect> ?e }} }} "
+        f"GROUP BY ?id ?name ORDER BY DESC(?effects) ?id LIMIT 100",
+        "challenges",
+    ),
+    Query(
+        "per-challenge",
+        "interventions counted per challenge",
+        "MATCH (i:Intervention)-[:ADDRESSES]->(c:Challenge) "
+        "RETURN c.id AS id, count(i) AS interventions ORDER BY interventions DESC, id LIMIT 20",
+        f"SELECT ?id (COUNT(?i) AS ?interventions) WHERE {{ ?i <{IG}addresses> ?c . "
+        f"?c <{IG}id> ?id }} GROUP BY ?id ORDER BY DESC(?interventions) ?id LIMIT 20",
+    ),
+    Query(
+        "path",
+        "programme -> actors -> interventions -> challenges",
+        "MATCH (p:Programme {id: $id})<-[:PARTICIPATES_IN]-(a:Actor)-[:DELIVERS]->"
+        "(i:Intervention)-[:ADDRESSES]->(c:Challenge) "
+        "RETURN c.id AS id, count(DISTINCT i) AS interventions "
+        "ORDER BY interventions DESC, id LIMIT 20",
+        f"SELECT ?id (COUNT(DISTINCT ?i) AS ?interventions) WHERE {{ "
+        f"?a <{IG}participatesIn> {{id}} ; <{IG}delivers> ?i . ?i <{IG}addresses> ?c . "
+        f"?c <{IG}id> ?id }} GROUP BY ?id ORDER BY DESC(?interventions) ?id LIMIT 20",
+        "programmes",
+    ),
+]
+
+
+def sparql_rows(body: bytes) -> list[list[Any]]:
+    """SPARQL JSON results as rows of plain values (integers by datatype), to compare
+    with Cypher's rows."""
+    doc = json.loads(body)
+    names = doc["head"]["vars"]
+    rows = []
+    for b in doc["results"]["bindings"]:
+        row: list[Any] = []
+        for v in names:
+            term = b.get(v)
+            if term is None:
+                row.append(None)
+            elif term.get("datatype", "").endswith("#integer"):
+                row.append(int(term["value"]))
+            else:
+                row.append(term["value"])
+        rows.append(row)
+    return rows
 
 
 class AsgiCaller:
@@ -200,40 +326,74 @@ class AsgiCaller:
         return status, b"".join(chunks)
 
 
-def interleaved(
+async def interleaved(
     calls: dict[str, Callable[[Any], Any]], inputs: Sequence[Any], warmup: int = 5
 ) -> tuple[dict[str, Latency], dict[str, list[Any]]]:
     """Time every variant once per input, in turn (so load drift hits all alike), the
     order rotating from one input to the next. A call may return an awaitable (the in-app
-    variant); all run in one event loop task."""
-    import asyncio
+    variant); the whole benchmark runs as one event loop task, as a server's loop does, so
+    anyio's worker threads and the app's connections live on between requests."""
     import inspect
 
-    async def main() -> tuple[dict[str, Latency], dict[str, list[Any]]]:
-        for x in inputs[:warmup]:
-            for call in calls.values():
-                out = call(x)
-                if inspect.isawaitable(out):
-                    await out
-        lat = {name: Latency() for name in calls}
-        outs: dict[str, list[Any]] = {name: [] for name in calls}
-        names = list(calls)
-        for i, x in enumerate(inputs):
-            # Rotate who goes first: the first call for a parameter reads colder caches.
-            for name in names[i % len(names) :] + names[: i % len(names)]:
-                call = calls[name]
-                t0 = time.perf_counter()
-                out = call(x)
-                if inspect.isawaitable(out):
-                    out = await out
-                lat[name].samples_ms.append((time.perf_counter() - t0) * 1000.0)
-                outs[name].append(out)
-        return lat, outs
+    for x in inputs[:warmup]:
+        for call in calls.values():
+            out = call(x)
+            if inspect.isawaitable(out):
+                await out
+    lat = {name: Latency() for name in calls}
+    outs: dict[str, list[Any]] = {name: [] for name in calls}
+    names = list(calls)
+    for i, x in enumerate(inputs):
+        # Rotate who goes first: the first call for a parameter reads colder caches.
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            call = calls[name]
+            t0 = time.perf_counter()
+            out = call(x)
+            if inspect.isawaitable(out):
+                out = await out
+            lat[name].samples_ms.append((time.perf_counter() - t0) * 1000.0)
+            outs[name].append(out)
+    return lat, outs
 
-    return asyncio.run(main())
+
+@contextlib.contextmanager
+def http_server(app: Any) -> Iterator[str]:
+    """The app served by uvicorn on a free local port (its lifespan already ran: the
+    TestClient's); yields the base URL."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="bench-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start within 30 s")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+VARIANTS = ("in-app", "TestClient", "HTTP")
+NOOPS = ("TestClient no-op", "HTTP no-op")
 
 
 def run(quick: bool, json_path: Path | None) -> int:
+    import asyncio
+
+    import httpx
     import pyoxigraph as ox
     from fastapi.responses import Response
     from fastapi.testclient import TestClient
@@ -247,133 +407,191 @@ def run(quick: bool, json_path: Path | None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:
         data = Path(tmp)
         try:
-            settings, progs = build(data, n_nodes)
-            rnd = random.Random(1)
-            picks = [rnd.choice(progs) for _ in range(calls)]
-            cypher = (
-                "MATCH (a:Actor)-[:PARTICIPATES_IN]->(p:Programme {id: $pid}) "
-                "RETURN a.id AS id, a.name AS name ORDER BY id LIMIT 100"
-            )
-            ig = "https://w3id.org/impact-graph/ontology#"
-            base = "https://w3id.org/impact-graph/id/"
-
-            def sparql(pid: str) -> str:
-                return (
-                    f"SELECT ?id ?name WHERE {{ ?a <{ig}participatesIn> <{base}{pid}> ; "
-                    f"<{ig}id> ?id ; <{ig}name> ?name }} ORDER BY ?id LIMIT 100"
-                )
-
-            app = create_app(settings, warm_up=False)
+            settings, ids = build(data, n_nodes)
+            # As `impact-graph serve` starts it: SPARQL workers started at start-up.
+            app = create_app(settings, warm_up=False, warm_sparql=True)
 
             @app.get("/_bench_noop", include_in_schema=False)
-            def _noop_route() -> Response:  # the HTTP harness's own floor
+            async def _noop_route() -> Response:  # the HTTP clients' own floor
                 return Response(b"{}", media_type="application/json")
 
-            results: dict[str, Any] = {}
             json_accept = {"Accept": "application/sparql-results+json"}
-            with TestClient(app) as client:
+            post_json = {"Content-Type": "application/json"}
+            with (
+                TestClient(app) as client,
+                http_server(app) as base_url,
+                httpx.Client(base_url=base_url, timeout=60) as http,
+            ):
                 asgi = AsgiCaller(app)
-                store = app.state.services.store()
-                graph = store.graph  # the falkordb client's graph
+                graph = app.state.services.store().graph  # the falkordb client's graph
                 ox_store = ox.Store.read_only(str(view_dir(settings) / "oxigraph"))
-                lat_c, out_c = interleaved(
-                    {
-                        "direct": lambda pid: json.dumps(
-                            graph.ro_query(cypher, {"pid": pid}).result_set
+
+                def cypher_calls(q: Query) -> dict[str, Callable[[Any], Any]]:
+                    def body(nid: Any) -> dict[str, Any]:
+                        return {"query": q.cypher, "params": q.cypher_params(nid)}
+
+                    return {
+                        "direct": lambda nid: json.dumps(
+                            graph.ro_query(q.cypher, q.cypher_params(nid)).result_set
                         ).encode(),
-                        "in-app": lambda pid: asgi.request(
+                        "in-app": lambda nid: asgi.request(
                             "POST",
                             "/cypher",
-                            body=json.dumps({"query": cypher, "params": {"pid": pid}}).encode(),
-                            headers={"Content-Type": "application/json"},
+                            body=json.dumps(body(nid)).encode(),
+                            headers=post_json,
                         ),
-                        "HTTP": lambda pid: client.post(
-                            "/cypher", json={"query": cypher, "params": {"pid": pid}}
-                        ),
-                        "HTTP no-op": lambda pid: client.get("/_bench_noop"),
-                    },
-                    picks,
-                )
-                lat_s, out_s = interleaved(
-                    {
-                        "direct": lambda pid: ox_store.query(sparql(pid)).serialize(
+                        "TestClient": lambda nid: client.post("/cypher", json=body(nid)),
+                        "HTTP": lambda nid: http.post("/cypher", json=body(nid)),
+                        "TestClient no-op": lambda nid: client.get("/_bench_noop"),
+                        "HTTP no-op": lambda nid: http.get("/_bench_noop"),
+                    }
+
+                def sparql_calls(q: Query) -> dict[str, Callable[[Any], Any]]:
+                    def params(nid: Any) -> dict[str, str]:
+                        return {"query": q.sparql_text(nid)}
+
+                    return {
+                        "direct": lambda nid: ox_store.query(q.sparql_text(nid)).serialize(
                             format=ox.QueryResultsFormat.JSON
                         ),
-                        "in-app": lambda pid: asgi.request(
-                            "GET", "/sparql", params={"query": sparql(pid)}, headers=json_accept
+                        "in-app": lambda nid: asgi.request(
+                            "GET", "/sparql", params=params(nid), headers=json_accept
                         ),
-                        "HTTP": lambda pid: client.get(
-                            "/sparql", params={"query": sparql(pid)}, headers=json_accept
+                        "TestClient": lambda nid: client.get(
+                            "/sparql", params=params(nid), headers=json_accept
                         ),
-                        "HTTP no-op": lambda pid: client.get("/_bench_noop"),
-                    },
-                    picks,
-                )
-                # Same answers: row counts (and the rows themselves) agree call by call.
-                for i in range(len(picks)):
-                    rows = json.loads(out_c["direct"][i])
-                    status, body = out_c["in-app"][i]
-                    assert status == 200, body[:300]
-                    assert json.loads(body)["rows"] == rows
-                    assert out_c["HTTP"][i].json()["rows"] == rows
-                    want = json.loads(out_s["direct"][i])["results"]["bindings"]
-                    status, body = out_s["in-app"][i]
-                    assert status == 200, body[:300]
-                    assert json.loads(body)["results"]["bindings"] == want
-                    assert out_s["HTTP"][i].json()["results"]["bindings"] == want
-                sizes = {
-                    "cypher": statistics.mean(len(json.loads(b)) for b in out_c["direct"]),
-                    "sparql": statistics.mean(
-                        len(json.loads(b)["results"]["bindings"]) for b in out_s["direct"]
-                    ),
-                }
-            table = make_table(
-                f"Researcher queries, {n_nodes:,} nodes ({calls} calls each, interleaved)",
-                ["", "p50", "p95", "ratio p50", f"<= {TARGET}x"],
-            )
-            for name, lat in (("cypher", lat_c), ("sparql", lat_s)):
-                d = lat["direct"]
-                table.add_row(
-                    f"{name} direct (+JSON), {sizes[name]:.0f} rows",
-                    fmt(d.p50, "ms", 2),
-                    fmt(d.p95, "ms", 2),
-                    "",
-                    "",
-                )
-                entry: dict[str, Any] = {"direct": d.summary(), "rows_mean": sizes[name]}
-                for variant, label in (("in-app", f"/{name} in-app"), ("HTTP", f"/{name} HTTP")):
-                    a = lat[variant]
-                    ratio = a.p50 / d.p50 if d.p50 > 0 else float("nan")
-                    table.add_row(
-                        label,
-                        fmt(a.p50, "ms", 2),
-                        fmt(a.p95, "ms", 2),
-                        fmt(ratio, "x", 2),
-                        verdict(ratio <= TARGET),
-                    )
-                    key = name if variant == "HTTP" else f"{name} in-app"
-                    results[key] = {
-                        **entry,
-                        "endpoint": a.summary(),
-                        "ratio_p50": ratio,
-                        "variant": variant,
+                        "HTTP": lambda nid: http.get(
+                            "/sparql", params=params(nid), headers=json_accept
+                        ),
+                        "TestClient no-op": lambda nid: client.get("/_bench_noop"),
+                        "HTTP no-op": lambda nid: http.get("/_bench_noop"),
                     }
-                noop = lat["HTTP no-op"]
-                table.add_row(
-                    "  HTTP no-op (harness floor)", fmt(noop.p50, "ms", 2), fmt(noop.p95, "ms", 2)
-                )
-                results[name]["http_noop"] = noop.summary()
-            console.print(table)
+
+                async def measure() -> list[dict[str, Any]]:
+                    rnd = random.Random(1)
+                    out: list[dict[str, Any]] = []
+                    for q in QUERIES:
+                        picks = [
+                            rnd.choice(ids[q.param]) if q.param else None for _ in range(calls)
+                        ]
+                        lat_c, out_c = await interleaved(cypher_calls(q), picks)
+                        lat_s, out_s = await interleaved(sparql_calls(q), picks)
+                        rows_c = [json.loads(b) for b in out_c["direct"]]
+                        rows_s = [sparql_rows(b) for b in out_s["direct"]]
+                        for i in range(len(picks)):
+                            # The same facts both ways, and every variant the same rows.
+                            assert rows_s[i] == rows_c[i], (q.name, rows_c[i][:3], rows_s[i][:3])
+                            status, body = out_c["in-app"][i]
+                            assert status == 200, body[:300]
+                            assert json.loads(body)["rows"] == rows_c[i]
+                            status, body = out_s["in-app"][i]
+                            assert status == 200, body[:300]
+                            assert sparql_rows(body) == rows_s[i]
+                            for v in ("TestClient", "HTTP"):
+                                assert out_c[v][i].status_code == 200, out_c[v][i].text[:300]
+                                assert out_c[v][i].json()["rows"] == rows_c[i]
+                                assert out_s[v][i].status_code == 200, out_s[v][i].text[:300]
+                                assert sparql_rows(out_s[v][i].content) == rows_s[i]
+                        for lang, lat, rows in (
+                            ("cypher", lat_c, rows_c),
+                            ("sparql", lat_s, rows_s),
+                        ):
+                            out.append(entry(q, lang, lat, statistics.mean(len(r) for r in rows)))
+                    return out
+
+                results = asyncio.run(measure())
+            print_table(results, n_nodes, calls)
             load = os.getloadavg()
             console.print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
             if json_path:
                 save_json(
                     json_path,
-                    {"machine": machine_info(), "nodes": n_nodes, "load": load, **results},
+                    {
+                        "machine": machine_info(),
+                        "nodes": n_nodes,
+                        "calls": calls,
+                        "load": load,
+                        **legacy_keys(results),
+                        "queries": results,
+                    },
                 )
         finally:
             FalkorDBServer(data).stop()
     return 0
+
+
+def entry(q: Query, lang: str, lat: dict[str, Latency], rows_mean: float) -> dict[str, Any]:
+    """One query in one language: direct, each variant with its ratio, the no-op floors."""
+    d = lat["direct"]
+    variants = {}
+    for v in VARIANTS:
+        ratio = lat[v].p50 / d.p50 if d.p50 > 0 else float("nan")
+        variants[v] = {**lat[v].summary(), "ratio_p50": ratio, "holds": ratio <= TARGET}
+    return {
+        "query": q.name,
+        "title": q.title,
+        "language": lang,
+        "text": q.cypher if lang == "cypher" else q.sparql,
+        "rows_mean": rows_mean,
+        "direct": d.summary(),
+        "variants": variants,
+        "noop": {v.split()[0]: lat[v].summary() for v in NOOPS},
+    }
+
+
+def legacy_keys(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The lookup's figures under the keys earlier runs wrote ("cypher in-app", "cypher"
+    = TestClient, ...), so older reports and comparisons keep working."""
+    out: dict[str, Any] = {}
+    for r in results:
+        if r["query"] != "lookup":
+            continue
+        lang = r["language"]
+        base = {"direct": r["direct"], "rows_mean": r["rows_mean"]}
+        for v, key in (
+            ("in-app", f"{lang} in-app"),
+            ("TestClient", lang),
+            ("HTTP", f"{lang} HTTP"),
+        ):
+            out[key] = {
+                **base,
+                "endpoint": {k: x for k, x in r["variants"][v].items() if k.endswith(("_ms", "n"))},
+                "ratio_p50": r["variants"][v]["ratio_p50"],
+                "variant": v,
+            }
+        out[lang]["http_noop"] = r["noop"]["TestClient"]
+        out[f"{lang} HTTP"]["http_noop"] = r["noop"]["HTTP"]
+    return out
+
+
+def print_table(results: list[dict[str, Any]], n_nodes: int, calls: int) -> None:
+    table = make_table(
+        f"Researcher queries, {n_nodes:,} nodes ({calls} calls each, interleaved)",
+        ["", "p50", "p95", "ratio p50", f"<= {TARGET}x"],
+    )
+    for r in results:
+        d = r["direct"]
+        table.add_row(
+            f"{r['language']} {r['query']}: direct (+JSON), {r['rows_mean']:.0f} rows",
+            fmt(d["p50_ms"], "ms", 2),
+            fmt(d["p95_ms"], "ms", 2),
+            "",
+            "",
+        )
+        for v in VARIANTS:
+            a = r["variants"][v]
+            table.add_row(
+                f"  /{r['language']} {v}",
+                fmt(a["p50_ms"], "ms", 2),
+                fmt(a["p95_ms"], "ms", 2),
+                fmt(a["ratio_p50"], "x", 2),
+                verdict(a["holds"]),
+            )
+        for v, n in r["noop"].items():
+            table.add_row(
+                f"  {v} no-op (client floor)", fmt(n["p50_ms"], "ms", 2), fmt(n["p95_ms"], "ms", 2)
+            )
+    console.print(table)
 
 
 def main(argv: list[str] | None = None) -> int:
