@@ -17,7 +17,23 @@ measures, in one run and on one machine state:
 * re-ingest of the unchanged corpus (skipped by content hash) and its speed-up —
   target: ≥ 50×;
 * peak memory: ``ru_maxrss`` of the process (model included), and the Python heap peak
-  (tracemalloc, in a separate dry run, only up to ``--heap-max`` generated documents).
+  (tracemalloc, in a separate dry run, only up to ``--heap-max`` generated documents);
+* where the CPU went (``cpu_*``): seconds per stage and per thread (the pipeline's
+  ``RunTimes``), torch's worker threads (the process less the pipeline's threads), the
+  FalkorDB server process (/proc), and ``cores_used`` (all of it ÷ the ingest's wall
+  time; 2 is the machine). ``cpu_total_s / 2`` is the floor no scheduling can beat;
+* when the model waited (``model_wait_first_s``: run start to its first call;
+  ``model_wait_last_s``: its last call to the run's end, the last writes) and how its
+  calls were spent (``model_run_s`` on a CPU, ``model_runnable_s`` waiting for one,
+  ``model_asleep_s`` waiting for the GIL or its OpenMP partner);
+* ``stretches``: every ``--progress-every`` documents, that stretch's seconds and CPU
+  seconds per document (process and server): a growing CPU per document means some
+  step costs more as the graph grows, whatever the machine's load did meanwhile.
+
+Start-up is outside the timings and reported apart (``startup_s``): the model's load,
+and the NLP's (vocabulary, spaCy pipelines and matchers, ~3 CPU s) via
+``Pipeline.warm_up``. Until 2026-11-27 12:40 UTC the NLP's start-up was inside
+``ingest_s`` (the model's was not), so earlier demo figures carry ~2-3 s more.
 
 Usage::
 
@@ -145,29 +161,122 @@ def encode_seconds(embedder: Embedder, texts: list[str], sample: int) -> tuple[f
     return (s * len(texts) / len(todo), sampled)
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_s(pid: int | None) -> float | None:
+    """User + system CPU seconds of process ``pid`` (all its threads), from /proc."""
+    if pid is None:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after "(comm)": fields 3.. of proc(5)
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def server_pid(settings: Settings) -> int | None:
+    """The FalkorDB server the benchmark's store runs on (None for Neo4j)."""
+    if settings.backend != "falkordb":
+        return None
+    from impact_graph.store.falkordb_server import FalkorDBServer
+
+    return FalkorDBServer(settings.data_path).read_pid()
+
+
+def cpu_figures(
+    pipe: Pipeline, report: IngestReport, process_cpu_s: float, server_cpu_s: float | None
+) -> dict[str, Any]:
+    """Where the ingest's CPU went: per stage and thread (the pipeline's own clocks), the
+    rest of the process (torch's worker threads, the garbage collector, ...), the store's
+    server process, and when the model thread waited instead of encoding.
+
+    Wall time says little on a shared 2-core machine; CPU seconds say what each part
+    costs. ``cpu_total_s`` against ``2 × ingest_s`` is how full the two cores were.
+    """
+    t = pipe.times
+    threads = {k: round(v, 3) for k, v in t.thread_cpu.items()}
+    named = sum(t.thread_cpu.values())
+    total = process_cpu_s + (server_cpu_s or 0.0)
+    wall = report.seconds
+    return {
+        **{f"cpu_stage_{k}_s": round(v, 3) for k, v in t.stage_cpu.items()},
+        **{f"cpu_thread_{k}_s": v for k, v in threads.items()},
+        # torch's intra-op (OpenMP) workers end with the embed thread, so they are the
+        # process's CPU less the three pipeline threads.
+        "cpu_other_threads_s": round(max(0.0, process_cpu_s - named), 3),
+        "cpu_process_s": round(process_cpu_s, 3),
+        "cpu_server_s": None if server_cpu_s is None else round(server_cpu_s, 3),
+        "cpu_total_s": round(total, 3),
+        "cores_used": round(total / wall, 2) if wall else None,
+        "model_calls": t.model_calls,
+        "model_busy_s": round(t.model_busy_s, 3),
+        "model_idle_s": round(max(0.0, wall - t.model_busy_s), 3),
+        "model_wait_first_s": round(t.model_wait_first_s, 3),
+        "model_wait_last_s": round(t.model_wait_last_s, 3),
+        # The embed thread inside encode calls: on a CPU, runnable (waiting for a CPU),
+        # asleep (the GIL, its OpenMP partner). Compare with `bound_sched`.
+        "model_run_s": round(t.model_run_s, 3),
+        "model_runnable_s": round(t.model_runnable_s, 3),
+        "model_asleep_s": round(max(0.0, t.model_busy_s - t.model_run_s - t.model_runnable_s), 3),
+    }
+
+
 class ProgressLog:
     """Writes ``elapsed docs chunks`` every ``every`` documents (and at the end), so a long
-    run shows its rate as it goes and a run stopped early still has figures."""
+    run shows its rate as it goes and a run stopped early still has figures.
 
-    def __init__(self, out: TextIO | None, every: int = 250) -> None:
-        self.out, self.every = out, every
+    Each line also gives the stretch since the previous line: its documents/s and the
+    CPU seconds per document of this process and of the store's server. On a loaded
+    machine the rate moves with the load, the CPU per document does not: if it grows
+    from the first stretches to the last, some step costs more as the graph grows.
+    The stretches are kept in ``stretches`` for the JSON figures.
+    """
+
+    def __init__(self, out: TextIO | None, every: int = 250, server: int | None = None) -> None:
+        self.out, self.every, self.server = out, every, server
         self.t0 = time.perf_counter()
         self.docs = self.chunks = 0
+        self.stretches: list[dict[str, float]] = []
+        self._mark = (self.t0, 0, time.process_time(), proc_cpu_s(server) or 0.0)
 
     def __call__(self, outcome: DocumentOutcome) -> None:
         self.docs += 1
         self.chunks += outcome.chunks
-        if self.out is not None and self.docs % self.every == 0:
+        if self.docs % self.every == 0:
             self.line()
 
     def line(self, note: str = "") -> None:
+        now, cpu, srv = time.perf_counter(), time.process_time(), proc_cpu_s(self.server) or 0.0
+        t, d, c, sv = self._mark
+        n = self.docs - d
+        if n > 0:
+            self.stretches.append(
+                {
+                    "docs": self.docs,
+                    "stretch_docs": n,
+                    "s": round(now - t, 3),
+                    "cpu_per_doc_s": round((cpu - c) / n, 4),
+                    "server_cpu_per_doc_s": round((srv - sv) / n, 4),
+                    "load_1m": round(os.getloadavg()[0], 2),
+                }
+            )
+        self._mark = (now, self.docs, cpu, srv)
         if self.out is None:
             return
-        el = time.perf_counter() - self.t0
+        el = now - self.t0
+        st = self.stretches[-1] if n > 0 else None
+        stretch = (
+            f"stretch: docs/s={n / st['s']:.2f} cpu/doc={st['cpu_per_doc_s']:.3f}s "
+            f"server cpu/doc={st['server_cpu_per_doc_s']:.3f}s "
+            if st and st["s"]
+            else ""
+        )
         self.out.write(
             f"{time.strftime('%H:%M:%S')} elapsed={el:.1f}s docs={self.docs} "
             f"chunks={self.chunks} docs/s={self.docs / el:.2f} chunks/s={self.chunks / el:.2f} "
-            f"load={os.getloadavg()[0]:.2f} {note}\n"
+            f"{stretch}load={os.getloadavg()[0]:.2f} {note}\n"
         )
         self.out.flush()
 
@@ -182,6 +291,7 @@ def measure(
     bound_sample: int = 4000,
     log: TextIO | None = None,
     time_budget_s: float | None = None,
+    progress_every: int = 250,
 ) -> dict[str, Any]:
     """Ingest ``corpus`` fresh, re-ingest it, time the model alone on its texts.
 
@@ -197,20 +307,32 @@ def measure(
         f.unlink()
     embedder = RecordingEmbedder.from_settings(settings)
     assert isinstance(embedder, RecordingEmbedder)
-    embedder.model  # load outside the timings: a one-off start-up cost  # noqa: B018
-    load_start = os.getloadavg()[0]
-    progress = ProgressLog(log)
-    if log is not None:
-        log.write(f"# {name}: ingest of {corpus}\n")
     heap_peak = None
     with Pipeline(settings, store=store, embedder=embedder) as pipe:
+        # One-off start-up outside the timings, reported apart: the model's load and
+        # the NLP's (vocabulary, spaCy pipelines, matchers; ~3 CPU s, which the first
+        # document would otherwise pay while the model waits).
+        startup_s = pipe.warm_up()
+        load_start = os.getloadavg()[0]
+        spid = server_pid(settings)
+        progress = ProgressLog(log, progress_every, spid)
+        if log is not None:
+            log.write(f"# {name}: ingest of {corpus}\n")
         t0 = time.perf_counter()
         budget: dict[str, Any] = (
             {}
             if time_budget_s is None
             else {"stop": lambda: time.perf_counter() - t0 > time_budget_s}
         )
+        server0, cpu0 = proc_cpu_s(spid), time.process_time()
         first: IngestReport = pipe.run([corpus], progress=False, on_document=progress, **budget)
+        cpu1, server1 = time.process_time(), proc_cpu_s(spid)
+        cpu = cpu_figures(
+            pipe,
+            first,
+            cpu1 - cpu0,
+            None if server0 is None or server1 is None else server1 - server0,
+        )
         progress.line("ingest done")
         embedder.recording = False
         load_ingest_end = os.getloadavg()[0]
@@ -255,6 +377,7 @@ def measure(
         "chunks": first.chunks,
         "texts_embedded": first.embedded,
         "entity_texts_embedded": len(entity_texts),
+        "startup_s": startup_s,
         "ingest_s": first.seconds,
         "docs_per_s": first.docs_per_s,
         "chunks_per_s": first.chunks_per_s,
@@ -281,6 +404,8 @@ def measure(
         "load_1m_ingest_end": load_ingest_end,
         "load_1m_end": os.getloadavg()[0],
         **{f"stage_{k}_s": v for k, v in first.stage_seconds.items()},
+        **cpu,
+        "stretches": progress.stretches,
     }
     console.print(f"[bold]{name}[/bold]: {out}")
     if log is not None:
@@ -325,13 +450,21 @@ def main() -> None:
         "was written (the result names how many of --generated that was)",
     )
     ap.add_argument("--progress-log", type=Path, metavar="FILE", help="append progress lines")
+    ap.add_argument(
+        "--progress-every",
+        type=int,
+        default=250,
+        metavar="N",
+        help="a progress line every N documents (the rate of each stretch shows whether a "
+        "long run slows down as the graph grows)",
+    )
     ap.add_argument("--json", type=Path, metavar="FILE", help="also save the figures here")
     args = ap.parse_args()
-    if args.generated < 0 or args.bound_sample < 1:
-        ap.error("--generated must be 0 or more and --bound-sample at least 1")
+    if args.generated < 0 or args.bound_sample < 1 or args.progress_every < 1:
+        ap.error("--generated must be 0 or more, --bound-sample and --progress-every at least 1")
     if args.quick:
         args.generated, args.no_demo = min(args.generated, 10), True
-    console = Console(width=200)  # the table has 11 columns
+    console = Console(width=220)  # the table has 15 columns
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     settings = Settings(
         backend=args.backend,
@@ -365,6 +498,7 @@ def main() -> None:
                 bound_sample=args.bound_sample,
                 log=log,
                 time_budget_s=args.time_budget,
+                progress_every=args.progress_every,
             )
             if r["stopped_early"]:
                 name = f"{r['docs']} of {args.generated} generated (time budget)"
@@ -388,6 +522,8 @@ def main() -> None:
         ("ratio (≥0.8)", "ratio", "{:.2f}"),
         ("incl. entity texts", "ratio_model_work", "{:.2f}"),
         ("model busy", "embed_busy", "{:.0%}"),
+        ("CPU s", "cpu_total_s", "{:.1f}"),
+        ("cores used", "cores_used", "{:.2f}"),
         ("re-ingest s", "reingest_s", "{:.2f}"),
         ("speed-up (≥50×)", "speedup", "{:.0f}×"),
         ("heap peak MB", "heap_peak_mb", "{:.0f}"),

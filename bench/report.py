@@ -283,7 +283,26 @@ def _ingest_reason(r: dict[str, Any]) -> str:
         )
     else:
         why = "NLP and writes share the 2 cores with the model"
+    cpu, wall = r.get("cpu_total_s"), r.get("ingest_s")
+    if isinstance(cpu, int | float) and wall:
+        # The floor no scheduling can beat: all the CPU the ingest needs, on 2 cores.
+        why += (
+            f"; the ingest needed {cpu:.1f} CPU s in all ({_cpu_split(r)}), at least "
+            f"{cpu / 2:.1f} s on 2 cores against {wall:.1f} s taken"
+        )
     return why + (f" (this run started at load {load:.1f})" if isinstance(load, float) else "")
+
+
+def _cpu_split(r: dict[str, Any]) -> str:
+    """The ingest's CPU seconds by part: model (the embed thread and torch's workers),
+    read+NLP (the calling thread), writes (the write thread) and the store's server."""
+    parts = [
+        ("model", (r.get("cpu_thread_embed_s") or 0) + (r.get("cpu_other_threads_s") or 0)),
+        ("read+NLP", r.get("cpu_thread_main_s")),
+        ("writes", r.get("cpu_thread_write_s")),
+        ("server", r.get("cpu_server_s")),
+    ]
+    return ", ".join(f"{k} {v:.1f}" for k, v in parts if isinstance(v, int | float))
 
 
 def ingest_area(d: dict[str, Any]) -> Area:
@@ -308,6 +327,23 @@ def ingest_area(d: dict[str, Any]) -> Area:
         busy = r.get("embed_busy")
         if busy is not None:
             a.rows.append(Row(f"{name}: model busy (share of the ingest)", f"{busy:.0%}"))
+        if isinstance(r.get("cpu_total_s"), int | float):
+            a.rows.append(
+                Row(
+                    f"{name}: CPU seconds (model, read+NLP, writes, server)",
+                    f"{r['cpu_total_s']:.1f} ({_cpu_split(r)})",
+                    num(r.get("ingest_s"), 1, "s wall"),
+                    times(r.get("cores_used"), 2, " cores"),
+                )
+            )
+            a.rows.append(
+                Row(
+                    f"{name}: model idle at the start / at the end",
+                    f"{num(r.get('model_wait_first_s'), 1, 's')} / "
+                    f"{num(r.get('model_wait_last_s'), 1, 's')}",
+                    num(r.get("startup_s"), 1, "s start-up, not timed"),
+                )
+            )
         sp = r.get("speedup")
         a.rows.append(
             Row(

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from impact_graph.config import Settings
 from impact_graph.ingest.embed import Embedder
-from impact_graph.ingest.pipeline import Pipeline, PipelineConfig
+from impact_graph.ingest.pipeline import GIL_SWITCH_S, Pipeline, PipelineConfig
 from impact_graph.model import GraphBatch
 from impact_graph.store.port import GraphStore, StoreUnavailable, WriteResult
 
@@ -423,3 +423,41 @@ def test_store_lost_in_the_write_stage_stops_the_run_and_a_rerun_finishes(
     assert (rerun.new, rerun.unchanged, rerun.failed) == (4, 2, 0)
     final = chunk_counts(store)
     assert len(final) == 6 and all(n >= 2 for n in final.values())
+
+
+def test_run_times_say_where_the_cpu_went_and_when_the_model_waited(
+    store: GraphStore, backend_settings: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    corpus = long_plans(tmp_path, 3)
+    for f in (corpus / "plan").iterdir():  # texts no earlier test embedded (no cache hits)
+        f.write_text(f.read_text(encoding="utf-8") + f"\nKenmerk {os.urandom(8).hex()}.\n")
+    settings = run_settings(backend_settings, tmp_path)
+    pipe = Pipeline(settings, store=store, embedder=embedder, config=PipelineConfig(flush_texts=1))
+    assert pipe.warm_up(languages=("nl",)) > 0
+    before, during = sys.getswitchinterval(), []
+    report = pipe.run(
+        [corpus], progress=False, on_document=lambda _o: during.append(sys.getswitchinterval())
+    )
+    assert (report.new, report.failed) == (3, 0)
+    # The GIL changes hands faster while the run's threads work, and as before after it.
+    assert during == [min(before, GIL_SWITCH_S)] * 3 and sys.getswitchinterval() == before
+    t = pipe.times
+    assert set(t.thread_cpu) == {"main", "embed", "write"}
+    assert all(v > 0 for v in t.thread_cpu.values())
+    # Each stage's CPU is part of the CPU of the thread it runs in.
+    assert 0 < t.stage_cpu["extract"] <= t.thread_cpu["main"]
+    assert 0 < t.stage_cpu["embed"] <= t.thread_cpu["embed"]
+    assert 0 < t.stage_cpu["write"] + t.stage_cpu["map"] <= t.thread_cpu["write"]
+    # The model ran in this run, between its first wait and its last.
+    assert t.model_calls >= 1
+    assert 0 < t.model_busy_s <= report.stage_seconds["embed"]
+    assert t.model_wait_first_s > 0 and t.model_wait_last_s > 0
+    assert t.model_wait_first_s + t.model_busy_s + t.model_wait_last_s <= report.seconds
+    # Linux's scheduler clock of the embed thread (a tick of slack: it is read while running).
+    assert t.model_run_s > 0
+    assert t.model_run_s + t.model_runnable_s <= report.stage_seconds["embed"] + 0.05
+
+    again = pipe.run([corpus], progress=False)  # unchanged: nothing reaches the model
+    assert again.unchanged == 3
+    assert (pipe.times.model_calls, pipe.times.model_busy_s) == (0, 0.0)
+    assert pipe.times.model_wait_first_s == 0.0

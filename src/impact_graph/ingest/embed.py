@@ -19,6 +19,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,6 +132,13 @@ class Embedder:
         self._count_lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        # The model's own clock (perf_counter): wall seconds inside encode calls, and
+        # when the first began and the last ended -- so the pipeline can tell how long
+        # the model waited for work at the start and the end of a run.
+        self.model_calls = 0
+        self.model_seconds = 0.0
+        self.model_first: float | None = None
+        self.model_last: float | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Embedder:
@@ -237,13 +245,22 @@ class Embedder:
         """Encode without the cache (the benchmark's embedding-bound rate uses this)."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        vecs = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        model = self.model
+        t = time.perf_counter()
+        if self.model_first is None:
+            self.model_first = t
+        try:
+            vecs = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        finally:
+            self.model_last = time.perf_counter()
+            self.model_seconds += self.model_last - t
+            self.model_calls += 1
         return np.asarray(vecs, dtype=np.float32)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
