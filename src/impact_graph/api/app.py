@@ -95,8 +95,12 @@ def create_app(
         if svc.store_error:
             log.warning("serving without a store for now: %s", svc.store_error)
         if warm_up if warm_sparql is None else warm_sparql:
-            # Starting processes does not wait for them: start-up stays as quick.
-            await run_in_threadpool(sparql.start_query_workers, app)
+            # Starting processes does not wait for them: start-up stays as quick. A view
+            # that cannot be opened is reported by the first query, not by start-up.
+            try:
+                await run_in_threadpool(sparql.start_query_workers, app)
+            except Exception as e:
+                log.warning("the SPARQL query workers were not started: %s", e)
         try:
             yield
         finally:
