@@ -102,8 +102,12 @@ _BRANCHES = (
     "[CASE WHEN r:Intervention THEN 'intervention' WHEN r:WorkingElement THEN "
     "'working_element' WHEN r:Chunk THEN 'chunk' END, r.name, r.concept, r.rating_level, "
     "r.rating_rank] AS v",
-    "UNWIND $eids AS rid MATCH (r:Node {id: rid})-[rel:ADDRESSES|TARGETS|HAS_EFFECT]->(x) "
-    "RETURN rid, 'fact' AS kind, [type(rel), x.id, x.name, x.concept, x.outcome, "
+    # What a result addresses and targets: two values a row (most facts; parsing the
+    # reply is most of this query's client time), effects with all they show.
+    "UNWIND $eids AS rid MATCH (r:Node {id: rid})-[rel:ADDRESSES|TARGETS]->(x) "
+    "RETURN rid, 'about' AS kind, [type(rel), x.concept] AS v",
+    "UNWIND $eids AS rid MATCH (r:Node {id: rid})-[:HAS_EFFECT]->(x) "
+    "RETURN rid, 'fact' AS kind, ['HAS_EFFECT', x.id, x.name, x.concept, x.outcome, "
     "x.direction, x.magnitude, x.effect_size, x.rating_level, x.rating_rank] AS v",
     "UNWIND $eids AS rid MATCH (r:Node {id: rid})-[:HAS_EFFECT]->(e:Effect)"
     "-[:SUPPORTED_BY]->(ev:Evidence) RETURN rid, 'evidence' AS kind, [e.rating_level, "
@@ -187,6 +191,7 @@ def build_profiles(
     profiles = _nodes(vocab, by_kind["node"])
     if not profiles:
         return profiles
+    _about(profiles, by_kind["about"])
     _facts(vocab, profiles, by_kind["fact"], by_kind["evidence"])
     _element_of(profiles, by_kind["element_of"])
     for rid, pid, pname in by_kind["uses"]:
@@ -228,33 +233,40 @@ def _nodes(vocab: Vocabulary, rows: list[list[Any]]) -> dict[str, Profile]:
     return profiles
 
 
+def _about(profiles: dict[str, Profile], rows: list[list[Any]]) -> None:
+    """Challenges a result addresses and target groups it targets (concept IRIs)."""
+    for rid, rel, concept in rows:
+        p = profiles.get(rid)
+        if p is None or p.type == "chunk" or not concept:
+            continue
+        if rel == "ADDRESSES":
+            p.challenges.add(concept)
+        elif rel == "TARGETS":
+            p.target_groups.add(concept)
+
+
 def _facts(
     vocab: Vocabulary,
     profiles: dict[str, Profile],
     facts: list[list[Any]],
     evidence: list[list[Any]],
 ) -> None:
-    for rid, rel, xid, xname, concept, outcome, direction, magnitude, size, level, rank in facts:
+    for rid, _rel, xid, xname, concept, outcome, direction, magnitude, size, level, rank in facts:
         p = profiles.get(rid)
         if p is None or p.type == "chunk":
             continue
-        if rel == "ADDRESSES" and concept:
-            p.challenges.add(concept)
-        elif rel == "TARGETS" and concept:
-            p.target_groups.add(concept)
-        elif rel == "HAS_EFFECT":
-            eff = EffectOut(
-                id=xid,
-                outcome=_s(outcome or xname),
-                direction=_s(direction),
-                magnitude=_s(magnitude if magnitude is not None else size),
-                level=_s(level),
-                # Judged by the outcome concept where known, so unusual labels still count.
-                favourable=vocab.favourable(concept or _s(outcome or xname), _s(direction)),
-            )
-            rank_ = _rank(level, rank, vocab)
-            p.effects.append((eff, concept, rank_))
-            p.rate(level, rank_)
+        eff = EffectOut(
+            id=xid,
+            outcome=_s(outcome or xname),
+            direction=_s(direction),
+            magnitude=_s(magnitude if magnitude is not None else size),
+            level=_s(level),
+            # Judged by the outcome concept where known, so unusual labels still count.
+            favourable=vocab.favourable(concept or _s(outcome or xname), _s(direction)),
+        )
+        rank_ = _rank(level, rank, vocab)
+        p.effects.append((eff, concept, rank_))
+        p.rate(level, rank_)
     for rid, level, rank, evid, etype, econcept, title in evidence:
         p = profiles.get(rid)
         if p is None or p.type == "chunk":
