@@ -573,6 +573,13 @@ def test_effect_regex_first_letters_cover_every_effect_phrase() -> None:
 
     needed = set().union(*(_first_letters(p) for p, _ in P.EFFECT_PATTERNS))
     assert needed <= set(P.EFFECT_FIRST_LETTERS), sorted(needed - set(P.EFFECT_FIRST_LETTERS))
+    for words, letters in [
+        (P._FUNDING_WORDS, P.FUNDING_FIRST_LETTERS),
+        (P._OUTCOME_CHANGE_WORDS, P.OUTCOME_CHANGE_FIRST_LETTERS),
+    ]:
+        assert _first_letters(words) <= set(letters), (words, letters)
+    assert P.OUTCOME_CHANGE_RE.search("Het verzuim nam af.").group("verb") == "nam af"
+    assert P.FUNDING_RE.search("Het fonds draagt financieel bij.") is not None
     for sentence, direction in [
         ("Het programma vermindert eenzaamheid.", "−"),
         ("Dit leidde bij ouderen tot minder eenzaamheid.", "−"),

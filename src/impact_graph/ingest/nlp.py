@@ -723,16 +723,20 @@ class _Run:
         if self.vocab is not None:
             m = _matchers(self.lang, self.vocab)
             seen: set[tuple[int, int, str]] = set()
+            if len(sdoc):
+                starts, lengths = sdoc.to_array(["IDX", "LENGTH"]).T.tolist()
+            keys: dict[int, str] = {}
             for matcher, prio, rule in (
                 (m.orth, 5, "phrase:exact"),
                 (m.lower, 4, "phrase:lower"),
                 (m.norm, 3, "phrase:stem"),
             ):
                 for mid, ts, te in matcher(sdoc):
-                    span = sdoc[ts:te]
-                    s, e = span.start_char, span.end_char
-                    surface = self.text[s:e]  # = span.text, without a Token per word
-                    key = sdoc.vocab.strings[mid]
+                    # Character offsets as Span.start_char/end_char give them, from
+                    # arrays: no Span or Token object per match.
+                    s, e = starts[ts], starts[te - 1] + lengths[te - 1]
+                    surface = self.text[s:e]  # = span.text
+                    key = keys.get(mid) or keys.setdefault(mid, sdoc.vocab.strings[mid])
                     if rule == "phrase:stem" and not _same_word_class(surface, m.terms[key]):
                         continue
                     for iri in m.iris[key]:
@@ -1591,7 +1595,7 @@ class _Run:
         return ref
 
     def _goals(self, s: int, e: int, sent: str) -> None:
-        ym = P.GOAL_YEAR_RE.search(sent)
+        ym = P.GOAL_YEAR_RE.search(sent) if P.may_match(P.GOAL_YEAR_RE, sent) else None
         if ym is None:
             return
         year = int(ym.group("year"))
@@ -1814,13 +1818,10 @@ class _Run:
                     self._evidence(
                         c.pref_nl or c.pref_en, (s, e), "vocabulary", "phrase:evidence-type", c.iri
                     )
-            # Only the cues found somewhere in the text are tried per sentence: a cue that
-            # matches inside a sentence also matches in the whole text (sentences start
-            # after whitespace or punctuation and end in it), so nothing is skipped that
-            # could match, and most documents name one design or none.
-            designs = [(rx, label) for rx, label in P.DESIGN_RE if rx.search(self.text)]
-            for s, _e, sent in self.sentences() if designs else ():
-                for rx, label in designs:
+            for s, _e, sent in self.sentences():
+                if not P.DESIGN_ANY_RE.search(sent):  # one scan instead of ten
+                    continue
+                for rx, label in P.DESIGN_RE:
                     m = rx.search(sent)
                     if m:
                         span = (s + m.start(), s + m.end())
