@@ -547,6 +547,42 @@ def test_demo_corpus_extracts_cleanly(vocab: Vocabulary) -> None:
         assert ext.entities
 
 
+def _facts(ext: Extraction) -> tuple[object, ...]:
+    """Everything an extraction says, in order: entities with mentions, merges and
+    props, relations with spans, sentences."""
+    ents = [
+        (e.ref, e.name, e.status, e.rule, e.concept, e.mentions, e.props, e.merges)
+        for e in ext.entities.values()
+    ]
+    rels = [(r.src, r.type, r.dst, r.rule, r.spans, r.props) for r in ext.relations]
+    return (ents, rels, ext.sentences)
+
+
+def test_demo_corpus_with_growing_known_names_as_from_scratch(vocab: Vocabulary) -> None:
+    """The pipeline passes one ``known`` mapping to every document and appends each
+    document's entities to it; the resolver keeps one index of it and only adds the new
+    rows. Every document must extract exactly as with an index built from scratch (a
+    copy of the mapping), and later documents must really resolve to earlier names."""
+    docs = [d for p in sorted(DEMO.rglob("*")) if p.is_file() for d in read_path(p, root=DEMO)]
+    known: dict[str, list[tuple[str, str, list[str]]]] = {}
+    seen: set[tuple[str, str]] = set()
+    reused = 0
+    for d in docs:
+        shared = extract(d, vocab, known)
+        fresh = extract(d, vocab, {label: list(rows) for label, rows in known.items()})
+        assert _facts(shared) == _facts(fresh), d.path
+        reused += sum(
+            1
+            for e in shared.entities.values()
+            if e.ref in seen and e.merges and e.merges[0].rule in ("exact", "normalised", "fuzzy")
+        )
+        for e in shared.entities.values():  # as Pipeline._remember
+            if e.ref not in seen and e.label not in ("Document", "Chunk"):
+                seen.add(e.ref)
+                known.setdefault(e.label, []).append((e.key, e.name, [m.surface for m in e.merges]))
+    assert reused >= 5, reused
+
+
 def _first_letters(pattern: str) -> set[str]:
     """Lower-case letters a regex can start with (literals, groups and branches only)."""
     import re._constants as c
