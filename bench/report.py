@@ -297,7 +297,11 @@ def _cpu_split(r: dict[str, Any]) -> str:
     """The ingest's CPU seconds by part: model (the embed thread and torch's workers),
     read+NLP (the calling thread), writes (the write thread) and the store's server."""
     parts = [
-        ("model", (r.get("cpu_thread_embed_s") or 0) + (r.get("cpu_other_threads_s") or 0)),
+        (
+            "model",
+            r.get("cpu_model_s")
+            or (r.get("cpu_thread_embed_s") or 0) + (r.get("cpu_other_threads_s") or 0),
+        ),
         ("read+NLP", r.get("cpu_thread_main_s")),
         ("writes", r.get("cpu_thread_write_s")),
         ("server", r.get("cpu_server_s")),
@@ -333,9 +337,18 @@ def ingest_area(d: dict[str, Any]) -> Area:
                     f"{name}: CPU seconds (model, read+NLP, writes, server)",
                     f"{r['cpu_total_s']:.1f} ({_cpu_split(r)})",
                     num(r.get("ingest_s"), 1, "s wall"),
-                    times(r.get("cores_used"), 2, " cores"),
+                    num(r.get("cores_used"), 2, "cores used"),
                 )
             )
+            if r.get("cpu_model_s") and r.get("bound_cpu_s"):
+                a.rows.append(
+                    Row(
+                        f"{name}: model CPU s inside the ingest (baseline: alone)",
+                        num(r["cpu_model_s"], 1),
+                        num(r["bound_cpu_s"], 1),
+                        ratio(r["cpu_model_s"], r["bound_cpu_s"]),
+                    )
+                )
             a.rows.append(
                 Row(
                     f"{name}: model idle at the start / at the end",
