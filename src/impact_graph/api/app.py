@@ -88,7 +88,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from impact_graph.api.routers import sparql
-        from impact_graph.queries.falkor_async import close_reader
+        from impact_graph.store.falkordb_async import close_reader
 
         svc.start_opening()
         await run_in_threadpool(svc.wait_opened, STARTUP_WAIT_S)

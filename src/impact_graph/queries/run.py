@@ -147,7 +147,7 @@ async def run_cypher_async(
     timeout_s: float = 5.0,
     row_cap: int = 1000,
 ) -> Table:
-    """`run_cypher` through an awaitable reader (`impact_graph.queries.falkor_async`):
+    """`run_cypher` through an awaitable reader (`impact_graph.store.falkordb_async`):
     the same checks, limits and sentences, without a worker thread per query."""
     _check_cypher_call(query, params)
     try:

@@ -957,23 +957,7 @@ class FalkorDBStore(GraphStore):
         except redis.exceptions.BusyLoadingError as exc:
             raise self._unavailable(exc) from exc
         except redis.exceptions.ResponseError as exc:
-            msg = str(exc)
-            low = msg.lower()
-            if "timed out" in low or "timeout" in low:
-                raise QueryTimeout(
-                    f"The query stopped after {timeout_s:g} s; add a LIMIT or narrow the MATCH."
-                ) from exc
-            if "read-only" in low or "ro_query" in low:
-                raise QueryRefused(
-                    "This query would write; researcher queries are read-only (MATCH, OPTIONAL "
-                    "MATCH, WITH, UNWIND, RETURN and the allowed db.* procedures)."
-                ) from exc
-            if "procedure" in low and ("not registered" in low or "unknown" in low):
-                raise QueryRefused(
-                    f"{msg}; researcher queries only read the graph with the allowed "
-                    f"procedures ({', '.join(sorted(ALLOWED_PROCEDURES))})."
-                ) from exc
-            raise QuerySyntaxError(f"FalkorDB could not run the query: {msg}") from exc
+            raise refusal(exc, timeout_s) from exc
         elapsed = (time.perf_counter() - started) * 1000
         rows = res.result_set
         ends: set[int] = set()
@@ -1035,3 +1019,25 @@ class FalkorDBStore(GraphStore):
             self.db.connection.close()
         if self.server is not None and self.settings.falkordb_stop_on_close:
             self.server.stop()
+
+
+def refusal(exc: Exception, timeout_s: float) -> Exception:
+    """The sentence for the server's refusal of a researcher query: one mapping for the
+    store's ``read_query`` and the API's asyncio reader (`store.falkordb_async`)."""
+    msg = str(exc)
+    low = msg.lower()
+    if "timed out" in low or "timeout" in low:
+        return QueryTimeout(
+            f"The query stopped after {timeout_s:g} s; add a LIMIT or narrow the MATCH."
+        )
+    if "read-only" in low or "ro_query" in low:
+        return QueryRefused(
+            "This query would write; researcher queries are read-only (MATCH, OPTIONAL "
+            "MATCH, WITH, UNWIND, RETURN and the allowed db.* procedures)."
+        )
+    if "procedure" in low and ("not registered" in low or "unknown" in low):
+        return QueryRefused(
+            f"{msg}; researcher queries only read the graph with the allowed "
+            f"procedures ({', '.join(sorted(ALLOWED_PROCEDURES))})."
+        )
+    return QuerySyntaxError(f"FalkorDB could not run the query: {msg}")

@@ -15,7 +15,7 @@ by the ``.json``/``.csv`` suffix, ``format=`` or the Accept header, in that orde
   `impact_graph.queries.guard`, then the store's own read-only enforcement); a query past
   its time limit is stopped and answers 422. The server stays up either way.
 * On FalkorDB the query goes out from the event loop over an asyncio connection
-  (`impact_graph.queries.falkor_async`), not through a worker thread: for the short
+  (`impact_graph.store.falkordb_async`), not through a worker thread: for the short
   lookups researchers run most, the thread hop was a large share of what the endpoint
   added. Neo4j (synchronous driver) keeps the worker thread. Same checks either way.
 """
@@ -31,9 +31,9 @@ from fastapi.responses import Response
 
 from impact_graph.api.deps import services
 from impact_graph.api.problems import ProblemError, problem_responses
-from impact_graph.queries.falkor_async import async_reader
 from impact_graph.queries.guard import MAX_CYPHER_CHARS
 from impact_graph.queries.run import Table, run_cypher, run_cypher_async
+from impact_graph.store.falkordb_async import async_reader
 from impact_graph.store.port import QueryRefused, QuerySyntaxError, QueryTimeout
 
 router = APIRouter(tags=["cypher"])
@@ -180,7 +180,7 @@ async def _run_async(
     row_cap: int | None,
 ) -> Response:
     """Run the query without a worker thread when the store has an asyncio reader
-    (embedded or single-server FalkorDB: `impact_graph.queries.falkor_async`), else in
+    (embedded or single-server FalkorDB: `impact_graph.store.falkordb_async`), else in
     a worker thread (`_run`). Checks, limits and sentences are the same either way."""
     query = _require_query(query)
     t, cap = limits(request, timeout_s, row_cap)

@@ -11,10 +11,10 @@ What does not change: this is `FalkorDBStore.read_query` with an awaitable round
 The store's read-only check (LOAD CSV, procedure allow-list), the conversion of nodes,
 edges and paths and the "lost the connection" sentence are the store's own methods,
 called here; the server still refuses writes (``GRAPH.RO_QUERY``) and stops the query at
-the time limit (``timeout``); the row cap cuts the reply as the store does. Only the
-mapping of the server's error replies to sentences is repeated here (the store keeps it
-inside ``read_query``), and `tests/test_cypher_async.py` asserts that both give the same
-answer and the same sentences for the same queries.
+the time limit (``timeout``); the row cap cuts the reply as the store does. The
+server's error replies become sentences through the store's own `refusal`, and
+`tests/test_cypher_async.py` asserts that both give the same answer and the same
+sentences for the same queries.
 
 A reply with many rows is turned into Python values in a worker thread (`PARSE_INLINE_ROWS`),
 so a 1,000-row answer does not hold up the event loop.
@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, Any
 import redis
 import redis.asyncio as aredis
 from falkordb.query_result import QueryResult as FQueryResult
-from starlette.concurrency import run_in_threadpool
 
 from impact_graph.model import QueryResult
-from impact_graph.store.port import GraphStore, QueryRefused, QuerySyntaxError, QueryTimeout
+from impact_graph.store.falkordb_store import refusal
+from impact_graph.store.port import GraphStore
 
 if TYPE_CHECKING:
     from impact_graph.store.falkordb_store import FalkorDBStore
@@ -81,7 +81,7 @@ class AsyncFalkorReader:
     async def _parse(self, response: Any) -> FQueryResult:
         rows = response[1] if len(response) > 2 and isinstance(response[1], list) else []
         if len(rows) > PARSE_INLINE_ROWS:
-            return await run_in_threadpool(FQueryResult, self.store.graph, response)
+            return await asyncio.to_thread(FQueryResult, self.store.graph, response)
         return FQueryResult(self.store.graph, response)
 
     async def read_query(
@@ -111,7 +111,7 @@ class AsyncFalkorReader:
         except redis.exceptions.BusyLoadingError as exc:
             raise store._unavailable(exc) from exc
         except redis.exceptions.ResponseError as exc:
-            raise _response_error(exc, timeout_s) from exc
+            raise refusal(exc, timeout_s) from exc
         elapsed = (time.perf_counter() - started) * 1000
         rows = res.result_set
         ends: set[int] = set()
@@ -133,29 +133,6 @@ class AsyncFalkorReader:
             row_cap=row_cap,
             elapsed_ms=elapsed,
         )
-
-
-def _response_error(exc: Exception, timeout_s: float) -> Exception:
-    """The server's refusal as the sentence `FalkorDBStore.read_query` gives for it."""
-    from impact_graph.store.falkordb_store import ALLOWED_PROCEDURES
-
-    msg = str(exc)
-    low = msg.lower()
-    if "timed out" in low or "timeout" in low:
-        return QueryTimeout(
-            f"The query stopped after {timeout_s:g} s; add a LIMIT or narrow the MATCH."
-        )
-    if "read-only" in low or "ro_query" in low:
-        return QueryRefused(
-            "This query would write; researcher queries are read-only (MATCH, OPTIONAL "
-            "MATCH, WITH, UNWIND, RETURN and the allowed db.* procedures)."
-        )
-    if "procedure" in low and ("not registered" in low or "unknown" in low):
-        return QueryRefused(
-            f"{msg}; researcher queries only read the graph with the allowed "
-            f"procedures ({', '.join(sorted(ALLOWED_PROCEDURES))})."
-        )
-    return QuerySyntaxError(f"FalkorDB could not run the query: {msg}")
 
 
 _readers: weakref.WeakKeyDictionary[Any, tuple[Any, AsyncFalkorReader]] = (
