@@ -38,7 +38,7 @@ import redis.asyncio as aredis
 from falkordb.query_result import QueryResult as FQueryResult
 
 from impact_graph.model import QueryResult
-from impact_graph.store.falkordb_store import refusal
+from impact_graph.store.falkordb_store import NODE_IDS_QUERY
 from impact_graph.store.port import GraphStore
 
 if TYPE_CHECKING:
@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 #: Replies with more rows than this are parsed in a worker thread, not in the event loop
 #: (parsing ~100 two-column rows costs ~0.1 ms, the thread hop ~0.2 ms).
 PARSE_INLINE_ROWS = 200
-
-_NODE_IDS = "UNWIND $ids AS i MATCH (n) WHERE id(n) = i RETURN id(n), n.id"
 
 
 class AsyncFalkorReader:
@@ -98,7 +96,7 @@ class AsyncFalkorReader:
         store = self.store
         store._check_read_only(query)
         started = time.perf_counter()
-        try:
+        with store.researcher_errors(timeout_s):
             text = store.graph._build_params_header(params) + query
             response = await self._command(text, max(1, int(timeout_s * 1000)))
             truncated = False
@@ -106,33 +104,17 @@ class AsyncFalkorReader:
                 response = [response[0], response[1][:row_cap], *response[2:]]
                 truncated = True
             res = await self._parse(response)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-            raise store._unavailable(exc) from exc
-        except redis.exceptions.BusyLoadingError as exc:
-            raise store._unavailable(exc) from exc
-        except redis.exceptions.ResponseError as exc:
-            raise refusal(exc, timeout_s) from exc
         elapsed = (time.perf_counter() - started) * 1000
-        rows = res.result_set
         ends: set[int] = set()
-        store._edge_ends(rows, ends)
+        store._edge_ends(res.result_set, ends)
         node_ids: dict[int, str] = {}
         if ends:
-            text = store.graph._build_params_header({"ids": sorted(ends)}) + _NODE_IDS
-            try:
+            text = store.graph._build_params_header({"ids": sorted(ends)}) + NODE_IDS_QUERY
+            with store.researcher_errors(timeout_s):
                 found = await self._parse(await self._command(text, None))
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-                raise store._unavailable(exc) from exc
             for internal, nid in found.result_set:
                 node_ids[internal] = nid
-        columns = [h[1] if isinstance(h, list | tuple) else str(h) for h in res.header]
-        return QueryResult(
-            columns=columns,
-            rows=[[store._to_plain(v, node_ids) for v in row] for row in rows],
-            truncated=truncated,
-            row_cap=row_cap,
-            elapsed_ms=elapsed,
-        )
+        return store.query_result(res, node_ids, truncated, row_cap, elapsed)
 
 
 _readers: weakref.WeakKeyDictionary[Any, tuple[Any, AsyncFalkorReader]] = (

@@ -29,7 +29,7 @@ import contextlib
 import re
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -948,35 +948,50 @@ class FalkorDBStore(GraphStore):
     ) -> QueryResult:
         self._check_read_only(query)
         started = time.perf_counter()
-        try:
+        with self.researcher_errors(timeout_s):
             res, truncated = self._ro_query_capped(
                 query, params, timeout_ms=max(1, int(timeout_s * 1000)), row_cap=row_cap
             )
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-            raise self._unavailable(exc) from exc
-        except redis.exceptions.BusyLoadingError as exc:
+        elapsed = (time.perf_counter() - started) * 1000
+        ends: set[int] = set()
+        self._edge_ends(res.result_set, ends)
+        node_ids: dict[int, str] = {}
+        if ends:
+            for internal, nid in self._q(NODE_IDS_QUERY, {"ids": sorted(ends)}, ro=True):
+                node_ids[internal] = nid
+        return self.query_result(res, node_ids, truncated, row_cap, elapsed)
+
+    @contextlib.contextmanager
+    def researcher_errors(self, timeout_s: float) -> Iterator[None]:
+        """The client's errors for a researcher query as the port's: a lost server is
+        `_unavailable`, a refusal its `refusal` sentence (shared with the asyncio reader)."""
+        try:
+            yield
+        except (
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+            redis.exceptions.BusyLoadingError,
+        ) as exc:
             raise self._unavailable(exc) from exc
         except redis.exceptions.ResponseError as exc:
             raise refusal(exc, timeout_s) from exc
-        elapsed = (time.perf_counter() - started) * 1000
-        rows = res.result_set
-        ends: set[int] = set()
-        self._edge_ends(rows, ends)
-        node_ids: dict[int, str] = {}
-        if ends:
-            for internal, nid in self._q(
-                "UNWIND $ids AS i MATCH (n) WHERE id(n) = i RETURN id(n), n.id",
-                {"ids": sorted(ends)},
-                ro=True,
-            ):
-                node_ids[internal] = nid
+
+    def query_result(
+        self,
+        res: Any,
+        node_ids: dict[int, str],
+        truncated: bool,
+        row_cap: int,
+        elapsed_ms: float,
+    ) -> QueryResult:
+        """A parsed reply as the port's `QueryResult` (plain values, edge ends by id)."""
         columns = [h[1] if isinstance(h, list | tuple) else str(h) for h in res.header]
         return QueryResult(
             columns=columns,
-            rows=[[self._to_plain(v, node_ids) for v in row] for row in rows],
+            rows=[[self._to_plain(v, node_ids) for v in row] for row in res.result_set],
             truncated=truncated,
             row_cap=row_cap,
-            elapsed_ms=elapsed,
+            elapsed_ms=elapsed_ms,
         )
 
     # -- admin ---------------------------------------------------------------------------
@@ -1019,6 +1034,10 @@ class FalkorDBStore(GraphStore):
             self.db.connection.close()
         if self.server is not None and self.settings.falkordb_stop_on_close:
             self.server.stop()
+
+
+#: Stable ids of the internal node ids a researcher reply names (edge ends).
+NODE_IDS_QUERY = "UNWIND $ids AS i MATCH (n) WHERE id(n) = i RETURN id(n), n.id"
 
 
 def refusal(exc: Exception, timeout_s: float) -> Exception:
