@@ -7,8 +7,9 @@ embedded FalkorDB and on a real Neo4j 5.26 (started from Maven Central by
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,11 @@ from impact_graph.config import Settings
 from impact_graph.store.port import GraphStore
 
 BACKENDS = ("falkordb", "neo4j")
+
+# Fixtures that keep an asyncio loop running in the main thread for as long as they live,
+# by design: Playwright's sync API runs its loop in a greenlet of the main thread
+# (tests/browser/conftest.py). Between two tests that both use one, the loop may stay.
+LOOP_OWNING_FIXTURES = frozenset({"browser"})
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +98,48 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         callspec = getattr(item, "callspec", None)
         if callspec and "neo4j" in callspec.id.split("-"):
             item.add_marker(pytest.mark.neo4j)
+
+
+def leaked_loop(nextitem: pytest.Item | None) -> asyncio.AbstractEventLoop | None:
+    """The event loop still running in the main thread once a test and every fixture the
+    next test does not need are torn down, unless the next test needs a fixture of
+    `LOOP_OWNING_FIXTURES` (None when nothing is left running)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    if nextitem is not None and LOOP_OWNING_FIXTURES & set(getattr(nextitem, "fixturenames", ())):
+        return None
+    return loop
+
+
+_reported_loops: set[asyncio.AbstractEventLoop] = set()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
+    """Fail the test whose teardown leaves an event loop running in the main thread.
+
+    Why: such a loop makes every later ``asyncio.run()`` in the main thread fail with
+    "cannot be called from a running event loop", far from its cause (a session-scoped
+    Playwright fixture did that to tests/test_cypher_async.py in CI). A hook rather than an
+    autouse fixture, because a fixture's teardown runs before the wider-scoped fixtures
+    (module, package, session) are torn down, and those are where such loops live. Each
+    loop is reported once, on the test after which it should have stopped.
+    """
+    result = yield
+    loop = leaked_loop(nextitem)
+    if loop is not None and loop not in _reported_loops:
+        _reported_loops.add(loop)
+        pytest.fail(
+            f"An asyncio event loop ({loop!r}) is still running in the main thread after "
+            f"{item.nodeid} and its fixtures were torn down; later asyncio.run() calls will "
+            "fail. Close the client, portal or sync_playwright() that started it (use it as "
+            "a context manager, in the narrowest fixture scope), or add the fixture that owns "
+            "it to LOOP_OWNING_FIXTURES in tests/conftest.py if it must outlive one test.",
+            pytrace=False,
+        )
+    return result
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

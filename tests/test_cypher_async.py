@@ -6,7 +6,6 @@ hostile query of `tests.test_hostile_cypher`."""
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -49,10 +48,9 @@ def _both(store: Any, query: str, params: dict[str, Any] | None, **limits: Any) 
         finally:
             await reader.aclose()
 
-    # A thread of its own: in the whole suite an earlier test leaves an event loop running
-    # in the main thread, where asyncio.run() refuses to start (CI, 2026-11-27).
-    with ThreadPoolExecutor(1) as pool:
-        return sync(), pool.submit(asyncio.run, run_async()).result()
+    # In the main thread, as the app's own loop would be: tests/conftest.py fails any test
+    # that leaves a loop running there (the session-wide Playwright loop once did).
+    return sync(), asyncio.run(run_async())
 
 
 @pytest.fixture

@@ -72,8 +72,16 @@ def live_server(browser_settings: Settings, web_embedder: object) -> Iterator[st
     sock.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """Chromium under Playwright's sync API, for the tests of this package only.
+
+    Why package scope: while ``sync_playwright()`` is open, its event loop counts as
+    running in the main thread (it runs in a greenlet of that thread), so any later
+    ``asyncio.run()`` there fails with "cannot be called from a running event loop".
+    Kept for the whole session it broke ``tests/test_cypher_async.py`` in CI; closed at
+    the end of this package, the loop is gone before the next file starts.
+    """
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing; run `make browser` (apt-get install chromium).")
     from playwright.sync_api import sync_playwright
