@@ -16,6 +16,7 @@ import pytest
 
 from impact_graph.config import Settings
 from impact_graph.store.port import GraphStore
+from tests.factories import schema_store
 
 BACKENDS = ("falkordb", "neo4j")
 
@@ -82,14 +83,8 @@ def store(backend_settings: Settings, schema) -> Iterator[GraphStore]:  # type: 
     """A cleared store with the ontology's schema set up, on each backend in turn."""
     from impact_graph.store import open_store
 
-    st = open_store(backend_settings)
-    st.clear()
-    st.setup_schema(schema)
-    try:
+    with schema_store(open_store(backend_settings), schema) as st:
         yield st
-    finally:
-        st.clear()
-        st.close()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

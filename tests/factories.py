@@ -1,14 +1,49 @@
-"""Small builders of real `GraphBatch`es for store tests (data, not fakes)."""
+"""Small builders of real `GraphBatch`es for store tests (data, not fakes), and the one
+way a store fixture prepares a real store for a test (`schema_store`)."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
 
 import numpy as np
 
 from impact_graph.model import Edge, GraphBatch, Node, make_id, span_ref
+from impact_graph.schema import Schema
+from impact_graph.store.port import GraphStore
 
 DIM = 384
+
+S = TypeVar("S", bound=GraphStore)
+
+
+@contextmanager
+def schema_store(
+    store: S, schema: Schema, *, drop: Callable[[S], object] | None = None
+) -> Iterator[S]:
+    """``store`` cleared and with ``schema`` set up, for one test; emptied and closed after
+    it, even when the test fails.
+
+    Why one helper: the store fixtures (tests/conftest.py ``store``, the backend-specific
+    ones in test_falkordb_backend.py, test_neo4j_backend.py, test_search_speed_paths.py)
+    open different stores but must all start from an empty graph with the indexes in
+    place and leave nothing behind for the next test on the same server. ``drop`` empties
+    it afterwards instead of ``clear()`` (a graph made for one test is deleted whole).
+    """
+    try:
+        store.clear()
+        store.setup_schema(schema)
+        yield store
+    finally:
+        try:
+            if drop is None:
+                store.clear()
+            else:
+                drop(store)
+        finally:
+            store.close()
 
 
 def unit_vector(seed: int, dim: int = DIM) -> list[float]:

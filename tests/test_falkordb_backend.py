@@ -22,7 +22,7 @@ from impact_graph.schema import Schema
 from impact_graph.store.falkordb_server import FalkorDBServer
 from impact_graph.store.falkordb_store import VECTOR_CHUNK, FalkorDBStore, _fulltext_query
 from impact_graph.store.port import QueryRefused, StoreError, StoreUnavailable
-from tests.factories import doc_batch, unit_vector
+from tests.factories import doc_batch, schema_store, unit_vector
 
 WOR = ("Intervention", "Welzijn op Recept")
 LONELY = ("Challenge", "eenzaamheid")
@@ -48,13 +48,9 @@ def settings(data_dir: Path) -> Settings:
 
 @pytest.fixture
 def store(settings: Settings, schema: Schema) -> Iterator[FalkorDBStore]:
-    st = FalkorDBStore(settings)
-    st.setup_schema(schema)
-    try:
+    """A graph of its own, with the schema; deleted whole afterwards."""
+    with schema_store(FalkorDBStore(settings), schema, drop=lambda st: st.graph.delete()) as st:
         yield st
-    finally:
-        st.graph.delete()
-        st.close()
 
 
 def test_setup_schema_is_idempotent_and_uses_settings(store: FalkorDBStore, schema: Schema) -> None:

@@ -22,7 +22,7 @@ from impact_graph.store.port import (
     StoreUnavailable,
 )
 from impact_graph.testing.neo4j_server import Neo4jServer
-from tests.factories import doc_batch, unit_vector
+from tests.factories import doc_batch, schema_store, unit_vector
 
 pytestmark = pytest.mark.neo4j
 
@@ -43,14 +43,8 @@ def _settings(srv: Neo4jServer, **over: object) -> Settings:
 
 @pytest.fixture
 def neo(neo4j_server: Neo4jServer, schema: Schema) -> Iterator[Neo4jStore]:
-    st = Neo4jStore(_settings(neo4j_server))
-    st.clear()
-    st.setup_schema(schema)
-    try:
+    with schema_store(Neo4jStore(_settings(neo4j_server)), schema) as st:
         yield st
-    finally:
-        st.clear()
-        st.close()
 
 
 # --- connection errors ----------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 from impact_graph.config import Settings
 from impact_graph.store.port import GraphStore
 from tests.conftest import settings_for
-from tests.factories import doc_batch, unit_vector
+from tests.factories import doc_batch, schema_store, unit_vector
 
 HOSTILE = ["foo AND (", '"unbalanced', "a:b OR -", "*", "~!@#$%^&*()[]{}|\\/", "", "-x -y"]
 
@@ -90,14 +90,8 @@ def falkordb(request: pytest.FixtureRequest, schema) -> Iterator[GraphStore]:  #
     from impact_graph.store.falkordb_store import FalkorDBStore
 
     settings = settings_for("falkordb", request).model_copy(update={"rdf": "off"})
-    st = FalkorDBStore(settings)
-    st.clear()
-    st.setup_schema(schema)
-    try:
+    with schema_store(FalkorDBStore(settings), schema) as st:
         yield st
-    finally:
-        st.clear()
-        st.close()
 
 
 def test_falkordb_every_word_query_is_one_round_trip_when_it_fills_k(
