@@ -20,6 +20,22 @@ from falkordb import FalkorDB
 
 from impact_graph.store.falkordb_server import FalkorDBServer, FalkorDBServerError
 
+# A separate Python process that starts the server for a data dir and prints start()'s
+# answer (True when it spawned the server): what `impact-graph db start` and a second
+# app would do, from outside this test process.
+START_IN_A_CHILD = [
+    sys.executable,
+    "-c",
+    "import sys; from pathlib import Path;"
+    "from impact_graph.store.falkordb_server import FalkorDBServer;"
+    "print(FalkorDBServer(Path(sys.argv[1])).start())",
+]
+
+
+def child_env() -> dict[str, str]:
+    """This process's environment, with the checkout's src/ importable in the child."""
+    return {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[FalkorDBServer]:
@@ -118,14 +134,8 @@ def test_data_survives_a_crash_through_the_append_only_file(server: FalkorDBServ
 
 def test_server_outlives_the_process_that_started_it(tmp_path: Path) -> None:
     data = tmp_path / "db"
-    code = (
-        "import sys; from pathlib import Path;"
-        "from impact_graph.store.falkordb_server import FalkorDBServer;"
-        "print(FalkorDBServer(Path(sys.argv[1])).start())"
-    )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     out = subprocess.run(
-        [sys.executable, "-c", code, str(data)], env=env, capture_output=True, text=True, timeout=30
+        [*START_IN_A_CHILD, str(data)], env=child_env(), capture_output=True, text=True, timeout=30
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True"
@@ -191,15 +201,9 @@ def test_restart_with_indexes_answers_at_once_and_reports_indexing(
 
 def test_concurrent_starts_spawn_one_server(tmp_path: Path) -> None:
     data = tmp_path / "db"
-    code = (
-        "import sys; from pathlib import Path;"
-        "from impact_graph.store.falkordb_server import FalkorDBServer;"
-        "print(FalkorDBServer(Path(sys.argv[1])).start())"
-    )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", code, str(data)], env=env, stdout=subprocess.PIPE, text=True
+            [*START_IN_A_CHILD, str(data)], env=child_env(), stdout=subprocess.PIPE, text=True
         )
         for _ in range(3)
     ]
