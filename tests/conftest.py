@@ -73,6 +73,20 @@ def settings_for(backend: str, request: pytest.FixtureRequest) -> Settings:
     )
 
 
+def store_env(settings: Settings) -> dict[str, str]:
+    """The ``IMPACT_GRAPH_*`` variables that point a CLI run or a child process at the same
+    store as ``settings`` (backend, data dir, graph name, Neo4j connection), so the CLI
+    tests read and write the graph their fixtures prepared."""
+    return {
+        "IMPACT_GRAPH_BACKEND": settings.backend,
+        "IMPACT_GRAPH_DATA_DIR": str(settings.data_dir),
+        "IMPACT_GRAPH_GRAPH_NAME": settings.graph_name,
+        "IMPACT_GRAPH_NEO4J_URI": settings.neo4j_uri,
+        "IMPACT_GRAPH_NEO4J_USER": settings.neo4j_user,
+        "IMPACT_GRAPH_NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
+    }
+
+
 @pytest.fixture(params=BACKENDS)
 def backend_settings(request: pytest.FixtureRequest) -> Settings:
     return settings_for(request.param, request)

@@ -19,6 +19,7 @@ from impact_graph.config import Settings
 from impact_graph.model import make_id
 from impact_graph.store.port import GraphStore
 from impact_graph.store.writethrough import WriteThroughStore
+from tests.conftest import store_env
 from tests.factories import doc_batch
 
 WOR = ("Intervention", "Welzijn op Recept")
@@ -40,15 +41,7 @@ def batch_b():  # type: ignore[no-untyped-def]
 
 
 def cli_env(settings: Settings) -> dict[str, str]:
-    return {
-        "IMPACT_GRAPH_BACKEND": settings.backend,
-        "IMPACT_GRAPH_DATA_DIR": str(settings.data_dir),
-        "IMPACT_GRAPH_GRAPH_NAME": settings.graph_name,
-        "IMPACT_GRAPH_NEO4J_URI": settings.neo4j_uri,
-        "IMPACT_GRAPH_NEO4J_USER": settings.neo4j_user,
-        "IMPACT_GRAPH_NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
-        "IMPACT_GRAPH_RDF": "oxigraph",
-    }
+    return {**store_env(settings), "IMPACT_GRAPH_RDF": "oxigraph"}
 
 
 def run_check(settings: Settings, *args: str):  # type: ignore[no-untyped-def]

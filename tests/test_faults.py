@@ -39,6 +39,7 @@ from impact_graph.ingest.embed import Embedder
 from impact_graph.ingest.pipeline import Pipeline
 from impact_graph.store.port import GraphStore
 from impact_graph.store.writethrough import WriteThroughStore
+from tests.conftest import store_env
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 TOPICS = ["eenzaamheid", "schoolverzuim", "overgewicht", "jeugdcriminaliteit", "CO2"]
@@ -73,12 +74,7 @@ def env_for(settings: Settings, tmp_path: Path) -> dict[str, str]:
         **os.environ,
         "PYTHONPATH": str(SRC),
         "HF_HUB_OFFLINE": "1",
-        "IMPACT_GRAPH_BACKEND": settings.backend,
-        "IMPACT_GRAPH_DATA_DIR": str(settings.data_dir),
-        "IMPACT_GRAPH_GRAPH_NAME": settings.graph_name,
-        "IMPACT_GRAPH_NEO4J_URI": settings.neo4j_uri,
-        "IMPACT_GRAPH_NEO4J_USER": settings.neo4j_user,
-        "IMPACT_GRAPH_NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
+        **store_env(settings),
         "IMPACT_GRAPH_PSEUDONYM_SECRET": "test-secret",
         "IMPACT_GRAPH_PIPELINE_CONFIG": str(config),
         "IMPACT_GRAPH_RDF": "oxigraph",
