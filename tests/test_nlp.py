@@ -250,8 +250,86 @@ def test_working_elements_and_interventions_sections(plan: Extraction) -> None:
     new = find(plan, "Intervention", "Buurtmaaltijden")
     assert new.status == "candidate"
     assert ("Samen Sterk", "Buurtmaaltijden") in uses
-    # Elements belong to the interventions of the document.
-    assert any(src == "Welzijn op Recept" for src, _ in rels(plan, "HAS_ELEMENT"))
+    # A plan's own "Werkzame elementen" section names elements of the programme's whole
+    # approach: they belong to the programme, not to its most mentioned intervention.
+    own = rels(plan, "HAS_PROGRAMME_ELEMENT")
+    assert ("Samen Sterk", "gezellige ontvangst met koffie") in own
+    assert not rels(plan, "HAS_ELEMENT")
+
+
+REISVERSLAG = """# Reisverslag Leefbaar Zuid 2025
+
+## Wat we deden
+
+- **Buurtbemiddeling.** Buurtbemiddeling Kustland bemiddelde in 39 burenconflicten; in 26
+  daarvan kwamen de buren tot afspraken. Buurtbemiddeling blijft ons belangrijkste middel.
+- **Jongeren.** Een jongerenwerker is twee avonden per week in de wijk.
+- **Renovatie.** Kustwonen begon met de renovatie van 120 woningen.
+- **Werkzame elementen.** Zie hieronder.
+- **Portiekgesprekken.** Bewoners maakten samen afspraken over het trappenhuis.
+
+## Wat we leerden – werkzame elementen
+
+1. **Bewoners aan het stuur.** Waar bewoners zelf afspraken maakten, hielden die langer
+   stand dan regels van bovenaf.
+2. **Kleine zichtbare verbeteringen eerst.** Nieuwe verlichting gaf vertrouwen.
+3. **Vroeg bemiddelen.** Burenruzies die binnen een maand bij buurtbemiddeling kwamen,
+   werden vaker opgelost.
+"""
+
+
+@pytest.fixture(scope="module")
+def reisverslag(tmp_path_factory: pytest.TempPathFactory, vocab: Vocabulary) -> Extraction:
+    doc = md_doc(
+        tmp_path_factory.mktemp("reis"),
+        REISVERSLAG,
+        title='"Reisverslag Leefbaar Zuid 2025"',
+        kind="plan",
+        programme="Leefbaar Zuid",
+        gemeente="Bergveld",
+    )
+    return extract(doc, vocab)
+
+
+def test_reisverslag_working_elements_belong_to_the_programme(reisverslag: Extraction) -> None:
+    """Buurtbemiddeling is the most mentioned intervention, but the learned elements are
+    the programme's; only the element whose own text names buurtbemiddeling is also its."""
+    own = rels(reisverslag, "HAS_PROGRAMME_ELEMENT")
+    for element in ("Bewoners aan het stuur", "Kleine zichtbare verbeteringen eerst"):
+        find(reisverslag, "WorkingElement", element)
+        assert ("Leefbaar Zuid", element) in own
+    assert ("Leefbaar Zuid", "Vroeg bemiddelen") in own
+    assert rels(reisverslag, "HAS_ELEMENT") == {("Buurtbemiddeling", "Vroeg bemiddelen")}
+    assert_spans_point(reisverslag)
+
+
+def test_bold_theme_leads_are_no_interventions(reisverslag: Extraction) -> None:
+    """ "**Jongeren.**" (a target group), "**Renovatie.**" (a theme) and "**Werkzame
+    elementen.**" (a heading) lead list items in "Wat we deden" but name no intervention;
+    a real new name ("Portiekgesprekken") still becomes a candidate."""
+    interventions = {k for lb, k in reisverslag.entities if lb == "Intervention"}
+    assert not interventions & {"Jongeren", "Renovatie", "Werkzame elementen"}, interventions
+    assert find(reisverslag, "Intervention", "Portiekgesprekken").status == "candidate"
+    uses = {dst for _src, dst in rels(reisverslag, "USES")}
+    assert {"Buurtbemiddeling", "Portiekgesprekken"} <= uses
+    assert not uses & {"Jongeren", "Renovatie", "Werkzame elementen"}
+
+
+def test_elements_of_a_named_intervention_stay_with_it(tmp_path: Path, vocab: Vocabulary) -> None:
+    """In a plan, a list introduced as the elements of a named intervention belongs to
+    that intervention, not to the programme."""
+    doc = md_doc(
+        tmp_path,
+        "## Wat we weten over wat werkt\n\nUit onderzoek naar Welzijn op Recept blijkt dat "
+        "het werkt. Werkzame elementen zijn: warme overdracht, een vast gezicht en "
+        "aansluiten bij wat iemand zelf wil.\n",
+        title='"Programma-aanpak Samen Sterk"',
+        kind="plan",
+        programme="Samen Sterk",
+    )
+    ext = extract(doc, vocab)
+    assert {src for src, _ in rels(ext, "HAS_ELEMENT")} == {"Welzijn op Recept"}
+    assert not rels(ext, "HAS_PROGRAMME_ELEMENT")
 
 
 def test_funding_goal_and_law(plan: Extraction) -> None:

@@ -396,6 +396,59 @@ def test_quality_boosts_count_fully_only_for_results_that_fit_the_question() -> 
     assert off_topic - 1.0 == pytest.approx((fitting - plain) / 2)
 
 
+def test_a_group_only_match_gives_partial_quality_credit() -> None:
+    """Recognition and evidence count fully for a result that fits what the question is
+    about, half way for one that fits only the asked group, least for one that fits
+    nothing."""
+    from impact_graph.search.boost import GROUP_ONLY, OFF_TOPIC, BoostFacts, boost
+
+    strong = {"recognition_rank": 5, "evidence_strength": 6, "matched_groups_or_challenges": 1}
+    on_topic = boost(BoostFacts(**strong))  # type: ignore[arg-type]
+    group_only = boost(BoostFacts(**strong, group_only=True))  # type: ignore[arg-type]
+    plain = boost(BoostFacts(matched_groups_or_challenges=1))
+    off = boost(BoostFacts(recognition_rank=5, evidence_strength=6))
+    assert on_topic > group_only > plain
+    assert group_only - plain == pytest.approx(GROUP_ONLY * (on_topic - plain))
+    assert off - 1.0 == pytest.approx(OFF_TOPIC * (on_topic - plain))
+    # A favourable effect on the asked outcome is a full fit, whatever the group.
+    with_effect = BoostFacts(**strong, group_only=True, positive_effect_on_query=True)  # type: ignore[arg-type]
+    boost(with_effect)
+    assert with_effect.parts["recognition"] == pytest.approx(0.15)
+
+
+def test_group_only_is_a_result_for_the_asked_group_but_not_the_asked_challenge() -> None:
+    """On "thuiszitters weer naar school krijgen" an anti-bullying training for pupils
+    fits the group only; an approach against school absence fits the question; and in a
+    question that names only a group, the group is the whole fit."""
+    from impact_graph.search.boost import BoostFacts
+    from impact_graph.search.profile import Profile
+
+    vocab = load_vocabulary()
+    service = SearchService.__new__(SearchService)  # no store needed for this step
+    service.vocab = vocab
+    [pupils] = vocab.lookup("thuiszittende leerlingen", scheme="target-groups")
+    [bullying] = vocab.lookup("pesten", scheme="challenges")
+    [absence] = vocab.lookup("thuiszitten", scheme="challenges")
+
+    def facts(q: str, challenges: set[str]) -> BoostFacts:
+        parsed = parse_query(q, vocab)
+        p = Profile(
+            id="i1",
+            type="intervention",
+            name="X",
+            props={},
+            challenges=challenges,
+            target_groups={pupils.iri},
+        )
+        return service._boost_facts(p, parsed, service._expanded_direct(parsed))
+
+    asked = "thuiszitters weer naar school krijgen"
+    assert facts(asked, {bullying.iri}).group_only
+    assert not facts(asked, {absence.iri}).group_only
+    only_group = facts("thuiszittende leerlingen", {bullying.iri})
+    assert only_group.matched_groups_or_challenges == 1 and not only_group.group_only
+
+
 def test_one_entity_under_two_names_is_one_result() -> None:
     from impact_graph.search.arms import ArmHits, ChunkLinks, canonical_ids, spread_all
 
@@ -426,6 +479,40 @@ def test_one_entity_under_two_names_is_one_result() -> None:
 
 
 # --- search on real stores -----------------------------------------------------------
+
+
+def test_a_programmes_own_working_element_inherits_its_challenge_and_programme(
+    service: SearchService, embedder: object
+) -> None:
+    """A reisverslag's werkzame elementen belong to the programme (HAS_PROGRAMME_ELEMENT):
+    the element is found for the programme's challenge, shows the programme, and its
+    profile holds the programme's challenge though no text of it names one."""
+    from impact_graph.search.profile import build_profiles
+
+    eenzaam = ("Challenge", "eenzaam", {"concept": EENZAAMHEID, "id": "challenge:eenzaamheid"})
+    element = "workingelement:bewoners-aan-het-stuur"
+    service.store.upsert_batch(
+        _doc(
+            "reisverslag",
+            "Bewoners aan het stuur: afspraken die bewoners zelf maakten, hielden stand.",
+            embedder,
+            [
+                ("Programme", "Samen Minder Alleen", {}),
+                eenzaam,
+                ("WorkingElement", "bewoners aan het stuur", {"id": element}),
+            ],
+            [
+                ("Samen Minder Alleen", "ADDRESSES", "eenzaam"),
+                ("Samen Minder Alleen", "HAS_PROGRAMME_ELEMENT", "bewoners aan het stuur"),
+            ],
+        )
+    )
+    [p] = build_profiles(service.store, service.vocab, [element]).values()
+    assert EENZAAMHEID in p.challenges
+    assert [(r.name, r.via) for r in p.programmes.values()] == [("Samen Minder Alleen", "uses")]
+    assert p.interventions == {}
+    scores, _ = service.run_arms(parse_query("eenzaamheid", service.vocab), ["concept"])
+    assert element in scores["concept"]
 
 
 def test_every_arm_finds_something_and_agreement_ranks_first(service: SearchService) -> None:

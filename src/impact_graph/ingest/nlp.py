@@ -1330,9 +1330,11 @@ class _Run:
     def _elements(self, blocks: list[_Block], zone_start: int, rule: str) -> None:
         for b in blocks:
             if b.is_item or _short_lead(b.text):
-                self._element(b.text, b.start, self.ext.sentence_of(b.start), rule)
+                self._element(b.text, b.start, self.ext.sentence_of(b.start), rule, zone_start)
 
-    def _element(self, raw: str, offset: int, sent: Span, rule: str) -> None:
+    def _element(
+        self, raw: str, offset: int, sent: Span, rule: str, zone_start: int | None = None
+    ) -> None:
         first = _ITEM_HEAD.split(raw, maxsplit=1)[0]
         refs = self.refs_in(offset, offset + len(first), "WorkingElement")
         if not refs:
@@ -1343,25 +1345,46 @@ class _Run:
             start = self.text.find(name, offset)
             span = (start, start + len(name)) if start >= 0 else None
             refs = [self.entity("WorkingElement", name, span, "candidate", rule)]
-        for iv in self._interventions_for(offset):
+        for owner, rel in self._owners_of_element(offset, offset + len(raw), zone_start):
             for ref in refs:
-                self.rel(iv, "HAS_ELEMENT", ref, rule, [sent])
+                self.rel(owner, rel, ref, rule, [sent])
 
-    def _interventions_for(self, offset: int) -> list[EntityRef]:
-        """The interventions a working element belongs to: those named in the same
-        block or section before it, else the document's main intervention."""
+    def _owners_of_element(
+        self, offset: int, end: int, zone_start: int | None
+    ) -> list[tuple[EntityRef, str]]:
+        """Who a working element (the list item at ``offset``..``end``) belongs to.
+
+        An intervention when the text says so: named before the element in the same
+        block ("Uit onderzoek naar duale trajecten blijkt ... Werkzame elementen zijn:
+        ..."), or in the section before the list. A plan document (programma-aanpak,
+        reisverslag) otherwise names the elements of the programme's whole approach
+        ("Wat we leerden – werkzame elementen"): they go to the programme
+        (HAS_PROGRAMME_ELEMENT), plus any intervention the item itself names ("Vroeg
+        bemiddelen. Burenruzies die ... bij buurtbemiddeling kwamen"). Giving them to the
+        most mentioned intervention, as before, made Buurtbemiddeling the owner of
+        "Bewoners aan het stuur". Other documents (a databank page about one
+        intervention) fall back to their main intervention.
+        """
         block = next((b for b in self.blocks if b.start <= offset <= b.end), None)
         if block is not None:
             found = self.refs_in(block.start, offset, "Intervention")
             if found:
-                return found[-1:]
+                return [(found[-1], "HAS_ELEMENT")]
+        programme = self.programme if self.doc.kind == "plan" else None
+        plan = programme is not None
         sec = self.doc.section_at(offset)
         if sec is not None and sec.level > 1:
-            found = self.refs_in(sec.start, offset, "Intervention")
+            # In a plan, only the heading and lead-in count: an intervention named in an
+            # earlier item's description is not the owner of the next item.
+            upto = zone_start if plan and zone_start is not None else offset
+            found = self.refs_in(sec.start, min(upto, offset), "Intervention")
             if found:
-                return found[-1:]
+                return [(found[-1], "HAS_ELEMENT")]
+        if programme is not None:
+            own = dict.fromkeys(self.refs_in(offset, end, "Intervention"))
+            return [(programme, "HAS_PROGRAMME_ELEMENT"), *((iv, "HAS_ELEMENT") for iv in own)]
         main = self.main_intervention()
-        return [main] if main else []
+        return [(main, "HAS_ELEMENT")] if main else []
 
     def main_intervention(self) -> EntityRef | None:
         """What the document is about: record field, title, else the most mentioned one."""
@@ -1402,7 +1425,12 @@ class _Run:
                 name = _trim_item(parts[0])
                 if len(parts) == 1:
                     name = _trim_item(re.split(r"\.\s", b.text, maxsplit=1)[0])
-                if name and len(name.split()) <= 6 and not name.lower().startswith("persoon-"):
+                if (
+                    name
+                    and len(name.split()) <= 6
+                    and not name.lower().startswith("persoon-")
+                    and not self._generic_item_name(name)
+                ):
                     start = self.text.find(name, b.start)
                     refs = [
                         self.entity(
@@ -1414,6 +1442,19 @@ class _Run:
                 for actor in self.refs_in(b.start, b.end, "Actor"):
                     if self.named_org(actor):
                         self.rel(actor, "DELIVERS", iv, rule, [sent])
+
+    def _generic_item_name(self, name: str) -> bool:
+        """A list item's lead that is not the name of an intervention: a section heading
+        ("Werkzame elementen"), a word for a theme ("Renovatie", see
+        ``patterns.GENERIC_THEMES``) or a vocabulary concept of another class ("Jongeren":
+        a target group; "Ontmoeting": a working element). Plans list what they did under
+        such bold leads; as candidates they became interventions nobody runs."""
+        folded = fold(name).strip(" :.")
+        if folded in P.GENERIC_THEMES or _section_role(name) is not None:
+            return True
+        if self.vocab is None:
+            return False
+        return any(c.scheme != "interventions" for c in self.vocab.lookup(name))
 
     def _funding(self, blocks: list[_Block], rule: str) -> None:
         for b in blocks:

@@ -305,6 +305,22 @@ SECTION_CUES: dict[str, tuple[str, ...]] = {
     "goals": ("doelen", "doel", "ambitie", "ambities", "doelstellingen", "goals", "resultaten"),
 }
 
+#: Words that name a theme or field of work, not a way of working: a list item led by one
+#: of them ("**Renovatie.** Kustwonen begon met ...", "**Wonen**: ...") is a heading over
+#: what was done, not the name of an intervention. Section headings and vocabulary
+#: concepts of other classes ("**Jongeren.**": a target group) are refused by their own
+#: rules (see ``nlp._Run._generic_item_name``); this list holds the ordinary nouns.
+_GENERIC_THEMES = """renovatie renovaties onderhoud verbouwing nieuwbouw woningbouw sloop
+wonen huisvesting woningen groen verlichting inrichting veiligheid handhaving zorg welzijn
+onderwijs school werk sport cultuur communicatie monitoring evaluatie onderzoek organisatie
+governance sturing planning vervolg overig algemeen inleiding achtergrond context
+samenvatting conclusie conclusies aanleiding opbrengst opbrengsten lessen knelpunten
+resultaat resultaten cijfers data housing renovation maintenance safety care education
+research background summary conclusion results other general"""
+GENERIC_THEMES: frozenset[str] = frozenset(
+    [*_GENERIC_THEMES.split(), "openbare ruimte", "vrije tijd", "public space"]
+)
+
 #: A paragraph that announces a list of working elements ("komen vier werkzame elementen
 #: naar voren:", "Werkzame elementen zijn:", "identified four working elements:").
 ELEMENTS_INTRO_RE = re.compile(r"(?i)(werkzame elementen|working elements)[^.:]*:")

@@ -357,7 +357,8 @@ def concept_hits(
     # strings; those are read for the kept rows only), the relationship types are in
     # the pattern, and the inherited path is one pattern without a label test on its
     # middle node (only programmes and interventions have ADDRESSES/TARGETS and
-    # USES/HAS_ELEMENT: ontology domains), which FalkorDB runs as one traversal.
+    # USES/HAS_ELEMENT/HAS_PROGRAMME_ELEMENT: ontology domains), which FalkorDB runs as
+    # one traversal.
     rows = _rows(
         store,
         f"UNWIND $facts AS x MATCH (:Node {{id: x[0]}})<-[:{'|'.join(FACT_RELS)}]-(r) "
@@ -366,7 +367,7 @@ def concept_hits(
         "ORDER BY s DESC, r.id LIMIT $k RETURN 'fact' AS kind, r.id AS rid, s, r.name AS name "
         "UNION ALL "
         "UNWIND $plain AS x MATCH (:Node {id: x[0]})<-[:ADDRESSES|TARGETS]-()"
-        f"-[:USES|HAS_ELEMENT]->(r) WITH x, r WHERE {_ENTITY_WHERE} "
+        f"-[:USES|HAS_ELEMENT|HAS_PROGRAMME_ELEMENT]->(r) WITH x, r WHERE {_ENTITY_WHERE} "
         "WITH r, x[2] AS facet, max(x[1]) AS w WITH r, sum(w) AS s "
         "ORDER BY s DESC, r.id LIMIT $k "
         "RETURN 'inherited' AS kind, r.id AS rid, s, r.name AS name "

@@ -42,6 +42,10 @@ MAX_BOOST = W_RECOGNITION + W_EVIDENCE + W_EFFECT + W_MATCH
 #: Share of the recognition and evidence parts for a result that does not fit the
 #: question's groups, challenges or outcomes (see ``boost``).
 OFF_TOPIC = 0.5
+#: Share for a result that fits only the asked target group when the question also names
+#: what it is about (a challenge, outcome or approach): it fits one of the two things asked
+#: (for whom, not against what), so it gets half way between off-topic and full.
+GROUP_ONLY = (1.0 + OFF_TOPIC) / 2
 
 
 def evidence_strength(vocab: Vocabulary, evidence_type: str | None, concept: str | None) -> int:
@@ -64,6 +68,9 @@ class BoostFacts:
     evidence_strength: int = 0
     positive_effect_on_query: bool = False
     matched_groups_or_challenges: int = 0
+    #: The match is on the asked target group only, while the question also names a
+    #: challenge, outcome or approach that the result does not fit.
+    group_only: bool = False
     parts: dict[str, float] = field(default_factory=dict)
 
 
@@ -72,13 +79,20 @@ def boost(facts: BoostFacts) -> float:
 
     Recognition and evidence strength belong to the result as a whole, often for another
     outcome than the one asked about (a recognition for less bullying says little about
-    school absence), so they count fully only for a result that also fits the question:
-    one with a favourable effect on the asked outcome or a matching group or challenge;
-    otherwise at ``OFF_TOPIC`` of their weight.
+    school absence), so they count fully only for a result that also fits what the
+    question is about: a favourable effect on the asked outcome or a matching challenge
+    (or, for a question that names only a group, that group). A result that fits only
+    the asked group of a question about something else (Kanjertraining, for pupils, on
+    "thuiszitters weer naar school") gets ``GROUP_ONLY`` of their weight; one that fits
+    nothing ``OFF_TOPIC``.
     """
     parts: dict[str, float] = {}
-    fits = facts.positive_effect_on_query or facts.matched_groups_or_challenges > 0
-    quality = 1.0 if fits else OFF_TOPIC
+    if facts.positive_effect_on_query:
+        quality = 1.0
+    elif facts.matched_groups_or_challenges > 0:
+        quality = GROUP_ONLY if facts.group_only else 1.0
+    else:
+        quality = OFF_TOPIC
     if facts.recognition_rank:
         parts["recognition"] = (
             quality

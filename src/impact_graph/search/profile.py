@@ -118,6 +118,12 @@ _BRANCHES = (
     "UNWIND $wids AS rid MATCH (i:Intervention)-[:HAS_ELEMENT]->(r:Node {id: rid}) "
     "OPTIONAL MATCH (i)-[rel:ADDRESSES|TARGETS]->(x) "
     "RETURN rid, 'element_of' AS kind, [i.id, i.name, type(rel), x.concept] AS v",
+    # A programme's own working elements (a reisverslag's "werkzame elementen") belong
+    # to it as a whole: they inherit its challenges and groups, and it is where they
+    # were tried.
+    "UNWIND $wids AS rid MATCH (p:Programme)-[:HAS_PROGRAMME_ELEMENT]->(r:Node {id: rid}) "
+    "OPTIONAL MATCH (p)-[rel:ADDRESSES|TARGETS]->(x) "
+    "RETURN rid, 'programme_element' AS kind, [p.id, p.name, type(rel), x.concept] AS v",
     "UNWIND $eids AS rid MATCH (p:Programme)-[:USES]->(r:Node {id: rid}) "
     "RETURN rid, 'uses' AS kind, [p.id, p.name] AS v",
     "UNWIND $wids AS rid MATCH (p:Programme)-[:USES]->(:Intervention)-[:HAS_ELEMENT]->"
@@ -194,6 +200,7 @@ def build_profiles(
     _about(profiles, by_kind["about"])
     _facts(vocab, profiles, by_kind["fact"], by_kind["evidence"])
     _element_of(profiles, by_kind["element_of"])
+    _programme_element(profiles, by_kind["programme_element"])
     for rid, pid, pname in by_kind["uses"]:
         if rid in profiles:
             profiles[rid].programmes[pid] = ProgrammeRef(id=pid, name=_s(pname), via="uses")
@@ -293,6 +300,20 @@ def _element_of(profiles: dict[str, Profile], rows: list[list[Any]]) -> None:
         if p is None or p.type != "working_element":
             continue
         p.interventions[iid] = _s(iname)
+        if concept and rel == "ADDRESSES":
+            p.challenges.add(concept)
+        elif concept and rel == "TARGETS":
+            p.target_groups.add(concept)
+
+
+def _programme_element(profiles: dict[str, Profile], rows: list[list[Any]]) -> None:
+    """Working elements a programme names for its whole approach inherit its challenges
+    and target groups, and list it as a programme that uses them."""
+    for rid, pid, pname, rel, concept in rows:
+        p = profiles.get(rid)
+        if p is None or p.type != "working_element":
+            continue
+        p.programmes[pid] = ProgrammeRef(id=pid, name=_s(pname), via="uses")
         if concept and rel == "ADDRESSES":
             p.challenges.add(concept)
         elif concept and rel == "TARGETS":

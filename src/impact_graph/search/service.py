@@ -37,7 +37,14 @@ from impact_graph.search.models import (
     WorkingElementsResponse,
 )
 from impact_graph.search.profile import Profile, build_profiles
-from impact_graph.search.query import ParsedQuery, content_stems, parse_query, stem, words
+from impact_graph.search.query import (
+    TOPIC_SCHEMES,
+    ParsedQuery,
+    content_stems,
+    parse_query,
+    stem,
+    words,
+)
 from impact_graph.store.port import GraphStore, StoreError
 from impact_graph.vocab import Vocabulary
 
@@ -368,13 +375,24 @@ class SearchService:
                 continue
             if (concept and concept in q) or qstems & set(content_stems(eff.outcome)):
                 positive = True
-        matched = len((p.challenges | p.target_groups) & expanded)
+        on_challenge = len(p.challenges & expanded)
+        on_group = len(p.target_groups & expanded)
+        # "Group only": the question says what it is about (a challenge, outcome or
+        # approach) and the result fits none of that, only the group it is for.
+        own = p.props.get("concept")
+        group_only = (
+            on_group > 0
+            and on_challenge == 0
+            and not (isinstance(own, str) and own in expanded)
+            and any(c.scheme in TOPIC_SCHEMES for c in parsed.direct)
+        )
         strength = max((e.strength for e in p.evidence.values()), default=0)
         return BoostFacts(
             recognition_rank=p.recognition_rank,
             evidence_strength=strength,
             positive_effect_on_query=positive,
-            matched_groups_or_challenges=matched,
+            matched_groups_or_challenges=on_challenge + on_group,
+            group_only=group_only,
         )
 
     def _result(
