@@ -63,22 +63,29 @@ _ADMIN_PAIRS: dict[tuple[str, str], str] = {
     ("SHOW", "TRANSACTIONS"): "SHOW TRANSACTIONS reveals other users' queries",
     ("SHOW", "SETTINGS"): "SHOW SETTINGS reveals the server's configuration",
 }
-#: Procedures a researcher may CALL (the union of both backends' read-only allow-lists;
-#: each store still refuses the other's names). Everything else is refused up front.
-ALLOWED_PROCEDURES = frozenset(
-    p.lower()
-    for p in (
-        "db.labels",
-        "db.relationshipTypes",
-        "db.propertyKeys",
-        "db.indexes",
-        "db.index.fulltext.queryNodes",
-        "db.index.vector.queryNodes",
-        "db.idx.fulltext.queryNodes",
-        "db.idx.vector.queryNodes",
-    )
+#: The read-only procedures a researcher may CALL on each backend, as it spells them: the
+#: one list each store checks against (FalkorDB ignoring case, Neo4j by the EXPLAIN
+#: plan's names) and the source of this check's union below.
+FALKORDB_PROCEDURES = (
+    "db.labels",
+    "db.relationshipTypes",
+    "db.propertyKeys",
+    "db.indexes",
+    "db.idx.fulltext.queryNodes",
+    "db.idx.vector.queryNodes",
 )
+NEO4J_PROCEDURES = (
+    "db.labels",
+    "db.relationshipTypes",
+    "db.propertyKeys",
+    "db.index.fulltext.queryNodes",
+    "db.index.vector.queryNodes",
+)
+#: Neo4j's schema procedures (``db.schema.visualization`` ...), allowed by prefix.
 ALLOWED_PROCEDURE_PREFIXES = ("db.schema.",)
+#: Procedures this check lets through (the union of both backends' lists, lower case;
+#: each store still refuses the other's names). Everything else is refused up front.
+ALLOWED_PROCEDURES = frozenset(p.lower() for p in (*FALKORDB_PROCEDURES, *NEO4J_PROCEDURES))
 
 #: Procedure and function namespaces that reach outside the graph or administer it.
 _FORBIDDEN_NAMESPACE = re.compile(

@@ -53,6 +53,7 @@ from impact_graph.model import (
     Subgraph,
     dedupe,
 )
+from impact_graph.queries.guard import FALKORDB_PROCEDURES
 from impact_graph.schema import Schema
 from impact_graph.store.falkordb_server import FalkorDBServer, FalkorDBServerError
 from impact_graph.store.port import (
@@ -72,17 +73,9 @@ DOCUMENT_LABEL = "Document"
 VECTOR_CHUNK = 200  # rows per vector write (each 384-d row is ~8 kB of query text)
 ROW_CHUNK = 2000  # rows per write without vectors
 
-#: Procedures a researcher query may call (everything else is refused).
-ALLOWED_PROCEDURES = frozenset(
-    {
-        "db.labels",
-        "db.relationshiptypes",
-        "db.propertykeys",
-        "db.idx.fulltext.querynodes",
-        "db.idx.vector.querynodes",
-        "db.indexes",
-    }
-)
+#: Procedures a researcher query may call, lower case (everything else is refused); the
+#: list lives with the researcher-query guard, which checks both backends' names.
+ALLOWED_PROCEDURES = frozenset(p.lower() for p in FALKORDB_PROCEDURES)
 
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _STRING_RE = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`", re.S)

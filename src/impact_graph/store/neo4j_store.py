@@ -61,6 +61,7 @@ from impact_graph.model import (
     Subgraph,
     dedupe,
 )
+from impact_graph.queries.guard import ALLOWED_PROCEDURE_PREFIXES, NEO4J_PROCEDURES
 from impact_graph.schema import Schema
 from impact_graph.store.port import (
     GraphStore,
@@ -85,17 +86,9 @@ NODE_ID_CONSTRAINT = "node_id_unique"
 #: Properties a batch may not set through ``props``: the store owns them.
 _RESERVED = frozenset({"id", SOURCES, SPANS, EMBEDDING})
 
-#: Procedures a researcher query may call (``db.schema.*`` by prefix).
-ALLOWED_PROCEDURES = frozenset(
-    {
-        "db.labels",
-        "db.relationshipTypes",
-        "db.propertyKeys",
-        "db.index.fulltext.queryNodes",
-        "db.index.vector.queryNodes",
-    }
-)
-ALLOWED_PROCEDURE_PREFIXES = ("db.schema.",)
+#: Procedures a researcher query may call (``db.schema.*`` by prefix); the list lives
+#: with the researcher-query guard, which checks both backends' names.
+ALLOWED_PROCEDURES = frozenset(NEO4J_PROCEDURES)
 #: SHOW commands a researcher may run (plan operator names); others reveal the server.
 _ALLOWED_SHOW = frozenset({"ShowIndexes", "ShowConstraints", "ShowProcedures", "ShowFunctions"})
 
