@@ -332,6 +332,40 @@ def test_elements_of_a_named_intervention_stay_with_it(tmp_path: Path, vocab: Vo
     assert not rels(ext, "HAS_PROGRAMME_ELEMENT")
 
 
+def test_a_local_instance_links_to_the_general_intervention(
+    tmp_path: Path, vocab: Vocabulary
+) -> None:
+    """ "Buurtkamer De Meeuw" is one buurtkamer: its own intervention (its facts are its
+    own), linked to the vocabulary's buurtkamer by INSTANCE_OF; a name that is itself a
+    vocabulary intervention gets no such link."""
+    doc = md_doc(
+        tmp_path,
+        "Buurtkamer De Meeuw is een huiskamer in de flat voor alleenwonende ouderen. "
+        "Erkenning: Goed beschreven.\n",
+        title='"Buurtkamer De Meeuw"',
+        kind="research",
+        intervention="Buurtkamer De Meeuw",
+        erkenning="Goed beschreven",
+    )
+    ext = extract(doc, vocab)
+    local = find(ext, "Intervention", "Buurtkamer De Meeuw")
+    assert local.concept is None and local.props["rating_level"] == "Goed beschreven"
+    general = find(ext, "Intervention", "buurtkamer")
+    assert general.concept and general.concept.endswith("/buurtkamer")
+    assert "rating_level" not in general.props  # the local recognition stays local
+    assert rels(ext, "INSTANCE_OF") == {("Buurtkamer De Meeuw", "buurtkamer")}
+
+    plain = md_doc(
+        tmp_path,
+        "Welzijn op Recept helpt eenzame ouderen.\n",
+        name="wor.md",
+        title='"Welzijn op Recept"',
+        kind="research",
+        intervention="Welzijn op Recept",
+    )
+    assert not rels(extract(plain, vocab), "INSTANCE_OF")
+
+
 def test_funding_goal_and_law(plan: Extraction) -> None:
     assert ("Zorgverzekeraar Zilverzee", "Samen Sterk") in rels(plan, "FUNDS")
     goals = [e for (lb, _k), e in plan.entities.items() if lb == "Goal"]

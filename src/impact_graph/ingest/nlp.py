@@ -1998,7 +1998,35 @@ class _Run:
 
     # -- 6. finishing -------------------------------------------------------------------
 
+    def _local_instances(self) -> None:
+        """ "Buurtkamer Wadstede": a named intervention whose name is a vocabulary
+        intervention ("buurtkamer") followed by a proper name (a place, neighbourhood or
+        organisation) is a local instance of it (INSTANCE_OF). It stays its own node,
+        because its recognition and evidence belong to that described version and not
+        to every buurtkamer; the link lets a reader of either find the other."""
+        for ent in list(self.ext.entities.values()):
+            if ent.label != "Intervention" or ent.concept is not None:
+                continue
+            words = ent.name.split()
+            for k in range(len(words) - 1, 0, -1):
+                head, rest = " ".join(words[:k]), words[k:]
+                # The rest is a proper name ("Wadstede", "De Meeuw"), not a description.
+                if not rest[0][:1].isupper() or not any(
+                    w[:1].isupper() and fold(w) not in P.NOT_NAMES for w in rest
+                ):
+                    continue
+                concept = self.resolver.concept("Intervention", head)
+                if concept is None:
+                    continue
+                general = self.entity(
+                    "Intervention", head, None, "vocabulary", "instance-of", concept.iri
+                )
+                spans = [self.ext.sentence_of(ent.mentions[0][0])] if ent.mentions else []
+                self.rel(ent.ref, "INSTANCE_OF", general, "instance-of", spans)
+                break
+
     def finish(self) -> None:
+        self._local_instances()
         for ent in self.ext.entities.values():
             ent.mentions.sort()
             if ent.label not in ("Effect", "Evidence") and (
