@@ -8,8 +8,12 @@ measures, in one run and on one machine state:
 * the *embedding-bound* rate: the same chunk texts (read back from the graph) encoded by
   the same model alone, without the cache, in the same process right after the ingest --
   the ceiling of ingest on a CPU. Target: ingest chunks/s ≥ 0.8 × that rate (``ratio``).
-  Ingest also embeds one short text per entity (name + definition, for entity vector
-  search); those are NOT in the bound, so ``ratio`` charges them to the pipeline. For
+  Ingest also embeds short entity texts: "name: definition" for vocabulary concepts
+  (once per data directory, then cached) and "name: first sentence" for interventions and
+  working elements without one (the search ranks those by their own vectors); every
+  other entity takes the mean of its chunks' vectors, no model work (see
+  ``ingest.mapping.entity_text``). Entity texts are NOT in the bound, so ``ratio``
+  charges them to the pipeline. For
   reference ``ratio_model_work`` puts them in the bound too: the model alone on every
   text the ingest encoded (chunks + entity texts), divided by the ingest time. Above
   ``--bound-sample`` texts the bound is timed on a seeded random sample of them and

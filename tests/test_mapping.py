@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from impact_graph.ingest.chunking import chunk_extraction
 from impact_graph.ingest.document import Document
 from impact_graph.ingest.extraction import Entity, Extraction, Relation
-from impact_graph.ingest.mapping import MappingError, entity_texts, to_batch
+from impact_graph.ingest.mapping import CONTEXT_LABELS, MappingError, entity_texts, to_batch
 from impact_graph.model import make_id, parse_span_ref
+from impact_graph.search.arms import ENTITY_LABELS
 
 TEXT = (
     "Welzijn op Recept vermindert eenzaamheid bij ouderen. "
@@ -136,8 +139,19 @@ def test_entity_texts_use_definitions_and_only_vector_labels(schema) -> None:  #
     iri = "https://w3id.org/impact-graph/vocab/challenges/eenzaamheid"
     texts = entity_texts(ex, schema, {iri: "Een gemis aan contact."})
     assert texts[("Challenge", "eenzaamheid")] == "eenzaamheid: Een gemis aan contact."
-    assert texts[("Intervention", "Welzijn op Recept")].startswith("Welzijn op Recept: ")
-    assert ("Area", "Wadstede") not in texts  # Area carries no vector in the ontology
+    # The candidate intervention gets its sentence as context; the candidate effect
+    # (not ranked by its vector) gets its chunks' mean instead of a model text.
+    assert (
+        texts[("Intervention", "Welzijn op Recept")]
+        == "Welzijn op Recept: " + TEXT[: TEXT.index(".") + 1]
+    )
+    assert set(texts) == {("Challenge", "eenzaamheid"), ("Intervention", "Welzijn op Recept")}
+    # An entity's own description is a stable text too; Area carries no vector at all.
+    ex.entities[("Intervention", "Welzijn op Recept")].props["description"] = "Verwijzing."
+    ex.entities[("Area", "Wadstede")].props["description"] = "Een gemeente."
+    texts = entity_texts(ex, schema, {iri: "Een gemis aan contact."})
+    assert texts[("Intervention", "Welzijn op Recept")] == "Welzijn op Recept: Verwijzing."
+    assert ("Area", "Wadstede") not in texts
 
 
 def test_unknown_label_and_relationship_are_refused(schema) -> None:  # type: ignore[no-untyped-def]
@@ -159,3 +173,125 @@ def test_unknown_label_and_relationship_are_refused(schema) -> None:  # type: ig
     )
     with pytest.raises(MappingError, match="USES only from Programme"):
         to_batch(ex, chunk_extraction(ex), None, schema)
+
+
+class FakeEmbedder:
+    """Deterministic unit vectors per text (seeded by its hash), remembering what it was
+    asked: enough to check which texts reach the model and what the entities get."""
+
+    def __init__(self, dim: int = 384) -> None:
+        self.dim = dim
+        self.asked: list[str] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.asked.extend(texts)
+        rows = []
+        for t in texts:
+            seed = int.from_bytes(hashlib.sha256(t.encode()).digest()[:8], "little")
+            v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+            rows.append(v / np.linalg.norm(v))
+        return np.stack(rows)
+
+
+THREE = (
+    "Het Buurtnetwerk brengt ouderen samen. "
+    "Eenzaamheid is een groot probleem in de wijk. "
+    "Vrijwilligers van het Buurtnetwerk bellen elke week."
+)
+
+
+def test_candidate_vector_is_the_normalised_mean_of_its_chunks(schema) -> None:  # type: ignore[no-untyped-def]
+    doc = Document(
+        id="document:plan-y-md",
+        path=Path("plan/y.md"),
+        text=THREE,
+        kind="plan",
+        kind_reason="folder 'plan'",
+        title="Plan Y",
+        content_hash="def",
+        format="md",
+    )
+    ends = [THREE.index(".", i) + 1 for i in (0, 40, 90)]
+    ex = Extraction(doc, sentences=[(0, ends[0]), (ends[0] + 1, ends[1]), (ends[1] + 1, ends[2])])
+    net = [i for i in range(len(THREE)) if THREE.startswith("Buurtnetwerk", i)]
+    een = THREE.index("Eenzaamheid")
+    iri = "https://w3id.org/impact-graph/vocab/challenges/eenzaamheid"
+    cand = ex.add_entity(
+        Entity(
+            "Programme",
+            "Buurtnetwerk",
+            "Buurtnetwerk",
+            "candidate",
+            "programme-name",
+            mentions=[(s, s + 12) for s in net],
+        )
+    )
+    vrij = THREE.index("Vrijwilligers")
+    ex.add_entity(
+        Entity(
+            "Intervention",
+            "Vrijwilligers",
+            "Vrijwilligers",
+            "candidate",
+            "section",
+            mentions=[(vrij, vrij + 13)],
+        )
+    )
+    ex.add_entity(
+        Entity(
+            "Challenge",
+            "eenzaamheid",
+            "eenzaamheid",
+            "vocabulary",
+            "phrase",
+            concept=iri,
+            mentions=[(een, een + 11)],
+        )
+    )
+    ex.add_entity(Entity("Programme", "Samen Y", "Samen Y", "metadata", "meta:programme"))
+    ex.add_entity(
+        Entity("Area", "Wadstede", "Wadstede", "metadata", "front matter", mentions=[(0, 3)])
+    )
+    chunks = chunk_extraction(ex, min_words=1, max_words=8, min_section_words=1)
+    assert len(chunks) == 3  # one sentence each: the candidate is in the first and last
+
+    fake = FakeEmbedder()
+    texts = entity_texts(ex, schema, {iri: "Een gemis aan contact."})
+    # To the model: the concept's "name: definition", and the candidate intervention's
+    # name with its sentence (search ranks interventions by their own vectors).
+    assert texts == {
+        ("Challenge", "eenzaamheid"): "eenzaamheid: Een gemis aan contact.",
+        ("Intervention", "Vrijwilligers"): "Vrijwilligers: " + THREE[ends[1] + 1 :],
+    }
+    chunk_vecs = fake.embed([c.text for c in chunks])
+    ent_vecs = dict(zip(texts, fake.embed(list(texts.values())), strict=True))
+    assert fake.asked == [c.text for c in chunks] + list(texts.values())
+    batch = to_batch(ex, chunks, chunk_vecs, schema, entity_vectors=ent_vecs)
+    by_id = {n.id: n for n in batch.nodes}
+
+    mean = chunk_vecs[[0, 2]].mean(axis=0)
+    got = np.asarray(by_id[make_id(*cand.ref)].vector)
+    assert np.isclose(np.linalg.norm(got), 1.0, atol=1e-6)
+    assert np.allclose(got, mean / np.linalg.norm(mean), atol=1e-6)
+    assert not np.allclose(got, chunk_vecs[0], atol=1e-3)  # a mean, not one chunk
+    # The concept keeps the model's vector of its definition.
+    concept = np.asarray(by_id[make_id("Challenge", "eenzaamheid")].vector)
+    assert np.allclose(concept, ent_vecs[("Challenge", "eenzaamheid")])
+    # A metadata name the text never repeats: the mean of the whole document.
+    whole = chunk_vecs.mean(axis=0)
+    prog = np.asarray(by_id[make_id("Programme", "Samen Y")].vector)
+    assert np.allclose(prog, whole / np.linalg.norm(whole), atol=1e-6)
+    assert by_id[make_id("Area", "Wadstede")].vector is None  # no vector in the ontology
+
+    # A chunk written without a vector does not count; without chunk vectors no means.
+    partial = to_batch(ex, chunks, [chunk_vecs[0], chunk_vecs[1], None], schema)
+    got = np.asarray({n.id: n for n in partial.nodes}[make_id(*cand.ref)].vector)
+    assert np.allclose(got, chunk_vecs[0], atol=1e-6)
+    bare = to_batch(ex, chunks, None, schema)
+    assert all(n.vector is None for n in bare.nodes)
+
+
+def test_context_labels_are_the_labels_search_ranks_by_their_vectors() -> None:
+    """Which entities keep a model text is decided for the vector arm's labels; if the
+    arm ranks other labels, their texts must be measured again (see entity_text)."""
+    assert set(CONTEXT_LABELS) == set(ENTITY_LABELS)

@@ -21,8 +21,10 @@ span for chunks). Labels and relationship types are checked against the ontology
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from impact_graph.ingest.chunking import Chunk
 from impact_graph.ingest.extraction import Entity, EntityRef, Extraction, Span
@@ -43,6 +45,11 @@ log = logging.getLogger(__name__)
 
 #: Entity labels that state a claim and so are DERIVED_FROM their document.
 CLAIM_LABELS = ("Evidence", "Effect", "Goal")
+
+#: Labels whose entities without a definition still get a model text (name + context):
+#: the ones the search's vector arm ranks by their own vectors (``search.arms.
+#: ENTITY_LABELS``; a test keeps the two equal). See `entity_text`.
+CONTEXT_LABELS = ("Intervention", "WorkingElement")
 
 #: Words of entity context used for an entity vector when it has no description.
 CONTEXT_WORDS = 40
@@ -134,20 +141,33 @@ def sentence_spans(extraction: Extraction, mentions: Sequence[Span]) -> list[Spa
 
 def entity_text(
     extraction: Extraction, entity: Entity, definitions: Mapping[str, str] | None = None
-) -> str:
-    """What an entity's vector is computed from.
+) -> str | None:
+    """The text the model computes an entity's vector from, or None.
 
-    Name plus description: the entity's own ``description``, else its vocabulary
-    concept's definition (``definitions`` by concept IRI). Those texts are the same in
-    every document, so the embedding cache serves a concept once for the whole corpus.
-    Only an entity with neither (a candidate name) gets the first sentence that
-    mentions it as a short context.
+    * An entity's own ``description``, else its vocabulary concept's definition
+      (``definitions`` by concept IRI): "name: description". These texts are the same in
+      every document, so the embedding cache serves a concept once per data directory.
+    * Else, for the labels search ranks by their own vectors (`CONTEXT_LABELS`), the
+      name with the first sentence that mentions it as a short context.
+    * Else None: the entity's vector is the mean of the vectors of the chunks that
+      mention it (`mention_vectors`), which the model computed anyway.
+
+    Why the split (bench/search_quality.py on the demo corpus, 2026-11-27 at ad3bdd6):
+    the chunk mean for every name without a definition lowered the vector arm's
+    nDCG@10 0.466 -> 0.442 (a candidate is mostly named in one chunk, whose vector the
+    arm already lends it), and the bare name, or the name blended with the chunk mean,
+    did no better (0.439, 0.415) at about the CPU of the old texts. Effects, programmes,
+    challenges and target groups are not ranked by their vectors, and they were most of
+    those texts (demo: 77 of 126; 100 generated plans: 106 of 132, a new programme name
+    per plan), so they take the chunk mean.
     """
     desc = entity.props.get("description")
     if not (isinstance(desc, str) and desc.strip()) and entity.concept and definitions:
         desc = definitions.get(entity.concept)
     if isinstance(desc, str) and desc.strip():
         return f"{entity.name}: {desc.strip()}"
+    if entity.label not in CONTEXT_LABELS:
+        return None
     if entity.status != "candidate":
         return entity.name
     if entity.mentions:
@@ -162,13 +182,61 @@ def entity_text(
 def entity_texts(
     extraction: Extraction, schema: Schema, definitions: Mapping[str, str] | None = None
 ) -> dict[EntityRef, str]:
-    """Texts to embed for the entities whose label carries a vector in the schema."""
+    """Texts for the model, for the entities of vector-indexed labels that have one
+    (`entity_text`); `to_batch` gives the others the mean of their chunks' vectors."""
     vector_labels = set(schema.vector_labels)
-    return {
-        ref: entity_text(extraction, ent, definitions)
-        for ref, ent in extraction.entities.items()
-        if ent.label in vector_labels
-    }
+    out: dict[EntityRef, str] = {}
+    for ref, ent in extraction.entities.items():
+        if ent.label in vector_labels:
+            text = entity_text(extraction, ent, definitions)
+            if text is not None:
+                out[ref] = text
+    return out
+
+
+def mention_vectors(
+    chunks: Sequence[Chunk], vectors: Sequence[Vector | None], refs: Iterable[EntityRef]
+) -> dict[EntityRef, np.ndarray]:
+    """Unit-length vectors for ``refs`` without the model: the normalised mean of the
+    vectors of the chunks that mention each entity (each chunk once, however often it
+    names the entity).
+
+    An entity no chunk mentions (a name from the front matter that the text never
+    repeats) gets the mean of all the document's chunks: the metadata says the whole
+    document is about it. Chunks written without a vector (None) are left out; an
+    entity with nothing left gets no vector.
+
+    An entity named in several documents keeps the vector of the document written
+    last, as it keeps that document's ``mention_count`` (the store sets the vector on
+    every write, so a changed document recomputes it). A mean over all documents would
+    need each document's share kept to take it out again when that document changes
+    or is deleted: not worth it for vectors search does not rank by (`CONTEXT_LABELS`).
+    """
+    rows: dict[EntityRef, dict[int, None]] = {}
+    for i, ch in enumerate(chunks):
+        if vectors[i] is None:
+            continue
+        for m in ch.mentions:
+            rows.setdefault(m.ref, {})[i] = None
+    have = [i for i, v in enumerate(vectors) if v is not None]
+    if not have:
+        return {}
+    mat = np.asarray([vectors[i] for i in have], dtype=np.float32)
+    pos = {i: n for n, i in enumerate(have)}
+    out: dict[EntityRef, np.ndarray] = {}
+    doc_mean: np.ndarray | None = None
+    for ref in refs:
+        idx = rows.get(ref)
+        if idx:
+            v = mat[[pos[i] for i in idx]].mean(axis=0)
+        else:
+            if doc_mean is None:
+                doc_mean = mat.mean(axis=0)
+            v = doc_mean
+        norm = float(np.linalg.norm(v))
+        if norm > 0.0:
+            out[ref] = (v / norm).astype(np.float32)
+    return out
 
 
 def _check_label(schema: Schema, label: str, what: str) -> None:
@@ -234,15 +302,26 @@ def to_batch(
     """Build the one `GraphBatch` of this document.
 
     ``vectors[i]`` is the embedding of ``chunks[i]`` (or None to write the chunk without
-    one); ``entity_vectors`` holds vectors for entities of vector-indexed labels (see
-    :func:`entity_texts`). Raises `MappingError` for labels or relationship types the
-    schema does not know, or a relationship outside its domain/range.
+    one); ``entity_vectors`` holds the model's vectors of the entities that have a text
+    (see :func:`entity_texts`). Every other entity of a vector-indexed label gets the
+    mean of its chunks' vectors (:func:`mention_vectors`), when ``vectors`` are given.
+    Raises `MappingError` for labels or relationship types the schema does not know, or
+    a relationship outside its domain/range.
     """
     doc = extraction.document
     doc_id = doc.id
     if vectors is not None and len(vectors) != len(chunks):
         raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors for {doc_id}")
-    entity_vectors = entity_vectors or {}
+    entity_vectors = dict(entity_vectors or {})
+    if vectors is not None:
+        vector_labels = set(schema.vector_labels)
+        rest = [
+            ref
+            for ref, ent in extraction.entities.items()
+            if ent.label in vector_labels and ref not in entity_vectors
+        ]
+        if rest:
+            entity_vectors.update(mention_vectors(chunks, vectors, rest))
     _check_label(schema, "Document", "the document")
     document = document_node(extraction)
     nodes: list[Node] = []
