@@ -159,3 +159,21 @@ def test_triple_terms_in_json_ld_fall_back_to_ntriples(store: ox.Store) -> None:
 def test_syntax_error_is_reported_not_raised(store: ox.Store) -> None:
     head, body = _worker.run(store, {"query": "SELECT ?x {", "row_cap": 10})
     assert head["ok"] is False and head["error"] == "syntax" and body == b""
+
+
+def test_frames_sent_in_one_write_are_read_one_by_one() -> None:
+    import os
+    import threading
+    from multiprocessing.connection import Connection
+
+    r, w = os.pipe()
+    recv, send = Connection(r, writable=False), Connection(w, readable=False)
+    payloads = [b'{"ok": true}', b"", b"x" * 200_000]  # larger than a pipe's buffer
+    writer = threading.Thread(target=_worker.send_frames, args=(send, *payloads))
+    writer.start()
+    try:
+        assert [recv.recv_bytes() for _ in payloads] == payloads
+    finally:
+        writer.join(10)
+        recv.close()
+        send.close()
