@@ -45,7 +45,10 @@ its own direct calls, because a client's threads finish their side of a call aft
 returns and slowed the next call in this process (measured: the in-app lookup 2.7 ms
 interleaved with the clients, 1.2-1.3 ms without). p50/p95 over the calls after a
 warm-up; the ratio is variant p50 / the p50 of the direct calls of its pass, and the
-target is at most 1.3x. Data is synthetic: actors taking part in programmes and
+target is at most 1.3x. Each row also has the CPU per call (this process, all its threads,
+plus the SPARQL query workers; not the database server, which gets the same query from
+both) and its ratio to the direct call's: on this shared machine CPU moves less with
+the load than wall time does. Data is synthetic: actors taking part in programmes and
 delivering interventions, interventions addressing challenges and having effects, written
 straight into both stores (not through ingest).
 """
@@ -330,13 +333,35 @@ class AsgiCaller:
         return status, b"".join(chunks)
 
 
+def worker_cpu_s(pids: Sequence[int]) -> float:
+    """CPU seconds (user + system) the processes ``pids`` used so far (0 for a gone one)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 async def interleaved(
-    calls: dict[str, Callable[[Any], Any]], inputs: Sequence[Any], warmup: int = 5
-) -> tuple[dict[str, Latency], dict[str, list[Any]]]:
+    calls: dict[str, Callable[[Any], Any]],
+    inputs: Sequence[Any],
+    warmup: int = 5,
+    workers: Callable[[], Sequence[int]] = list,
+) -> tuple[dict[str, Latency], dict[str, list[Any]], dict[str, float]]:
     """Time every variant once per input, in turn (so load drift hits all alike), the
     order rotating from one input to the next. A call may return an awaitable (the in-app
     variant); the whole benchmark runs as one event loop task, as a server's loop does, so
-    anyio's worker threads and the app's connections live on between requests."""
+    anyio's worker threads and the app's connections live on between requests.
+
+    Also the CPU per call of each variant (ms): this process's (``time.process_time``:
+    every thread, the app's worker threads included) plus that of the processes
+    ``workers()`` names (the SPARQL query workers, whose idle polling is counted too). On
+    a loaded machine CPU is steadier than wall time; the database server's CPU is not in
+    it (the direct call and the endpoint send it the same query)."""
     import inspect
 
     for x in inputs[:warmup]:
@@ -346,18 +371,29 @@ async def interleaved(
                 await out
     lat = {name: Latency() for name in calls}
     outs: dict[str, list[Any]] = {name: [] for name in calls}
+    cpu = dict.fromkeys(calls, 0.0)
     names = list(calls)
+    pids = workers()
+    workers_before = worker_cpu_s(pids)
     for i, x in enumerate(inputs):
         # Rotate who goes first: the first call for a parameter reads colder caches.
         for name in names[i % len(names) :] + names[: i % len(names)]:
             call = calls[name]
+            p0 = time.process_time()
             t0 = time.perf_counter()
             out = call(x)
             if inspect.isawaitable(out):
                 out = await out
             lat[name].samples_ms.append((time.perf_counter() - t0) * 1000.0)
+            cpu[name] += time.process_time() - p0
             outs[name].append(out)
-    return lat, outs
+    # The workers' CPU is read once for the whole pass (the kernel counts it in 10 ms
+    # ticks, too coarse per call) and belongs to the one variant of the pass that uses
+    # them: not the direct call, not a no-op.
+    users = [n for n in names if n != "direct" and not n.endswith("no-op")]
+    for name in users:
+        cpu[name] += (worker_cpu_s(pids) - workers_before) / len(users)
+    return lat, outs, {name: cpu[name] * 1000.0 / max(1, len(inputs)) for name in calls}
 
 
 @contextlib.contextmanager
@@ -403,6 +439,7 @@ def run(quick: bool, json_path: Path | None) -> int:
     from fastapi.testclient import TestClient
 
     from impact_graph.api.app import create_app
+    from impact_graph.api.routers.sparql import app_view
     from impact_graph.rdf.view import view_dir
     from impact_graph.store.falkordb_server import FalkorDBServer
 
@@ -429,6 +466,7 @@ def run(quick: bool, json_path: Path | None) -> int:
                 asgi = AsgiCaller(app)
                 graph = app.state.services.store().graph  # the falkordb client's graph
                 ox_store = ox.Store.read_only(str(view_dir(settings) / "oxigraph"))
+                sparql_view = app_view(app)  # its query workers' CPU counts as the endpoint's
 
                 def cypher_calls(q: Query) -> dict[str, Callable[[Any], Any]]:
                     def body(nid: Any) -> dict[str, Any]:
@@ -478,8 +516,10 @@ def run(quick: bool, json_path: Path | None) -> int:
                         picks = [
                             rnd.choice(ids[q.param]) if q.param else None for _ in range(calls)
                         ]
-                        lat_c, out_c = await grouped(cypher_calls(q), picks)
-                        lat_s, out_s = await grouped(sparql_calls(q), picks)
+                        lat_c, out_c, cpu_c = await grouped(cypher_calls(q), picks)
+                        lat_s, out_s, cpu_s = await grouped(
+                            sparql_calls(q), picks, workers=lambda: sparql_view.query_worker_pids
+                        )
                         rows_c = [json.loads(b) for b in out_c["direct"]]
                         rows_s = [sparql_rows(b) for b in out_s["direct"]]
                         for i in range(len(picks)):
@@ -496,11 +536,12 @@ def run(quick: bool, json_path: Path | None) -> int:
                                 assert out_c[v][i].json()["rows"] == rows_c[i]
                                 assert out_s[v][i].status_code == 200, out_s[v][i].text[:300]
                                 assert sparql_rows(out_s[v][i].content) == rows_s[i]
-                        for lang, lat, rows in (
-                            ("cypher", lat_c, rows_c),
-                            ("sparql", lat_s, rows_s),
+                        for lang, lat, cpu, rows in (
+                            ("cypher", lat_c, cpu_c, rows_c),
+                            ("sparql", lat_s, cpu_s, rows_s),
                         ):
-                            out.append(entry(q, lang, lat, statistics.mean(len(r) for r in rows)))
+                            rows_mean = statistics.mean(len(r) for r in rows)
+                            out.append(entry(q, lang, lat, cpu, rows_mean))
                     return out
 
                 results = asyncio.run(measure())
@@ -531,37 +572,48 @@ GROUPS = (("in-app",), ("TestClient", "TestClient no-op"), ("HTTP", "HTTP no-op"
 
 
 async def grouped(
-    calls: dict[str, Callable[[Any], Any]], inputs: Sequence[Any]
-) -> tuple[dict[str, Latency], dict[str, list[Any]]]:
+    calls: dict[str, Callable[[Any], Any]],
+    inputs: Sequence[Any],
+    workers: Callable[[], Sequence[int]] = list,
+) -> tuple[dict[str, Latency], dict[str, list[Any]], dict[str, float]]:
     """`interleaved` once per group of `GROUPS`, each with the direct call; the direct
     latency of group ``g`` is kept as ``direct <g>`` (its ratio's baseline), that of the
-    in-app group as ``direct``."""
+    in-app group as ``direct``; CPU per call likewise."""
     lat: dict[str, Latency] = {}
     outs: dict[str, list[Any]] = {}
+    cpu: dict[str, float] = {}
     for group in GROUPS:
-        g_lat, g_out = await interleaved(
-            {"direct": calls["direct"], **{v: calls[v] for v in group}}, inputs
+        g_lat, g_out, g_cpu = await interleaved(
+            {"direct": calls["direct"], **{v: calls[v] for v in group}}, inputs, workers=workers
         )
         for name in group:
-            lat[name], outs[name] = g_lat[name], g_out[name]
+            lat[name], outs[name], cpu[name] = g_lat[name], g_out[name], g_cpu[name]
         lat[f"direct {group[0]}"] = g_lat["direct"]
+        cpu[f"direct {group[0]}"] = g_cpu["direct"]
         if group[0] == "in-app":
             lat["direct"], outs["direct"] = g_lat["direct"], g_out["direct"]
-    return lat, outs
+            cpu["direct"] = g_cpu["direct"]
+    return lat, outs, cpu
 
 
-def entry(q: Query, lang: str, lat: dict[str, Latency], rows_mean: float) -> dict[str, Any]:
+def entry(
+    q: Query, lang: str, lat: dict[str, Latency], cpu: dict[str, float], rows_mean: float
+) -> dict[str, Any]:
     """One query in one language: direct, each variant with its ratio against the direct
-    calls timed alongside it, the no-op floors."""
+    calls timed alongside it, the no-op floors; CPU per call (ms) of each, and the CPU
+    ratio (same calls, so it does not move with the machine's load as wall time does)."""
     d = lat["direct"]
     variants = {}
     for v in VARIANTS:
         base = lat[f"direct {v}"]
         ratio = lat[v].p50 / base.p50 if base.p50 > 0 else float("nan")
+        base_cpu = cpu[f"direct {v}"]
         variants[v] = {
             **lat[v].summary(),
-            "direct": base.summary(),
+            "cpu_ms": cpu[v],
+            "direct": {**base.summary(), "cpu_ms": base_cpu},
             "ratio_p50": ratio,
+            "cpu_ratio": cpu[v] / base_cpu if base_cpu > 0 else float("nan"),
             "holds": ratio <= TARGET,
         }
     return {
@@ -570,7 +622,7 @@ def entry(q: Query, lang: str, lat: dict[str, Latency], rows_mean: float) -> dic
         "language": lang,
         "text": q.cypher if lang == "cypher" else q.sparql,
         "rows_mean": rows_mean,
-        "direct": d.summary(),
+        "direct": {**d.summary(), "cpu_ms": cpu["direct"]},
         "variants": variants,
         "noop": {v.split()[0]: lat[v].summary() for v in NOOPS},
     }
@@ -604,7 +656,7 @@ def legacy_keys(results: list[dict[str, Any]]) -> dict[str, Any]:
 def print_table(results: list[dict[str, Any]], n_nodes: int, calls: int) -> None:
     table = make_table(
         f"Researcher queries, {n_nodes:,} nodes ({calls} calls each, interleaved)",
-        ["", "p50", "p95", "ratio p50", f"<= {TARGET}x"],
+        ["", "p50", "p95", "ratio p50", f"<= {TARGET}x", "CPU/call", "CPU ratio"],
     )
     for r in results:
         d = r["direct"]
@@ -613,6 +665,8 @@ def print_table(results: list[dict[str, Any]], n_nodes: int, calls: int) -> None
             fmt(d["p50_ms"], "ms", 2),
             fmt(d["p95_ms"], "ms", 2),
             "",
+            "",
+            fmt(d.get("cpu_ms"), "ms", 2),
             "",
         )
         for v in VARIANTS:
@@ -623,6 +677,8 @@ def print_table(results: list[dict[str, Any]], n_nodes: int, calls: int) -> None
                 fmt(a["p95_ms"], "ms", 2),
                 fmt(a["ratio_p50"], "x", 2),
                 verdict(a["holds"]),
+                fmt(a.get("cpu_ms"), "ms", 2),
+                fmt(a.get("cpu_ratio"), "x", 2),
             )
         for v, n in r["noop"].items():
             table.add_row(

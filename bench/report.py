@@ -562,7 +562,9 @@ def query_area(d: dict[str, Any]) -> Area:
         "Baseline: the same query through the database client directly (p50), timed "
         "alongside each variant. in-app: "
         "the app called as ASGI (the endpoint's own cost); HTTP: uvicorn on a socket and "
-        "an httpx keep-alive client (what a script sees, client included)."
+        "an httpx keep-alive client (what a script sees, client included). CPU per call: "
+        "this process and the SPARQL query workers, not the database server (which gets "
+        "the same query from both); steadier than wall time on a loaded machine."
     )
     queries = d.get("queries")
     if isinstance(queries, list):
@@ -580,6 +582,19 @@ def query_area(d: dict[str, Any]) -> Area:
                         "≤ 1.3×",
                         holds,
                         _variant_reason(q, variant) if holds is False else "",
+                    )
+                )
+            v = get(q, "variants.in-app") or {}
+            if v.get("cpu_ms") is not None:  # runs since CPU was measured
+                a.rows.append(
+                    Row(
+                        f"{q.get('language')} {q.get('query')}, in-app, CPU per call",
+                        num(v.get("cpu_ms"), 2, "ms"),
+                        num(get(v, "direct.cpu_ms"), 2, "ms"),
+                        times(v.get("cpu_ratio"), 2),
+                        "no target",
+                        None,
+                        "",
                     )
                 )
         return a
