@@ -109,3 +109,45 @@ def test_endpoint_needs_no_worker_thread(
     assert client.get("/cypher", params={"query": q}).json()["rows"] == want
     r = client.post("/cypher", json={"query": "MATCH (n:Programme) SET n.x = 1 RETURN n"})
     assert r.status_code == 400 and "read the graph" in r.json()["detail"]
+
+
+def test_kept_connections_survive_errors_cancellation_and_a_server_kill(
+    falkordb_graph: DemoGraph,
+) -> None:
+    """The reader keeps its connections between commands (`AsyncFalkorReader._send`):
+    after an error reply the connection is reused, after a cancelled command (a client
+    that went away mid-query) it is dropped -- reusing it would hand the next query the
+    cancelled one's late reply -- and a connection the server closed is replaced."""
+    store = falkordb_graph.store
+    q = "MATCH (p:Programme) RETURN p.id AS id ORDER BY id"
+    want = [list(r) for r in store.read_query(q).rows]
+    slow = "UNWIND range(1, 300000000) AS x WITH x WHERE x % 7 = 0 RETURN count(x)"
+
+    async def scenario() -> list[Any]:
+        reader = async_reader(store)
+        assert reader is not None
+        seen: list[Any] = []
+        try:
+            seen.append((await run_cypher_async(reader, q)).rows)
+            with pytest.raises(StoreError):
+                await run_cypher_async(reader, "MATCH (n) RETURN n.id +", {})
+            seen.append((await run_cypher_async(reader, q)).rows)
+            seen.append(len(reader._idle))  # the same connection, kept after the error
+
+            task = asyncio.ensure_future(run_cypher_async(reader, slow, timeout_s=3.0))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            seen.append(len(reader._idle))  # the cancelled one's connection was dropped
+            seen.append((await run_cypher_async(reader, q)).rows)
+
+            # The server closes every other connection (the reader's kept one too).
+            store.db.connection.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+            seen.append((await run_cypher_async(reader, q)).rows)
+        finally:
+            await reader.aclose()
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen == [want, want, 1, 0, want, want]

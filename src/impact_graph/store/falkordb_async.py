@@ -19,6 +19,12 @@ sentences for the same queries.
 A reply with many rows is turned into Python values in a worker thread (`PARSE_INLINE_ROWS`),
 so a 1,000-row answer does not hold up the event loop.
 
+Commands go straight to a connection the reader keeps (`AsyncFalkorReader._command`), not
+through ``Redis.execute_command``: redis-py 8 wraps every command in its retry helper,
+pool lock and metrics hooks, which cost more CPU than the lookups' own round trip
+(measured at 5k nodes, 1,000 lookups: 0.23 ms CPU per command that way, 0.17 ms
+straight, 0.19 ms for the store's synchronous client).
+
 No socket timeout, as the store's client has none: the server stops the query at the
 time limit itself (``timeout``), and on a loaded machine its answer can come later than
 redis.asyncio's default 5 s (a QueryTimeout sentence, not a lost connection).
@@ -30,15 +36,17 @@ has one loop, tests with several clients get one reader each.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from typing import TYPE_CHECKING, Any
 
 import redis
 import redis.asyncio as aredis
 from falkordb.query_result import QueryResult as FQueryResult
+from redis.asyncio.connection import AbstractConnection
 
 from impact_graph.model import QueryResult
-from impact_graph.store.falkordb_store import NODE_IDS_QUERY
+from impact_graph.store.falkordb_store import _SCALARS, NODE_IDS_QUERY
 from impact_graph.store.port import GraphStore
 
 if TYPE_CHECKING:
@@ -47,6 +55,8 @@ if TYPE_CHECKING:
 #: Replies with more rows than this are parsed in a worker thread, not in the event loop
 #: (parsing ~100 two-column rows costs ~0.1 ms, the thread hop ~0.2 ms).
 PARSE_INLINE_ROWS = 200
+#: Idle connections a reader keeps (more are closed when their command ends).
+IDLE_CONNECTIONS = 8
 
 
 class AsyncFalkorReader:
@@ -66,15 +76,50 @@ class AsyncFalkorReader:
             self.conn = aredis.Redis(
                 unix_socket_path=store.where, decode_responses=True, socket_timeout=None
             )
+        #: Connections between commands (one per command in flight, reused after).
+        self._idle: list[AbstractConnection] = []
 
     async def aclose(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await conn.disconnect()
         await self.conn.aclose()
 
     async def _command(self, text: str, timeout_ms: int | None) -> Any:
         command: list[Any] = ["GRAPH.RO_QUERY", self.store.graph.name, text, "--compact"]
         if timeout_ms is not None:
             command += ["timeout", timeout_ms]
-        return await self.conn.execute_command(*command)
+        try:
+            return await self._send(command)
+        except redis.exceptions.ConnectionError:
+            # As the client's retry: a kept connection may have gone stale (the server
+            # restarted); a read-only query is safe to send once more, on a new one.
+            return await self._send(command, fresh=True)
+
+    async def _send(self, command: list[Any], *, fresh: bool = False) -> Any:
+        """One command on an idle connection (or a new one). The server's error reply
+        raises `redis.exceptions.ResponseError` and leaves the connection usable; anything
+        else (lost connection, cancelled request) drops it, as it may be mid-reply."""
+        idle = self._idle
+        conn = idle.pop() if idle and not fresh else self.conn.connection_pool.make_connection()
+        try:
+            await conn.send_command(*command)
+            response = await conn.read_response()
+        except redis.exceptions.ResponseError:
+            await self._keep(conn)
+            raise
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await conn.disconnect(nowait=True)
+            raise
+        await self._keep(conn)
+        return response
+
+    async def _keep(self, conn: AbstractConnection) -> None:
+        if len(self._idle) < IDLE_CONNECTIONS:
+            self._idle.append(conn)
+        else:
+            await conn.disconnect()
 
     async def _parse(self, response: Any) -> FQueryResult:
         rows = response[1] if len(response) > 2 and isinstance(response[1], list) else []
@@ -106,7 +151,10 @@ class AsyncFalkorReader:
             res = await self._parse(response)
         elapsed = (time.perf_counter() - started) * 1000
         ends: set[int] = set()
-        store._edge_ends(res.result_set, ends)
+        for row in res.result_set:  # most rows hold scalars only: no walk for those
+            for value in row:
+                if type(value) not in _SCALARS:
+                    store._edge_ends(value, ends)
         node_ids: dict[int, str] = {}
         if ends:
             text = store.graph._build_params_header({"ids": sorted(ends)}) + NODE_IDS_QUERY
