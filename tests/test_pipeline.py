@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
@@ -98,8 +99,8 @@ def run_settings(backend_settings: Settings, data_dir: Path) -> Settings:
     )
 
 
-def rows(store: GraphStore, query: str) -> list[list[Any]]:
-    return store.read_query(query, timeout_s=30, row_cap=100_000).rows
+def rows(store: GraphStore, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
+    return store.read_query(query, params, timeout_s=30, row_cap=100_000).rows
 
 
 def all_strings(value: Any) -> Iterator[str]:
@@ -461,3 +462,104 @@ def test_run_times_say_where_the_cpu_went_and_when_the_model_waited(
     assert again.unchanged == 3
     assert (pipe.times.model_calls, pipe.times.model_busy_s) == (0, 0.0)
     assert pipe.times.model_wait_first_s == 0.0
+
+
+SOEPBUS = """\
+---
+title: Samen Sterker in Lindenhoven
+kind: plan
+programme: Samen Sterker
+gemeente: Lindenhoven
+---
+# Samen Sterker in Lindenhoven
+
+## Wat we doen
+
+- De Soepbus Lindenhoven
+
+## Hoe het werkt
+
+Samen Sterker laat de soepbus elke dinsdag langs de flats aan de rand van de wijk rijden.
+Vrijwilligers schenken soep en maken een praatje met bewoners die weinig buiten komen.
+
+## Wat we leerden
+
+Bewoners die bij Samen Sterker de soepbus bezochten, kwamen daarna vaker naar activiteiten
+in de buurt. De chauffeurs kennen iedereen bij naam en merken het als iemand ontbreekt.
+"""
+
+
+def stored_vector(store: GraphStore, label: str, name: str) -> tuple[str, np.ndarray]:
+    """(id, embedding) of the one ``label`` node called ``name``."""
+    [[nid, vec]] = rows(
+        store, f"MATCH (n:{label} {{name: $n}}) RETURN n.id, n.embedding", {"n": name}
+    )
+    return nid, np.asarray(vec, dtype=np.float64)
+
+
+def mentioning_chunks_mean(store: GraphStore, nid: str) -> tuple[int, np.ndarray]:
+    """How many chunks mention node ``nid`` and the normalised mean of their vectors."""
+    vecs = [
+        np.asarray(r[0], dtype=np.float64)
+        for r in rows(
+            store,
+            "MATCH (c:Chunk)-[:MENTIONS]->(n {id: $id}) RETURN DISTINCT c.embedding",
+            {"id": nid},
+        )
+    ]
+    mean = np.mean(vecs, axis=0)
+    return len(vecs), mean / np.linalg.norm(mean)
+
+
+def test_entities_without_a_definition_get_their_chunks_mean_and_vector_search_finds_them(
+    store: GraphStore, backend_settings: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    corpus = write_corpus(tmp_path)
+    plan = corpus / "plan" / "soepbus.md"
+    plan.write_text(SOEPBUS, encoding="utf-8")
+    config = PipelineConfig(min_words=10, max_words=40, min_section_words=5)
+    pipe = Pipeline(
+        run_settings(backend_settings, tmp_path), store=store, embedder=embedder, config=config
+    )
+    asked: list[str] = []
+    encode = embedder.encode
+
+    def recording(texts: Any) -> Any:
+        asked.extend(texts)
+        return encode(texts)
+
+    embedder.encode = recording  # type: ignore[method-assign]
+    try:
+        report = pipe.run([corpus], progress=False)
+    finally:
+        del embedder.encode
+    assert (report.new, report.failed) == (4, 0), report.failures
+    # The programme (a name from the front matter, no definition) costs the model
+    # nothing; the candidate intervention keeps its own text (search ranks by it).
+    assert not [t for t in asked if t == "Samen Sterker" or t.startswith("Samen Sterker:")]
+    assert [t for t in asked if t.startswith("De Soepbus Lindenhoven")]
+
+    # The programme, named in several chunks: unit length, the normalised mean of them.
+    nid, vec = stored_vector(store, "Programme", "Samen Sterker")
+    n, mean = mentioning_chunks_mean(store, nid)
+    assert n >= 2
+    assert abs(np.linalg.norm(vec) - 1.0) < 1e-4
+    assert np.allclose(vec, mean, atol=1e-5)
+
+    # Vector search finds it: the text of one of its chunks puts it first among the
+    # programmes (the other one is the plan of write_corpus).
+    texts = rows(store, "MATCH (c:Chunk)-[:MENTIONS]->(n {id: $id}) RETURN c.text", {"id": nid})
+    assert len(rows(store, "MATCH (n:Programme) RETURN n.id")) >= 2
+    hits = store.vector_search("Programme", embedder.embed([texts[-1][0]])[0], 1)
+    assert [h.id for h in hits] == [nid]
+
+    # A changed document recomputes the vector from its new chunks.
+    plan.write_text(
+        SOEPBUS.replace("elke dinsdag", "elke dinsdag, donderdag en zaterdag"), encoding="utf-8"
+    )
+    again = pipe.run([corpus], progress=False)
+    assert (again.changed, again.unchanged) == (1, 3)
+    nid, new = stored_vector(store, "Programme", "Samen Sterker")
+    _, mean = mentioning_chunks_mean(store, nid)
+    assert not np.allclose(new, vec, atol=1e-4)
+    assert np.allclose(new, mean, atol=1e-5)
