@@ -206,11 +206,13 @@ def mention_vectors(
     document is about it. Chunks written without a vector (None) are left out; an
     entity with nothing left gets no vector.
 
-    An entity named in several documents keeps the vector of the document written
-    last, as it keeps that document's ``mention_count`` (the store sets the vector on
-    every write, so a changed document recomputes it). A mean over all documents would
-    need each document's share kept to take it out again when that document changes
-    or is deleted: not worth it for vectors search does not rank by (`CONTEXT_LABELS`).
+    An entity named in several documents gets this document's mean with this
+    document's batch, as it gets this document's ``mention_count``; the store decides
+    which one it keeps (Neo4j: the last written; FalkorDB, as tests/test_write_growth.py
+    reports, a shared node's first unit vector). An entity of one document is written
+    afresh with it, so a changed document recomputes it. A mean over all documents would
+    need each document's share kept to take it out again when that document changes or
+    is deleted: not worth it for vectors search does not rank by (`CONTEXT_LABELS`).
     """
     rows: dict[EntityRef, dict[int, None]] = {}
     for i, ch in enumerate(chunks):
