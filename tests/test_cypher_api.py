@@ -130,6 +130,37 @@ def test_bad_options_are_422_naming_them(client, params, name) -> None:  # type:
     assert name in r.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ({"row_cap": "5000"}, "row_cap"),
+        ({"row_cap": "many"}, "row_cap"),
+        ({"row_cap": "2.5"}, "row_cap"),
+        ({"timeout_s": "soon"}, "timeout_s"),
+        ({"timeout_s": "60"}, "timeout_s"),
+        ({"format": "xml"}, "format"),
+        ({"shape": "columns"}, "shape"),
+    ],
+)
+def test_bad_url_options_of_a_post_are_422_naming_them(client, url, name) -> None:  # type: ignore[no-untyped-def]
+    """POST /cypher reads its URL options itself (not as FastAPI parameters)."""
+    r = client.post("/cypher", params=url, json={"query": PROGRAMMES})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert name in r.json()["detail"]
+
+
+def test_url_options_of_a_post_apply(client) -> None:  # type: ignore[no-untyped-def]
+    q = {"query": "UNWIND range(1, 50) AS x RETURN x"}
+    r = client.post("/cypher", params={"row_cap": "7", "shape": "objects"}, json=q)
+    body = r.json()
+    assert body["row_count"] == 7 and body["truncated"] is True and body["rows"][0] == {"x": 1}
+    csv = client.post("/cypher", params={"format": "csv"}, json=q)
+    assert csv.headers["content-type"].startswith("text/csv") and csv.text.startswith("x\r\n1")
+    spec = client.get("/openapi.json").json()["paths"]["/cypher"]["post"]["parameters"]
+    assert {p["name"] for p in spec} == {"format", "shape", "timeout_s", "row_cap"}
+
+
 def test_request_mistakes_are_4xx_sentences(client) -> None:  # type: ignore[no-untyped-def]
     missing = client.get("/cypher")
     assert missing.status_code == 400 and "query" in missing.json()["detail"]
