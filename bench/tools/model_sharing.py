@@ -191,6 +191,9 @@ class Competitor:
 def child(setting: str, competitor: str, calls_file: Path, bound_style: bool) -> dict[str, Any]:
     """Encode the captured calls under ``setting`` beside ``competitor``; the figures."""
     _env, threads, interop = SETTINGS[setting]  # the environment is set by the parent
+    # torch before impact_graph: importing impact_graph.ingest sets OMP_WAIT_POLICY
+    # (setdefault) and would turn "default" into "passive"; libgomp reads its
+    # environment once, here, so the parent's environment is what each setting runs with.
     import torch
 
     if interop is not None:

@@ -42,9 +42,10 @@ MODEL_ENV = "IMPACT_GRAPH_EMBEDDING_MODEL"
 #: sleeps. Each of the model's many small operations is a region; between two of them
 #: the thread driving the model needs the GIL back (which the ingest's other threads
 #: hold while they extract and write) or a core (the machine is shared), and meanwhile
-#: the worker burns a core doing nothing. Measured with bench/tools/model_sharing.py:
-#: the same 120 demo texts cost the model 15.0 CPU s with the default and 4.3 CPU s with
-#: PASSIVE on a loaded machine (see bench/REPORT.md for the full table).
+#: the worker burns a core doing nothing. Measured with bench/tools/model_sharing.py on
+#: a loaded machine (load 15-40): the same 120 demo texts cost the model 15.0-15.5 CPU s
+#: with libgomp's default and 4.2-4.3 CPU s with PASSIVE, alone or beside an extracting
+#: thread; one search query's embedding 260-335 against 17 ms CPU.
 TORCH_THREAD_ENV: dict[str, str] = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
