@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     )
     falkordb_m: int = Field(32, description="HNSW M of the FalkorDB vector index.")
     falkordb_ef_construction: int = Field(200, description="HNSW efConstruction (FalkorDB).")
+    falkordb_query_memory_mb: int = Field(
+        1024,
+        ge=0,
+        description="Memory one query may use in the embedded FalkorDB (its "
+        "QUERY_MEM_CAPACITY), so one researcher query cannot exhaust the machine; 0 = no "
+        "limit. Not applied to a server given by falkordb_url (its owner configures it).",
+    )
     falkordb_url: str | None = Field(
         None,
         description="Use an already running FalkorDB (redis://host:port) instead of "

@@ -15,8 +15,10 @@ harmless; a keyword only counts where Cypher would read it as a clause.
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
+from typing import Any
 
 from impact_graph.store.port import QueryRefused, QuerySyntaxError
 
@@ -123,11 +125,114 @@ def _refused(what: str, text: str, pos: int) -> QueryRefused:
     )
 
 
+#: Most numbers one ``range()`` may make. FalkorDB builds the whole list in memory before
+#: its time limit or memory cap looks (measured: ``range(1, 300000000)`` grew the server
+#: to 4.7-8.8 GB and ran 16-57 s before the refusal), so a bigger literal range is refused
+#: up front; 10 million numbers are ~160 MB there, well inside the per-query memory cap.
+MAX_RANGE_VALUES = 10_000_000
+#: An argument of ``range()`` the check can evaluate: integer literals with + - * ^ and
+#: parentheses, or one parameter. Other expressions are left to the stores' limits.
+_RANGE_ARG = re.compile(r"^[\d\s+\-*^()_]+$")
+_RANGE_PARAM = re.compile(r"^\s*\$([A-Za-z_0-9]+)\s*$")
+
+
+def _literal_int(text: str) -> int | None:
+    """The value of a literal integer expression (``300000000``, ``3*10^8``), else None."""
+    if not _RANGE_ARG.match(text) or "**" in text:
+        return None
+    try:
+        tree = ast.parse(text.strip().replace("^", "**").replace("_", ""), mode="eval")
+    except SyntaxError:
+        return None
+
+    def ev(node: ast.AST) -> int:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd | ast.USub):
+            v = ev(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult):
+            a, b = ev(node.left), ev(node.right)
+            return (
+                a + b
+                if isinstance(node.op, ast.Add)
+                else a - b
+                if isinstance(node.op, ast.Sub)
+                else a * b
+            )
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            base, exp = ev(node.left), ev(node.right)
+            if exp < 0:
+                raise ValueError(exp)  # a fraction: the store refuses it as a bound
+            if exp > 64 and abs(base) > 1:  # past any range: a stand-in, not the power
+                return 2**64 if base > 0 or exp % 2 == 0 else -(2**64)
+            return base**exp
+        raise ValueError(node)
+
+    try:
+        return ev(tree.body)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _range_calls(query: str, tokens: list[tuple[str, str, int]]) -> list[tuple[list[str], int]]:
+    """Each ``range(...)`` call's argument texts (split at top-level commas) and position."""
+    calls = []
+    for i, (kind, tok, pos) in enumerate(tokens):
+        if kind != "name" or tok.lower() != "range" or i + 1 >= len(tokens):
+            continue
+        if tokens[i + 1][1] != "(" or (i and tokens[i - 1][1] in (".", ":")):
+            continue
+        depth, start, args = 0, tokens[i + 1][2] + 1, []
+        for _kind, tok2, pos2 in tokens[i + 1 :]:
+            if tok2 == "(":
+                depth += 1
+            elif tok2 == ")":
+                depth -= 1
+                if depth == 0:
+                    args.append(query[start:pos2])
+                    break
+            elif tok2 == "," and depth == 1:
+                args.append(query[start:pos2])
+                start = pos2 + 1
+        calls.append((args, pos))
+    return calls
+
+
+def _check_ranges(query: str, calls: list[tuple[list[str], int]], params: Any) -> None:
+    for args, pos in calls:
+        if len(args) not in (2, 3):
+            continue
+        values = []
+        for arg in args:
+            m = _RANGE_PARAM.match(arg)
+            if m:
+                v = params.get(m.group(1)) if isinstance(params, dict) else None
+                v = v if isinstance(v, int) and not isinstance(v, bool) else None
+            else:
+                v = _literal_int(arg)
+            values.append(v)
+        if any(v is None for v in values):
+            continue
+        start, end, step = values[0], values[1], values[2] if len(values) == 3 else 1
+        if step == 0:
+            continue  # the store says a step of 0 is not allowed
+        count = max(0, (end - start) // step + 1)
+        if count > MAX_RANGE_VALUES:
+            many = f"{count:,}" if count < 2**63 else "more than 10^18"
+            raise QueryRefused(
+                f"range({', '.join(a.strip() for a in args)}) at {_where(query, pos)} would "
+                f"make {many} numbers, and a researcher query may make at most "
+                f"{MAX_RANGE_VALUES:,} with range(); read the graph with MATCH instead, or "
+                "narrow the range."
+            )
+
+
 #: Query texts up to this length that passed the check are remembered (`check_cypher`).
 CACHED_CHARS = 4096
 
 
-def check_cypher(query: str) -> None:
+def check_cypher(query: str, params: Any = None) -> None:
     """Refuse Cypher that writes, administers the server or reaches outside the graph.
 
     Raises `QueryRefused` (a sentence naming the clause, where it is and what is allowed
@@ -138,19 +243,25 @@ def check_cypher(query: str) -> None:
     travel separately), so a text that passed is remembered and not tokenised again
     (~0.1 ms of a 0.6 ms lookup); the check is a pure function of the text, and a
     refused text is never remembered, so nothing gets through that would not.
+
+    ``params`` (the values sent with the query) are only read for ``range()`` bounds
+    given as parameters: what is remembered per text is where the ranges are.
     """
     if isinstance(query, str) and len(query) <= CACHED_CHARS:
-        _check_cached(query)
+        calls = _check_cached(query)
     else:
-        _check(query)
+        calls = _check(query)
+    if calls:
+        _check_ranges(query, list(calls), params)
 
 
 @functools.lru_cache(maxsize=1024)
-def _check_cached(query: str) -> None:
-    _check(query)
+def _check_cached(query: str) -> tuple[tuple[list[str], int], ...]:
+    return _check(query)
 
 
-def _check(query: str) -> None:
+def _check(query: str) -> tuple[tuple[list[str], int], ...]:
+    """The clause checks; returns the ``range()`` calls for `_check_ranges`."""
     if not query or not query.strip():
         raise QuerySyntaxError("The Cypher query is empty; send it as 'query'.")
     if len(query) > MAX_CYPHER_CHARS:
@@ -219,3 +330,4 @@ def _check(query: str) -> None:
             raise _refused(_ADMIN_PAIRS[pair], query, pos)
         if upper == "USE" and nxt[0] in ("name", "quoted"):
             raise _refused("USE switches to another database", query, pos)
+    return tuple(_range_calls(query, tokens))

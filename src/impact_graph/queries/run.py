@@ -158,7 +158,7 @@ async def run_cypher_async(
 
 
 def _check_cypher_call(query: str, params: Any) -> None:
-    check_cypher(query)
+    check_cypher(query, params)
     if params is not None and not isinstance(params, dict):
         raise QuerySyntaxError("Cypher parameters must be a JSON object of name: value.")
 

@@ -319,6 +319,16 @@ class FalkorDBStore(GraphStore):
                 self.db = FalkorDB(unix_socket_path=str(sock))
                 where = str(sock)
             self.db.connection.ping()
+            if self.server is not None and settings.falkordb_query_memory_mb:
+                # A runtime setting of the server we own (a restart forgets it: set it on
+                # every connect). Without it, `RETURN size(collect(...))` over a big
+                # UNWIND grows the server until the kernel kills it.
+                self.db.connection.execute_command(
+                    "GRAPH.CONFIG",
+                    "SET",
+                    "QUERY_MEM_CAPACITY",
+                    settings.falkordb_query_memory_mb * 1024 * 1024,
+                )
         except FalkorDBServerError as exc:
             raise StoreUnavailable(str(exc)) from exc
         except redis.exceptions.AuthenticationError as exc:
@@ -1072,6 +1082,12 @@ def refusal(exc: Exception, timeout_s: float) -> Exception:
         return QueryRefused(
             "This query would write; researcher queries are read-only (MATCH, OPTIONAL "
             "MATCH, WITH, UNWIND, RETURN and the allowed db.* procedures)."
+        )
+    if "mem consumption exceeded" in low:
+        return QueryRefused(
+            "The query needed more memory than one researcher query may use (setting "
+            "IMPACT_GRAPH_FALKORDB_QUERY_MEMORY_MB); aggregate less at once (collect() over "
+            "fewer rows, a smaller range()) or add a LIMIT before the aggregation."
         )
     if "procedure" in low and ("not registered" in low or "unknown" in low):
         return QueryRefused(

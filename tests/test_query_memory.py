@@ -1,0 +1,99 @@
+"""Researcher queries cannot exhaust the machine's memory.
+
+Two layers: the guard refuses a ``range()`` whose size it can compute (literals, literal
+arithmetic, parameters) past `MAX_RANGE_VALUES`, before any store sees it; and the
+embedded FalkorDB gets a per-query memory cap (``falkordb_query_memory_mb``) that turns a
+``collect()`` blow-up into a refusal with a sentence instead of a server the kernel kills.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from impact_graph.config import Settings
+from impact_graph.queries.guard import MAX_RANGE_VALUES, check_cypher
+from impact_graph.store.port import QueryRefused
+
+TOO_BIG = [
+    ("UNWIND range(1, 300000000) AS x RETURN count(x)", None),
+    ("RETURN size(range(1, 3*10^8))", None),
+    ("RETURN size(range(0, 10^100000))", None),
+    ("RETURN size(range(-5000000000, 5000000000, 1000))", None),
+    ("MATCH (n) WITH n LIMIT 1\nUNWIND range(1, $n) AS x RETURN count(x)", {"n": 10**9}),
+    ("RETURN size(range($a, $b))", {"a": -(10**8), "b": 10**8}),
+    (f"RETURN size(range(1, {MAX_RANGE_VALUES + 1}))", None),
+]
+
+FINE = [
+    ("UNWIND range(1, 2000000) AS x RETURN count(x)", None),
+    (f"RETURN size(range(1, {MAX_RANGE_VALUES}))", None),
+    ("RETURN range(10, 1, -1)", None),
+    ("RETURN size(range(0, 100000000, 100))", None),
+    ("UNWIND range(1, $n) AS x RETURN count(x)", {"n": 10}),
+    ("MATCH p = (a)-->(b) UNWIND range(0, size(nodes(p)) - 1) AS i RETURN i", None),
+    ("RETURN 'range(1, 10^10)' AS text", None),
+    ("MATCH (n) RETURN n.range", None),
+    ("RETURN range(1, 1^100000)", None),
+]
+
+
+@pytest.mark.parametrize(("query", "params"), TOO_BIG)
+def test_guard_refuses_a_range_too_big_to_build(query: str, params: dict | None) -> None:
+    with pytest.raises(QueryRefused) as info:
+        check_cypher(query, params)
+    msg = str(info.value)
+    # Names the call and where it is, and says what to do instead.
+    assert msg.startswith("range(") and "line " in msg and "column " in msg
+    assert f"{MAX_RANGE_VALUES:,}" in msg and "MATCH" in msg
+
+
+@pytest.mark.parametrize(("query", "params"), FINE)
+def test_guard_lets_reasonable_ranges_through(query: str, params: dict | None) -> None:
+    check_cypher(query, params)
+
+
+def test_the_same_text_is_judged_by_its_parameters_each_time() -> None:
+    """The clause check is remembered per text; the range bounds from parameters are not."""
+    query = "UNWIND range(1, $n) AS x RETURN count(x)"
+    check_cypher(query, {"n": 5})
+    with pytest.raises(QueryRefused):
+        check_cypher(query, {"n": 10**9})
+    check_cypher(query, {"n": 5})
+
+
+def test_embedded_falkordb_gets_the_default_memory_cap(falkordb_data_dir: Path) -> None:
+    from impact_graph.store import open_store
+
+    st = open_store(Settings(backend="falkordb", data_dir=falkordb_data_dir))
+    try:
+        got = st.db.connection.execute_command("GRAPH.CONFIG", "GET", "QUERY_MEM_CAPACITY")
+    finally:
+        st.close()
+    assert int(got[1]) == Settings().falkordb_query_memory_mb * 1024 * 1024
+
+
+def test_embedded_falkordb_refuses_a_query_past_its_memory_cap(tmp_path: Path) -> None:
+    """A server of its own (the cap is server-wide: the session's server keeps its own)."""
+    from impact_graph.store import open_store
+    from impact_graph.store.falkordb_server import FalkorDBServer
+
+    settings = Settings(backend="falkordb", data_dir=tmp_path, falkordb_query_memory_mb=16)
+    st = open_store(settings)
+    try:
+        bomb = (
+            "UNWIND range(1, 1000000) AS x "
+            "RETURN size(collect(toString(x) + 'abcdefghijklmnopqrstuvwxyz0123456789')) AS n"
+        )
+        with pytest.raises(QueryRefused) as info:
+            st.read_query(bomb, {}, timeout_s=30, row_cap=10)
+        assert "memory" in str(info.value) and "FALKORDB_QUERY_MEMORY_MB" in str(info.value)
+        # The server is alive and answers the next query.
+        ok = st.read_query(
+            "UNWIND range(1, 1000) AS x RETURN count(x)", {}, timeout_s=5, row_cap=10
+        )
+        assert ok.rows == [[1000]]
+    finally:
+        st.close()
+        FalkorDBServer(tmp_path).stop()
