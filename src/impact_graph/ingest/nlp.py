@@ -113,6 +113,33 @@ _OUR = frozenset({"onze", "ons", "our"})
 #: Prepositions before which a bare singular organisation word is an activity or a
 #: place ("naar school", "op school", "in school"), not an organisation.
 _BARE_PLACE_PREPS = frozenset({"naar", "op", "in", "uit", "van"})
+#: Where a hedging sentence turns to another claim, for the same-sentence ADDRESSES rule: a
+#: semicolon, or a contrast led by a comma (", maar", ", but", ", echter"); "maar ook" /
+#: "but also" adds to the claim and is no turn. "klein maar consistent" (no comma) stays.
+_CLAUSE_BREAK_RE = re.compile(
+    r";|,\s*(?:maar|echter|but|however)\b(?!\s+(?:ook|also)\b)", re.IGNORECASE
+)
+#: A clause that withholds the claim: the effect was not studied, not shown, not
+#: measurable, is unknown, or absent ("een direct effect op verzuim is niet onderzocht",
+#: "geen effect gevonden", "not studied", "no evidence").
+_HEDGE_RE = re.compile(
+    r"\b(?:niet|nog\s+niet|nauwelijks|not|never)\s+(?:\w+\s+){0,2}?"
+    r"(?:onderzocht|aangetoond|bewezen|gemeten|meten|meetbaar|vastgesteld|geëvalueerd|"
+    r"bekend|duidelijk|studied|tested|proven|measured|shown|demonstrated|established|"
+    r"evaluated|known)\b"
+    r"|\b(?:geen|no)\s+(?:\w+\s+){0,2}?(?:effect\w*|bewijs|aanwijzing\w*|verschil\w*|"
+    r"evidence|difference)\b"
+    r"|\b(?:onbekend|onduidelijk|onbewezen|unknown|unclear|unproven)\b",
+    re.IGNORECASE,
+)
+#: Words that make a hedged clause without a challenge of its own about the claim ("het
+#: effect is niet onderzocht"), not about something beside it ("de kosten zijn onbekend")
+#: or an outcome it names ("een effect op zorggebruik is niet gemeten").
+_CLAIM_WORD_RE = re.compile(
+    r"\b(?:effect\w*|werking|werkzaam\w*|resulta\w*|bewijs|impact|evidence|outcome\w*)\b"
+    r"(?!\s+(?:op|on)\b)",
+    re.IGNORECASE,
+)
 _lock = threading.Lock()
 _normed: dict[int, set[int]] = {}  # per spaCy vocab: word forms whose NORM is the stem
 
@@ -1681,9 +1708,9 @@ class _Run:
         ivs = here.get("Intervention", [])
         laws = here.get("LegalBasis", [])
         actors = [r for r in here.get("Actor", []) if self.named_org(r)]
+        for iv, c in self._addressed_pairs(s, e, sent, ivs, challenges):
+            self.rel(iv, "ADDRESSES", c, rule, [(s, e)])
         for iv in ivs:
-            for c in challenges:
-                self.rel(iv, "ADDRESSES", c, rule, [(s, e)])
             for g in groups:
                 self.rel(iv, "TARGETS", g, rule, [(s, e)])
         prog_here = self.programme is not None and self.programme in here.get("Programme", [])
@@ -1753,6 +1780,73 @@ class _Run:
             for a in actors:
                 for iv in ivs:
                     self.rel(a, "DELIVERS", iv, "delivery-verb", [(s, e)])
+
+    def _addressed_pairs(
+        self, s: int, e: int, sent: str, ivs: list[EntityRef], challenges: list[EntityRef]
+    ) -> list[tuple[EntityRef, EntityRef]]:
+        """(intervention, challenge) pairs the sentence claims: ADDRESSES from co-occurrence.
+
+        Co-occurrence is the rule's only evidence, so it is read per clause and not where
+        the text withholds the claim: "zetten de Kanjertraining in als preventieve lijn in
+        hun aanpak van thuiszitten; een direct effect op verzuim is niet onderzocht" is no
+        claim that the training works against school absence, and search would rank it as
+        a thuiszitten intervention. An intervention and a challenge pair only inside one
+        clause (`_CLAUSE_BREAK_RE`) of a sentence that hedges (`_HEDGE_RE`); a hedged
+        clause doubts the challenges it names and, through the vocabulary, their broader
+        and narrower concepts in the sentence (doubt about "verzuim" covers
+        "thuiszitten"); one that names no challenge but speaks of the effect without
+        naming another target ("het effect is niet onderzocht", not "een effect op
+        zorggebruik ...") doubts them all. A sentence without a hedge pairs as before.
+        """
+        if not ivs or not challenges:
+            return []
+        cuts = [s + m.start() for m in _CLAUSE_BREAK_RE.finditer(sent)]
+        bounds = list(zip([s, *cuts], [*cuts, e], strict=True))
+        hedged = [(cs, ce) for cs, ce in bounds if _HEDGE_RE.search(self.text[cs:ce])]
+        if not hedged:
+            # A semicolon alone is no turn ("vermindert het gasverbruik met 7%; dat komt
+            # neer op 170 kg CO2"): without a hedge the sentence's pairs stand.
+            return [(iv, c) for iv in ivs for c in challenges]
+        doubted: set[EntityRef] = set()
+        for cs, ce in hedged:
+            clause = self.text[cs:ce]
+            named = self.refs_in(cs, ce, "Challenge")
+            if named:
+                doubted.update(self._kin_challenges(named, challenges))
+            elif _CLAIM_WORD_RE.search(clause):
+                doubted.update(challenges)
+        pairs: list[tuple[EntityRef, EntityRef]] = []
+        for cs, ce in bounds:
+            here = self.refs_by_label(cs, ce)
+            for iv in here.get("Intervention", []):
+                pairs += [(iv, c) for c in here.get("Challenge", []) if c not in doubted]
+        return pairs
+
+    def _kin_challenges(self, named: list[EntityRef], among: list[EntityRef]) -> list[EntityRef]:
+        """``named`` and those of ``among`` whose concept is broader or narrower (at any
+        depth) than one of theirs: a doubt about a challenge is a doubt about its kin."""
+        out = list(named)
+        if self.vocab is None:
+            return out
+        concepts = self.vocab.concepts
+        kin: set[str] = set()
+        for ref in named:
+            start = self.ext.entities[ref].concept
+            if not start:
+                continue
+            for attr in ("broader", "narrower"):
+                seen: set[str] = set()
+                todo = [start]
+                while todo:
+                    c = concepts.get(todo.pop())
+                    for iri in getattr(c, attr, ()) if c else ():
+                        if iri not in seen:
+                            seen.add(iri)
+                            todo.append(iri)
+                kin |= seen
+            kin.add(start)
+        out += [r for r in among if self.ext.entities[r].concept in kin and r not in out]
+        return out
 
     def _served_roles(self, s: int, e: int) -> list[EntityRef]:
         """People named by their role, in the plural, in a "Doelgroep" section ("hun
