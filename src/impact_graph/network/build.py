@@ -34,8 +34,19 @@ from impact_graph.store.port import GraphStore
 #: Relationship types of the stakeholder network (USES ties interventions to programmes).
 STAKEHOLDER_RELS = ("PARTICIPATES_IN", "DELIVERS", "FUNDS", "COLLABORATES_WITH", "USES")
 STAKEHOLDER_LABELS = ("Actor", "Programme", "Intervention")
-#: Relationship types of the what-works view, from the challenge to the evidence.
-WHATWORKS_RELS = ("ADDRESSES", "HAS_ELEMENT", "HAS_EFFECT", "SUPPORTED_BY")
+#: What the what-works view follows out of a found intervention: the challenges it
+#: addresses, its working elements and effects, and the general intervention it is a
+#: local instance of (Buurtkamer Wadstede -> buurtkamer).
+WHATWORKS_INTERVENTION_RELS = ("ADDRESSES", "HAS_ELEMENT", "HAS_EFFECT", "INSTANCE_OF")
+#: Relationship types of the what-works view, from the challenge to the evidence. A plan's
+#: werkzame elementen belong to its programme (HAS_PROGRAMME_ELEMENT), not to one of its
+#: interventions, so the programmes that use a found intervention (USES) bring theirs.
+WHATWORKS_RELS = (
+    *WHATWORKS_INTERVENTION_RELS,
+    "SUPPORTED_BY",
+    "USES",
+    "HAS_PROGRAMME_ELEMENT",
+)
 #: A programme with more actors than this gets no derived actor-actor links: the
 #: programme node already groups them, and k² links would bury the picture.
 MAX_DERIVED_PER_PROGRAMME = 40
@@ -515,7 +526,10 @@ def whatworks_graph(store: GraphStore, intervention_ids: Iterable[str]) -> nx.Mu
     """Challenges — interventions — working elements — effects — evidence around a search.
 
     ``intervention_ids`` are the interventions a search returned; the graph adds what
-    they address, their working elements and effects, and the evidence behind those.
+    they address, their working elements and effects, the general intervention a local
+    one is an instance of, the programmes that use them with the working elements those
+    programmes name for their approach (only programmes that name any: the others add
+    a node and no answer), and the evidence behind elements and effects.
     """
     ids = list(dict.fromkeys(intervention_ids))
     g = nx.MultiDiGraph()
@@ -524,10 +538,10 @@ def whatworks_graph(store: GraphStore, intervention_ids: Iterable[str]) -> nx.Mu
     rows = _rows(
         store,
         "UNWIND $ids AS iid MATCH (i:Intervention {id: iid}) "
-        "OPTIONAL MATCH (i)-[r]->(m) WHERE type(r) IN ['ADDRESSES', 'HAS_ELEMENT', 'HAS_EFFECT'] "
+        "OPTIONAL MATCH (i)-[r]->(m) WHERE type(r) IN $types "
         "RETURN i.id, i.name, i.sources, type(r), m.id, labels(m), m.name, m.outcome, "
         "m.direction, m.level, m.sources, r.sources",
-        {"ids": ids},
+        {"ids": ids, "types": list(WHATWORKS_INTERVENTION_RELS)},
     )
     second: set[str] = set()
     for iid, iname, isrc, typ, mid, mlabels, mname, outcome, direction, level, msrc, rsrc in rows:
@@ -558,6 +572,7 @@ def whatworks_graph(store: GraphStore, intervention_ids: Iterable[str]) -> nx.Mu
         )
         if label in ("WorkingElement", "Effect"):
             second.add(str(mid))
+    _add_programme_elements(g, store, [i for i in ids if i in g], second)
     if second:
         for sid, typ, eid, elabels, ename, etype, level, esrc, rsrc in _rows(
             store,
@@ -580,6 +595,43 @@ def whatworks_graph(store: GraphStore, intervention_ids: Iterable[str]) -> nx.Mu
                 sources=_str_list(rsrc),
             )
     return g
+
+
+def _add_programme_elements(
+    g: nx.MultiDiGraph, store: GraphStore, ids: list[str], second: set[str]
+) -> None:
+    """Programmes that use one of ``ids`` and name working elements of their approach:
+    the programme (USES the intervention) and its elements (HAS_PROGRAMME_ELEMENT); the
+    elements join ``second`` so their evidence is read too."""
+    if not ids:
+        return
+    for iid, pid, pname, psrc, usrc, wid, wname, wsrc, rsrc in _rows(
+        store,
+        "UNWIND $ids AS iid MATCH (p:Programme)-[u:USES]->(i:Intervention {id: iid}) "
+        "MATCH (p)-[r:HAS_PROGRAMME_ELEMENT]->(w) "
+        "RETURN i.id, p.id, p.name, p.sources, u.sources, w.id, w.name, w.sources, r.sources",
+        {"ids": ids},
+    ):
+        pid, wid = str(pid), str(wid)
+        _add_ww_node(g, pid, "Programme", pname, None, None, None, psrc)
+        _add_ww_node(g, wid, "WorkingElement", wname, None, None, None, wsrc)
+        for src, typ, dst, sources in (
+            (pid, "USES", str(iid), usrc),
+            (pid, "HAS_PROGRAMME_ELEMENT", wid, rsrc),
+        ):
+            if not g.has_edge(src, dst, key=typ):
+                g.add_edge(
+                    src,
+                    dst,
+                    key=typ,
+                    type=typ,
+                    role="",
+                    weight=1,
+                    derived=False,
+                    via=[],
+                    sources=_str_list(sources),
+                )
+        second.add(wid)
 
 
 def _add_ww_node(

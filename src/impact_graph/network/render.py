@@ -31,6 +31,7 @@ from markupsafe import Markup
 
 from impact_graph.network.build import NetworkView
 from impact_graph.network.metrics import NetworkMetrics
+from impact_graph.ontology import load_schema
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -44,17 +45,11 @@ TYPE_NL = {
     "Effect": "Effect",
     "Evidence": "Onderbouwing",
 }
-REL_NL = {
-    "PARTICIPATES_IN": "neemt deel aan",
-    "DELIVERS": "voert uit",
-    "FUNDS": "financiert",
-    "COLLABORATES_WITH": "werkt samen met",
-    "USES": "gebruikt",
-    "ADDRESSES": "pakt aan",
-    "HAS_ELEMENT": "heeft werkzaam element",
-    "HAS_EFFECT": "heeft effect",
-    "SUPPORTED_BY": "onderbouwd door",
-}
+#: Every relationship type's Dutch rdfs:label from ``ontology/impact.ttl`` (the names
+#: this table once restated by hand were those labels word for word): a type the
+#: ontology gains, such as HAS_PROGRAMME_ELEMENT or INSTANCE_OF, is named in the
+#: pictures and on the entity pages without a second edit here.
+REL_NL = {r.type: r.label_nl for r in load_schema().rel_types if r.label_nl}
 TYPE_STYLE: dict[str, tuple[str, str]] = {  # class -> (colour, shape)
     "Programme": ("#1f5fbf", "diamond"),
     "Intervention": ("#2e8b3e", "triangle"),
