@@ -190,7 +190,7 @@ CASES: list[tuple[str, dict[str, Any], int]] = [
     ("interventions_for_challenge", {"challenge": "overgewicht"}, 1),
     (
         "interventions_for_challenge",
-        {"challenge": "schoolverzuim", "min_level": "Effectief volgens sterke aanwijzingen"},
+        {"challenge": "pesten", "min_level": "Effectief volgens sterke aanwijzingen"},
         1,
     ),
     ("actors_in_several_programmes", {}, 3),
