@@ -1,20 +1,40 @@
-"""Small builders of real `GraphBatch`es for store tests (data, not fakes), and the one
-way a store fixture prepares a real store for a test (`schema_store`)."""
+"""Small builders of real `GraphBatch`es for store tests (data, not fakes), of plan
+`Document`s for extraction-side unit tests (`plan_document`), and the one way a store
+fixture prepares a real store for a test (`schema_store`)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
+from impact_graph.ingest.document import Document
 from impact_graph.model import Edge, GraphBatch, Node, make_id, span_ref
 from impact_graph.schema import Schema
 from impact_graph.store.port import GraphStore
 
 DIM = 384
+
+
+def plan_document(text: str, name: str = "t", **fields: Any) -> Document:
+    """A plan `Document` of ``text`` as the readers would give it (id and path from
+    ``name``); ``fields`` override any other field (title, meta, sections, ...)."""
+    values: dict[str, Any] = {
+        "id": f"document:{name}",
+        "path": Path(f"{name}.md"),
+        "text": text,
+        "kind": "plan",
+        "kind_reason": "test",
+        "title": name.upper(),
+        "content_hash": hashlib.sha256(text.encode()).hexdigest(),
+        "format": "md",
+    }
+    return Document(**{**values, **fields})
+
 
 S = TypeVar("S", bound=GraphStore)
 

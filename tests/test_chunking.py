@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from impact_graph.ingest.chunking import chunk_extraction
 from impact_graph.ingest.document import Document, Section
 from impact_graph.ingest.extraction import Entity, Extraction
+from tests.factories import plan_document
 
 
 def _doc(text: str, sections: list[Section] | None = None) -> Document:
-    return Document(
-        id="document:t",
-        path=Path("t.md"),
-        text=text,
-        kind="plan",
-        kind_reason="test",
-        title="T",
-        content_hash="h",
-        format="md",
-        sections=sections or [],
-    )
+    return plan_document(text, title="T", content_hash="h", sections=sections or [])
 
 
 def _extraction(text: str, sections: list[Section] | None = None) -> Extraction:

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from impact_graph.ingest.chunking import chunk_extraction
-from impact_graph.ingest.document import Document
 from impact_graph.ingest.extraction import Entity, Extraction, Relation
 from impact_graph.ingest.mapping import CONTEXT_LABELS, MappingError, entity_texts, to_batch
 from impact_graph.model import make_id, parse_span_ref
 from impact_graph.search.arms import ENTITY_LABELS
+from tests.factories import plan_document
 
 TEXT = (
     "Welzijn op Recept vermindert eenzaamheid bij ouderen. "
@@ -22,15 +22,13 @@ TEXT = (
 
 
 def _extraction() -> Extraction:
-    doc = Document(
+    doc = plan_document(
+        TEXT,
         id="document:plan-x-md",
         path=Path("plan/x.md"),
-        text=TEXT,
-        kind="plan",
         kind_reason="folder 'plan'",
         title="Plan X",
         content_hash="abc",
-        format="md",
         meta={"gemeente": "Wadstede", "date": "2025-03-01", "source_url": "https://x.nl/p"},
     )
     s1 = (0, TEXT.index(".") + 1)
@@ -201,15 +199,13 @@ THREE = (
 
 
 def test_candidate_vector_is_the_normalised_mean_of_its_chunks(schema) -> None:  # type: ignore[no-untyped-def]
-    doc = Document(
+    doc = plan_document(
+        THREE,
         id="document:plan-y-md",
         path=Path("plan/y.md"),
-        text=THREE,
-        kind="plan",
         kind_reason="folder 'plan'",
         title="Plan Y",
         content_hash="def",
-        format="md",
     )
     ends = [THREE.index(".", i) + 1 for i in (0, 40, 90)]
     ex = Extraction(doc, sentences=[(0, ends[0]), (ends[0] + 1, ends[1]), (ends[1] + 1, ends[2])])
