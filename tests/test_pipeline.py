@@ -521,18 +521,20 @@ def test_entities_without_a_definition_get_their_chunks_mean_and_vector_search_f
     pipe = Pipeline(
         run_settings(backend_settings, tmp_path), store=store, embedder=embedder, config=config
     )
+    # What the pipeline asks the embedder for, cache hits included: the embedder is
+    # shared by the session, so the other backend's run may have cached these texts.
     asked: list[str] = []
-    encode = embedder.encode
+    embed = embedder.embed
 
     def recording(texts: Any) -> Any:
         asked.extend(texts)
-        return encode(texts)
+        return embed(texts)
 
-    embedder.encode = recording  # type: ignore[method-assign]
+    embedder.embed = recording  # type: ignore[method-assign]
     try:
         report = pipe.run([corpus], progress=False)
     finally:
-        del embedder.encode
+        del embedder.embed
     assert (report.new, report.failed) == (4, 0), report.failures
     # The programme (a name from the front matter, no definition) costs the model
     # nothing; the candidate intervention keeps its own text (search ranks by it).
