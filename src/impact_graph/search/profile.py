@@ -14,7 +14,7 @@ inside the database, so the rows returned stay bounded by what a result card sho
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -295,25 +295,36 @@ def _facts(
 
 def _element_of(profiles: dict[str, Profile], rows: list[list[Any]]) -> None:
     """Working elements inherit challenges and target groups of their interventions."""
-    for rid, iid, iname, rel, concept in rows:
-        p = profiles.get(rid)
-        if p is None or p.type != "working_element":
-            continue
-        p.interventions[iid] = _s(iname)
-        if concept and rel == "ADDRESSES":
-            p.challenges.add(concept)
-        elif concept and rel == "TARGETS":
-            p.target_groups.add(concept)
+
+    def attach(p: Profile, iid: str, iname: str) -> None:
+        p.interventions[iid] = iname
+
+    _inherit(profiles, rows, attach)
 
 
 def _programme_element(profiles: dict[str, Profile], rows: list[list[Any]]) -> None:
     """Working elements a programme names for its whole approach inherit its challenges
     and target groups, and list it as a programme that uses them."""
-    for rid, pid, pname, rel, concept in rows:
+
+    def attach(p: Profile, pid: str, pname: str) -> None:
+        p.programmes[pid] = ProgrammeRef(id=pid, name=pname, via="uses")
+
+    _inherit(profiles, rows, attach)
+
+
+def _inherit(
+    profiles: dict[str, Profile],
+    rows: list[list[Any]],
+    attach: Callable[[Profile, str, str], None],
+) -> None:
+    """For rows [element id, owner id, owner name, ADDRESSES|TARGETS, concept]: link each
+    working element to its owner (``attach``) and give it the owner's challenges and
+    target groups."""
+    for rid, oid, oname, rel, concept in rows:
         p = profiles.get(rid)
         if p is None or p.type != "working_element":
             continue
-        p.programmes[pid] = ProgrammeRef(id=pid, name=_s(pname), via="uses")
+        attach(p, oid, _s(oname))
         if concept and rel == "ADDRESSES":
             p.challenges.add(concept)
         elif concept and rel == "TARGETS":
