@@ -199,7 +199,9 @@ class Vocabulary:
         for _ in range(max(depth, 0)):
             step: set[str] = set()
             for i in frontier:
-                c = self.concepts[i]
+                c = self.concepts.get(i)
+                if c is None:  # a broader/narrower IRI outside the loaded vocabularies
+                    continue
                 if broader:
                     step.update(c.broader)
                 if narrower:

@@ -1828,23 +1828,19 @@ class _Run:
         out = list(named)
         if self.vocab is None:
             return out
-        concepts = self.vocab.concepts
+        everything = len(self.vocab.concepts)  # "at any depth"
         kin: set[str] = set()
         for ref in named:
             start = self.ext.entities[ref].concept
             if not start:
                 continue
-            for attr in ("broader", "narrower"):
-                seen: set[str] = set()
-                todo = [start]
-                while todo:
-                    c = concepts.get(todo.pop())
-                    for iri in getattr(c, attr, ()) if c else ():
-                        if iri not in seen:
-                            seen.add(iri)
-                            todo.append(iri)
-                kin |= seen
             kin.add(start)
+            if start not in self.vocab.concepts:
+                continue
+            # Up the broader chain and down the narrower one, each on its own (the
+            # narrower concepts of a broader one are siblings, not kin).
+            kin |= self.vocab.expand(start, narrower=False, depth=everything)
+            kin |= self.vocab.expand(start, broader=False, depth=everything)
         out += [r for r in among if self.ext.entities[r].concept in kin and r not in out]
         return out
 
