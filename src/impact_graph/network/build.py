@@ -560,16 +560,7 @@ def whatworks_graph(store: GraphStore, intervention_ids: Iterable[str]) -> nx.Mu
             continue
         label = _class_label(mlabels)
         _add_ww_node(g, str(mid), label, mname, outcome, direction, level, msrc)
-        g.add_edge(
-            iid,
-            str(mid),
-            type=str(typ),
-            role="",
-            weight=1,
-            derived=False,
-            via=[],
-            sources=_str_list(rsrc),
-        )
+        _add_ww_edge(g, iid, str(mid), str(typ), rsrc)
         if label in ("WorkingElement", "Effect"):
             second.add(str(mid))
     _add_programme_elements(g, store, [i for i in ids if i in g], second)
@@ -584,16 +575,7 @@ def whatworks_graph(store: GraphStore, intervention_ids: Iterable[str]) -> nx.Mu
             _add_ww_node(
                 g, str(eid), _class_label(elabels), ename or etype, None, None, level, esrc
             )
-            g.add_edge(
-                str(sid),
-                str(eid),
-                type=str(typ),
-                role="",
-                weight=1,
-                derived=False,
-                via=[],
-                sources=_str_list(rsrc),
-            )
+            _add_ww_edge(g, str(sid), str(eid), str(typ), rsrc)
     return g
 
 
@@ -620,18 +602,25 @@ def _add_programme_elements(
             (pid, "HAS_PROGRAMME_ELEMENT", wid, rsrc),
         ):
             if not g.has_edge(src, dst, key=typ):
-                g.add_edge(
-                    src,
-                    dst,
-                    key=typ,
-                    type=typ,
-                    role="",
-                    weight=1,
-                    derived=False,
-                    via=[],
-                    sources=_str_list(sources),
-                )
+                _add_ww_edge(g, src, dst, typ, sources, key=typ)
         second.add(wid)
+
+
+def _add_ww_edge(
+    g: nx.MultiDiGraph, src: str, dst: str, typ: str, sources: Any, key: str | None = None
+) -> None:
+    """A stated (not derived) edge of the what-works view, with its provenance."""
+    g.add_edge(
+        src,
+        dst,
+        key=key,
+        type=typ,
+        role="",
+        weight=1,
+        derived=False,
+        via=[],
+        sources=_str_list(sources),
+    )
 
 
 def _add_ww_node(
