@@ -315,7 +315,12 @@ class FalkorDBStore(GraphStore):
                 self.db = FalkorDB.from_url(settings.falkordb_url)
                 where = settings.falkordb_url
             else:
-                self.server = FalkorDBServer(settings.data_path, settings.falkordb_port)
+                self.server = FalkorDBServer(
+                    settings.data_path,
+                    settings.falkordb_port,
+                    memory_limit_mb=settings.falkordb_server_memory_mb,
+                    query_memory_mb=settings.falkordb_query_memory_mb,
+                )
                 sock = self.server.ensure_running()
                 self.db = FalkorDB(unix_socket_path=str(sock))
                 where = str(sock)
@@ -1002,6 +1007,19 @@ class FalkorDBStore(GraphStore):
             redis.exceptions.TimeoutError,
             redis.exceptions.BusyLoadingError,
         ) as exc:
+            if self.server is not None and self.server.ran_out_of_memory():
+                # The query outgrew the server's address-space limit (falkordb_server):
+                # the server stopped, not the machine. Start it again and say why.
+                with contextlib.suppress(FalkorDBServerError):
+                    self.server.ensure_running()
+                raise QueryRefused(
+                    "The query needed more memory than the embedded FalkorDB may use "
+                    f"({self.settings.falkordb_server_memory_mb} MB, setting "
+                    "IMPACT_GRAPH_FALKORDB_SERVER_MEMORY_MB), so the server stopped and "
+                    "was restarted; sort or aggregate fewer rows at once (ORDER BY over a "
+                    "cartesian product, a range() or reduce() that builds a huge list or "
+                    "string) or add a LIMIT before the ORDER BY."
+                ) from exc
             raise self._unavailable(exc) from exc
         except redis.exceptions.ResponseError as exc:
             raise refusal(exc, timeout_s) from exc
