@@ -97,3 +97,49 @@ def test_embedded_falkordb_refuses_a_query_past_its_memory_cap(tmp_path: Path) -
     finally:
         st.close()
         FalkorDBServer(tmp_path).stop()
+
+
+def test_a_query_past_the_servers_memory_limit_stops_the_server_not_the_machine(
+    tmp_path: Path,
+) -> None:
+    """ORDER BY buffers every row and checks neither the per-query cap nor the time limit
+    (measured: 4M unwound rows grew the server past 3.5 GB with a 16 MB cap and a 2 s
+    limit); the address-space limit stops it. The researcher gets a sentence, the server
+    is restarted with its limits, and the data is still there."""
+    from impact_graph.store import open_store
+    from impact_graph.store.falkordb_server import FalkorDBServer
+
+    settings = Settings(
+        backend="falkordb",
+        data_dir=tmp_path,
+        falkordb_query_memory_mb=16,
+        falkordb_server_memory_mb=1024,
+    )
+    st = open_store(settings)
+    try:
+        pid = st.server.read_pid()
+        limits = Path(f"/proc/{pid}/limits").read_text()
+        assert any(
+            line.startswith("Max address space") and str(1024 * 1024 * 1024) in line
+            for line in limits.splitlines()
+        )
+        st.db.connection.execute_command("GRAPH.QUERY", settings.graph_name, "CREATE (:Kept)")
+        st.db.connection.execute_command("SAVE")
+        bomb = (
+            "UNWIND range(1, 2000) AS a UNWIND range(1, 2000) AS b "
+            "WITH a, b ORDER BY a + b RETURN count(*)"
+        )
+        with pytest.raises(QueryRefused) as info:
+            st.read_query(bomb, {}, timeout_s=30, row_cap=10)
+        msg = str(info.value)
+        assert "IMPACT_GRAPH_FALKORDB_SERVER_MEMORY_MB" in msg and "restarted" in msg
+        # A new server, under the same limits, with the data, answering the same store.
+        assert st.server.read_pid() != pid
+        ok = st.read_query("MATCH (n:Kept) RETURN count(n)", {}, timeout_s=5, row_cap=10)
+        assert ok.rows == [[1]]
+        got = st.db.connection.execute_command("GRAPH.CONFIG", "GET", "QUERY_MEM_CAPACITY")
+        assert int(got[1]) == 16 * 1024 * 1024
+        assert str(1024 * 1024 * 1024) in Path(f"/proc/{st.server.read_pid()}/limits").read_text()
+    finally:
+        st.close()
+        FalkorDBServer(tmp_path).stop()
