@@ -808,6 +808,13 @@ class Neo4jStore(GraphStore):
             return QueryTimeout(
                 f"The query stopped after {timeout_s:g} s; add a LIMIT or narrow the MATCH."
             )
+        if "OutOfMemoryError" in code:  # the transaction's memory pool, or the heap
+            return QueryRefused(
+                "The query needed more memory than one transaction may use (Neo4j's "
+                "db.memory.transaction.max, or its heap); sort or aggregate fewer rows at "
+                "once (ORDER BY or collect() over a cartesian product, a reduce() that "
+                "builds a huge string) or add a LIMIT before the ORDER BY."
+            )
         if code.endswith("Statement.AccessMode") or code.startswith("Neo.ClientError.Security"):
             return self._refuse("A query that writes")
         if "ProcedureNotFound" in code:
