@@ -63,6 +63,13 @@ public final class Launcher {
     // Test data is small; leave the shared machine's memory to others.
     config.put(GraphDatabaseSettings.pagecache_memory, 128L * 1024 * 1024);
     config.put(GraphDatabaseSettings.preallocate_logical_logs, false);
+    // One query must not exhaust the heap: past these Neo4j refuses the transaction
+    // (Neo.TransientError.General.MemoryPoolOutOfMemoryError, a sentence in neo4j_store)
+    // instead of an OutOfMemoryError that can take the JVM down. Relative to -Xmx so the
+    // benchmarks' bigger heaps get bigger limits (1g: 256 MB a transaction, 512 MB all).
+    long heap = Runtime.getRuntime().maxMemory();
+    config.put(GraphDatabaseSettings.memory_transaction_max_size, heap / 4);
+    config.put(GraphDatabaseSettings.memory_transaction_global_max_size, heap / 2);
     // Nothing may reach the network, and queries may not read files.
     config.put(GraphDatabaseSettings.udc_enabled, false);
     config.put(GraphDatabaseSettings.allow_file_urls, false);
