@@ -131,9 +131,20 @@ def _refused(what: str, text: str, pos: int) -> QueryRefused:
 #: up front; 10 million numbers are ~160 MB there, well inside the per-query memory cap.
 MAX_RANGE_VALUES = 10_000_000
 #: An argument of ``range()`` the check can evaluate: integer literals with + - * ^ and
-#: parentheses, or one parameter. Other expressions are left to the stores' limits.
+#: parentheses, or one parameter.
 _RANGE_ARG = re.compile(r"^[\d\s+\-*^()_]+$")
 _RANGE_PARAM = re.compile(r"^\s*\$([A-Za-z_0-9]+)\s*$")
+#: An argument sized by the data: ``size(...)`` or ``length(...)`` of one list, string or
+#: path, optionally plus or minus an integer (``range(0, size(nodes(p)) - 1)``). That list
+#: already exists, so the range is at most as long as something the query holds.
+_RANGE_SIZED = re.compile(
+    r"^\s*(?:size|length)\s*\((?P<inner>.*)\)\s*(?:[+-]\s*\d+\s*)?$", re.I | re.S
+)
+#: What a range() bound may be, for the sentence when it is none of these.
+_RANGE_BOUNDS_HELP = (
+    "write its bounds as integers, as parameters ($n) or as size()/length() of a list "
+    "or path read from the graph (MATCH ...)"
+)
 
 
 def _literal_int(text: str) -> int | None:
@@ -199,21 +210,55 @@ def _range_calls(query: str, tokens: list[tuple[str, str, int]]) -> list[tuple[l
     return calls
 
 
+def _sized_by_data(arg: str) -> bool:
+    """``size(x)`` / ``length(x)`` (+/- an integer) with balanced parentheses inside."""
+    m = _RANGE_SIZED.match(arg)
+    if not m:
+        return False
+    depth = 0
+    for ch in m.group("inner"):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False  # size(a) * (b): the ')' closed size before the end
+    return depth == 0
+
+
 def _check_ranges(query: str, calls: list[tuple[list[str], int]], params: Any) -> None:
+    """Refuse a range() past `MAX_RANGE_VALUES`, or one whose size cannot be known.
+
+    Why refuse a bound the check cannot evaluate (``WITH 300000000 AS n ... range(1,
+    n)``, ``toInteger('3' + '00000000')``, ``count(*) * 1000``): FalkorDB builds the
+    whole list inside one function call and looks at its per-query memory cap only
+    afterwards (measured: 4M numbers built to 81 MB under a 16 MB cap), so such a range
+    is bounded only by the server's address-space limit, which stops the whole server.
+    A bound from the data's own sizes is allowed: that list is already in memory.
+    """
     for args, pos in calls:
         if len(args) not in (2, 3):
             continue
-        values = []
+        values: list[int | None] = []
+        unknown = ""
         for arg in args:
             m = _RANGE_PARAM.match(arg)
             if m:
-                v = params.get(m.group(1)) if isinstance(params, dict) else None
-                v = v if isinstance(v, int) and not isinstance(v, bool) else None
+                raw = params.get(m.group(1)) if isinstance(params, dict) else None
+                v = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+                if v is None and raw is not None:
+                    unknown = unknown or arg.strip()  # "$n" sent as text or a float
             else:
                 v = _literal_int(arg)
+                if v is None and not _sized_by_data(arg):
+                    unknown = unknown or arg.strip()
             values.append(v)
+        if unknown:
+            raise QueryRefused(
+                f"range({', '.join(a.strip() for a in args)}) at {_where(query, pos)} has "
+                f"a bound ({unknown}) whose size cannot be checked before the query runs, "
+                "and a range's whole list is built at once, before any memory limit "
+                f"looks; {_RANGE_BOUNDS_HELP}, making at most {MAX_RANGE_VALUES:,} numbers."
+            )
         if any(v is None for v in values):
-            continue
+            continue  # a missing parameter or size(): the store says so, or sizes it
         start, end, step = values[0], values[1], values[2] if len(values) == 3 else 1
         if step == 0:
             continue  # the store says a step of 0 is not allowed
