@@ -24,6 +24,15 @@ READS = [
     ("MATCH p = (a:Actor)-[]->(b) RETURN p ORDER BY a.id LIMIT 5", {}, 1000),
     ("MATCH (n) RETURN n.id ORDER BY n.id", {}, 7),  # cut at the row cap
     ("MATCH (n {id: $id}) RETURN n.id, labels(n)", {"id": "nobody"}, 1000),
+    # Every plain scalar type, read straight off the compact reply (`plain_rows`), and a
+    # list beside them (the client's parser).
+    (
+        "UNWIND [1, -2] AS i RETURN i, i * 0.5 AS half, i > 0 AS pos, null AS nothing, "
+        "'ë \"q\" ' + toString(i) AS s, 1.0e300 AS big ORDER BY i",
+        {},
+        1000,
+    ),
+    ("UNWIND range(1, 3) AS i RETURN i, [i, 'x', null] AS l", {}, 2),
 ]
 
 
@@ -156,3 +165,25 @@ def test_kept_connections_survive_errors_cancellation_and_a_server_kill(
 
     seen = asyncio.run(scenario())
     assert seen == [want, want, 1, 0, want, want]
+
+
+def test_plain_rows_reads_scalars_and_leaves_the_rest_to_the_parser() -> None:
+    """Compact cells (type code, value) of plain scalars become the values the client's
+    parser gives; any other type (here a list, 6, and a node, 8) answers None, so the reply
+    goes through the parser and the store's `query_result`."""
+    from falkordb.query_result import parse_scalar
+
+    from impact_graph.store.falkordb_async import plain_rows
+
+    rows = [
+        [[2, "a"], [3, 7], [1, None], [4, "true"], [5, "0.25"]],
+        [[2, ""], [3, -1], [1, None], [4, "false"], [5, "-1e+300"]],
+    ]
+    expected = [[parse_scalar(c, None) for c in row] for row in rows]
+    assert (
+        plain_rows(rows) == expected == [["a", 7, None, True, 0.25], ["", -1, None, False, -1e300]]
+    )
+    assert plain_rows([[[2, "a"], [3, 1]]]) == [["a", 1]]
+    assert plain_rows([]) == []
+    assert plain_rows([[[2, "a"], [6, [[3, 1]]]]]) is None
+    assert plain_rows([[[8, [1, [0], []]]]]) is None

@@ -166,7 +166,8 @@ def _check_cypher_call(query: str, params: Any) -> None:
 def _cypher_table(res: Any, row_cap: int) -> Table:
     return Table(
         columns=list(res.columns),
-        rows=[list(r) for r in res.rows],
+        # The store's rows are its own fresh lists: copied only when one is not a list.
+        rows=[r if type(r) is list else list(r) for r in res.rows],
         truncated=res.truncated,
         row_cap=row_cap,
         elapsed_ms=res.elapsed_ms,

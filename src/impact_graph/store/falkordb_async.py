@@ -17,7 +17,11 @@ server's error replies become sentences through the store's own `refusal`, and
 sentences for the same queries.
 
 A reply with many rows is turned into Python values in a worker thread (`PARSE_INLINE_ROWS`),
-so a 1,000-row answer does not hold up the event loop.
+so a 1,000-row answer does not hold up the event loop. A reply whose cells are all
+strings, integers, nulls, booleans or doubles (most researcher answers: ``RETURN a.id,
+count(*)``) is read straight off the compact reply (`plain_rows`): the client's
+cell-by-cell parser and then the store's walk for nodes and edges cost ~0.1 ms of a
+~0.6 ms lookup for 100 two-column rows, and give the same values for these types.
 
 Commands go straight to a connection the reader keeps (`AsyncFalkorReader._command`), not
 through ``Redis.execute_command``: redis-py 8 wraps every command in its retry helper,
@@ -55,8 +59,36 @@ if TYPE_CHECKING:
 #: Replies with more rows than this are parsed in a worker thread, not in the event loop
 #: (parsing ~100 two-column rows costs ~0.1 ms, the thread hop ~0.2 ms).
 PARSE_INLINE_ROWS = 200
+#: Replies of plain values (`plain_rows`) are read in the event loop up to this many rows
+#: (~0.1 ms per 1,000 two-column rows), in a worker thread past it.
+PLAIN_INLINE_ROWS = 2000
 #: Idle connections a reader keeps (more are closed when their command ends).
 IDLE_CONNECTIONS = 8
+
+
+#: Compact-reply cell types whose value is already the plain Python value (decoded
+#: replies): string, integer.
+_AS_IS = frozenset({2, 3})
+#: The other scalar types, as the client's parser turns them into values: null, boolean,
+#: double (`falkordb.query_result.parse_scalar`).
+_CONVERT: dict[int, Any] = {1: lambda v: None, 4: lambda v: v == "true", 5: float}
+_SCALAR_KINDS = _AS_IS | frozenset(_CONVERT)
+
+
+def plain_rows(rows: list[list[list[Any]]]) -> list[list[Any]] | None:
+    """The rows of a compact ``GRAPH.RO_QUERY`` reply as plain values, or None when a
+    cell holds anything but a string, integer, null, boolean or double (a node, edge,
+    path, list, map, point, vector or temporal value): those go through the client's
+    parser and the store's `query_result`, which know them."""
+    kinds = {cell[0] for row in rows for cell in row}
+    if kinds <= _AS_IS:
+        return [[cell[1] for cell in row] for row in rows]
+    if not kinds <= _SCALAR_KINDS:
+        return None
+    return [
+        [cell[1] if cell[0] in _AS_IS else _CONVERT[cell[0]](cell[1]) for cell in row]
+        for row in rows
+    ]
 
 
 class AsyncFalkorReader:
@@ -148,6 +180,26 @@ class AsyncFalkorReader:
             if len(response) > 2 and isinstance(response[1], list) and len(response[1]) > row_cap:
                 response = [response[0], response[1][:row_cap], *response[2:]]
                 truncated = True
+            # A reply of header, rows and statistics with no error in it (the client's
+            # parser raises those, inside `researcher_errors`).
+            rows = None
+            if (
+                len(response) == 3
+                and isinstance(response[1], list)
+                and not isinstance(response[2], Exception)
+            ):
+                if len(response[1]) > PLAIN_INLINE_ROWS:
+                    rows = await asyncio.to_thread(plain_rows, response[1])
+                else:
+                    rows = plain_rows(response[1])
+            if rows is not None:
+                return QueryResult(
+                    columns=[h[1] if isinstance(h, list | tuple) else str(h) for h in response[0]],
+                    rows=rows,
+                    truncated=truncated,
+                    row_cap=row_cap,
+                    elapsed_ms=(time.perf_counter() - started) * 1000,
+                )
             res = await self._parse(response)
         elapsed = (time.perf_counter() - started) * 1000
         ends: set[int] = set()
