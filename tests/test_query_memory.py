@@ -270,3 +270,60 @@ def test_a_memory_bomb_is_refused_and_the_server_answers_after(
         st.close()
         if backend == "falkordb":
             FalkorDBServer(tmp_path).stop()
+
+
+def _address_space_limit(pid: int) -> str:
+    """The soft 'Max address space' of ``pid`` as /proc shows it (bytes or 'unlimited')."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max address space"):
+            return line.split()[3]
+    raise AssertionError("no address-space line in /proc/<pid>/limits")
+
+
+def test_a_server_started_without_limits_gets_them_from_the_store(tmp_path: Path) -> None:
+    """`impact-graph db start` knows no settings; the first store that opens the server
+    puts it under the address-space limit (and sets the per-query cap)."""
+    from impact_graph.store import open_store
+    from impact_graph.store.falkordb_server import FalkorDBServer
+
+    bare = FalkorDBServer(tmp_path)
+    bare.ensure_running()
+    pid = bare.read_pid()
+    assert pid is not None and _address_space_limit(pid) == "unlimited"
+    settings = Settings(backend="falkordb", data_dir=tmp_path, falkordb_server_memory_mb=2048)
+    st = open_store(settings)
+    try:
+        assert st.server.read_pid() == pid  # the same server, not a new one
+        assert _address_space_limit(pid) == str(2048 * 1024 * 1024)
+    finally:
+        st.close()
+        bare.stop()
+
+
+def test_a_server_already_past_the_limit_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lowering the limit under what a running server maps would stop it at its next
+    allocation: it keeps running as it was (a restart applies the limit)."""
+    from impact_graph.store import falkordb_server
+    from impact_graph.store.falkordb_server import FalkorDBServer
+
+    bare = FalkorDBServer(tmp_path)
+    bare.ensure_running()
+    try:
+        pid = bare.read_pid()
+        assert pid is not None
+        monkeypatch.setattr(falkordb_server, "_address_space", lambda _pid: 4096 * 1024 * 1024)
+        FalkorDBServer(tmp_path, memory_limit_mb=1024).ensure_running()
+        assert _address_space_limit(pid) == "unlimited"
+        monkeypatch.undo()
+        FalkorDBServer(tmp_path, memory_limit_mb=1024).ensure_running()
+        assert _address_space_limit(pid) == str(1024 * 1024 * 1024)
+    finally:
+        bare.stop()
+
+
+def test_a_server_memory_limit_too_small_for_the_server_is_refused_with_a_sentence() -> None:
+    with pytest.raises(ValueError, match="at least 512, or 0 for no limit"):
+        Settings(falkordb_server_memory_mb=100)
+    assert Settings(falkordb_server_memory_mb=0).falkordb_server_memory_mb == 0

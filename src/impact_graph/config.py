@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,6 +59,18 @@ class Settings(BaseSettings):
         "out of memory. It must hold the graph plus falkordb_query_memory_mb: raise it "
         "for graphs of millions of nodes; 0 = no limit. Not applied to falkordb_url.",
     )
+
+    @field_validator("falkordb_server_memory_mb")
+    @classmethod
+    def _server_memory_fits_a_server(cls, v: int) -> int:
+        """An idle server already maps ~300 MB; below 512 MB it crashes at start."""
+        if 0 < v < 512:
+            raise ValueError(
+                f"falkordb_server_memory_mb={v} is too small for the server itself (an idle "
+                "FalkorDB maps ~300 MB); use at least 512, or 0 for no limit"
+            )
+        return v
+
     falkordb_url: str | None = Field(
         None,
         description="Use an already running FalkorDB (redis://host:port) instead of "

@@ -169,6 +169,17 @@ def _is_our_server(pid: int, data_dir: Path) -> bool:
     return "redis-server" in os.path.basename(exe) and Path(cwd) == data_dir
 
 
+def _address_space(pid: int) -> int:
+    """Bytes of address space ``pid`` uses now (VmSize), 0 when it cannot be read."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 class FalkorDBServer:
     """Start, find, stop and inspect the embedded FalkorDB of one data directory.
 
@@ -347,6 +358,11 @@ class FalkorDBServer:
         if self.memory_limit_mb <= 0:
             return
         limit = self.memory_limit_mb * 1024 * 1024
+        # A running server already past the limit would fail its next allocation and
+        # stop: leave it as it is (a restart applies the limit, and says so if the data
+        # alone needs more).
+        if _address_space(pid) >= limit:
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             resource.prlimit(pid, resource.RLIMIT_AS, (limit, limit))
 
@@ -363,6 +379,17 @@ class FalkorDBServer:
             return False
         oom = text.rfind(OOM_MARK)
         return oom >= 0 and oom > text.rfind("Server initialized")
+
+    def _raise_if_out_of_memory(self) -> None:
+        """After a failed start: the sentence for a server whose data needs more than
+        its address-space limit (the log says redis aborted for out of memory)."""
+        if self.memory_limit_mb > 0 and self.ran_out_of_memory():
+            raise FalkorDBServerError(
+                f"FalkorDB ran out of memory while starting: loading the data in "
+                f"{self.data_dir} needs more than the {self.memory_limit_mb} MB of address "
+                "space it may use; raise IMPACT_GRAPH_FALKORDB_SERVER_MEMORY_MB (0 = no "
+                "limit)."
+            )
 
     def _start_locked(self) -> bool:
         live = self._live_pid()
@@ -395,13 +422,7 @@ class FalkorDBServer:
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 self._cleanup_stale()
-                if self.memory_limit_mb > 0 and self.ran_out_of_memory():
-                    raise FalkorDBServerError(
-                        f"FalkorDB ran out of memory while starting: loading the data in "
-                        f"{self.data_dir} needs more than the {self.memory_limit_mb} MB "
-                        "address space it may use; raise "
-                        "IMPACT_GRAPH_FALKORDB_SERVER_MEMORY_MB (0 = no limit)."
-                    )
+                self._raise_if_out_of_memory()
                 raise FalkorDBServerError(
                     f"FalkorDB exited at start (code {self._proc.returncode}); see "
                     f"{self.log_path}:\n{self.log_tail()}"
@@ -443,6 +464,7 @@ class FalkorDBServer:
             if state == "ok":
                 return self.socket_path
             if self._live_pid() is None:
+                self._raise_if_out_of_memory()
                 raise FalkorDBServerError(
                     f"FalkorDB stopped while starting; see {self.log_path}:\n{self.log_tail()}"
                 )
