@@ -327,3 +327,36 @@ def test_a_server_memory_limit_too_small_for_the_server_is_refused_with_a_senten
     with pytest.raises(ValueError, match="at least 512, or 0 for no limit"):
         Settings(falkordb_server_memory_mb=100)
     assert Settings(falkordb_server_memory_mb=0).falkordb_server_memory_mb == 0
+
+
+def test_api_answers_a_memory_bomb_with_400_and_keeps_serving(tmp_path: Path) -> None:
+    """POST /cypher (the asyncio reader) on a server of its own with small limits: the
+    bomb that stops the server is a 400 problem with the sentence, not a 503, and the
+    next request is answered by the restarted server."""
+    from fastapi.testclient import TestClient
+
+    from impact_graph.api.app import create_app
+    from impact_graph.store.falkordb_server import FalkorDBServer
+
+    settings = Settings(
+        backend="falkordb",
+        data_dir=tmp_path,
+        rdf="off",
+        falkordb_query_memory_mb=16,
+        falkordb_server_memory_mb=1024,
+        query_timeout_s=30,
+    )
+    try:
+        with TestClient(create_app(settings, warm_up=False), raise_server_exceptions=False) as c:
+            before = c.get("/cypher", params={"query": "RETURN 1 AS one"})
+            assert before.status_code == 200, before.text
+            pid = FalkorDBServer(tmp_path).read_pid()
+            r = c.post("/cypher", json={"query": MEMORY_BOMBS["order-by-cartesian"]})
+            assert r.status_code == 400, r.text
+            assert r.json()["type"].endswith("query-refused")
+            assert "IMPACT_GRAPH_FALKORDB_SERVER_MEMORY_MB" in r.json()["detail"]
+            assert FalkorDBServer(tmp_path).read_pid() != pid
+            after = c.get("/cypher", params={"query": "RETURN 1 AS one"})
+            assert after.status_code == 200 and after.json()["rows"] == [[1]], after.text
+    finally:
+        FalkorDBServer(tmp_path).stop()
