@@ -135,3 +135,43 @@ def test_neo4j_down_and_wrong_password(neo4j_server) -> None:  # type: ignore[no
     res = run("cypher", "RETURN 1", env=wrong)
     assert res.exit_code == EXIT["auth"], res.output
     assert "PASSWORD" in res.output
+
+
+def test_search_why_names_local_instances_with_their_own_rating() -> None:
+    """The search table says which general intervention a result is a local instance of,
+    and lists a general one's instances with their own rating and programmes."""
+    from impact_graph.cli import why_lines
+    from impact_graph.search.models import (
+        InstanceOut,
+        InterventionRef,
+        ProgrammeRef,
+        SearchResult,
+    )
+
+    general = SearchResult(
+        id="intervention:buurtkamer",
+        type="intervention",
+        name="buurtkamer",
+        score=1.0,
+        instances=[
+            InstanceOut(
+                id="intervention:buurtkamer-wadstede",
+                name="Buurtkamer Wadstede",
+                recognition="Goed onderbouwd",
+                programmes=[
+                    ProgrammeRef(id="programme:sma", name="Samen Minder Alleen", via="uses")
+                ],
+            )
+        ],
+    )
+    lines = why_lines(general)
+    assert "local instances: Buurtkamer Wadstede (Goed onderbouwd) in Samen Minder Alleen" in lines
+    assert not any(line.startswith("recognition:") for line in lines)
+    local = SearchResult(
+        id="intervention:buurtkamer-wadstede",
+        type="intervention",
+        name="Buurtkamer Wadstede",
+        score=0.5,
+        instance_of=[InterventionRef(id="intervention:buurtkamer", name="buurtkamer")],
+    )
+    assert why_lines(local) == ["local instance of: buurtkamer"]

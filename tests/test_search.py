@@ -648,6 +648,105 @@ def test_evidence_map_cells(service: SearchService) -> None:
     }
 
 
+TEXT_ZILVERHOF = (
+    "In Zilverhof opende de Buurtkamer Zilverhof, een buurtkamer voor ouderen die "
+    "zich alleen voelen. Het programma Zilverhof Samen zet de Buurtkamer Zilverhof in."
+)
+
+
+def test_local_instance_names_its_general_intervention_without_its_rating(
+    service: SearchService, embedder: object
+) -> None:
+    """A local instance (INSTANCE_OF) shows which general intervention it is a version
+    of; the general intervention lists its instances with the programmes that use them.
+    Neither takes the other's recognition: "Buurtkamer" is rated, its instance is not."""
+    service.store.upsert_batch(
+        _doc(
+            "zilverhof",
+            TEXT_ZILVERHOF,
+            embedder,
+            [
+                ("Intervention", "Buurtkamer Zilverhof", {}),
+                ("Intervention", "Buurtkamer", {}),
+                ("Programme", "Zilverhof Samen", {}),
+            ],
+            [
+                ("Buurtkamer Zilverhof", "INSTANCE_OF", "Buurtkamer"),
+                ("Zilverhof Samen", "USES", "Buurtkamer Zilverhof"),
+            ],
+        )
+    )
+    general, local = make_id("Intervention", "Buurtkamer"), "intervention:buurtkamer-zilverhof"
+    res = service.search(
+        SearchRequest(
+            q="buurtkamer voor ouderen", limit=20, filters=SearchFilters(type=["intervention"])
+        )
+    )
+    by_id = {r.id: r for r in res.results}
+    assert {general, local} <= set(by_id)
+    assert [(g.id, g.name) for g in by_id[local].instance_of] == [(general, "Buurtkamer")]
+    assert by_id[local].recognition == "" and by_id[local].recognition_rank is None
+    assert by_id[general].recognition == "Goed onderbouwd"
+    [inst] = by_id[general].instances
+    assert (inst.id, inst.name, inst.recognition) == (local, "Buurtkamer Zilverhof", "")
+    assert [p.name for p in inst.programmes] == ["Zilverhof Samen"]
+    assert by_id[general].instance_of == [] and by_id[local].instances == []
+    # The minimum-recognition filter judges each by its own rating.
+    rated = service.search(
+        SearchRequest(
+            q="buurtkamer voor ouderen",
+            filters=SearchFilters(min_recognition="Goed onderbouwd", type=["intervention"]),
+        )
+    )
+    assert [r.id for r in rated.results] == [general]
+
+
+def test_evidence_map_reaches_programme_elements(service: SearchService, embedder: object) -> None:
+    """A programme's own working element (HAS_PROGRAMME_ELEMENT) gets a row of the map
+    through its programme's target groups, counting the evidence its programme's own
+    documents state for it -- not the evidence another document gives the same element."""
+    text = "Zilver in de Wijk leerde: vaste gezichten maken het verschil voor ouderen."
+    service.store.upsert_batch(
+        _doc(
+            "zilver-reisverslag",
+            text,
+            embedder,
+            [
+                ("Programme", "Zilver in de Wijk", {}),
+                ("TargetGroup", "ouderen", {"concept": OUDEREN, "id": "targetgroup:ouderen"}),
+                ("WorkingElement", "vaste gezichten", {}),
+                ("Evidence", "reisverslag zilver", {"evidence_type": "reisverslag"}),
+            ],
+            [
+                ("Zilver in de Wijk", "TARGETS", "ouderen"),
+                ("Zilver in de Wijk", "HAS_PROGRAMME_ELEMENT", "vaste gezichten"),
+                ("vaste gezichten", "SUPPORTED_BY", "reisverslag zilver"),
+            ],
+        )
+    )
+    service.store.upsert_batch(
+        _doc(
+            "elders",
+            "Elders bleken vaste gezichten ook te helpen.",
+            embedder,
+            [
+                ("WorkingElement", "vaste gezichten", {}),
+                ("Evidence", "studie elders", {"evidence_type": "RCT"}),
+            ],
+            [("vaste gezichten", "SUPPORTED_BY", "studie elders")],
+        )
+    )
+    element = make_id("WorkingElement", "vaste gezichten")
+    m = service.evidence_map("working_element", "target_group")
+    cells = {(c.row, c.col): c for c in m.cells}
+    cell = cells[(element, "ouderen")]
+    assert (cell.evidence, cell.strongest_type, cell.strongest_level) == (1, "reisverslag", "")
+    assert element in {r.id for r in m.rows}
+    # The interventions' elements are still there, and outcomes stay interventions' facts.
+    assert ("workingelement:warme-overdracht", "ouderen") in cells
+    assert element not in {r.id for r in service.evidence_map("working_element", "outcome").rows}
+
+
 @pytest.mark.parametrize(
     ("request_kwargs", "needle"),
     [

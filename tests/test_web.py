@@ -143,6 +143,46 @@ def test_entity_page_shows_the_name_as_text(client: TestClient) -> None:
     assert r.status_code == 404 and "actor:bestaat-niet" in alert_text(r.text)
 
 
+def test_local_instance_on_entity_page_and_card(
+    client: TestClient, web_settings: Settings, web_embedder: object
+) -> None:
+    """An instance's page and card name its general intervention; the general one's page
+    and card list the instance with its programme and its own recognition."""
+    from impact_graph.store import open_store
+    from tests.test_search import _doc
+
+    text = "De Huiskamer Zuiderpark is de huiskamer van Zuiderpark Samen voor eenzame ouderen."
+    batch = _doc(
+        "instance-page",
+        text,
+        web_embedder,
+        [
+            ("Intervention", "Huiskamer Zuiderpark", {"rating_level": "Goed onderbouwd"}),
+            ("Intervention", "Huiskamer", {}),
+            ("Programme", "Zuiderpark Samen", {}),
+        ],
+        [
+            ("Huiskamer Zuiderpark", "INSTANCE_OF", "Huiskamer"),
+            ("Zuiderpark Samen", "USES", "Huiskamer Zuiderpark"),
+        ],
+    )
+    store = open_store(web_settings)
+    store.upsert_batch(batch)
+    try:
+        local, general = make_id("Intervention", "Huiskamer Zuiderpark"), "intervention:huiskamer"
+        html = client.get(f"/entiteit/{local}").text
+        assert f'Lokale uitvoering van <a href="/entiteit/{general}">Huiskamer</a>' in html
+        html = client.get(f"/entiteit/{general}").text
+        assert "Lokale uitvoeringen (1)" in html
+        assert f'<a href="/entiteit/{local}">Huiskamer Zuiderpark</a> · Goed onderbouwd' in html
+        assert "Zuiderpark Samen</a>" in html
+        html = client.get("/", params={"q": "huiskamer", "type": "intervention"}).text
+        assert "<dt>Lokale uitvoering van</dt>" in html and "<dt>Lokale uitvoeringen</dt>" in html
+    finally:
+        store.delete_document(batch.document.id)
+        store.close()
+
+
 def test_network_page_draws_from_the_bundled_library(client: TestClient) -> None:
     r = client.get("/netwerk")
     assert r.status_code == 200, r.text

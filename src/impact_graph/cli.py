@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -33,6 +33,9 @@ from impact_graph.store.port import (
     StoreError,
     StoreUnavailable,
 )
+
+if TYPE_CHECKING:  # the search models (pydantic) load only when a search runs
+    from impact_graph.search.models import SearchResult
 
 app = typer.Typer(
     help="impact-graph: de kennisgraaf van sociale-impactprogramma's "
@@ -402,6 +405,45 @@ def cypher(
     print_rows(res.columns, res.rows, fmt, note)
 
 
+def why_lines(r: SearchResult) -> list[str]:
+    """The "why" column of one search result: what it matched, its own recognition and
+    evidence, where it is used, which general intervention it is a local instance of (or
+    its local instances, each with its own rating), a quote, and the arms when explained."""
+    why = (
+        [f"concepts: {', '.join(c.label for c in r.matched_concepts[:4])}"]
+        if r.matched_concepts
+        else []
+    )
+    if r.recognition:
+        why.append(f"recognition: {r.recognition}")
+    if r.evidence:
+        why.append(f"evidence: {', '.join(dict.fromkeys(e.type for e in r.evidence if e.type))}")
+    if r.programmes:
+        why.append(f"programmes: {', '.join(p.name for p in r.programmes[:3])}")
+    if r.instance_of:
+        why.append(f"local instance of: {', '.join(g.name for g in r.instance_of)}")
+    if r.instances:
+        why.append(
+            "local instances: "
+            + "; ".join(
+                x.name
+                + (f" ({x.recognition})" if x.recognition else "")
+                + (f" in {', '.join(p.name for p in x.programmes[:3])}" if x.programmes else "")
+                for x in r.instances[:4]
+            )
+        )
+    if r.quotes:
+        why.append(f"\u201c{r.quotes[0].text}\u201d ({r.quotes[0].document_title})")
+    if r.explain:
+        why.append(
+            "arms: "
+            + ", ".join(
+                f"{a} #{s.rank}" if s.rank else f"{a} {s.score:g}" for a, s in r.explain.items()
+            )
+        )
+    return why
+
+
 @app.command()
 def search(
     q: Annotated[str, typer.Argument(help="The question, e.g. 'wat helpt tegen eenzaamheid'.")],
@@ -461,29 +503,7 @@ def search(
         return
     table = Table("#", "type", "name", "score", "why", title=f"{answer.total} results for: {q}")
     for i, r in enumerate(answer.results, start=request.offset + 1):
-        why = (
-            [f"concepts: {', '.join(c.label for c in r.matched_concepts[:4])}"]
-            if r.matched_concepts
-            else []
-        )
-        if r.recognition:
-            why.append(f"recognition: {r.recognition}")
-        if r.evidence:
-            why.append(
-                f"evidence: {', '.join(dict.fromkeys(e.type for e in r.evidence if e.type))}"
-            )
-        if r.programmes:
-            why.append(f"programmes: {', '.join(p.name for p in r.programmes[:3])}")
-        if r.quotes:
-            why.append(f"\u201c{r.quotes[0].text}\u201d ({r.quotes[0].document_title})")
-        if r.explain:
-            why.append(
-                "arms: "
-                + ", ".join(
-                    f"{a} #{s.rank}" if s.rank else f"{a} {s.score:g}" for a, s in r.explain.items()
-                )
-            )
-        table.add_row(str(i), r.type, r.name, f"{r.score:.3f}", "\n".join(why))
+        table.add_row(str(i), r.type, r.name, f"{r.score:.3f}", "\n".join(why_lines(r)))
     out.print(table)
     for note in answer.notes:
         err.print(note)

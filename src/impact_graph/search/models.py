@@ -212,6 +212,25 @@ class ProgrammeRef(BaseModel):
     )
 
 
+class InterventionRef(BaseModel):
+    id: str
+    name: str
+
+
+class InstanceOut(BaseModel):
+    """A local instance of a general intervention (``INSTANCE_OF``): a described version
+    with a proper name, e.g. "Buurtkamer Wadstede" of "Buurtkamer". Its recognition and
+    evidence belong to that version, so they are shown as its own and never copied to the
+    general intervention (nor the general one's to it)."""
+
+    id: str
+    name: str
+    recognition: str = Field("", description="The instance's own recognition level, if any.")
+    programmes: list[ProgrammeRef] = Field(
+        default_factory=list, description="Programmes that use this instance."
+    )
+
+
 class ArmScore(BaseModel):
     """Where one retrieval arm put the result."""
 
@@ -250,6 +269,16 @@ class SearchResult(BaseModel):
         default_factory=list, description="Challenges it addresses (labels)."
     )
     target_groups: list[str] = Field(default_factory=list, description="Target groups (labels).")
+    instance_of: list[InterventionRef] = Field(
+        default_factory=list,
+        description="The general intervention(s) this result is a local instance of "
+        "(INSTANCE_OF); their recognition is theirs, not this result's.",
+    )
+    instances: list[InstanceOut] = Field(
+        default_factory=list,
+        description="Local instances of this general intervention, each with its own "
+        "recognition and the programmes that use it.",
+    )
     explain: dict[str, ArmScore] | None = Field(
         None, description="Per arm rank and score (explain=true)."
     )
@@ -303,11 +332,6 @@ class SearchResponse(BaseModel):
     notes: list[str] = Field(
         default_factory=list, description="Warnings, e.g. an arm that could not run."
     )
-
-
-class InterventionRef(BaseModel):
-    id: str
-    name: str
 
 
 class WorkingElementOut(BaseModel):

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from impact_graph.search.boost import evidence_strength
-from impact_graph.search.models import RESULT_TYPES, EffectOut, EvidenceOut, ProgrammeRef
+from impact_graph.search.models import (
+    RESULT_TYPES,
+    EffectOut,
+    EvidenceOut,
+    InstanceOut,
+    InterventionRef,
+    ProgrammeRef,
+)
 from impact_graph.store.port import GraphStore
 from impact_graph.vocab import Vocabulary
 
@@ -54,6 +61,8 @@ class Profile:
     chunks: list[str] = field(default_factory=list)  # chunks that mention it (or itself)
     recognition: str = ""
     recognition_rank: int | None = None
+    instance_of: dict[str, str] = field(default_factory=dict)  # general intervention id -> name
+    instances: dict[str, InstanceOut] = field(default_factory=dict)  # local instances
 
     @property
     def evidence_types(self) -> set[str]:
@@ -91,6 +100,18 @@ def _rank(level: Any, rank: Any, vocab: Vocabulary) -> int | None:
         r = vocab.recognition_rank(str(level))
     return r
 
+
+# Local instances (INSTANCE_OF): the general intervention a result is a version of, and
+# the local versions of a general one with the programmes that use them. Only names,
+# ids and each instance's own rating travel: a rating is never inherited either way.
+_INSTANCE_BRANCHES = (
+    "UNWIND $eids AS rid MATCH (r:Node {id: rid})-[:INSTANCE_OF]->(g:Intervention) "
+    "RETURN rid, 'instance_of' AS kind, [g.id, g.name, null, null, null] AS v",
+    "UNWIND $eids AS rid MATCH (x:Intervention)-[:INSTANCE_OF]->(r:Node {id: rid}) "
+    "OPTIONAL MATCH (p:Programme)-[:USES]->(x) "
+    "RETURN rid, 'instance' AS kind, [x.id, x.name, x.rating_level, p.id, p.name] AS v",
+)
+INSTANCE_QUERY = " UNION ALL ".join(_INSTANCE_BRANCHES)
 
 # Branches of the first query; $ids = all candidates, $eids = entities, $wids = working
 # elements, $cids = chunks. Each returns (rid, kind, v) with v a list read in ``_apply``.
@@ -145,6 +166,7 @@ _BRANCHES = (
     "WHERE (x:Challenge OR x:TargetGroup) AND x.concept IS NOT NULL "
     "WITH rid, x:Challenge AS challenge, x.concept AS concept, count(*) AS n "
     "RETURN rid, 'mentioned' AS kind, [challenge, concept, n] AS v",
+    *_INSTANCE_BRANCHES,
 )
 FIRST_QUERY = " UNION ALL ".join(_BRANCHES)
 # Programmes whose documents are the result's documents, and areas of programmes and
@@ -215,8 +237,47 @@ def build_profiles(
         else:
             p.chunks.extend(c for c in cids if c not in p.chunks)
     _mentioned(profiles, by_kind["mentioned"])
+    _instances(profiles, by_kind["instance_of"], by_kind["instance"])
     _programmes_and_areas(store, profiles)
     return profiles
+
+
+def _instances(
+    profiles: dict[str, Profile], general: list[list[Any]], local: list[list[Any]]
+) -> None:
+    """Rows [id, general id, name, ...] and [id, instance id, name, rating, programme id,
+    programme name] onto the interventions' ``instance_of`` and ``instances``."""
+    for rid, gid, gname, *_ in general:
+        p = profiles.get(rid)
+        if p is not None and p.type == "intervention":
+            p.instance_of[gid] = _s(gname)
+    for rid, xid, xname, level, pid, pname in local:
+        p = profiles.get(rid)
+        if p is None or p.type != "intervention":
+            continue
+        inst = p.instances.setdefault(
+            xid, InstanceOut(id=xid, name=_s(xname), recognition=_s(level))
+        )
+        if pid and all(r.id != pid for r in inst.programmes):
+            inst.programmes.append(ProgrammeRef(id=pid, name=_s(pname), via="uses"))
+
+
+def instance_links(
+    store: GraphStore, node_id: str
+) -> tuple[list[InterventionRef], list[InstanceOut]]:
+    """For an entity page: the general interventions ``node_id`` is a local instance of,
+    and its own local instances with their programmes (both empty for other nodes)."""
+    rows = _rows(store, INSTANCE_QUERY, {"eids": [node_id]})
+    p = Profile(node_id, "intervention", "", {})
+    _instances(
+        {node_id: p},
+        [[rid, *v] for rid, kind, v in rows if kind == "instance_of"],
+        [[rid, *v] for rid, kind, v in rows if kind == "instance"],
+    )
+    return (
+        [InterventionRef(id=i, name=n) for i, n in sorted(p.instance_of.items())],
+        sorted(p.instances.values(), key=lambda x: x.name.lower()),
+    )
 
 
 def _nodes(vocab: Vocabulary, rows: list[list[Any]]) -> dict[str, Profile]:

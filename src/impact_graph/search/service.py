@@ -28,6 +28,7 @@ from impact_graph.search.models import (
     ArmScore,
     EvidenceMapResponse,
     FacetValue,
+    InterventionRef,
     MatchedConceptOut,
     Quote,
     SearchFilters,
@@ -421,6 +422,8 @@ class SearchService:
             areas=sorted(set(p.areas.values())),
             challenges=sorted(self.vocab.label(c) for c in p.challenges),
             target_groups=sorted(self.vocab.label(c) for c in p.target_groups),
+            instance_of=[InterventionRef(id=i, name=n) for i, n in sorted(p.instance_of.items())],
+            instances=sorted(p.instances.values(), key=lambda x: x.name.lower()),
         )
 
     def _quote_terms(self, parsed: ParsedQuery) -> set[str]:

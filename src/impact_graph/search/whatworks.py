@@ -1,9 +1,9 @@
 """Working elements across programmes, and the evidence-and-gap map.
 
 Both answer "what works, where has it been tried, on what evidence" without a query
-text: they read the graph's facts (HAS_ELEMENT, USES, HAS_EFFECT, SUPPORTED_BY, TARGETS)
-through the same ``Profile`` as search, so a working element shows the same programmes
-and evidence in both places.
+text: they read the graph's facts (HAS_ELEMENT, HAS_PROGRAMME_ELEMENT, USES, HAS_EFFECT,
+SUPPORTED_BY, TARGETS) through the same ``Profile`` as search, so a working element shows
+the same programmes and evidence in both places.
 """
 
 from __future__ import annotations
@@ -83,9 +83,29 @@ def working_elements(
     )
 
 
+#: A programme's own working elements (a reisverslag's "werkzame elementen") reach the
+#: target groups of their programme; a cell counts the evidence for the element that the
+#: programme's own documents state (the SUPPORTED_BY edge's sources), so evidence for the
+#: same shared element found in other programmes' documents is not counted here again.
+#: Programmes carry no rated effects, so these cells have no recognition level, and there
+#: are no outcome cells for them (outcomes are facts of interventions' effects).
+PROGRAMME_ELEMENT_GROUPS = (
+    "MATCH (p:Programme)-[:HAS_PROGRAMME_ELEMENT]->(r:WorkingElement) "
+    "MATCH (p)-[:TARGETS]->(t:TargetGroup) "
+    "OPTIONAL MATCH (r)-[sb:SUPPORTED_BY]->(ev:Evidence) "
+    "WHERE any(s IN sb.sources WHERE s IN p.sources) "
+    "RETURN r.id, r.name, coalesce(t.concept, t.name), null AS level, null AS rank, "
+    "ev.id, ev.evidence_type, ev.concept"
+)
+
+
 def evidence_map(svc: SearchService, rows: str, cols: str) -> EvidenceMapResponse:
     """Rows (interventions or working elements) × columns (outcomes or target groups):
-    per cell the number of distinct evidence items and the strongest level and design."""
+    per cell the number of distinct evidence items and the strongest level and design.
+
+    A working element reaches its columns through the interventions that have it and,
+    for target groups, also through the programmes that name it as their own
+    (``PROGRAMME_ELEMENT_GROUPS``)."""
     if rows not in ROW_KINDS:
         raise ValueError(f"rows: '{rows}' is unknown; use one of {', '.join(ROW_KINDS)}.")
     if cols not in COL_KINDS:
@@ -113,11 +133,14 @@ def evidence_map(svc: SearchService, rows: str, cols: str) -> EvidenceMapRespons
             "coalesce(e.rating_level, i.rating_level), coalesce(e.rating_rank, i.rating_rank), "
             "ev.id, ev.evidence_type, ev.concept"
         )
+    found = _rows(svc, q)
+    if rows == "working_element" and cols == "target_group":
+        found += _rows(svc, PROGRAMME_ELEMENT_GROUPS)
     names: dict[str, str] = {}
     evidence: dict[tuple[str, str], set[str]] = defaultdict(set)
     best: dict[tuple[str, str], tuple[int, str]] = {}
     design: dict[tuple[str, str], tuple[int, str]] = {}
-    for rid, rname, col, level, rank, evid, etype, econcept in _rows(svc, q):
+    for rid, rname, col, level, rank, evid, etype, econcept in found:
         if col is None:
             continue
         col_label = svc.vocab.label(col) if svc.vocab.get(col) else str(col)

@@ -23,6 +23,7 @@ from impact_graph.api.deps import Services, services
 from impact_graph.network import NetworkFilters, compute_metrics, network_view
 from impact_graph.network.build import MAX_HOPS, read_stakeholders
 from impact_graph.network.render import REL_NL, TYPE_NL, network_json, render_fragment, vis_assets
+from impact_graph.search.profile import instance_links
 from impact_graph.store.port import StoreError
 
 log = logging.getLogger(__name__)
@@ -206,10 +207,16 @@ def entity(
                 404,
             )
         data = entity_out(request, store, nodes[0])
+        # A local instance names its general intervention, a general one its instances.
+        instance_of, instances = (
+            instance_links(store, entity_id) if data["label"] == "Intervention" else ([], [])
+        )
     except StoreError as e:
         return store_down(e)
     focusable = data["label"] in ("Actor", "Programme", "Intervention")
-    return page("entity.html", e=data, focusable=focusable)
+    return page(
+        "entity.html", e=data, focusable=focusable, instance_of=instance_of, instances=instances
+    )
 
 
 # --- network pages ---
