@@ -561,8 +561,10 @@ def query_area(d: dict[str, Any]) -> Area:
     a.note = (
         "Baseline: the same query through the database client directly (p50), timed "
         "alongside each variant. in-app: "
-        "the app called as ASGI (the endpoint's own cost); HTTP: uvicorn on a socket and "
-        "an httpx keep-alive client (what a script sees, client included). CPU per call: "
+        "the app called as ASGI (the endpoint's own cost); HTTP: uvicorn on a socket as "
+        "`impact-graph serve` runs it, called with a thin keep-alive client (the standard "
+        "library's http.client; an httpx client's figures, ~0.4 ms more per call, are in "
+        "results/query.json as 'HTTP httpx'). CPU per call: "
         "this process and the SPARQL query workers, not the database server (which gets "
         "the same query from both); steadier than wall time on a loaded machine."
     )
