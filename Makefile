@@ -35,7 +35,7 @@ demo: setup
 	$(BIN)/impact-graph ingest ingest/demo --data-dir $(DATA)
 	@echo
 	@echo "  impact-graph is ready: open http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/docs)"
-	@echo "  Stop with Ctrl-C; the embedded store keeps running until 'make stop'."
+	@echo "  Stop with Ctrl-C; the embedded store keeps running until 'make stop$(if $(filter-out data,$(DATA)), DATA=$(DATA))'."
 	@echo
 	$(BIN)/impact-graph serve --data-dir $(DATA) --host $(HOST) --port $(PORT)
 
