@@ -17,6 +17,8 @@ vector in the next does store it; that fix is reported, not made, here.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from impact_graph.model import GraphBatch, make_id
@@ -107,3 +109,85 @@ def test_large_document_vectors_same_rules(
         else:
             held = _stored_vector(store, nid)
             assert _close(held, changed) or _close(held, vecs[n]), n
+
+
+def _record_writes(store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Record every statement ``store`` sends while writing: (query text, parameters as
+    text). FalkorDB: its internal queries and each MULTI/EXEC's commands (parameters
+    travel in the text's CYPHER header); Neo4j: every ``tx.run`` of a write
+    transaction."""
+    sent: list[tuple[str, str]] = []
+    if store.backend == "falkordb":
+        from impact_graph.store.falkordb_store import FalkorDBStore
+
+        q, transaction = FalkorDBStore._q, FalkorDBStore._transaction
+
+        def rec_q(self: FalkorDBStore, query: str, params: object = None, **kw: object) -> object:
+            sent.append((query, repr(params)))
+            return q(self, query, params, **kw)  # type: ignore[arg-type]
+
+        def rec_tx(self: FalkorDBStore, cmds: list[list[object]], *a: object) -> None:
+            sent.extend((str(c[2]), "") for c in cmds)
+            transaction(self, cmds, *a)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(FalkorDBStore, "_q", rec_q)
+        monkeypatch.setattr(FalkorDBStore, "_transaction", rec_tx)
+    else:
+        from impact_graph.store.neo4j_store import Neo4jStore
+
+        in_tx = Neo4jStore._in_write_tx
+
+        class _Tx:
+            def __init__(self, tx: object) -> None:
+                self.tx = tx
+
+            def run(self, query: str, params: object = None, **kw: object) -> object:
+                sent.append((query, repr(params) + repr(sorted(kw.items()))))
+                return self.tx.run(query, params, **kw)  # type: ignore[attr-defined]
+
+        def rec(self: Neo4jStore, work):  # type: ignore[no-untyped-def]
+            return in_tx(self, lambda tx: work(_Tx(tx)))
+
+        monkeypatch.setattr(Neo4jStore, "_in_write_tx", rec)
+    return sent
+
+
+def test_write_of_a_shared_entity_does_not_grow_with_its_documents(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty documents mention one actor. What the store sends for the 20th write (query
+    texts and parameters, with the document key swapped) is what it sent for the 2nd:
+    the actor's provenance lists are extended by the server, never read back or shipped
+    whole (that made every write O(documents so far) on the wire and in Python). The
+    lists still name every document and span.
+
+    What this cannot catch, and what still grows (measured with
+    ``bench/tools/write_cost.py --growth``): the server rewrites each list on every
+    append, O(n) per write, since a property cannot be appended to in place."""
+    actor = ("Actor", "gemeente Utrecht")
+    sent = _record_writes(store, monkeypatch)
+    marks: dict[int, int] = {}
+    for i in range(1, 21):
+        marks[i] = len(sent)
+        store.upsert_batch(doc_batch(f"d{i:02d}", [actor, ("Challenge", f"thema {i:02d}")]))
+    marks[21] = len(sent)
+
+    def write(i: int) -> list[tuple[str, str]]:
+        doc = make_id("Document", f"d{i:02d}")
+        out = []
+        for query, params in sent[marks[i] : marks[i + 1]]:
+            # Only the document's key, content hash, challenge and chunk vector differ.
+            text = (query + params).replace(doc, "<doc>").replace(f"thema {i:02d}", "<t>")
+            text = text.replace(make_id("Challenge", f"thema {i:02d}"), "<t>")
+            text = re.sub(r"[0-9a-f]{64}", "<hash>", text)
+            out.append(re.sub(r"-?\d+\.\d+(?:e-?\d+)?", "<f>", text))  # vector numbers
+        return out
+
+    second, twentieth = write(2), write(20)
+    assert len(second) == len(twentieth)
+    for a, b in zip(second, twentieth, strict=True):
+        assert len(a) == len(b), (a[:300], b[:300])
+    (node,) = store.get_nodes([make_id(*actor)])
+    docs = [make_id("Document", f"d{i:02d}") for i in range(1, 21)]
+    assert sorted(node["sources"]) == docs
+    assert sorted(s.split("#")[0] for s in node["spans"]) == docs
