@@ -24,12 +24,14 @@ FalkorDB dialect, kept here in one place:
 * Known growth (measured with ``bench/tools/write_cost.py --growth``, not fixed): a node
   or edge shared by many documents (a vocabulary concept, "gemeente X") keeps its
   provenance as two list properties, ``sources`` and ``spans``, that every document
-  mentioning it appends to, so each write rewrites the whole lists (and the
-  ``Node.sources`` range index re-indexes every entry): O(n) per write, O(n^2) per
-  corpus. One node updated 3,000 times: 0.4 -> 2.6 ms server CPU per update; the same
-  writes without the lists stayed at ~0.2 ms. Storing provenance per document (an edge
-  or node per fact and document) would make it O(1), but ``n.sources``/``n.spans`` are
-  read as properties by search, the network view, the entities API, ``check`` and
+  mentioning it appends to. The append is done by the server (nothing is shipped or read
+  back: tests/test_write_growth.py), but the server still rewrites the whole list on
+  each append: O(n) per write, O(n^2) per corpus. One node appended to 3,000 times:
+  0.4-0.6 -> 1.7-2.5 ms server CPU per append; dropping the ``Node.sources`` index,
+  the spans de-duplication filter or FalkorDB's effects replication changed nothing
+  (measured), appending nothing stayed at ~0.3 ms. Storing provenance per document (an
+  edge or node per fact and document) would make it O(1), but ``n.sources``/``n.spans``
+  are read as properties by search, the network view, the entities API, ``check`` and
   researchers' queries, so that is a change of the data model, not of this file.
 """
 
