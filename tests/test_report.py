@@ -1,0 +1,55 @@
+"""The ingest summary says what its counts mean and why each failed file failed."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+
+from impact_graph.ingest.report import DocumentOutcome, IngestReport
+
+
+def _render(report: IngestReport, per_file: bool = True) -> str:
+    console = Console(record=True, width=200, color_system=None)
+    report.print(console, per_file=per_file)
+    return console.export_text()
+
+
+def _report() -> IngestReport:
+    r = IngestReport(new=2, failed=3, files=4)
+    r.entities = Counter({"Actor": 5})
+    r.edges = Counter({"MENTIONS": 9})
+    r.documents = [
+        DocumentOutcome("c/a.md", "document:c-a-md", "new", "plan", "folder 'plan'"),
+        DocumentOutcome("c/leeg.md", "", "failed"),
+        DocumentOutcome("c/data.csv", "", "failed"),
+        DocumentOutcome("c/data.csv", "", "failed"),
+        DocumentOutcome("c/b.md", "document:c-b-md", "new", "story", "--kind story"),
+    ]
+    r.fail("c/leeg.md", "the file holds no text", "add content or remove the file")
+    r.fail("c/data.csv row 3", "the row has 4 columns where the header has 6", "fix row 3")
+    r.fail("c/data.csv row 7", "the title column is empty", "fill it in")
+    return r
+
+
+def test_failed_rows_say_why_next_to_the_file() -> None:
+    text = _render(_report())
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("│┃ ").split("│")]
+        if len(cells) == 4 and cells[0].startswith("c/"):
+            rows.setdefault(cells[0], []).append(cells)
+    assert rows["c/leeg.md"][0][1:] == ["failed", "—", "the file holds no text"]
+    assert [r[3] for r in rows["c/data.csv"]] == [
+        "the row has 4 columns where the header has 6",
+        "the title column is empty",
+    ]
+    assert rows["c/a.md"][0][3] == "folder 'plan'"  # kind reasons unchanged
+    d = _report().to_dict()["per_document"]
+    assert d[1]["reason"] == "the file holds no text" and "reason" not in d[0]
+
+
+def test_fact_counts_say_they_are_per_document() -> None:
+    text = _render(_report(), per_file=False)
+    assert "counted per document" in text and "in documents" in text
+    assert "impact-graph stats" in text
