@@ -7,6 +7,8 @@ and never interpret domain content; the NLP stage never opens files.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -57,3 +59,44 @@ class Document:
             if s.start <= offset < s.end and (best is None or s.level >= best.level):
                 best = s
         return best
+
+
+#: A pseudonymised document id (`impact_graph.ingest.privacy.pseudonymise_document`):
+#: ``document:<kind>-<keyed token of the source id>``.
+_PSEUDONYMOUS_ID = re.compile(rf"^document:(?:{'|'.join(KINDS)})-[0-9a-f]+$")
+
+
+def pseudonymous_id(kind: str, token: str) -> str:
+    """The id a pseudonymised document gets: the file name (which may carry a resident's
+    name) never shows, only a keyed token of the id the reader gave it."""
+    return f"document:{kind}-{token}"
+
+
+def has_pseudonymous_ids(ids: Iterable[str]) -> bool:
+    """Whether any of ``ids`` is a pseudonymised document id (checked once per run)."""
+    return any(_PSEUDONYMOUS_ID.match(i) for i in ids)
+
+
+def same_source_ids(
+    source_id: str,
+    current_id: str,
+    stored_ids: Container[str],
+    token_of: Callable[[str], str] | None,
+) -> list[str]:
+    """Stored documents that come from the same file (or record) as ``current_id``.
+
+    Why: a file's id comes from its path (``source_id``, what the reader gives), but a
+    story -- any document that is pseudonymised -- is stored under
+    ``document:<kind>-<token of source_id>`` instead. Reading the same file as another
+    kind (``--kind story`` after ``plan``, or the other way round) thus gives it another
+    id, and without this the old version's facts would stay next to the new ones. The
+    caller replaces every id returned here by the current document, as a changed text
+    replaces its own facts. ``token_of`` is the pseudonymiser's keyed token, or None
+    when no pseudonymised document can be stored (no story ingested, see
+    `has_pseudonymous_ids`), so a corpus without stories never needs the key.
+    """
+    candidates = [source_id]
+    if token_of is not None:
+        token = token_of(source_id)
+        candidates += [pseudonymous_id(k, token) for k in KINDS]
+    return [c for c in candidates if c != current_id and c in stored_ids]
