@@ -541,12 +541,15 @@ def _meta_list(doc: Document, *keys: str) -> list[str]:
 
 
 def _split_list(text: str) -> list[tuple[int, str]]:
-    """Split "a, b en c" / "a, b, and c" into (offset, item) pairs."""
+    """Split "a, b en c" / "a, b, and c" into (offset, item) pairs; a separator inside
+    brackets does not split ("herstel (excuses, schadevergoeding), c" is two items)."""
     out: list[tuple[int, str]] = []
     pos = 0
     for m in re.finditer(
         r",\s*(?:en|and|of|or)\s+|,\s*|\s+(?:en|and)\s+(?=een\s|de\s|het\s|a\s|the\s)|;\s*", text
     ):
+        if _depth(text, pos, m.start()) > 0:
+            continue
         part = text[pos : m.start()]
         if part.strip():
             out.append((pos + len(part) - len(part.lstrip()), part.strip()))
@@ -569,6 +572,123 @@ def _short_lead(text: str) -> bool:
 
 def _trim_item(text: str) -> str:
     return text.strip().strip("•*-–—·").strip().rstrip(".;,:").strip()
+
+
+def _depth(text: str, start: int, end: int) -> int:
+    """How many round brackets opened in ``text[start:end]`` are still open at ``end``."""
+    depth = 0
+    for ch in text[start:end]:
+        if ch == "(":
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+    return depth
+
+
+def _trailing_parenthetical(surface: str) -> tuple[str, str] | None:
+    """``(outside, inside)`` when ``surface`` ends with one balanced bracket group
+    ("CooL (Coaching op Leefstijl)." -> ("CooL", "Coaching op Leefstijl")), else None."""
+    text = surface.rstrip(" .,;:")
+    if not text.endswith(")"):
+        return None
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        if text[i] == ")":
+            depth += 1
+        elif text[i] == "(":
+            depth -= 1
+            if depth == 0:
+                outside, inside = text[:i].strip(), text[i + 1 : -1].strip()
+                return (outside, inside) if outside and inside else None
+    return None
+
+
+def _abbreviates(short: str, full: str) -> bool:
+    """Whether ``short`` reads as an abbreviation of ``full``: one token of 2-8
+    characters with at least two capitals, starting with ``full``'s first letter and
+    whose letters occur in ``full`` in order ("MST" of "Multisysteemtherapie", "CooL" of
+    "Coaching op Leefstijl", "GLI" of "gecombineerde leefstijlinterventie")."""
+    if not 2 <= len(short) <= 8 or not short.isalnum():
+        return False
+    if sum(ch.isupper() for ch in short) < 2:
+        return False
+    letters, target = fold(short), fold(full)
+    if letters[:1] != target[:1]:
+        return False
+    pos = 0
+    for ch in letters:
+        pos = target.find(ch, pos) + 1
+        if pos == 0:
+            return False
+    return True
+
+
+def _partner_parts(text: str) -> tuple[str, str] | None:
+    """``(name, role)`` of a partner list item, or None when it has no role.
+
+    The first separator outside brackets ends the name ("X – rol", "X: rol", "X | rol");
+    a bracket group that ends the name then qualifies it and goes with the role
+    ("Basisscholen in Noord (zes scholen) – gezonde school" is Basisscholen in Noord,
+    role "gezonde school (zes scholen)"), unless it is an abbreviation, which
+    `Extractor.entity` keeps as an alias. Without such a separator the bracket group is
+    the role ("Politie (wijkagent)").
+    """
+    for m in P.ROLE_SEP_RE.finditer(text):
+        if m.group(0).endswith("(") or _depth(text, 0, m.start()) > 0:
+            continue
+        name, role = text[: m.start()], text[m.end() :].strip()
+        split = _trailing_parenthetical(name)
+        if split is not None and _name_and_alias(name)[1] is None:
+            name, role = split[0], f"{role} ({split[1]})" if role else split[1]
+        return name, role
+    m = re.search(r"\s+\(", text)
+    if m is None:
+        return None
+    return text[: m.start()], text[m.end() :].strip().rstrip(".;,").rstrip(")").strip()
+
+
+def _name_and_alias(surface: str) -> tuple[str, str | None]:
+    """The name to resolve and an alias, for a surface that ends in brackets.
+
+    An abbreviation in brackets, or a name with its abbreviation in front, is an alias:
+    "Multisysteemtherapie (MST)" is Multisysteemtherapie also known as MST, "CooL
+    (Coaching op Leefstijl)" is CooL also known as Coaching op Leefstijl, so both merge
+    with the plain mentions elsewhere. Any other bracket group is part of the name
+    ("wijkwarmte (warmtenet op aquathermie)") and stays whole (see `_balanced`).
+    """
+    split = _trailing_parenthetical(surface)
+    if split is None:
+        return surface, None
+    outside, inside = split
+    if _abbreviates(inside, outside) or _abbreviates(outside, inside):
+        return outside, inside
+    return surface, None
+
+
+#: Where the next coordinated claim of a sentence starts (for `_Run._magnitude`).
+_NEXT_CLAUSE = re.compile(r"(?i)\s(?:en|maar|terwijl|and|but|while|whereas)\s|;")
+
+#: Closing quote for an opening one, to close a quote the resolver's clean-up cut off.
+_CLOSING_QUOTE = {'"': '"', "“": "”", "‘": "’", "'": "'"}
+
+
+def _balanced(name: str) -> str:
+    """``name`` with the closing brackets the resolver's clean-up took off its end.
+
+    `resolve.clean_surface` strips brackets and quotes from both ends of a surface,
+    which cut "Langdurige inzet (minimaal vier jaar)" to "Langdurige inzet (minimaal
+    vier jaar" (and registers that form, so later mentions resolve to it too): every
+    resolved name that opens more brackets than it closes is closed again, a quote that
+    opens the bracket group too ('afspraken ("we vertrouwen elkaar")'). It depends on
+    the name alone, so every mention of one entity gets the same key."""
+    missing = name.count("(") - name.count(")")
+    if missing <= 0:
+        return name
+    inner = name[name.rfind("(") + 1 :]
+    close = _CLOSING_QUOTE.get(inner[:1], "")
+    if close and inner.count(close) >= (2 if close == inner[:1] else 1):
+        close = ""  # the quote is closed already
+    return name + close + ")" * missing
 
 
 # -------------------------------------------------------------------------------------
@@ -613,7 +733,12 @@ class _Run:
         concept: str | None = None,
         props: dict[str, PropValue] | None = None,
     ) -> EntityRef:
-        res = self.resolver.match(label, surface)
+        name, alias = _name_and_alias(surface) if "(" in surface else (surface, None)
+        res = self.resolver.match(label, name)
+        if alias is not None:  # later mentions of the alias are this entity too
+            self.resolver.add(label, res.key, res.name, (alias,))
+        if res.concept is None and "(" in res.key + res.name:
+            res.key, res.name = _balanced(res.key), _balanced(res.name)
         if res.concept is not None:
             concept = res.concept.iri
             if status == "candidate":
@@ -633,7 +758,7 @@ class _Run:
             concept=concept,
             mentions=[span] if span else [],
             props=dict(props or {}),
-            merges=[res.merge],
+            merges=[res.merge] if alias is None else [res.merge, Merge(alias, "abbreviation")],
         )
         stored = self.ext.add_entity(ent)
         if span:
@@ -1172,8 +1297,11 @@ class _Run:
             if direction:
                 props["direction"] = direction
             es = doc.meta.get("effect_size")
+            written = _meta_str(doc, "magnitude")  # as the source wrote it (records reader)
+            if written is not None:
+                props["magnitude"] = written
             if es is not None:
-                props["magnitude"] = str(es)
+                props.setdefault("magnitude", str(es))
                 with contextlib.suppress(ValueError):
                     props["effect_size"] = float(str(es).replace(",", "."))
             self._effect(iref, str(props["outcome"]), props, None, "meta:outcome")
@@ -1270,9 +1398,9 @@ class _Run:
                 name, role = cells[0], " | ".join(cells[1:]).strip()
                 self._partner(name, b.start, role, sent, rule)
             elif b.is_item:
-                parts = P.ROLE_SEP_RE.split(b.text, maxsplit=1)
-                if len(parts) == 2:
-                    self._partner(parts[0], b.start, parts[1].rstrip(")").strip(), sent, rule)
+                parts = _partner_parts(b.text)
+                if parts is not None:
+                    self._partner(parts[0], b.start, parts[1], sent, rule)
                 else:
                     # "GGD, Stichting X en de bibliotheek": only parts that are names.
                     for off, item in _split_list(b.text):
@@ -1591,7 +1719,7 @@ class _Run:
             out = self._outcome_after(ve, e)
             if out is None:
                 continue
-            outcome, _ = out
+            outcome, (_, out_end) = out
             # Negation in the verb phrase (between the subject and the verb, or right after).
             iv_end = max(
                 (me for ms, me, r in self.mentions_in(s, vs, "Intervention") if r == iv), default=vs
@@ -1604,7 +1732,7 @@ class _Run:
             ):
                 direction = "0"
             props: dict[str, PropValue] = {"outcome": outcome, "direction": direction}
-            self._magnitude(sent, m.end(), props)
+            self._magnitude(sent, m.end(), props, max(out_end - s, m.end()))
             self._effect(iv, outcome, props, (s, e), "effect-verb")
         for m in P.OUTCOME_CHANGE_RE.finditer(sent):
             vs = s + m.start()
@@ -1629,11 +1757,30 @@ class _Run:
             )
             verb = re.sub(r"\s+", " ", m.group("verb").lower())
             props = {"outcome": outcome, "direction": P.OUTCOME_CHANGE_DIRECTION.get(verb, "")}
-            self._magnitude(sent, 0, props)
+            self._magnitude(sent, 0, props, m.end())
             self._effect(iv, outcome, props, (s, e), "outcome-change")
 
-    def _magnitude(self, sent: str, after: int, props: dict[str, PropValue]) -> None:
+    def _magnitude(
+        self, sent: str, after: int, props: dict[str, PropValue], claim_end: int | None = None
+    ) -> None:
+        """The size of the claim that ends at ``claim_end`` (offsets into ``sent``).
+
+        A size after the next coordinated clause belongs to that clause: in "samengaat
+        met minder eenzaamheidsgevoelens en met een daling van het aantal
+        huisartsbezoeken met 20%" the 20% is the GP visits', not the loneliness effect's.
+        """
         found = list(P.MAGNITUDE_RE.finditer(sent))
+        if found and claim_end is not None:
+            nxt = next(
+                (
+                    c.start()
+                    for c in _NEXT_CLAUSE.finditer(sent, claim_end)
+                    if _depth(sent, 0, c.start()) == 0  # "(mean difference 1.3; 95% CI ...)"
+                ),
+                None,
+            )
+            if nxt is not None:
+                found = [m for m in found if m.start() < nxt]
         if not found:
             return
         sizes = [m for m in found if "=" in m.group(0)]

@@ -287,7 +287,13 @@ def build_record(
     if "year" in fields:
         fields["year"] = _parse_year(fields["year"])
     if "effect_size" in fields:
+        written = " ".join(_as_text(fields["effect_size"]).split())
         fields["effect_size"] = _parse_number(fields["effect_size"])
+        if written and written != _as_text(fields["effect_size"]):
+            # The size as the source writes it ("d = 0,3", "-3,9% na twee jaar"): the
+            # Effect's magnitude, as extraction keeps it from a text; the number stays
+            # effect_size.
+            fields["magnitude"] = written
     if "authors" in fields:
         fields["authors"] = _parse_authors(fields["authors"])
     if "source_url" in fields:
