@@ -363,12 +363,22 @@ class ThinClient:
         body: bytes = b"",
         headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
+        import http.client
         from urllib.parse import urlencode
 
         target = f"{path}?{urlencode(params)}" if params else path
-        self.conn.request(method, target, body=body or None, headers=headers or {})
-        response = self.conn.getresponse()
-        return response.status, response.read()
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, target, body=body or None, headers=headers or {})
+                response = self.conn.getresponse()
+                return response.status, response.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                # uvicorn closes a connection idle for 5 s (between passes); reconnect
+                # once, as httpx does by itself. Only a pass's warm-up calls meet this.
+                self.conn.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         self.conn.close()

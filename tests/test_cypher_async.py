@@ -187,3 +187,32 @@ def test_plain_rows_reads_scalars_and_leaves_the_rest_to_the_parser() -> None:
     assert plain_rows([]) == []
     assert plain_rows([[[2, "a"], [6, [[3, 1]]]]]) is None
     assert plain_rows([[[8, [1, [0], []]]]]) is None
+
+
+def test_one_reader_refuses_a_repeated_refusal_every_time(falkordb_graph: DemoGraph) -> None:
+    """The reader remembers only the texts that passed the store's read-only check, so the
+    same refused text is refused again after a passing query, with the same sentence."""
+    from impact_graph.store.port import QueryRefused
+
+    store = falkordb_graph.store
+    refused = "LOAD CSV FROM 'file:///etc/passwd' AS line RETURN line"
+    passing = "MATCH (p:Programme) RETURN count(p) AS n"
+
+    async def run() -> list[Any]:
+        reader = async_reader(store)
+        assert reader is not None
+        out: list[Any] = []
+        try:
+            for q in (refused, passing, passing, refused):
+                try:
+                    out.append((await reader.read_query(q, {})).rows)
+                except QueryRefused as e:
+                    out.append(("refused", str(e)))
+        finally:
+            await reader.aclose()
+        return out
+
+    first, n1, n2, again = asyncio.run(run())
+    assert first[0] == "refused" and "LOAD CSV" in first[1]
+    assert again == first
+    assert n1 == n2 == store.read_query(passing).rows
