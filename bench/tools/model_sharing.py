@@ -206,7 +206,7 @@ def child(setting: str, competitor: str, calls_file: Path, bound_style: bool) ->
     calls: list[list[str]] = json.loads(calls_file.read_text(encoding="utf-8"))
     if bound_style:  # all texts in one call: sorted by length over the whole set
         calls = [[t for c in calls for t in c]]
-    emb = Embedder(batch_size=64)
+    emb = Embedder()  # the pipeline's batch size (embed.DEFAULT_BATCH_SIZE)
     emb.encode(["warm-up", "nog een zin om op te warmen"])  # load, first-call set-up
     comp = Competitor(competitor)
     comp.start()
