@@ -1,0 +1,84 @@
+"""``GET /candidates``: names no vocabulary knows, most-mentioned first, for review.
+
+The same listing as ``impact-graph candidates`` (``impact_graph.candidates``): counts
+are computed when read (documents = size of ``sources``, mentions = incoming
+``MENTIONS`` edges), not taken from the per-document ``mention_count`` a shared node
+keeps from its last write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from impact_graph.api.deps import Services, services, store_dep
+from impact_graph.api.problems import ProblemError, problem_responses
+from impact_graph.candidates import MAX_LIMIT, list_candidates
+from impact_graph.store.port import GraphStore
+
+router = APIRouter(tags=["entities"])
+
+
+class CandidateOut(BaseModel):
+    """One candidate entity."""
+
+    id: str = Field(description="Node id.", examples=["intervention:buurtkamer-plus"])
+    label: str = Field(description="Ontology class.", examples=["Intervention"])
+    label_nl: str = Field(description="The class's Dutch name.", examples=["Interventie"])
+    name: str = Field(description="Name as found.", examples=["Buurtkamer Plus"])
+    aliases: list[str] = Field(default_factory=list, description="Other names found.")
+    documents: int = Field(description="Documents that mention it.", examples=[2])
+    mentions: int = Field(description="MENTIONS edges pointing at it, over all documents.")
+    sample_document: str = Field("", description="Id of one document that mentions it.")
+    sample_title: str = Field("", description="That document's title.")
+
+
+class CandidateList(BaseModel):
+    """Candidates sorted by documents, then mentions (descending), then name."""
+
+    items: list[CandidateOut]
+    total: int = Field(description="Candidates that pass the filters, before `limit`.")
+    limit: int
+    note: str = Field("", description="Why the list is empty, when it is.")
+
+
+@router.get(
+    "/candidates",
+    response_model=CandidateList,
+    summary="Candidate entities (not in any vocabulary) for review",
+    description=(
+        "Entities with status `candidate`, most documents first. `label` takes a class "
+        "name or its Dutch/English label (e.g. `Intervention`, `Interventie`)."
+    ),
+    responses=problem_responses(401, 422, 503),
+)
+def get_candidates(
+    label: str | None = Query(
+        None, max_length=60, description="Only this class, e.g. Intervention or Interventie."
+    ),
+    min_documents: int = Query(
+        1, ge=0, le=1_000_000, description="Only names found in at least this many documents."
+    ),
+    limit: int = Query(50, ge=1, le=MAX_LIMIT, description=f"Rows (1-{MAX_LIMIT})."),
+    store: GraphStore = Depends(store_dep),  # noqa: B008
+    svc: Services = Depends(services),  # noqa: B008
+) -> Any:
+    try:
+        rows, total = list_candidates(
+            store, svc.schema, label=label, min_documents=min_documents, limit=limit
+        )
+    except ValueError as e:
+        raise ProblemError(422, str(e).replace("--label", "label", 1)) from None
+    note = ""
+    if not rows:
+        docs = store.read_query("MATCH (d:Document) RETURN count(d)", {}, row_cap=1).rows[0][0]
+        note = (
+            "The store holds no documents yet: upload some with POST /documents."
+            if not docs
+            else f"No candidate entities match these filters among the {docs} stored documents."
+        )
+    return CandidateList(
+        items=[CandidateOut(**c.as_dict()) for c in rows], total=total, limit=limit, note=note
+    )

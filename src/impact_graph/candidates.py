@@ -1,0 +1,163 @@
+"""Candidate entities for review: names the extractor found that no vocabulary knows.
+
+The extractor stores such a name as a node with ``status`` ``candidate`` so new
+interventions and organisations are not lost; a programme manager then needs to see
+them, most-mentioned first, to decide which deserve a vocabulary entry.
+
+Everything here is computed when it is read, from what the graph already holds: the
+number of documents is the size of the node's ``sources`` list and the number of mentions
+is the count of incoming ``MENTIONS`` edges. The node's stored ``mention_count`` is not
+used: on a node shared by several documents it holds the account of whichever document
+was written last (see ``ig:mention_count`` in ``ontology/impact.ttl``), and keeping a
+running total on write would add work to every write of a shared node, whose cost growth
+is already the write path's known problem.
+
+One plain Cypher query that both backends run through the port's read-only
+``read_query``, plus one for the sample documents' titles, shared by the CLI
+(``impact-graph candidates``) and the API (``GET /candidates``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from impact_graph.schema import Schema
+from impact_graph.store.port import GraphStore
+
+#: The status the extractor gives a name that no vocabulary knows.
+CANDIDATE = "candidate"
+#: Most rows one listing returns.
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One candidate entity, as a reviewer sees it."""
+
+    id: str
+    label: str  # ontology class, e.g. "Intervention"
+    label_nl: str  # its Dutch rdfs:label, e.g. "Interventie"
+    name: str
+    aliases: list[str] = field(default_factory=list)
+    documents: int = 0  # size of ``sources``
+    mentions: int = 0  # incoming MENTIONS edges, over all documents
+    sample_document: str = ""  # id of one document that mentions it
+    sample_title: str = ""  # that document's title
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def candidate_labels(schema: Schema) -> list[str]:
+    """Classes whose nodes can be candidates: those the ontology gives a mention count
+    (the classes texts mention), derived rather than listed so a new class joins by itself."""
+    return [
+        c.label for c in schema.node_classes if any(p.name == "mention_count" for p in c.properties)
+    ]
+
+
+def resolve_label(schema: Schema, value: str, parameter: str = "--label") -> str:
+    """The ontology class that ``value`` names: its class name or its Dutch or English
+    label, in any case. Unknown values raise a ValueError naming ``parameter`` and the
+    allowed values, so the CLI and the API answer with the same sentence."""
+    wanted = value.strip().casefold()
+    allowed = candidate_labels(schema)
+    for c in schema.node_classes:
+        if c.label not in allowed:
+            continue
+        if wanted in {c.label.casefold(), c.label_nl.casefold(), c.label_en.casefold()}:
+            return c.label
+    shown = ", ".join(
+        f"{c.label} ({c.label_nl})" for c in schema.node_classes if c.label in allowed
+    )
+    raise ValueError(
+        f"{parameter} '{value}' is not a class whose entities can be candidates; "
+        f"use one of: {shown}."
+    )
+
+
+def list_candidates(
+    store: GraphStore,
+    schema: Schema,
+    *,
+    label: str | None = None,
+    min_documents: int = 1,
+    limit: int = 50,
+    timeout_s: float = 10.0,
+) -> tuple[list[Candidate], int]:
+    """Candidate entities sorted by documents, then mentions (both descending), then name;
+    and how many candidates pass the filters in all (before ``limit``).
+
+    ``label`` is a class name, Dutch or English label (see `resolve_label`);
+    ``min_documents`` keeps those named in at least that many documents.
+    """
+    if min_documents < 0:
+        raise ValueError("--min-documents must be 0 or more.")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"--limit must be between 1 and {MAX_LIMIT}.")
+    allowed = candidate_labels(schema)
+    labels = [resolve_label(schema, label)] if label else allowed
+    # The label is one of the ontology's class names (checked above), never user text.
+    match = "MATCH (n:Node) WHERE any(l IN labels(n) WHERE l IN $labels) AND"
+    if label:
+        match = f"MATCH (n:{labels[0]}) WHERE"
+    params: dict[str, Any] = {
+        "labels": labels,
+        "status": CANDIDATE,
+        "min_docs": min_documents,
+        "limit": limit,
+    }
+    base = (
+        f"{match} n.status = $status "
+        "WITH n, size(coalesce(n.sources, [])) AS docs WHERE docs >= $min_docs "
+    )
+    total_rows = store.read_query(
+        base + "RETURN count(n)", params, timeout_s=timeout_s, row_cap=1
+    ).rows
+    total = int(total_rows[0][0] or 0) if total_rows else 0
+    if total == 0:
+        return [], 0
+    rows = store.read_query(
+        base + "OPTIONAL MATCH (:Chunk)-[m:MENTIONS]->(n) "
+        "WITH n, docs, count(m) AS mentions "
+        "RETURN n.id, labels(n), n.name, n.aliases, docs, mentions, n.sources "
+        "ORDER BY docs DESC, mentions DESC, n.name, n.id LIMIT $limit",
+        params,
+        timeout_s=timeout_s,
+        row_cap=limit,
+    ).rows
+    samples = {
+        nid: sorted(str(s) for s in (sources or []))[0] for nid, *_, sources in rows if sources
+    }
+    titles: dict[str, str] = {}
+    if samples:
+        wanted = sorted(set(samples.values()))
+        for did, title in store.read_query(
+            "MATCH (d:Document) WHERE d.id IN $ids RETURN d.id, d.title",
+            {"ids": wanted},
+            timeout_s=timeout_s,
+            row_cap=len(wanted),
+        ).rows:
+            titles[str(did)] = "" if title is None else str(title)
+    dutch = {c.label: c.label_nl or c.label for c in schema.node_classes}
+    out: list[Candidate] = []
+    for nid, node_labels, name, aliases, docs, mentions, _sources in rows:
+        cls = next((x for x in sorted(node_labels or []) if x in allowed), "")
+        sample = samples.get(nid, "")
+        out.append(
+            Candidate(
+                id=str(nid),
+                label=cls,
+                label_nl=dutch.get(cls, cls),
+                name="" if name is None else str(name),
+                aliases=[str(a) for a in (aliases or [])]
+                if isinstance(aliases, list)
+                else ([str(aliases)] if aliases else []),
+                documents=int(docs or 0),
+                mentions=int(mentions or 0),
+                sample_document=sample,
+                sample_title=titles.get(sample, ""),
+            )
+        )
+    return out, total
