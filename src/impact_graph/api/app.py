@@ -149,6 +149,7 @@ def create_app(
 
     from impact_graph import web
     from impact_graph.api.routers import (
+        candidates,
         cypher,
         documents,
         entities,
@@ -177,6 +178,7 @@ def create_app(
     _researcher_routes_first(app, before)
     app.include_router(search.router, dependencies=read)
     app.include_router(entities.router, dependencies=read)
+    app.include_router(candidates.router, dependencies=read)
     app.include_router(documents.build_router(settings))
     app.include_router(health.router, dependencies=read)
     app.include_router(ontology.router, dependencies=read)
