@@ -405,6 +405,91 @@ def cypher(
     print_rows(res.columns, res.rows, fmt, note)
 
 
+@app.command()
+def candidates(
+    label: Annotated[
+        str | None,
+        typer.Option(
+            "--label", help="Only this class, e.g. Intervention or Interventie, Actor, Doelgroep."
+        ),
+    ] = None,
+    min_documents: Annotated[
+        int, typer.Option("--min-documents", help="Only names found in at least N documents.")
+    ] = 1,
+    limit: Annotated[int, typer.Option("--limit", help="Number of rows.")] = 50,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON records instead of a table.")
+    ] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV instead of a table.")] = False,
+    data_dir: DataDirOpt = None,
+    backend: BackendOpt = None,
+) -> None:
+    """Names no vocabulary knows (status candidate), most-mentioned first, for review.
+
+    Documents and mentions are counted when you ask (sources and MENTIONS edges), so
+    they hold over all documents, not just the last one written."""
+    from impact_graph.candidates import list_candidates
+    from impact_graph.ontology import load_schema
+
+    settings = settings_from(data_dir, backend)
+    with friendly_errors():
+        if as_json and as_csv:
+            raise ValueError("--json and --csv: choose one output format.")
+        schema = load_schema()
+        with opened_store(settings) as store:
+            rows, total = list_candidates(
+                store, schema, label=label, min_documents=min_documents, limit=limit
+            )
+            documents = (
+                store.read_query("MATCH (d:Document) RETURN count(d)", {}, row_cap=1).rows[0][0]
+                if not rows
+                else None
+            )
+    fmt = OutputFormat.json if as_json else OutputFormat.csv if as_csv else OutputFormat.table
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps([c.as_dict() for c in rows], ensure_ascii=False, indent=2))
+    elif fmt is OutputFormat.csv:
+        columns = list(rows[0].as_dict()) if rows else [
+            "id", "label", "label_nl", "name", "aliases", "documents", "mentions",
+            "sample_document", "sample_title",
+        ]  # fmt: skip
+        print_rows(columns, [list(c.as_dict().values()) for c in rows], fmt)
+    elif rows:
+        table = Table(
+            "type", "name", "aliases", "documents", "mentions", "e.g. in",
+            title=f"{len(rows)} of {total} candidate entities (not in any vocabulary)",
+        )  # fmt: skip
+        for c in rows:
+            table.add_row(
+                c.label_nl,
+                c.name,
+                ", ".join(c.aliases),
+                str(c.documents),
+                str(c.mentions),
+                c.sample_title or c.sample_document,
+            )
+        out.print(table)
+    if not rows:
+        err.print(_no_candidates(documents or 0, label, min_documents))
+    elif total > len(rows):
+        err.print(f"Showing {len(rows)} of {total}; raise --limit to see more.")
+
+
+def _no_candidates(documents: int, label: str | None, min_documents: int) -> str:
+    """Why the candidate list is empty, in one sentence: an empty store is told apart
+    from filters that leave nothing, so nobody mistakes one for the other."""
+    if not documents:
+        return "The store holds no documents yet: ingest some with `impact-graph ingest PATH`."
+    filters = (f" --label {label}" if label else "") + (
+        f" --min-documents {min_documents}" if min_documents > 1 else ""
+    )
+    if filters:
+        return f"No candidate entities match{filters} among the {documents} stored documents."
+    return (
+        f"No candidate entities: every name in the {documents} stored documents is in a vocabulary."
+    )
+
+
 def why_lines(r: SearchResult) -> list[str]:
     """The "why" column of one search result: what it matched, its own recognition and
     evidence, where it is used, which general intervention it is a local instance of (or
