@@ -179,6 +179,94 @@ class PipelineConfig:
         return cfg
 
 
+class _Bar:
+    """The run's progress bar: files read, then the documents still being embedded and
+    written once the last file is read.
+
+    Reading is the main thread's part; the model and the store finish later in their own
+    threads (on the demo corpus ~30 s after the last file is read, and ~10 s at the start
+    while the embedding model loads). A bar of files read alone sat at "51/52 <file>"
+    through all that, so the last phase gets a second task ("write": N documents being
+    embedded and written, advanced as each is written or fails) and the model's load a
+    description of its own. Without a `Progress` (``progress=False``) nothing is drawn but
+    ``shown`` is still kept. Called from the main and the write threads (rich's `Progress`
+    locks itself; the counts here take their own lock).
+    """
+
+    def __init__(self, prog: Progress | None, total: int) -> None:
+        self.prog = prog
+        self.total = total
+        #: Every description set, in order (what a user saw; tests read it).
+        self.shown: list[str] = []
+        self._lock = threading.Lock()
+        self._read = 0
+        self._reading = True
+        self._open = 0  # documents queued for embedding and not yet written or failed
+        self._task = prog.add_task("", total=total, stage="ingest") if prog is not None else None
+        self._write_task: Any = None
+        self._file = ""
+
+    def _describe(self, task: Any, text: str) -> None:
+        self.shown.append(text)
+        if self.prog is not None and task is not None:
+            self.prog.update(task, description=text)
+
+    def read(self, file: Path) -> None:
+        """``file`` is being read (the bar counts the files before it as read)."""
+        if self._read and self.prog is not None:
+            self.prog.advance(self._task)
+        self._read += 1
+        self._file = file.name
+        self._describe(self._task, file.name)
+
+    __call__ = read  # the bar was a plain ``advance(file)`` callable before
+
+    def _end_reading(self) -> None:
+        if self._reading and self._read and self.prog is not None:
+            self.prog.advance(self._task)
+        self._reading = False
+
+    @contextmanager
+    def note(self, text: str) -> Iterator[None]:
+        """Show ``text`` while the block runs (the model's load), then the file again."""
+        self._describe(self._task, text + "...")
+        try:
+            yield
+        finally:
+            self._describe(self._task, self._file)
+
+    def queued(self) -> None:
+        """One more document waits for the model and the store."""
+        with self._lock:
+            self._open += 1
+
+    def settled(self) -> None:
+        """A queued document is written, found unchanged, or failed."""
+        with self._lock:
+            self._open -= 1
+            if self._write_task is not None and self.prog is not None:
+                self.prog.advance(self._write_task)
+
+    def reading_done(self) -> None:
+        """The last file is read: finish the read task, start the write task."""
+        self._end_reading()
+        self._describe(self._task, "all files read")
+        with self._lock:
+            n = self._open
+            if n:
+                text = f"embedding and writing {n} document{'s' if n != 1 else ''}"
+                self.shown.append(text)
+                if self.prog is not None:
+                    self._write_task = self.prog.add_task(text, total=n, stage="write")
+                else:
+                    self._write_task = text
+
+    def finish(self) -> None:
+        """The run is over (the stages are drained)."""
+        self._end_reading()
+        self._describe(self._task, "done")
+
+
 @dataclass(slots=True)
 class _Pending:
     """A document extracted and chunked, waiting for its vectors."""
@@ -401,6 +489,7 @@ class Pipeline:
         self._embed_stage: _Stage | None = None
         self._write_stage: _Stage | None = None
         self._pending: list[_Pending] = []
+        self._bar = _Bar(None, 0)
         self.times = RunTimes()
         self._hashes: dict[str, str] = {}
         self._stored_pseudonymous = False
@@ -573,7 +662,7 @@ class Pipeline:
         _gil_switch(+1)
         self._start_stages()
         try:
-            with self._progress(progress, len(files)) as advance:
+            with self._progress(progress, len(files)) as bar:
                 for n, (file, root) in enumerate(files):
                     if stop is not None and stop():
                         report.notes.append(
@@ -581,8 +670,11 @@ class Pipeline:
                             "same command again to ingest the rest."
                         )
                         break
-                    advance(file)
+                    bar.read(file)
                     self._ingest_file(file, root, explicit)
+                # Every file is read; what is left is the model and the writes (the
+                # demo's last ~30 s): say so, or the bar sits at "51/52 <file>".
+                bar.reading_done()
                 self._flush(last=True)
                 stages = (self._embed_stage, self._write_stage)
                 self._stop_stages()  # waits for the last writes (the bar ends with them)
@@ -720,6 +812,7 @@ class Pipeline:
                     replaces,
                 )
             )
+            self._bar.queued()
             self._remember(extraction)
         except FATAL_STORE_ERRORS:
             raise
@@ -728,12 +821,21 @@ class Pipeline:
         except Exception as e:
             self._fail_unexpected(file, e, stage, doc_id=doc.id)
 
+    def _load_embedder(self) -> Any:
+        """``self.embedder``; while it loads and checks the model (the first document's
+        chunking asks for its tokenizer: ~10 s on 2 cores) the bar says so instead of
+        sitting on the first file's name."""
+        if self._checked_dimension:
+            return self.embedder
+        with self._bar.note("loading the embedding model"):
+            return self.embedder
+
     def _token_budget(self) -> tuple[int | None, Any]:
         """(max word pieces per chunk, counter) from the embedding model, so every chunk
         fits what the model reads; ``chunking.max_tokens`` may lower it, never raise it.
         (None, None) for an embedder without a tokenizer: chunks are sized in words."""
         if self._budget is None:
-            emb = self.embedder
+            emb = self._load_embedder()
             limit = getattr(emb, "max_tokens", None)
             counter = getattr(emb, "count_tokens", None)
             if isinstance(limit, int) and limit > 0 and counter is not None:
@@ -808,10 +910,11 @@ class Pipeline:
             self._embed_group(pending)
             return
         try:
-            self.embedder  # load and check the model here, once, not in the worker  # noqa: B018
+            self._load_embedder()  # load and check the model here, once, not in the worker
         except Exception as e:  # e.g. the model is missing: these documents fail
             for p in pending:
                 self._fail_unexpected(p.file, e, "embedding", doc_id=p.doc.id)
+                self._bar.settled()
             return
         for group in groups:
             self._embed_stage.put(group)
@@ -851,6 +954,7 @@ class Pipeline:
         except Exception as e:
             for p in pending:
                 self._fail_unexpected(p.file, e, "embedding", doc_id=p.doc.id)
+                self._bar.settled()
             return
         if self._write_stage is not None:
             self._write_stage.put((pending, vectors))
@@ -871,6 +975,12 @@ class Pipeline:
             self._write(p, chunk_vecs, ent_vecs)
 
     def _write(self, p: _Pending, chunk_vecs: Any, ent_vecs: dict[EntityRef, Any]) -> None:
+        try:
+            self._write_one(p, chunk_vecs, ent_vecs)
+        finally:
+            self._bar.settled()  # written, unchanged or failed: no longer in flight
+
+    def _write_one(self, p: _Pending, chunk_vecs: Any, ent_vecs: dict[EntityRef, Any]) -> None:
         stage = "mapping"
         try:
             with self._timed("map"):
@@ -1023,12 +1133,15 @@ class Pipeline:
         return (getattr(e, "hits", 0), getattr(e, "misses", 0)) if e is not None else (0, 0)
 
     @contextmanager
-    def _progress(self, show: bool, total: int) -> Iterator[Callable[[Path], None]]:
+    def _progress(self, show: bool, total: int) -> Iterator[_Bar]:
+        """The run's `_Bar` (``self._bar`` while it runs; draws nothing when ``show`` is off)."""
         if not show:
-            yield lambda _f: None
+            self._bar = _Bar(None, total)
+            yield self._bar
+            self._bar.finish()
             return
         with Progress(
-            TextColumn("[bold]ingest[/bold]"),
+            TextColumn("[bold]{task.fields[stage]}[/bold]"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -1039,16 +1152,6 @@ class Pipeline:
             # from the model thread ten times a second; 2 Hz costs ~0.4%.
             refresh_per_second=2,
         ) as prog:
-            task = prog.add_task("", total=total)
-            first = [True]
-
-            def advance(f: Path) -> None:
-                if not first[0]:
-                    prog.advance(task)
-                first[0] = False
-                prog.update(task, description=f.name)
-
-            yield advance
-            if total:
-                prog.advance(task)
-            prog.update(task, description="done")
+            self._bar = _Bar(prog, total)
+            yield self._bar
+            self._bar.finish()
