@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from pyshacl import validate
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
@@ -295,3 +297,65 @@ def test_shape_paths_and_classes_exist_in_the_ontology() -> None:
             assert term in declared, f"shapes.ttl names {term}, which impact.ttl does not declare"
     for cls in shapes.objects(None, sh.targetClass):
         assert (cls, RDFS.label, None) in onto, cls
+
+
+# --- /ontology over the API ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def api(falkordb_data_dir: Path) -> Iterator[TestClient]:
+    """The app on the session's embedded FalkorDB (the ontology routes read no graph)."""
+    from impact_graph.api.app import create_app
+    from impact_graph.config import Settings
+
+    settings = Settings(backend="falkordb", data_dir=falkordb_data_dir, graph_name="bare-onto")
+    with TestClient(create_app(settings, warm_up=False)) as c:
+        yield c
+
+
+@pytest.mark.parametrize(
+    ("path", "media"),
+    [
+        ("/ontology.ttl", "text/turtle"),
+        ("/ontology.turtle", "text/turtle"),
+        ("/ontology.jsonld", "application/ld+json"),
+        ("/ontology.json-ld", "application/ld+json"),
+        ("/ontology.html", "text/html"),
+    ],
+)
+def test_suffix_chooses_the_format_like_format_parameter(
+    api: TestClient, path: str, media: str
+) -> None:
+    """/ontology.ttl is /ontology?format=ttl, whatever the Accept header says."""
+    r = api.get(path, headers={"Accept": "image/png"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith(media)
+    fmt = path.rsplit(".", 1)[1]
+    assert r.content == api.get("/ontology", params={"format": fmt}).content
+
+
+def test_unknown_suffix_is_404_naming_the_offered_ones(api: TestClient) -> None:
+    r = api.get("/ontology.png")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem")
+    detail = r.json()["detail"]
+    assert "/ontology.png" in detail and "/ontology.ttl" in detail and "/ontology.jsonld" in detail
+
+
+def test_jsonld_context_binds_only_the_ontologys_own_prefixes(api: TestClient) -> None:
+    """rdflib binds brick, csvw, doap, ... to every graph; the context lists only what
+    impact.ttl and the vocabularies declare with @prefix."""
+    declared: dict[str, str] = {}
+    directory = ontology_dir()
+    for path in [directory / ONTOLOGY_FILE, *sorted((directory / "vocabularies").glob("*.ttl"))]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("@prefix"):
+                prefix, iri = line.split()[1:3]
+                declared[prefix.rstrip(":")] = iri.strip("<>")
+    context = api.get("/ontology.jsonld").json()["@context"]
+    assert context == dict(sorted(declared.items()))
+    assert "ig" in context and "skos" in context
+    assert not {"brick", "csvw", "doap", "odrl", "sosa"} & set(context)
+    # Still the whole ontology: as many triples as the Turtle.
+    ttl = Graph().parse(data=api.get("/ontology.ttl").text, format="turtle")
+    jsonld = Graph().parse(data=api.get("/ontology.jsonld").text, format="json-ld")
+    assert len(jsonld) == len(ttl) > 1000

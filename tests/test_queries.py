@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from impact_graph.queries import CatalogError, ParamError, bind_sparql, load_catalog, load_file
 from impact_graph.queries.catalog import default_file
@@ -192,9 +194,58 @@ def test_bad_parameter_is_422_naming_it(client, params, name) -> None:  # type: 
         assert problem["errors"][0]["loc"] == ["query", name]
 
 
-def test_unknown_query_is_404_listing_names(client) -> None:  # type: ignore[no-untyped-def]
-    r = client.get("/queries/nope.csv")
-    assert r.status_code == 404 and "funders" in r.json()["detail"]
+@pytest.fixture(scope="module")
+def bare_client(falkordb_data_dir: Path) -> Iterator[TestClient]:
+    """The app on the session's embedded FalkorDB with an empty graph: the answers below
+    are given before any query reaches the store."""
+    from impact_graph.api.app import create_app
+    from impact_graph.config import Settings
+
+    settings = Settings(backend="falkordb", data_dir=falkordb_data_dir, graph_name="bare-queries")
+    with TestClient(create_app(settings, warm_up=False)) as c:
+        yield c
+
+
+def test_unknown_query_is_404_naming_it_without_its_suffix(bare_client: TestClient) -> None:
+    """'nope.csv' is the query 'nope' asked for as CSV: the 404 names 'nope', lists a few
+    stored names (the closest when one is close) and points at GET /queries."""
+    r = bare_client.get("/queries/nope.csv")
+    assert r.status_code == 404, r.text
+    detail = r.json()["detail"]
+    assert "'nope'" in detail and "nope.csv" not in detail, detail
+    assert f"the {len(CATALOG)} stored queries include 'actors_in_several_programmes'" in detail
+    assert "GET http://testserver/queries lists them all" in detail and detail.endswith(".")
+    # A typo gets the nearest names first, whatever the suffix.
+    for name in ("interventions_for_chalenge", "interventions_for_chalenge.json"):
+        detail = bare_client.get(f"/queries/{name}").json()["detail"]
+        assert "'interventions_for_chalenge'; did you mean 'interventions_for_challenge'" in (
+            detail
+        ), detail
+
+
+def test_bad_recognition_level_lists_each_scheme_once(bare_client: TestClient) -> None:
+    """The levels are listed per rating scheme, the Dutch ladder first: a flat list named
+    'Promising' twice (Blueprints and CrimeSolutions) without saying why."""
+    r = bare_client.get(
+        "/queries/interventions_for_challenge", params={"min_level": "heel erg goed"}
+    )
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert "not 'heel erg goed'; levels (rank) per rating scheme: Erkenningstraject: " in detail
+    assert "'Goed onderbouwd' (2)" in detail and "'Effectief volgens sterke aanwijzingen' (5)" in (
+        detail
+    )
+    sections = detail.split("rating scheme: ", 1)[1].rstrip(".").split("; ")
+    schemes = [s.split(":", 1)[0] for s in sections]
+    assert schemes[0] == "Erkenningstraject" and len(schemes) == len(set(schemes)), schemes
+    assert {"Blueprints", "CrimeSolutions"} <= set(schemes)
+    for section in sections:  # within a scheme every level once
+        levels = section.split(": ", 1)[1].split(", ")
+        assert len(levels) == len(set(levels)), section
+    assert detail.count("'Promising'") == 2  # once for each scheme that has it
+    assert "Blueprints: 'Promising' (1)" in detail and "CrimeSolutions: 'No Effects' (0), " in (
+        detail
+    )
 
 
 def test_user_file_served(demo_graph: DemoGraph, tmp_path: Path) -> None:  # noqa: F811

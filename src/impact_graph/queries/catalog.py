@@ -223,10 +223,18 @@ def _recognition_rank(where: str, name: str, value: Any, vocab: Any) -> int:
     vocab = _vocab(vocab)
     rank = vocab.recognition_rank(text)
     if rank is None:
-        levels = ", ".join(f"'{c.pref_nl}'" for c in vocab.recognition_levels())
+        # Per rating scheme: a flat list named 'Promising' twice (Blueprints, CrimeSolutions).
+        by_scheme: dict[str, list[str]] = {}
+        for c in vocab.recognition_levels():
+            scheme = vocab.get(c.broader[0]) if c.broader else None
+            key = scheme.pref_nl if scheme is not None else "other"
+            by_scheme.setdefault(key, []).append(f"'{c.pref_nl}' ({c.rank})")
+        # The Dutch ladder first: the one the ranks 1-5 of the stored queries speak of.
+        order = sorted(by_scheme, key=lambda k: (k != "Erkenningstraject", k))
+        levels = "; ".join(f"{k}: {', '.join(by_scheme[k])}" for k in order)
         raise ParamError(
-            f"{where} must be a ranked recognition level or its rank, not '{text}'; levels: "
-            f"{levels}.",
+            f"{where} must be a ranked recognition level or its rank, not '{text}'; levels "
+            f"(rank) per rating scheme: {levels}.",
             name,
         )
     return int(rank)

@@ -13,7 +13,7 @@ import importlib.resources
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from impact_graph.api.problems import ProblemError, problem_responses
@@ -44,8 +44,30 @@ def _jsonld() -> bytes:
     from impact_graph.ontology import load_graph
 
     g = load_graph()
-    context = {str(p): str(ns) for p, ns in g.namespaces() if str(p)}
-    return g.serialize(format="json-ld", context=context, encoding="utf-8")
+    return g.serialize(format="json-ld", context=own_prefixes(), encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def own_prefixes() -> dict[str, str]:
+    """The prefixes the ontology files themselves declare (``@prefix`` in ``impact.ttl``
+    and the vocabularies), for the JSON-LD ``@context``.
+
+    ``load_graph()``'s namespace manager also carries rdflib's default bindings (brick,
+    csvw, doap, ...); a context listing those tells a reader the ontology uses them, which it
+    does not. Each file is parsed into a graph that binds nothing by default, so only what
+    the file declares is collected.
+    """
+    from rdflib import Graph
+
+    from impact_graph.ontology import ONTOLOGY_FILE, ontology_dir, vocabulary_files
+
+    directory = ontology_dir()
+    out: dict[str, str] = {}
+    for path in [directory / ONTOLOGY_FILE, *vocabulary_files(directory)]:
+        g = Graph(bind_namespaces="none")
+        g.parse(path, format="turtle")
+        out.update({str(p): str(ns) for p, ns in g.namespaces() if str(p)})
+    return dict(sorted(out.items()))
 
 
 @lru_cache(maxsize=1)
@@ -113,22 +135,53 @@ def _choose(accept: str, fmt: str | None) -> str:
     )
 
 
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/turtle": {}, "application/ld+json": {}, "text/html": {}}},
+    **problem_responses(401, 404, 406),
+}
+
+_FORMAT = Query(alias="format", description="ttl, jsonld or html (else Accept).")
+
+
 @router.get(
     "/ontology",
     summary="The ontology and vocabularies (Turtle, JSON-LD or HTML)",
     description=__doc__,
-    responses={
-        200: {"content": {"text/turtle": {}, "application/ld+json": {}, "text/html": {}}},
-        **problem_responses(401, 406),
-    },
+    responses=_RESPONSES,
     response_class=Response,
 )
 def ontology(
     request: Request,
-    fmt: Annotated[
-        str | None, Query(alias="format", description="ttl, jsonld or html (else Accept).")
-    ] = None,
+    fmt: Annotated[str | None, _FORMAT] = None,
 ) -> Response:
+    return _serve(request, fmt)
+
+
+@router.get(
+    "/ontology.{suffix}",
+    summary="The ontology and vocabularies by file suffix (.ttl, .jsonld, .html)",
+    description="The same as GET /ontology with the format chosen by the suffix "
+    "(`/ontology.ttl`, `/ontology.jsonld`, `/ontology.html`; also `.turtle`, `.json-ld`), "
+    "as links and datasette-style URLs expect.",
+    responses=_RESPONSES,
+    response_class=Response,
+)
+def ontology_file(
+    request: Request,
+    suffix: Annotated[str, Path(description="ttl, jsonld or html.", examples=["ttl"])],
+) -> Response:
+    if suffix.lower() not in _TYPES:
+        raise ProblemError(
+            404,
+            f"There is no /ontology.{suffix}; the ontology is offered as /ontology.ttl, "
+            "/ontology.jsonld and /ontology.html (or GET /ontology with Accept or format=).",
+            slug="not-found",
+        )
+    return _serve(request, suffix)
+
+
+def _serve(request: Request, fmt: str | None) -> Response:
+    """One answer for both routes: ``fmt`` (suffix or ``format=``), else Accept."""
     media = _choose(request.headers.get("accept", "*/*"), fmt)
     if media == "text/html":
         return Response(_html(), media_type="text/html; charset=utf-8")

@@ -14,6 +14,7 @@ server's own (loaded once per app; a broken file answers 503 naming the file and
 
 from __future__ import annotations
 
+import difflib
 import threading
 from typing import Annotated, Any
 
@@ -81,6 +82,33 @@ def list_queries(request: Request) -> JSONResponse:
     return JSONResponse({"queries": items, "total": len(items)})
 
 
+#: Stored names a 404 lists when none is close to the one asked for.
+_LISTED = 5
+
+
+def not_found(request: Request, name: str, cat: Catalog) -> str:
+    """The 404 sentence: the name as asked (without its ``.json``/``.csv``), the closest
+    stored names (or the first few) and the URL that lists them all with their parameters.
+
+    The whole catalogue in one sentence (18 names and growing) buries the answer; the
+    nearest names catch the usual typo, and GET /queries has the rest.
+    """
+    names = sorted(q.name for q in cat)
+    close = difflib.get_close_matches(name, names, n=_LISTED, cutoff=0.6)
+    listing = str(request.url_for("list_queries"))
+    if close:
+        some = ", ".join(f"'{n}'" for n in close)
+        hint = f"did you mean {some}?"
+    else:
+        some = ", ".join(f"'{n}'" for n in names[:_LISTED])
+        more = f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
+        hint = f"the {len(names)} stored queries include {some}{more}."
+    return (
+        f"There is no stored query '{name}'; {hint} GET {listing} lists them all with "
+        "their parameters."
+    )
+
+
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The rows as JSON {query, title, params, columns, rows, row_count, "
@@ -119,13 +147,14 @@ def run_stored_query(
 ) -> Response:
     cat = catalog(request)
     suffix = None
-    for f in FORMATS:
-        if name.endswith("." + f) and name[: -len(f) - 1] in cat:
-            name, suffix = name[: -len(f) - 1], f
-    try:
-        q = cat.get(name)
-    except KeyError as e:
-        raise ProblemError(404, str(e.args[0]), slug="query-not-found") from None
+    if name not in cat:
+        for f in FORMATS:
+            if name.endswith("." + f):
+                name, suffix = name[: -len(f) - 1], f
+                break
+    if name not in cat:
+        raise ProblemError(404, not_found(request, name, cat), slug="query-not-found")
+    q = cat.get(name)
     out_fmt = choose_format(request, suffix, fmt)
     language = lang or q.languages[0]
     raw: dict[str, Any] = {}
