@@ -182,6 +182,56 @@ def test_intervention_page_has_effects_evidence_and_recognitions(client: TestCli
         assert rec["level"] and rec["of"]
 
 
+def test_intervention_page_links_local_instances_and_their_general_intervention(
+    client: TestClient, api_settings: Settings, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """GET /interventions/{id} shows what the web page shows: a local instance names its
+    general intervention, the general one lists its instances with their programmes and
+    own recognition; neither takes the other's."""
+    from impact_graph.model import make_id
+    from impact_graph.store import open_store
+    from tests.test_search import _doc
+
+    text = "De Buurtkamer Oosthaven is de buurtkamer van Oosthaven Samen voor eenzame ouderen."
+    batch = _doc(
+        "instance-api",
+        text,
+        embedder,
+        [
+            ("Intervention", "Buurtkamer Oosthaven", {"rating_level": "Goed onderbouwd"}),
+            ("Intervention", "Buurtkamer", {}),
+            ("Programme", "Oosthaven Samen", {}),
+        ],
+        [
+            ("Buurtkamer Oosthaven", "INSTANCE_OF", "Buurtkamer"),
+            ("Oosthaven Samen", "USES", "Buurtkamer Oosthaven"),
+        ],
+    )
+    store = open_store(api_settings)
+    store.upsert_batch(batch)
+    try:
+        local, general = make_id("Intervention", "Buurtkamer Oosthaven"), "intervention:buurtkamer"
+        page = client.get(f"/interventions/{local}").json()
+        assert page["instance_of"] == [{"id": general, "name": "Buurtkamer"}]
+        assert page["instances"] == []
+        page = client.get(f"/interventions/{general}").json()
+        assert page["instance_of"] == []
+        [inst] = page["instances"]
+        assert (inst["id"], inst["name"], inst["recognition"]) == (
+            local,
+            "Buurtkamer Oosthaven",
+            "Goed onderbouwd",
+        )
+        assert [p["name"] for p in inst["programmes"]] == ["Oosthaven Samen"]
+        assert page["recognitions"] == []  # the instance's rating is its own
+        # An intervention with neither has both lists, empty.
+        page = client.get("/interventions/intervention:welzijn-op-recept").json()
+        assert page["instance_of"] == [] and page["instances"] == []
+    finally:
+        store.delete_document(batch.document.id)
+        store.close()
+
+
 def test_unknown_entities_are_404_problems(client: TestClient) -> None:
     body = problem(client.get("/entities/intervention:bestaat-niet"), 404)
     assert "intervention:bestaat-niet" in body["detail"]

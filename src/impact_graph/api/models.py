@@ -11,6 +11,8 @@ from typing import Any, Generic, TypeVar
 from fastapi import Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from impact_graph.search.models import InstanceOut, InterventionRef
+
 T = TypeVar("T")
 
 #: Largest page any list route returns.
@@ -189,6 +191,17 @@ class InterventionOut(EntityOut):
     actors: list[NodeRef] = Field(default_factory=list, description="Actors delivering it.")
     challenges: list[NodeRef] = Field(default_factory=list)
     target_groups: list[NodeRef] = Field(default_factory=list)
+    instance_of: list[InterventionRef] = Field(
+        default_factory=list,
+        description='For a local instance ("Buurtkamer Wadstede"): the general '
+        "intervention(s) it is an instance of (INSTANCE_OF). Empty for a general one.",
+    )
+    instances: list[InstanceOut] = Field(
+        default_factory=list,
+        description="For a general intervention: its local instances with their own "
+        "recognition and the programmes using them. Recognition and evidence are never "
+        "copied between the two.",
+    )
 
 
 # --- documents -----------------------------------------------------------------------

@@ -35,6 +35,7 @@ from impact_graph.api.models import (
 )
 from impact_graph.api.problems import ProblemError, problem_responses
 from impact_graph.model import parse_span_ref
+from impact_graph.search.profile import instance_links
 from impact_graph.store.port import GraphStore
 
 router = APIRouter(tags=["entities"])
@@ -380,6 +381,8 @@ def get_intervention(
         params,
     ):
         related.setdefault(str(t), []).append(_ref(nid, labels, name))
+    # The same links the web page shows (one query, shared with it).
+    instance_of, instances = instance_links(store, entity_id)
 
     return InterventionOut(
         **base,
@@ -391,6 +394,8 @@ def get_intervention(
         actors=related["DELIVERS"],
         challenges=related["ADDRESSES"],
         target_groups=related["TARGETS"],
+        instance_of=instance_of,
+        instances=instances,
     )
 
 
