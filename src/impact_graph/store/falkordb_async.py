@@ -35,12 +35,27 @@ redis.asyncio's default 5 s (a QueryTimeout sentence, not a lost connection).
 
 Connections belong to one event loop, so there is one reader per (store, loop); a server
 has one loop, tests with several clients get one reader each.
+
+A lost connection (`AsyncFalkorReader._command`): a kept connection the server closed
+while it sat idle (the server restarted, ``CLIENT KILL``) is harmless, and the query is
+sent once more on a new one. But when the server died of memory while the query was out
+(its address-space limit, `falkordb_server`), the query may be the one that killed it:
+it is never sent again -- a restarted server would run it again -- and the researcher
+gets the store's memory sentence. A query that found the server already dead of memory
+is sent again once it has been restarted. The restart (~0.1-0.3 s: a new process that
+loads the data) runs in a worker thread, so the event loop serves other requests
+meanwhile, and requests that see the dead server together wait for the same restart
+(`AsyncFalkorReader._restart`; other readers and processes are held off by the data
+directory's lock in `FalkorDBServer.start`). A read of a graph the restarted server no
+longer has (never written, so not in its append-only file) makes the empty graph and
+runs again, as the store does (`FalkorDBStore.create_graph`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +65,7 @@ from falkordb.query_result import QueryResult as FQueryResult
 from redis.asyncio.connection import AbstractConnection
 
 from impact_graph.model import QueryResult
-from impact_graph.store.falkordb_store import _SCALARS, NODE_IDS_QUERY
+from impact_graph.store.falkordb_store import _SCALARS, NODE_IDS_QUERY, missing_graph
 from impact_graph.store.port import GraphStore
 
 if TYPE_CHECKING:
@@ -116,6 +131,9 @@ class AsyncFalkorReader:
         #: function of the text; ~7 us of regular expressions per call, a researcher
         #: repeats the same text with other parameters). Refusals are not kept.
         self._read_only_ok: set[str] = set()
+        #: The restart of a server that died of memory, while one is under way: every
+        #: request that finds the server dead waits for this one (`_restart`).
+        self._restarting: asyncio.Future[None] | None = None
 
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
@@ -127,12 +145,52 @@ class AsyncFalkorReader:
         command: list[Any] = ["GRAPH.RO_QUERY", self.store.graph.name, text, "--compact"]
         if timeout_ms is not None:
             command += ["timeout", timeout_ms]
-        try:
-            return await self._send(command)
-        except redis.exceptions.ConnectionError:
-            # As the client's retry: a kept connection may have gone stale (the server
-            # restarted); a read-only query is safe to send once more, on a new one.
-            return await self._send(command, fresh=True)
+        sent = time.time()  # for `_lost`: did the server die of memory after this?
+        fresh = made_graph = False
+        while True:
+            try:
+                return await self._send(command, fresh=fresh)
+            except redis.exceptions.ConnectionError:
+                if fresh:  # lost on a new connection too: say why, once
+                    await self._lost(sent)
+                    raise
+                # A kept connection may have gone stale (the server restarted): a
+                # read-only query is safe to send once more on a new one -- unless the
+                # server died of memory while it was out (then `_lost` raises).
+                await self._lost(sent)
+                fresh = True
+            except redis.exceptions.ResponseError as exc:
+                if made_graph or not missing_graph(exc):
+                    raise
+                await self._send(["GRAPH.QUERY", self.store.graph.name, "RETURN 1", "--compact"])
+                made_graph = True
+
+    async def _lost(self, sent: float) -> None:
+        """After a lost connection: raise the store's memory sentence when the server
+        died of memory after ``sent`` (restarting it first); restart a server found
+        dead of memory before the query went out; otherwise return (send it again)."""
+        server = self.store.server
+        if server is None:  # a server we do not run (falkordb_url): no log, no limit
+            return
+        died, dead = await asyncio.to_thread(
+            lambda: (server.died_of_memory_since(sent), server.ran_out_of_memory())
+        )
+        if died or dead or (self._restarting is not None and not self._restarting.done()):
+            await self._restart()
+        if died:
+            raise self.store.memory_refusal()
+
+    async def _restart(self) -> None:
+        """Start the dead server again in a worker thread (`FalkorDBStore.restart_server`),
+        once for all requests of this reader that wait for it, then drop the kept
+        connections: they were to the dead server."""
+        if self._restarting is None or self._restarting.done():
+            self._restarting = asyncio.ensure_future(asyncio.to_thread(self.store.restart_server))
+        await asyncio.shield(self._restarting)
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            with contextlib.suppress(Exception):
+                await conn.disconnect(nowait=True)
 
     async def _send(self, command: list[Any], *, fresh: bool = False) -> Any:
         """One command on an idle connection (or a new one). The server's error reply
@@ -174,8 +232,6 @@ class AsyncFalkorReader:
         row_cap: int = 1000,
     ) -> QueryResult:
         """As `FalkorDBStore.read_query` (same checks, limits, sentences and values)."""
-        import time
-
         store = self.store
         if query not in self._read_only_ok:
             store._check_read_only(query)  # raises QueryRefused with its sentence
@@ -183,7 +239,7 @@ class AsyncFalkorReader:
                 self._read_only_ok.clear()
             self._read_only_ok.add(query)
         started = time.perf_counter()
-        with store.researcher_errors(timeout_s):
+        with store.researcher_errors(timeout_s, restart=False):
             text = store.graph._build_params_header(params) + query
             response = await self._command(text, max(1, int(timeout_s * 1000)))
             truncated = False
@@ -220,7 +276,7 @@ class AsyncFalkorReader:
         node_ids: dict[int, str] = {}
         if ends:
             text = store.graph._build_params_header({"ids": sorted(ends)}) + NODE_IDS_QUERY
-            with store.researcher_errors(timeout_s):
+            with store.researcher_errors(timeout_s, restart=False):
                 found = await self._parse(await self._command(text, None))
             for internal, nid in found.result_set:
                 node_ids[internal] = nid

@@ -183,6 +183,30 @@ def _address_space(pid: int) -> int:
     return 0
 
 
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    )
+}
+
+
+def _log_time(line: str) -> float | None:
+    """The ``time.time()`` of a redis log line (``<pid>:<role> 27 Nov 2026
+    19:46:07.390 # ...``, local time), None when the line has no such stamp. Parsed by
+    hand, not with ``strptime``: ``%b`` would follow this process's locale, redis writes
+    English month names."""
+    parts = line.split(" ", 5)
+    try:
+        day, month, year, clock = int(parts[1]), _MONTHS[parts[2]], int(parts[3]), parts[4]
+        hms, _, ms = clock.partition(".")
+        hour, minute, second = (int(x) for x in hms.split(":"))
+        whole = time.mktime((year, month, day, hour, minute, second, 0, 0, -1))
+        return whole + int(ms or 0) / 1000
+    except (IndexError, KeyError, ValueError, OverflowError):
+        return None
+
+
 class FalkorDBServer:
     """Start, find, stop and inspect the embedded FalkorDB of one data directory.
 
@@ -369,19 +393,46 @@ class FalkorDBServer:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             resource.prlimit(pid, resource.RLIMIT_AS, (limit, limit))
 
+    def _log_end(self, size: int = 256 * 1024) -> str:
+        """The last ``size`` bytes of the server log ("" when it cannot be read)."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - size))
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
     def ran_out_of_memory(self) -> bool:
         """True if the server's last run ended because an allocation failed (its log
         has redis' out-of-memory abort after the run's start), i.e. a query needed more
         than ``memory_limit_mb``; false once a restarted server has started."""
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - 256 * 1024))
-                text = f.read().decode(errors="replace")
-        except OSError:
-            return False
+        text = self._log_end()
         oom = text.rfind(OOM_MARK)
         return oom >= 0 and oom > text.rfind("Server initialized")
+
+    def died_of_memory_since(self, since: float) -> bool:
+        """True if a server of this data directory aborted for out of memory at or
+        after ``since`` (a ``time.time()``), whether or not it has been restarted since.
+
+        Why: a query whose connection dropped must not be sent again when the server
+        died of memory while it ran -- it may be the query that killed it, and a
+        restarted server would run it again. `ran_out_of_memory` cannot tell that once
+        another request (or process) has restarted the server; the time of redis' abort
+        line can. Redis stamps its log lines in local time with milliseconds
+        (``20071:M 27 Nov 2026 19:46:07.390 # Guru Meditation: Redis aborting for OUT
+        OF MEMORY...``); the stamp is cut to the millisecond, hence the 1 ms of slack.
+        Assumes the server and this process share the machine's time zone.
+        """
+        text = self._log_end()
+        at = text.rfind(OOM_MARK)
+        while at >= 0:
+            line = text[text.rfind("\n", 0, at) + 1 : at]
+            stamp = _log_time(line)
+            if stamp is not None:
+                return stamp >= since - 0.001  # the latest abort decides
+            at = text.rfind(OOM_MARK, 0, at)
+        return False
 
     def _raise_if_out_of_memory(self) -> None:
         """After a failed start: the sentence for a server whose data needs more than

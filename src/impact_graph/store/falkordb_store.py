@@ -355,7 +355,18 @@ class FalkorDBStore(GraphStore):
         # A graph exists in FalkorDB only once something was written to it, and read-only
         # queries on a missing graph fail ("empty key"); an empty store must answer reads.
         if not self.db.connection.exists(settings.graph_name):
-            self._q("RETURN 1")
+            self.create_graph()
+
+    def create_graph(self) -> None:
+        """Make the (empty) graph exist, so read-only queries on it answer.
+
+        Why more than once: the empty graph a ``RETURN 1`` makes is not in the
+        append-only file (nothing was written), so a restarted server -- after a
+        researcher query ran it out of memory, or ``impact-graph db stop``/``start`` --
+        has no graph until the first write, and every read failed with FalkorDB's
+        "Invalid graph operation on empty key". Reads that hit that error call this and
+        run again (`missing_graph`)."""
+        self.graph.query("RETURN 1")
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -373,8 +384,15 @@ class FalkorDBStore(GraphStore):
         self, query: str, params: dict[str, Any] | None = None, *, ro: bool = False
     ) -> list[list[Any]]:
         """Run an internal query; map connection problems to StoreUnavailable."""
+        run = self.graph.ro_query if ro else self.graph.query
         try:
-            res = (self.graph.ro_query if ro else self.graph.query)(query, params)
+            try:
+                res = run(query, params)
+            except redis.exceptions.ResponseError as exc:
+                if not missing_graph(exc):
+                    raise
+                self.create_graph()  # a restarted server lost a graph never written
+                res = run(query, params)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             raise self._unavailable(exc) from exc
         except redis.exceptions.BusyLoadingError as exc:
@@ -965,7 +983,13 @@ class FalkorDBStore(GraphStore):
         text = self.graph._build_params_header(params) + query
         command = ["GRAPH.RO_QUERY", self.graph.name, text, "--compact", "timeout", timeout_ms]
         try:
-            response = self.graph.execute_command(*command)
+            try:
+                response = self.graph.execute_command(*command)
+            except redis.exceptions.ResponseError as exc:
+                if not missing_graph(exc):
+                    raise
+                self.create_graph()  # a restarted server lost a graph never written
+                response = self.graph.execute_command(*command)
         except SchemaVersionMismatchException as exc:  # as the client does: refresh, raise
             self.graph.schema.refresh(exc.version)
             raise
@@ -985,7 +1009,7 @@ class FalkorDBStore(GraphStore):
     ) -> QueryResult:
         self._check_read_only(query)
         started = time.perf_counter()
-        with self.researcher_errors(timeout_s):
+        with self.researcher_errors(timeout_s, sent=time.time()):
             res, truncated = self._ro_query_capped(
                 query, params, timeout_ms=max(1, int(timeout_s * 1000)), row_cap=row_cap
             )
@@ -999,9 +1023,17 @@ class FalkorDBStore(GraphStore):
         return self.query_result(res, node_ids, truncated, row_cap, elapsed)
 
     @contextlib.contextmanager
-    def researcher_errors(self, timeout_s: float) -> Iterator[None]:
+    def researcher_errors(
+        self, timeout_s: float, *, sent: float | None = None, restart: bool = True
+    ) -> Iterator[None]:
         """The client's errors for a researcher query as the port's: a lost server is
-        `_unavailable`, a refusal its `refusal` sentence (shared with the asyncio reader)."""
+        `_unavailable`, a refusal its `refusal` sentence (shared with the asyncio reader).
+
+        ``sent``: when the query went out (``time.time()``); a server that died of
+        memory after that took the query with it (`FalkorDBServer.died_of_memory_since`),
+        also when someone else has restarted it already. ``restart``: start a server
+        that died of memory again here (the synchronous store); the asyncio reader
+        passes False and restarts it off the event loop itself."""
         try:
             yield
         except (
@@ -1009,22 +1041,42 @@ class FalkorDBStore(GraphStore):
             redis.exceptions.TimeoutError,
             redis.exceptions.BusyLoadingError,
         ) as exc:
-            if self.server is not None and self.server.ran_out_of_memory():
+            server = self.server
+            if server is not None and (
+                server.ran_out_of_memory()
+                or (sent is not None and server.died_of_memory_since(sent))
+            ):
                 # The query outgrew the server's address-space limit (falkordb_server):
                 # the server stopped, not the machine. Start it again and say why.
-                with contextlib.suppress(FalkorDBServerError):
-                    self.server.ensure_running()
-                raise QueryRefused(
-                    "The query needed more memory than the embedded FalkorDB may use "
-                    f"({self.settings.falkordb_server_memory_mb} MB, setting "
-                    "IMPACT_GRAPH_FALKORDB_SERVER_MEMORY_MB), so the server stopped and "
-                    "was restarted; sort or aggregate fewer rows at once (ORDER BY over a "
-                    "cartesian product, a range() or reduce() that builds a huge list or "
-                    "string) or add a LIMIT before the ORDER BY."
-                ) from exc
+                if restart:
+                    self.restart_server()
+                raise self.memory_refusal() from exc
             raise self._unavailable(exc) from exc
         except redis.exceptions.ResponseError as exc:
             raise refusal(exc, timeout_s) from exc
+
+    def memory_refusal(self) -> QueryRefused:
+        """The sentence for a query the server died of (its address-space limit)."""
+        return QueryRefused(
+            "The query needed more memory than the embedded FalkorDB may use "
+            f"({self.settings.falkordb_server_memory_mb} MB, setting "
+            "IMPACT_GRAPH_FALKORDB_SERVER_MEMORY_MB), so the server stopped and "
+            "was restarted; sort or aggregate fewer rows at once (ORDER BY over a "
+            "cartesian product, a range() or reduce() that builds a huge list or "
+            "string) or add a LIMIT before the ORDER BY."
+        )
+
+    def restart_server(self) -> None:
+        """Start the embedded server again if it is not running (blocking, ~0.1-0.3 s).
+
+        Concurrent callers -- threads, the asyncio reader's worker thread, another
+        process -- start it once: `FalkorDBServer.start` holds the data directory's
+        lock and finds the server the first caller started. A server that will not
+        start stays down; the next query says so (`_unavailable`)."""
+        if self.server is None:
+            return
+        with contextlib.suppress(FalkorDBServerError):
+            self.server.ensure_running()
 
     def query_result(
         self,
@@ -1088,6 +1140,11 @@ class FalkorDBStore(GraphStore):
 
 #: Stable ids of the internal node ids a researcher reply names (edge ends).
 NODE_IDS_QUERY = "UNWIND $ids AS i MATCH (n) WHERE id(n) = i RETURN id(n), n.id"
+
+
+def missing_graph(exc: Exception) -> bool:
+    """True for FalkorDB's answer to a read of a graph that does not exist (yet)."""
+    return "empty key" in str(exc)
 
 
 def refusal(exc: Exception, timeout_s: float) -> Exception:
