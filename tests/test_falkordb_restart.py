@@ -313,3 +313,29 @@ def test_log_time_reads_redis_stamps(tmp_path: Path) -> None:
     assert not server.ran_out_of_memory()  # restarted since
     server.log_path.write_text("20071:M 27 Nov 2026 19:46:06.796 * Server initialized\n")
     assert not server.died_of_memory_since(0)
+
+
+def test_cypher_endpoint_on_a_brand_new_store_answers_before_and_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """GET /cypher on a store nothing was ever ingested into: an empty answer (a count of
+    0, no rows), also after the server was stopped and started under the running app.
+    (The app sets up the schema at start, a write, so its graph is in the append-only
+    file; this guards that path, the store-level test above the read-only one.)"""
+    from fastapi.testclient import TestClient
+
+    from impact_graph.api.app import create_app
+
+    server = FalkorDBServer(tmp_path)
+    try:
+        with TestClient(create_app(_settings(tmp_path), warm_up=False)) as c:
+            for _ in range(2):
+                r = c.get("/cypher", params={"query": "MATCH (n) RETURN count(n) AS c"})
+                assert r.status_code == 200, r.text
+                assert r.json()["rows"] == [[0]]
+                r = c.get("/cypher", params={"query": "MATCH (n:Programme) RETURN n.id"})
+                assert r.status_code == 200 and r.json()["rows"] == [], r.text
+                server.stop()
+                server.ensure_running()
+    finally:
+        server.stop()
