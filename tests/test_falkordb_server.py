@@ -214,3 +214,28 @@ def test_concurrent_starts_spawn_one_server(tmp_path: Path) -> None:
         assert srv.status().responding
     finally:
         srv.stop()
+
+
+def test_a_server_still_aborting_for_memory_is_replaced_not_taken_for_running(
+    server: FalkorDBServer,
+) -> None:
+    """An aborting redis lives on for a moment (writing its crash report) after it ran out
+    of memory. A restart in that moment must end it and start a new server; taking its
+    live pid for a running server left none once it exited (seen in CI: the next query
+    after a memory bomb found no server). Simulated: a live server whose log gets redis'
+    abort line after its start."""
+    from impact_graph.store.falkordb_server import OOM_MARK
+
+    assert server.start() is True
+    old_pid = server.read_pid()
+    with open(server.log_path, "a") as log:
+        log.write(f"1:M 27 Nov 2026 19:46:07.390 # Guru Meditation: {OOM_MARK} (simulated)\n")
+    assert server.ran_out_of_memory()
+    server.ensure_running()
+    new_pid = server.read_pid()
+    assert new_pid != old_pid
+    assert server.status().responding
+    assert not server.ran_out_of_memory()
+    # A second restart right after finds the new server running and leaves it be.
+    server.ensure_running()
+    assert server.read_pid() == new_pid

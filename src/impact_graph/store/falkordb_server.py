@@ -370,9 +370,28 @@ class FalkorDBServer:
         with open(self.data_dir / LOCK_NAME, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
+                self._end_if_dying()
                 return self._start_locked()
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _end_if_dying(self) -> None:
+        """End a server that ran out of memory but has not exited yet (under the lock).
+
+        Why: an aborting redis lives on for a moment, writing its crash report; its
+        connections are gone, but `_start_locked` would take its live pid for a running
+        server, and it would exit right after, leaving none. SIGKILL: it is aborting
+        anyway, and its append-only file was written before each reply. Under the lock,
+        a server another caller has just started is not touched: its log already says
+        "Server initialized" after the abort, so `ran_out_of_memory` is false.
+        """
+        pid = self._live_pid()
+        if pid is None or not self.ran_out_of_memory():
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        self._wait_exit(pid, 5.0)
+        self._cleanup_stale()
 
     def limit_memory(self, pid: int) -> None:
         """Put the server under ``memory_limit_mb`` of address space (no-op when 0).
