@@ -19,7 +19,7 @@ One plain Cypher query that both backends run through the port's read-only
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from impact_graph.schema import Schema
@@ -47,6 +47,17 @@ class Candidate:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: The columns of a listing, in order (CSV headers even when no row comes).
+COLUMNS = [f.name for f in fields(Candidate)]
+
+
+def stored_documents(store: GraphStore) -> int:
+    """How many documents the store holds: tells an empty store apart from filters that
+    leave no candidate, in the CLI's and the API's sentence alike."""
+    rows = store.read_query("MATCH (d:Document) RETURN count(d)", {}, row_cap=1).rows
+    return int(rows[0][0] or 0) if rows else 0
 
 
 def candidate_labels(schema: Schema) -> list[str]:

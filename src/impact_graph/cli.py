@@ -428,7 +428,7 @@ def candidates(
 
     Documents and mentions are counted when you ask (sources and MENTIONS edges), so
     they hold over all documents, not just the last one written."""
-    from impact_graph.candidates import list_candidates
+    from impact_graph.candidates import COLUMNS, list_candidates, stored_documents
     from impact_graph.ontology import load_schema
 
     settings = settings_from(data_dir, backend)
@@ -440,20 +440,12 @@ def candidates(
             rows, total = list_candidates(
                 store, schema, label=label, min_documents=min_documents, limit=limit
             )
-            documents = (
-                store.read_query("MATCH (d:Document) RETURN count(d)", {}, row_cap=1).rows[0][0]
-                if not rows
-                else None
-            )
+            documents = stored_documents(store) if not rows else 0
     fmt = OutputFormat.json if as_json else OutputFormat.csv if as_csv else OutputFormat.table
     if fmt is OutputFormat.json:
         typer.echo(json.dumps([c.as_dict() for c in rows], ensure_ascii=False, indent=2))
     elif fmt is OutputFormat.csv:
-        columns = list(rows[0].as_dict()) if rows else [
-            "id", "label", "label_nl", "name", "aliases", "documents", "mentions",
-            "sample_document", "sample_title",
-        ]  # fmt: skip
-        print_rows(columns, [list(c.as_dict().values()) for c in rows], fmt)
+        print_rows(COLUMNS, [list(c.as_dict().values()) for c in rows], fmt)
     elif rows:
         table = Table(
             "type", "name", "aliases", "documents", "mentions", "e.g. in",
@@ -470,7 +462,7 @@ def candidates(
             )
         out.print(table)
     if not rows:
-        err.print(_no_candidates(documents or 0, label, min_documents))
+        err.print(_no_candidates(documents, label, min_documents))
     elif total > len(rows):
         err.print(f"Showing {len(rows)} of {total}; raise --limit to see more.")
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from impact_graph.api.deps import Services, services, store_dep
 from impact_graph.api.problems import ProblemError, problem_responses
-from impact_graph.candidates import MAX_LIMIT, list_candidates
+from impact_graph.candidates import MAX_LIMIT, list_candidates, stored_documents
 from impact_graph.store.port import GraphStore
 
 router = APIRouter(tags=["entities"])
@@ -73,7 +73,7 @@ def get_candidates(
         raise ProblemError(422, str(e).replace("--label", "label", 1)) from None
     note = ""
     if not rows:
-        docs = store.read_query("MATCH (d:Document) RETURN count(d)", {}, row_cap=1).rows[0][0]
+        docs = stored_documents(store)
         note = (
             "The store holds no documents yet: upload some with POST /documents."
             if not docs
