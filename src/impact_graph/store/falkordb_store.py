@@ -41,7 +41,7 @@ import contextlib
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -368,6 +368,17 @@ class FalkorDBStore(GraphStore):
         run again (`missing_graph`)."""
         self.graph.query("RETURN 1")
 
+    def _on_graph(self, call: Callable[..., Any], *args: Any) -> Any:
+        """``call(*args)``, run once more after `create_graph` when the graph is missing
+        (a restarted server lost a graph never written): one place for every read path."""
+        try:
+            return call(*args)
+        except redis.exceptions.ResponseError as exc:
+            if not missing_graph(exc):
+                raise
+            self.create_graph()
+            return call(*args)
+
     # -- plumbing ------------------------------------------------------------------------
 
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
@@ -384,15 +395,8 @@ class FalkorDBStore(GraphStore):
         self, query: str, params: dict[str, Any] | None = None, *, ro: bool = False
     ) -> list[list[Any]]:
         """Run an internal query; map connection problems to StoreUnavailable."""
-        run = self.graph.ro_query if ro else self.graph.query
         try:
-            try:
-                res = run(query, params)
-            except redis.exceptions.ResponseError as exc:
-                if not missing_graph(exc):
-                    raise
-                self.create_graph()  # a restarted server lost a graph never written
-                res = run(query, params)
+            res = self._on_graph(self.graph.ro_query if ro else self.graph.query, query, params)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             raise self._unavailable(exc) from exc
         except redis.exceptions.BusyLoadingError as exc:
@@ -983,13 +987,7 @@ class FalkorDBStore(GraphStore):
         text = self.graph._build_params_header(params) + query
         command = ["GRAPH.RO_QUERY", self.graph.name, text, "--compact", "timeout", timeout_ms]
         try:
-            try:
-                response = self.graph.execute_command(*command)
-            except redis.exceptions.ResponseError as exc:
-                if not missing_graph(exc):
-                    raise
-                self.create_graph()  # a restarted server lost a graph never written
-                response = self.graph.execute_command(*command)
+            response = self._on_graph(self.graph.execute_command, *command)
         except SchemaVersionMismatchException as exc:  # as the client does: refresh, raise
             self.graph.schema.refresh(exc.version)
             raise
