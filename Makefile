@@ -13,7 +13,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup browser demo stop test test-fast lint format bench clean
+.PHONY: setup browser demo stop test test-fast lint format bench vocab-vectors clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,13 @@ format: setup
 # bench/REPORT.md from them (bench/report.py lists the sizes; --quick for smoke sizes).
 bench: setup
 	$(BIN)/python bench/report.py --run
+
+# The vectors of the vocabulary concepts' entity texts, shipped in the package so no
+# data directory pays the model for them (src/impact_graph/vocab_vectors/): rebuild after
+# editing ontology/vocabularies/*.ttl and commit vectors.npz (tests/test_vocab_vectors.py
+# fails until then).
+vocab-vectors: setup
+	$(BIN)/python -m impact_graph.vocab_vectors
 
 clean:
 	-$(BIN)/impact-graph db stop --data-dir $(DATA)

