@@ -19,6 +19,9 @@ One plain Cypher query that both backends run through the port's read-only
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -88,25 +91,26 @@ def resolve_label(schema: Schema, value: str, parameter: str = "--label") -> str
     )
 
 
-def list_candidates(
-    store: GraphStore,
-    schema: Schema,
-    *,
-    label: str | None = None,
-    min_documents: int = 1,
-    limit: int = 50,
-    timeout_s: float = 10.0,
-) -> tuple[list[Candidate], int]:
-    """Candidate entities sorted by documents, then mentions (both descending), then name;
-    and how many candidates pass the filters in all (before ``limit``).
+#: How a listing may be ordered: the first key, then the others as tie-breakers.
+ORDERS = {
+    "documents": "docs DESC, mentions DESC, n.name, n.id",
+    "mentions": "mentions DESC, docs DESC, n.name, n.id",
+    "name": "toLower(n.name), n.id",
+}
 
-    ``label`` is a class name, Dutch or English label (see `resolve_label`);
-    ``min_documents`` keeps those named in at least that many documents.
-    """
+
+def _filtered(
+    schema: Schema, label: str | None, min_documents: int, min_mentions: int
+) -> tuple[str, dict[str, Any], list[str]]:
+    """The Cypher head shared by the count, the per-class count and the rows: candidates
+    of the wanted classes with at least ``min_documents`` sources, as ``n``, ``docs``
+    and (when ``min_mentions`` asks for it, else later) ``mentions``; its parameters; and
+    the allowed classes. Counting mentions costs a MENTIONS scan per candidate, so the
+    head only does it when the filter needs it."""
     if min_documents < 0:
         raise ValueError("--min-documents must be 0 or more.")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(f"--limit must be between 1 and {MAX_LIMIT}.")
+    if min_mentions < 0:
+        raise ValueError("--min-mentions must be 0 or more.")
     allowed = candidate_labels(schema)
     labels = [resolve_label(schema, label)] if label else allowed
     # The label is one of the ontology's class names (checked above), never user text.
@@ -117,23 +121,80 @@ def list_candidates(
         "labels": labels,
         "status": CANDIDATE,
         "min_docs": min_documents,
-        "limit": limit,
+        "min_mentions": min_mentions,
     }
-    base = (
+    head = (
         f"{match} n.status = $status "
         "WITH n, size(coalesce(n.sources, [])) AS docs WHERE docs >= $min_docs "
     )
+    if min_mentions > 0:
+        head += (
+            "OPTIONAL MATCH (:Chunk)-[m:MENTIONS]->(n) "
+            "WITH n, docs, count(m) AS mentions WHERE mentions >= $min_mentions "
+        )
+    return head, params, allowed
+
+
+def count_by_label(
+    store: GraphStore,
+    schema: Schema,
+    *,
+    min_documents: int = 1,
+    min_mentions: int = 0,
+    timeout_s: float = 10.0,
+) -> dict[str, int]:
+    """How many candidates of each class pass the count filters (classes with none are
+    left out): what a reviewer chooses a type by before listing it."""
+    head, params, allowed = _filtered(schema, None, min_documents, min_mentions)
+    out: dict[str, int] = {}
+    for node_labels, count in store.read_query(
+        head + "RETURN labels(n), count(n)", params, timeout_s=timeout_s, row_cap=1000
+    ).rows:
+        cls = next((x for x in sorted(node_labels or []) if x in allowed), "")
+        if cls:
+            out[cls] = out.get(cls, 0) + int(count or 0)
+    return out
+
+
+def list_candidates(
+    store: GraphStore,
+    schema: Schema,
+    *,
+    label: str | None = None,
+    min_documents: int = 1,
+    min_mentions: int = 0,
+    order: str = "documents",
+    limit: int = 50,
+    offset: int = 0,
+    timeout_s: float = 10.0,
+) -> tuple[list[Candidate], int]:
+    """Candidate entities sorted by documents, then mentions (both descending), then name
+    (``order`` "mentions" puts mentions first, "name" sorts by name alone); and how many
+    candidates pass the filters in all (before ``offset`` and ``limit``).
+
+    ``label`` is a class name, Dutch or English label (see `resolve_label`);
+    ``min_documents`` keeps those named in at least that many documents, ``min_mentions``
+    those mentioned at least that often; ``offset`` skips that many rows (paging).
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"--limit must be between 1 and {MAX_LIMIT}.")
+    if offset < 0:
+        raise ValueError("--offset must be 0 or more.")
+    if order not in ORDERS:
+        raise ValueError(f"--order '{order}' is not one of: {', '.join(ORDERS)}.")
+    head, params, allowed = _filtered(schema, label, min_documents, min_mentions)
+    params.update(limit=limit, offset=offset)
     total_rows = store.read_query(
-        base + "RETURN count(n)", params, timeout_s=timeout_s, row_cap=1
+        head + "RETURN count(n)", params, timeout_s=timeout_s, row_cap=1
     ).rows
     total = int(total_rows[0][0] or 0) if total_rows else 0
-    if total == 0:
-        return [], 0
+    if total == 0 or offset >= total:
+        return [], total
+    if min_mentions == 0:
+        head += "OPTIONAL MATCH (:Chunk)-[m:MENTIONS]->(n) WITH n, docs, count(m) AS mentions "
     rows = store.read_query(
-        base + "OPTIONAL MATCH (:Chunk)-[m:MENTIONS]->(n) "
-        "WITH n, docs, count(m) AS mentions "
-        "RETURN n.id, labels(n), n.name, n.aliases, docs, mentions, n.sources "
-        "ORDER BY docs DESC, mentions DESC, n.name, n.id LIMIT $limit",
+        head + "RETURN n.id, labels(n), n.name, n.aliases, docs, mentions, n.sources "
+        f"ORDER BY {ORDERS[order]} SKIP $offset LIMIT $limit",
         params,
         timeout_s=timeout_s,
         row_cap=limit,
@@ -172,3 +233,30 @@ def list_candidates(
             )
         )
     return out, total
+
+
+#: Characters that make a spreadsheet read a cell as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def candidates_csv(rows: list[Candidate]) -> str:
+    """The rows as CSV with the `COLUMNS` header: lists as JSON text, so a cell stays one
+    cell (as ``impact-graph candidates --csv`` writes them).
+
+    Names come from uploaded documents and the file is meant for a spreadsheet, so a text
+    cell that a spreadsheet would run as a formula ("=HYPERLINK(...)") gets a leading
+    apostrophe, which spreadsheets show as text and do not display.
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for c in rows:
+        cells: list[Any] = []
+        for v in c.as_dict().values():
+            if isinstance(v, list):
+                v = json.dumps(v, ensure_ascii=False)
+            if isinstance(v, str) and v.startswith(_FORMULA_START):
+                v = "'" + v
+            cells.append(v)
+        w.writerow(cells)
+    return buf.getvalue()

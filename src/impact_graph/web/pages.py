@@ -9,6 +9,7 @@ sentence with status 422; a store that is down gives a 503 page that says so.
 from __future__ import annotations
 
 import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -329,3 +330,241 @@ def evidence_map(
 def upload_page() -> HTMLResponse:
     """A form that posts to ``POST /documents`` with the API key the user types."""
     return page("upload.html")
+
+
+# --- candidates ---
+
+#: Rows on one page of the candidate list.
+CANDIDATE_PAGE = 50
+#: Longest example sentence shown in the list (the entity page shows them whole).
+QUOTE_CHARS = 240
+CANDIDATE_SORTS = {"documents": "documenten", "mentions": "vermeldingen", "name": "naam"}
+
+
+def _whole_number(name: str, value: str, what: str, highest: int) -> int:
+    """A form field that must be a whole number from 0 to ``highest``: the number, or a
+    ValueError whose Dutch sentence names the field and what to type instead."""
+    text = value.strip() or "0"
+    if not (text.isascii() and text.isdigit()) or int(text) > highest:
+        most = f"{highest:,}".replace(",", ".")  # Dutch thousands separator
+        raise ValueError(
+            f"{what} ('{name}') moet een heel getal van 0 tot en met {most} zijn, niet '{value}'."
+        )
+    return int(text)
+
+
+def vocabulary_files_by_class(svc: Services) -> dict[str, list[str]]:
+    """The vocabulary file(s) whose concepts become nodes of each class, as paths a
+    reviewer can open in the checkout ("ontology/vocabularies/interventions.ttl"): where a
+    candidate goes once someone decides it is a concept. Each scheme lives in the file
+    named after it (``interventions`` in ``interventions.ttl``); the folder path is shown
+    only when that file is really there."""
+    from impact_graph.ontology import ontology_dir
+
+    folder = ontology_dir() / "vocabularies"
+    out: dict[str, list[str]] = {}
+    try:
+        schemes = list(svc.vocab.schemes.values())
+    except Exception:  # the list is help text; the page works without it
+        log.debug("vocabularies unavailable", exc_info=True)
+        return out
+    for sch in sorted(schemes, key=lambda s: s.name):
+        if sch.pg_label:
+            name = f"{sch.name}.ttl"
+            shown = f"ontology/vocabularies/{name}" if (folder / name).is_file() else name
+            out.setdefault(sch.pg_label, []).append(shown)
+    return out
+
+
+#: Where a sentence ends, for cutting an example out of a chunk's text: ., ! or ? before
+#: a space or the end (not the point in "€ 40.000" or "o.a."), or a line break.
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+
+
+def _around(text: str, start: int, end: int) -> dict[str, str] | None:
+    """The sentence of ``text`` around ``text[start:end]`` (cut at ``.``, ``!``, ``?`` or a
+    line break, and to about `QUOTE_CHARS`), as before / mention / after, so the page can
+    mark the name inside its sentence. None when the offsets do not fit the text."""
+    if not 0 <= start < end <= len(text):
+        return None
+    room = max(QUOTE_CHARS - (end - start), 40) // 2
+    lo = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    stop = _SENTENCE_END.search(text, end)
+    hi = stop.end() if stop else len(text)
+    before, after = text[lo:start], text[end:hi]
+    if len(before) > room:
+        before = "… " + before[-room:].split(" ", 1)[-1]
+    if len(after) > room:
+        after = after[:room].rsplit(" ", 1)[0] + " …"
+    return {
+        "before": " ".join(before.split()) + (" " if before[-1:].isspace() else ""),
+        "mention": " ".join(text[start:end].split()),
+        "after": (" " if after[:1].isspace() else "") + " ".join(after.split()),
+    }
+
+
+def _example_sentences(store: Any, ids: list[str]) -> dict[str, dict[str, str]]:
+    """One sentence per candidate around its first mention (a ``MENTIONS`` edge's offsets
+    in its chunk's text), with the document it is in: what a reviewer reads to judge a
+    name without opening it. Two queries for the whole page, whatever its length; read
+    from the edges and chunks, not from a node's span list."""
+    if not ids:
+        return {}
+    firsts = store.read_query(
+        "MATCH (n:Node) WHERE n.id IN $ids "
+        "MATCH (c:Chunk)-[m:MENTIONS]->(n) "
+        "WITH n.id AS id, c.id AS chunk, m.start AS start, m.end AS end "
+        "ORDER BY chunk, start "
+        "RETURN id, head(collect([chunk, start, end]))",
+        {"ids": ids},
+        timeout_s=10.0,
+        row_cap=len(ids),
+    ).rows
+    chunks = sorted({str(first[0]) for _id, first in firsts if first})
+    if not chunks:
+        return {}
+    texts = {
+        str(cid): (text or "", int(cstart or 0), str(did), "" if title is None else str(title))
+        for cid, text, cstart, did, title in store.read_query(
+            "MATCH (c:Chunk) WHERE c.id IN $ids "
+            "MATCH (d:Document)-[:HAS_CHUNK]->(c) "
+            "RETURN c.id, c.text, c.start, d.id, d.title",
+            {"ids": chunks},
+            timeout_s=10.0,
+            row_cap=len(chunks),
+        ).rows
+    }
+    out: dict[str, dict[str, str]] = {}
+    for nid, first in firsts:
+        if not first or str(first[0]) not in texts:
+            continue
+        text, cstart, did, title = texts[str(first[0])]
+        try:
+            quote = _around(text, int(first[1]) - cstart, int(first[2]) - cstart)
+        except (TypeError, ValueError):  # an edge without offsets: no example, no error
+            quote = None
+        if quote:
+            out[str(nid)] = {**quote, "document_id": did, "title": title}
+    return out
+
+
+@router.get("/kandidaten", response_class=HTMLResponse)
+def candidates_page(
+    label: str = Query("", max_length=60),
+    min_documents: str = Query("1", max_length=20),
+    min_mentions: str = Query("0", max_length=20),
+    sort: str = Query("documents", max_length=20),
+    offset: str = Query("0", max_length=20),
+    svc: Services = Depends(services),  # noqa: B008
+) -> HTMLResponse:
+    """Names the ingest found that no vocabulary knows, by type, with their document and
+    mention counts and one example sentence, for the people who curate the vocabularies;
+    with what a candidate is, which file to add it to, and a CSV download."""
+    from impact_graph.candidates import (
+        MAX_LIMIT,
+        candidate_labels,
+        count_by_label,
+        list_candidates,
+        resolve_label,
+        stored_documents,
+    )
+
+    schema = svc.schema
+    dutch = {c.label: c.label_nl or c.label for c in schema.node_classes}
+    classes = candidate_labels(schema)
+    form = {
+        "label": label.strip(),
+        "min_documents": min_documents.strip(),
+        "min_mentions": min_mentions.strip(),
+        "sort": sort if sort in CANDIDATE_SORTS else "documents",
+    }
+    ctx: dict[str, Any] = {
+        "form": form,
+        "classes": [(c, dutch.get(c, c)) for c in classes],
+        "sorts": CANDIDATE_SORTS,
+        "files": vocabulary_files_by_class(svc),
+        "error": None,
+        "rows": [],
+        "total": 0,
+        "counts": {},
+        "documents": None,
+        "quotes": {},
+        "offset": 0,
+        "page_size": CANDIDATE_PAGE,
+        "csv_limit": MAX_LIMIT,
+    }
+    try:
+        if sort not in CANDIDATE_SORTS:
+            raise ValueError(
+                f"Sorteren ('sort') kan op {', '.join(CANDIDATE_SORTS.values())} "
+                f"(documents, mentions, name), niet op '{sort}'."
+            )
+        docs_min = _whole_number(
+            "min_documents", min_documents, "Minimaal aantal documenten", 10**6
+        )
+        mentions_min = _whole_number(
+            "min_mentions", min_mentions, "Minimaal aantal vermeldingen", 10**9
+        )
+        start = _whole_number("offset", offset, "De positie in de lijst", 10**7)
+        cls = None
+        if form["label"]:
+            try:
+                cls = resolve_label(schema, form["label"], parameter="label")
+            except ValueError:
+                raise ValueError(
+                    f"Soort ('label') '{form['label']}' kan geen kandidaat zijn; kies een van: "
+                    + ", ".join(dutch.get(c, c) for c in classes)
+                    + "."
+                ) from None
+            form["label"] = cls
+    except ValueError as e:
+        ctx["error"] = str(e)
+        return page("candidates.html", status=422, **ctx)
+    try:
+        store = svc.store()
+        rows, total = list_candidates(
+            store,
+            schema,
+            label=cls,
+            min_documents=docs_min,
+            min_mentions=mentions_min,
+            order=form["sort"],
+            limit=CANDIDATE_PAGE,
+            offset=start,
+        )
+        ctx["counts"] = count_by_label(
+            store, schema, min_documents=docs_min, min_mentions=mentions_min
+        )
+        if not rows:
+            ctx["documents"] = stored_documents(store)
+        ctx["quotes"] = _example_sentences(store, [c.id for c in rows])
+    except StoreError as e:
+        return store_down(e)
+    filters = [
+        (k, v)
+        for k, v in (
+            ("label", cls or ""),
+            ("min_documents", str(docs_min)),
+            ("min_mentions", str(mentions_min)),
+        )
+        if v and not (k == "min_documents" and v == "1") and not (k == "min_mentions" and v == "0")
+    ]
+    ctx.update(
+        rows=rows,
+        total=total,
+        offset=start,
+        filtered=bool(filters),
+        filter_query=urlencode(filters),
+        page_query=urlencode([*filters, ("sort", form["sort"])]),
+        csv_href="/candidates?"
+        + urlencode(
+            [("format", "csv"), ("limit", str(MAX_LIMIT))]
+            + [("label", cls)] * bool(cls)
+            + [
+                ("min_documents", str(docs_min)),
+                ("min_mentions", str(mentions_min)),
+                ("order", form["sort"]),
+            ]
+        ),
+    )
+    return page("candidates.html", **ctx)

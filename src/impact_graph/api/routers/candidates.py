@@ -11,11 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from impact_graph.api.deps import Services, services, store_dep
 from impact_graph.api.problems import ProblemError, problem_responses
-from impact_graph.candidates import MAX_LIMIT, list_candidates, stored_documents
+from impact_graph.candidates import (
+    MAX_LIMIT,
+    ORDERS,
+    candidates_csv,
+    list_candidates,
+    stored_documents,
+)
 from impact_graph.store.port import GraphStore
 
 router = APIRouter(tags=["entities"])
@@ -50,9 +57,13 @@ class CandidateList(BaseModel):
     summary="Candidate entities (not in any vocabulary) for review",
     description=(
         "Entities with status `candidate`, most documents first. `label` takes a class "
-        "name or its Dutch/English label (e.g. `Intervention`, `Interventie`)."
+        "name or its Dutch/English label (e.g. `Intervention`, `Interventie`). "
+        "`format=csv` answers the same rows as CSV (the web page's download)."
     ),
-    responses=problem_responses(401, 422, 503),
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {}}},
+        **problem_responses(401, 422, 503),
+    },
 )
 def get_candidates(
     label: str | None = Query(
@@ -61,16 +72,37 @@ def get_candidates(
     min_documents: int = Query(
         1, ge=0, le=1_000_000, description="Only names found in at least this many documents."
     ),
+    min_mentions: int = Query(
+        0, ge=0, le=1_000_000_000, description="Only names mentioned at least this often."
+    ),
+    order: str = Query(
+        "documents",
+        pattern=f"^({'|'.join(ORDERS)})$",
+        description="documents (default), mentions or name: the first sort key.",
+    ),
     limit: int = Query(50, ge=1, le=MAX_LIMIT, description=f"Rows (1-{MAX_LIMIT})."),
+    format: str = Query("json", pattern="^(json|csv)$", description="json (default) or csv."),
     store: GraphStore = Depends(store_dep),  # noqa: B008
     svc: Services = Depends(services),  # noqa: B008
 ) -> Any:
     try:
         rows, total = list_candidates(
-            store, svc.schema, label=label, min_documents=min_documents, limit=limit
+            store,
+            svc.schema,
+            label=label,
+            min_documents=min_documents,
+            min_mentions=min_mentions,
+            order=order,
+            limit=limit,
         )
     except ValueError as e:
         raise ProblemError(422, str(e).replace("--label", "label", 1)) from None
+    if format == "csv":
+        return Response(
+            candidates_csv(rows).encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="kandidaten.csv"'},
+        )
     note = ""
     if not rows:
         docs = stored_documents(store)
