@@ -309,6 +309,13 @@ def test_pages_through_a_long_list(
     assert 'rel="prev">Vorige 3</a>' in page
     past = client.get("/kandidaten", params={"offset": 500}).text
     assert "Deze pagina is leeg" in past and rows_of(past) == []
+    # A list longer than one CSV can hold says so next to the link.
+    import impact_graph.candidates
+
+    monkeypatch.setattr(impact_graph.candidates, "MAX_LIMIT", 4)
+    page = client.get("/kandidaten").text
+    assert f"Download als CSV</a> (de eerste 4 van de {len(everything)})." in page
+    assert "/candidates?format=csv&amp;limit=4&amp;" in page
 
 
 # --- escaping and bad input ----------------------------------------------------------------

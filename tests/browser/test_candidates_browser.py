@@ -48,6 +48,12 @@ def test_candidates_page_filters_and_links(web: Page, hostile_candidate: None) -
     assert HOSTILE in names  # shown as its text...
     assert web.page.evaluate("document.querySelectorAll('main img').length") == 0  # ...no tag
     web.shot("kandidaten")
+    # The explanation opens on a click and names the file for each type.
+    file_cell = web.page.get_by_text("ontology/vocabularies/interventions.ttl")
+    assert not file_cell.is_visible()
+    web.page.get_by_text("Wat doe je met een kandidaat?").click()
+    assert file_cell.is_visible()
+    web.shot("kandidaten-uitleg")
     # Choose a type in the form and submit it, as a user would.
     web.page.get_by_label("Soort").select_option("Actor")
     web.page.get_by_role("button", name="Toon").click()
