@@ -6,6 +6,10 @@ the invariants are kept:
 * **Idempotent.** A document whose content hash equals the stored one is skipped before
   any NLP or embedding, which is what makes re-ingesting an unchanged corpus cheap. A
   changed document is written with one ``upsert_batch``, which replaces its own facts.
+  A file whose raw bytes hash as when it was last read whole is not even parsed: the
+  file index (`impact_graph.ingest.file_index`) gives its documents' ids and hashes,
+  which are checked against the store's exactly as a parsed file's would be. The known
+  entities are only read from the store once a document actually needs extraction.
 * **Whole or nothing, resumable.** One ``upsert_batch`` per document (the store makes it
   atomic). After a kill, documents the store marks incomplete are rolled back first, and
   the rerun skips what is already written and finishes the rest.
@@ -64,6 +68,13 @@ from impact_graph.ingest.document import Document, has_pseudonymous_ids, same_so
 from impact_graph.ingest.embed import DEFAULT_BATCH_SIZE
 from impact_graph.ingest.errors import IngestError
 from impact_graph.ingest.extraction import EntityRef, Extraction
+from impact_graph.ingest.file_index import (
+    INDEX_FILE,
+    FileIndex,
+    IndexedDocument,
+    IndexEntry,
+    file_digest,
+)
 from impact_graph.ingest.mapping import batch_counts, entity_texts, to_batch
 from impact_graph.ingest.report import DocumentOutcome, IngestReport
 from impact_graph.schema import Schema
@@ -483,6 +494,7 @@ class Pipeline:
         self.console = console or Console(stderr=True)
         self.known: KnownEntities = {}
         self._known_seen: set[tuple[str, str]] = set()
+        self._known_loaded = False
         # Run state (reset by run()).
         self._report = IngestReport()
         self._lock = threading.RLock()  # the report and the rejected/ folder, across stages
@@ -495,6 +507,12 @@ class Pipeline:
         self._stored_pseudonymous = False
         self._dry_run = False
         self._kept: dict[Path, Path] = {}
+        self._file_index: FileIndex | None = None
+        #: Files read (parsed) this run that may get a file index entry at its end:
+        #: (key, file, raw digest, documents, whether any was pseudonymised).
+        self._index_candidates: list[tuple[str, Path, str, tuple[IndexedDocument, ...], bool]] = []
+        self._failed_files: set[Path] = set()
+        self._secret_fp: str | None = None
         #: Texts that must wait before an idle embed stage gets them (1: any document).
         self._idle_flush = 1
 
@@ -646,6 +664,7 @@ class Pipeline:
         self._report = report = IngestReport(dry_run=dry_run)
         self.times = times = RunTimes()
         self._pending, self._dry_run, self._kept = [], dry_run, {}
+        self._index_candidates, self._failed_files = [], set()
         self._on_document = on_document
         emb_before = self._embed_counts()
 
@@ -655,7 +674,10 @@ class Pipeline:
             self._roll_back_incomplete(store)
         self._hashes = dict(store.document_hashes())
         self._stored_pseudonymous = has_pseudonymous_ids(self._hashes)
-        self._load_known(store)
+        # Read from the store by the first document that needs extraction (`_prepare`):
+        # a run of unchanged files never needs them.
+        self.known, self._known_seen, self._known_loaded = {}, set(), False
+        self._file_index = FileIndex(self.settings.data_path / INDEX_FILE)
 
         files = list(self._files(paths))
         report.files = len(files)
@@ -663,7 +685,7 @@ class Pipeline:
         self._start_stages()
         try:
             with self._progress(progress, len(files)) as bar:
-                for n, (file, root) in enumerate(files):
+                for n, (file, root, resolved) in enumerate(files):
                     if stop is not None and stop():
                         report.notes.append(
                             f"stopped early: {n} of {len(files)} files were read; run the "
@@ -671,7 +693,7 @@ class Pipeline:
                         )
                         break
                     bar.read(file)
-                    self._ingest_file(file, root, explicit)
+                    self._ingest_file(file, root, explicit, resolved)
                 # Every file is read; what is left is the model and the writes (the
                 # demo's last ~30 s): say so, or the bar sits at "51/52 <file>".
                 bar.reading_done()
@@ -688,6 +710,8 @@ class Pipeline:
             raise
         finally:
             _gil_switch(-1)
+        if not dry_run:
+            self._save_file_index()
 
         hits, misses = self._embed_counts()
         report.embed_cached, report.embedded = hits - emb_before[0], misses - emb_before[1]
@@ -703,20 +727,28 @@ class Pipeline:
 
     # --- steps -----------------------------------------------------------------------
 
-    def _files(self, paths: Sequence[Path | str]) -> Iterator[tuple[Path, Path]]:
-        """(file, root) pairs: each file with the path given on the command line."""
+    def _files(self, paths: Sequence[Path | str]) -> Iterator[tuple[Path, Path, tuple[Path, Path]]]:
+        """(file, root, (file resolved, root resolved)): each file with the path given on
+        the command line; the resolved paths go into the file index's key."""
         from impact_graph.ingest.readers import iter_files
 
         seen: set[Path] = set()
         for given in paths:
             root = Path(given)
+            root_resolved = root.resolve()
             for f in iter_files([root]):
                 key = f.resolve()
                 if key not in seen:
                     seen.add(key)
-                    yield f, root
+                    yield f, root, (key, root_resolved)
 
-    def _ingest_file(self, file: Path, root: Path, kind: str | None) -> None:
+    def _ingest_file(
+        self,
+        file: Path,
+        root: Path,
+        kind: str | None,
+        resolved: tuple[Path, Path] | None = None,
+    ) -> None:
         from impact_graph.ingest.readers import read_file
 
         if not file.exists():  # nothing to keep aside; say so and go on
@@ -727,9 +759,17 @@ class Pipeline:
             )
             self._done(DocumentOutcome(file=file.as_posix(), doc_id="", status="failed"))
             return
+        key = FileIndex.key(file, root, kind, resolved)
         try:
             with self._timed("read"):
+                digest = file_digest(file, self.config.max_bytes)
+                if digest is not None and self._unchanged_by_index(file, key, digest):
+                    return
                 result = read_file(file, root=root, kind=kind, max_bytes=self.config.max_bytes)
+                # Hashed before and after the read: an entry must never pair bytes with
+                # documents read from other bytes (a file being rewritten meanwhile).
+                if digest is not None and file_digest(file, self.config.max_bytes) != digest:
+                    digest = None
         except IngestError as e:
             self._fail(file, e.reason, e.hint, where=e.where)
             return
@@ -740,8 +780,9 @@ class Pipeline:
             return
         for err in result.errors:
             self._fail(file, err.reason, err.hint, where=err.where)
+        seen: list[tuple[IndexedDocument, bool]] = []
         for doc in result.documents:
-            self._prepare(file, doc)
+            self._prepare(file, doc, seen)
             waiting = sum(p.n_texts for p in self._pending)
             # Hand over at flush_texts, or at once when the embed stage has nothing to
             # do: the model never waits for a group to fill (at the start of a run it
@@ -750,17 +791,31 @@ class Pipeline:
             idle = self._embed_stage is not None and self._embed_stage.idle
             if waiting >= self.config.flush_texts or (idle and waiting >= self._idle_flush):
                 self._flush()
+        if digest is not None and not result.errors and len(seen) == len(result.documents):
+            docs = tuple(d for d, _ in seen)
+            self._index_candidates.append((key, file, digest, docs, any(p for _, p in seen)))
 
-    def _prepare(self, file: Path, doc: Document) -> None:
-        """Pseudonymise, skip if unchanged, extract, chunk; queue for embedding."""
+    def _prepare(
+        self, file: Path, doc: Document, seen: list[tuple[IndexedDocument, bool]] | None = None
+    ) -> None:
+        """Pseudonymise, skip if unchanged, extract, chunk; queue for embedding.
+
+        ``seen`` gets the document as stored (id, hash, kind) and whether it was
+        pseudonymised, for the file index, once it got that far."""
         stage = "pseudonymising"
         source_id = doc.id
         try:
-            if needs_pseudonymisation(doc):
+            pseudonymised = needs_pseudonymisation(doc)
+            if pseudonymised:
                 from impact_graph.ingest.privacy import pseudonymise_document
 
                 with self._timed("pseudonymise"):
                     doc = pseudonymise_document(doc, self.pseudonymiser)
+            if seen is not None:
+                indexed = IndexedDocument(
+                    doc.id, doc.content_hash, source_id, doc.kind, doc.kind_reason
+                )
+                seen.append((indexed, pseudonymised))
             outcome = DocumentOutcome(
                 file=file.as_posix(),
                 doc_id=doc.id,
@@ -786,6 +841,10 @@ class Pipeline:
                 return
             outcome.status = "changed" if stored is not None or replaces else "new"
             stage = "extracting"
+            if not self._known_loaded:
+                stage = "reading the known entities"
+                self._load_known(self.store)
+                stage = "extracting"
             with self._timed("extract"):
                 extraction = self._extract(doc)
             stage = "chunking"
@@ -995,6 +1054,7 @@ class Pipeline:
                         self.store.delete_document(old)
                         self._hashes.pop(old, None)
                 if result.skipped:  # written meanwhile by another run with the same hash
+                    self._hashes[p.doc.id] = p.doc.content_hash
                     with self._lock:
                         p.outcome.status = "unchanged"
                         self._report.unchanged += 1
@@ -1023,8 +1083,11 @@ class Pipeline:
     # --- known entities (cross-document resolution) ---------------------------------
 
     def _load_known(self, store: GraphStore) -> None:
-        """One read query per entity label: what the graph already knows by name."""
-        self.known, self._known_seen = {}, set()
+        """One read query per entity label: what the graph already knows by name.
+
+        Called by the run's first document that needs extraction, not at the run's
+        start: before it nothing was written, so it reads what the start would have."""
+        self.known, self._known_seen, self._known_loaded = {}, set(), True
         for label in self.schema.labels:
             if label in STRUCTURAL_LABELS:
                 continue
@@ -1050,6 +1113,76 @@ class Pipeline:
             if ent.label not in STRUCTURAL_LABELS:
                 self._add_known(ent.label, ent.key, ent.name, [m.surface for m in ent.merges])
 
+    # --- the file index (unchanged files skipped without parsing) ---------------------
+
+    def _unchanged_by_index(self, file: Path, key: str, digest: str) -> bool:
+        """Report ``file``'s documents unchanged if its bytes are those the index knows
+        and the store holds each document with the same hash and no other version of
+        its source -- the same test `_prepare` makes on a parsed file. False (read it)
+        on any doubt."""
+        from impact_graph.ingest.readers import format_of
+
+        index = self._file_index
+        entry = index.get(key) if index is not None else None
+        if index is None or entry is None or entry.raw != digest or not entry.documents:
+            return False
+        try:
+            fmt = format_of(file)
+        except IngestError:
+            return False
+        if entry.stamp != index.stamp(fmt):
+            return False
+        if entry.secret is not None and entry.secret != self._secret_fingerprint():
+            return False
+        pseudonymous = self._stored_pseudonymous or self._pseudonymiser is not None
+        token_of = (lambda s: self.pseudonymiser.token(s)) if pseudonymous else None
+        for d in entry.documents:
+            if self._hashes.get(d.id) != d.content_hash:
+                return False
+            if same_source_ids(d.source_id, d.id, self._hashes, token_of):
+                return False
+        with self._lock:
+            for d in entry.documents:
+                self._report.unchanged += 1
+                self._done(
+                    DocumentOutcome(
+                        file=file.as_posix(),
+                        doc_id=d.id,
+                        status="unchanged",
+                        kind=d.kind,
+                        kind_reason=d.kind_reason,
+                    )
+                )
+        return True
+
+    def _secret_fingerprint(self) -> str:
+        """A keyed token of a fixed text: the same for the same pseudonym secret, so an
+        index entry of a pseudonymised document is used only under the secret it was
+        made with (ids and text depend on it); it does not reveal the secret."""
+        if self._secret_fp is None:
+            self._secret_fp = self.pseudonymiser.token("impact-graph file index", 32)
+        return self._secret_fp
+
+    def _save_file_index(self) -> None:
+        """Give an index entry to each file read whole this run whose every document is
+        now stored with its hash (written or found unchanged); then save the index."""
+        index = self._file_index
+        if index is None:
+            return
+        from impact_graph.ingest.readers import format_of
+
+        for key, file, digest, docs, pseudonymised in self._index_candidates:
+            if file in self._failed_files:
+                continue
+            if any(self._hashes.get(d.id) != d.content_hash for d in docs):
+                continue
+            stamp = index.stamp(format_of(file))
+            if stamp is None:
+                continue
+            secret = self._secret_fingerprint() if pseudonymised else None
+            index.put(key, IndexEntry(digest, stamp, secret, docs))
+        index.save()
+
     # --- resume ----------------------------------------------------------------------
 
     def _roll_back_incomplete(self, store: GraphStore) -> None:
@@ -1065,6 +1198,7 @@ class Pipeline:
 
     def _fail(self, file: Path, reason: str, hint: str, where: str | None = None) -> None:
         with self._lock:  # the write stage fails documents too
+            self._failed_files.add(file)  # no file index entry: tried again next time
             kept = None if self._dry_run else self._keep_aside(file, reason, hint)
             self._report.fail(where or file.as_posix(), reason, hint, kept)
             self._done(DocumentOutcome(file=file.as_posix(), doc_id="", status="failed"))
