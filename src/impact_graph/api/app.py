@@ -81,6 +81,7 @@ def create_app(
     embedder: Any = None,
     warm_up: bool = True,
     warm_sparql: bool | None = None,
+    lean: bool = True,
 ) -> FastAPI:
     """Build the API for ``settings`` (default: from the environment).
 
@@ -88,7 +89,10 @@ def create_app(
     costs seconds to load); ``warm_up`` loads the model right after the store opens so
     the first search does not pay for it. ``warm_sparql`` (default: as ``warm_up``)
     starts the embedded RDF view's SPARQL query workers at start-up, so the first
-    ``/sparql`` query does not pay for starting them.
+    ``/sparql`` query does not pay for starting them. ``lean`` answers POST /cypher and
+    POST /sparql before FastAPI's routing (`impact_graph.api.lean`: same handlers, key
+    check and error answers, less CPU per request); ``False`` leaves them to their
+    routes, the reference the lean path is tested against.
 
     Raises ``ValueError`` with a sentence when the API settings are invalid (e.g. an
     entry of ``IMPACT_GRAPH_API_KEYS`` that is not a sha256 digest).
@@ -184,6 +188,10 @@ def create_app(
     app.include_router(ontology.router, dependencies=read)
     app.include_router(network.router, dependencies=read)
     app.include_router(web.router)  # the Dutch web UI; its "/" wins over the redirect below
+    if lean:
+        from impact_graph.api import lean as lean_path
+
+        lean_path.install(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

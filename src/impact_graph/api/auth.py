@@ -145,3 +145,15 @@ def require_read_key(
     checker = _checker(request)
     if checker.read_key_required:
         checker.check(_presented_key(bearer, header_key), write=False)
+
+
+async def check_read_key(request: Request) -> None:
+    """`require_read_key` for code that runs before FastAPI's dependency injection (the
+    lean path of POST /cypher and /sparql, `impact_graph.api.lean`): the key is read by
+    the same two security schemes and checked by the same `KeyChecker`, so the answer
+    (and its 401/403 sentence) is the one the dependency gives."""
+    checker = _checker(request)
+    if checker.read_key_required:
+        bearer = await bearer_scheme(request)
+        header_key = await api_key_scheme(request)
+        checker.check(_presented_key(bearer, header_key), write=False)

@@ -19,6 +19,7 @@ import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from impact_graph.api.deps import services
@@ -172,8 +173,16 @@ def sparql_get(request: Request, query: QueryParam = None, fmt: FormatParam = No
     response_class=Response,
 )
 async def sparql_post(request: Request, fmt: FormatParam = None) -> Response:
-    from fastapi.concurrency import run_in_threadpool
+    # Served by `impact_graph.api.lean` before routing; this route is what the OpenAPI
+    # document shows, and what an app built with ``lean=False`` answers with.
+    return await post_answer(request, fmt)
 
+
+async def post_answer(request: Request, fmt: str | None) -> Response:
+    """POST /sparql: the query from an ``application/sparql-query`` body or a form, run
+    in a worker thread (`_answer`), or a `ProblemError`. ``fmt`` is the URL's
+    ``format=``. Shared by the route and the lean path, so both answer alike; the read
+    key is checked before this by either."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     query: str | None
     if ctype == "application/sparql-query":
