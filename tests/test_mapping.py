@@ -10,7 +10,13 @@ import pytest
 
 from impact_graph.ingest.chunking import chunk_extraction
 from impact_graph.ingest.extraction import Entity, Extraction, Relation
-from impact_graph.ingest.mapping import CONTEXT_LABELS, MappingError, entity_texts, to_batch
+from impact_graph.ingest.mapping import (
+    CONTEXT_LABELS,
+    MappingError,
+    entity_texts,
+    sentence_finder,
+    to_batch,
+)
 from impact_graph.model import make_id, parse_span_ref
 from impact_graph.search.arms import ENTITY_LABELS
 from tests.factories import plan_document
@@ -130,6 +136,35 @@ def test_mentions_and_provenance_point_at_the_text(schema) -> None:  # type: ign
     addresses = next(e for e in batch.edges if e.type == "ADDRESSES")
     _, s, e = parse_span_ref(addresses.spans[0])
     assert TEXT[s:e] == "Welzijn op Recept vermindert eenzaamheid bij ouderen."
+    # A MENTIONS edge's span is the sentence holding the mention (the stores keep an
+    # entity's sentences there, not on the shared node).
+    for m in mentions:
+        (ref,) = m.spans
+        _, s, e = parse_span_ref(ref)
+        assert s <= int(m.props["start"]) and int(m.props["end"]) <= e
+        assert (s, e) == ex.sentence_of(int(m.props["start"]))
+    wad = next(e for e in mentions if e.props["surface"] == "gemeente Wadstede")
+    _, s, e = parse_span_ref(wad.spans[0])
+    assert TEXT[s:e] == "Het programma loopt in de gemeente Wadstede."
+
+
+def test_sentence_finder_answers_as_sentence_of() -> None:
+    """The bisection `to_batch` uses gives `Extraction.sentence_of`'s answer for every
+    offset: inside a sentence, between sentences, past the end, an empty sentence, and
+    unsorted sentences (where it falls back to the walk)."""
+    ex = _extraction()
+    text_len = len(TEXT)
+    for sentences in (
+        ex.sentences,
+        [(0, 10), (10, 10), (10, 30), (40, 60)],
+        [(40, 60), (0, 10)],
+        [(0, 30), (20, 50)],
+        [],
+    ):
+        ex.sentences = list(sentences)
+        find = sentence_finder(ex)
+        for offset in range(-1, text_len + 2):
+            assert find(offset) == ex.sentence_of(offset), (sentences, offset)
 
 
 def test_entity_texts_use_definitions_and_only_vector_labels(schema) -> None:  # type: ignore[no-untyped-def]

@@ -153,10 +153,15 @@ def test_end_to_end_facts_spans_provenance_privacy(
     for text, c_start, s, e, surface, key in mentions:
         assert text[s - c_start : e - c_start] == surface and key == f"{s}-{e}"
 
-    # Provenance on every node and every edge.
+    # Provenance on every node (its documents) and every edge (documents and sentence
+    # spans; an entity's sentences are the spans of its MENTIONS edges, which hold the
+    # mention: nodes keep no span list, see falkordb_store._MERGE_PROVENANCE).
     for q in (
-        "MATCH (n) WHERE n.sources IS NULL OR size(n.sources) = 0 "
-        "OR n.spans IS NULL OR size(n.spans) = 0 RETURN count(n)",
+        "MATCH (n) WHERE n.sources IS NULL OR size(n.sources) = 0 RETURN count(n)",
+        "MATCH (n) WHERE n.spans IS NOT NULL RETURN count(n)",
+        "MATCH ()-[m:MENTIONS]->() WHERE NOT any(s IN m.spans WHERE "
+        "toInteger(split(split(s, '#')[1], '-')[0]) <= m.start "
+        "AND toInteger(split(split(s, '#')[1], '-')[1]) >= m.end) RETURN count(m)",
         "MATCH ()-[r]->() WHERE r.sources IS NULL OR size(r.sources) = 0 "
         "OR r.spans IS NULL OR size(r.spans) = 0 RETURN count(r)",
     ):

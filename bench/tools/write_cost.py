@@ -304,6 +304,7 @@ def _segment(query: str) -> str:
         (r"MERGE \(n:Node:(\w+)", "node merge"),
         (r"MATCH \(n:(\w+) \{id: r.id\}\) WITH n, vecf32", "vector set"),
         (r"MATCH \(n:(\w+) \{id: r.id\}\) SET n.embedding", "vector set"),
+        (r"MATCH \(n:(\w+) \{id: r.id\}\) WHERE n.embedding IS NULL", "vector set"),
         (r"MERGE \(a\)-\[e:(\w+)", "edge merge"),
     ):
         m = re.search(pattern, query)
@@ -432,7 +433,10 @@ def growth(
                     f"ms/doc, client {stretches[-1]['client_ms']:.1f} ms/doc{rdf_note}"
                 )
                 s0, c0, rdf_cpu = s1, c1, 0.0
-        nodes = store._q("MATCH (n:Node) RETURN count(n), max(size(n.sources)), max(size(n.spans))")
+        nodes = store._q("MATCH (n:Node) RETURN count(n), max(size(n.sources))")
+        edges = store._q(
+            "MATCH ()-[e]->() RETURN count(e), max(size(e.sources)), max(size(e.spans))"
+        )
     finally:
         store.clear()
         store.close()
@@ -444,7 +448,9 @@ def growth(
         "splits": splits,
         "nodes": nodes[0][0],
         "max_sources": nodes[0][1],
-        "max_spans": nodes[0][2],
+        "edges": edges[0][0],
+        "max_edge_sources": edges[0][1],
+        "max_edge_spans": edges[0][2],
     }
 
 
@@ -533,8 +539,9 @@ def print_growth(result: dict[str, Any]) -> None:
         for key, v in list(sp["segments"].items())[:8]:
             console.print(f"    {v['profiled_ms']:7.2f}  {key}")
     console.print(
-        f"  at the end: {result['nodes']} nodes; longest provenance lists: "
-        f"{result['max_sources']} sources, {result['max_spans']} spans"
+        f"  at the end: {result['nodes']} nodes, {result['edges']} edges; longest "
+        f"provenance lists: a node's {result['max_sources']} sources (nodes keep no spans), "
+        f"an edge's {result['max_edge_sources']} sources and {result['max_edge_spans']} spans"
     )
 
 

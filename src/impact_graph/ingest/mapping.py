@@ -7,21 +7,28 @@ the graph in the same shape:
 * ``Document`` node (metadata only, never the raw text: the pseudonymised text lives in
   its chunks), ``Chunk`` nodes with ``HAS_CHUNK``;
 * one node per entity (``make_id(label, key)``), ``MENTIONS`` from the chunk holding each
-  mention with the mention's document offsets (``key = "start-end"``);
+  mention with the mention's document offsets (``start``, ``end``, ``key = "start-end"``)
+  and the span of the sentence holding it (``spans``);
 * relation edges with the spans of the sentences that state them;
 * ``DERIVED_FROM`` from claims (Evidence, Effect, Goal) to the document, and ``IN_AREA``
   from the document to its area when the metadata names one.
 
 Provenance: every node and edge carries the ``span_ref`` of the text it came from
-(sentence spans for entities and relations, the mention itself for MENTIONS, the chunk
-span for chunks). Labels and relationship types are checked against the ontology's
-`Schema`, so a rule that invents a name fails loudly here instead of writing it.
+(sentence spans for entities, relations and MENTIONS, the chunk span for chunks). The
+graph stores keep the spans of edges only: an entity's sentence spans are the spans of
+its incoming MENTIONS edges, so a node shared by thousands of documents does not hold
+(and rewrite on every write) a list of every sentence that names it; the RDF view keeps
+each document's node spans in that document's named graph. Labels and relationship
+types are checked against the ontology's `Schema`, so a rule that invents a name fails
+loudly here instead of writing it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -134,9 +141,36 @@ def document_node(extraction: Extraction) -> Node:
     )
 
 
-def sentence_spans(extraction: Extraction, mentions: Sequence[Span]) -> list[Span]:
-    """The sentences that hold ``mentions`` (de-duplicated, in order)."""
-    return list(dict.fromkeys(extraction.sentence_of(s) for s, _ in mentions))
+def sentence_spans(
+    extraction: Extraction,
+    mentions: Sequence[Span],
+    find: Callable[[int], Span] | None = None,
+) -> list[Span]:
+    """The sentences that hold ``mentions`` (de-duplicated, in order); ``find`` is a
+    `sentence_finder` of ``extraction`` made once per document."""
+    find = find or sentence_finder(extraction)
+    return list(dict.fromkeys(find(s) for s, _ in mentions))
+
+
+def sentence_finder(extraction: Extraction) -> Callable[[int], Span]:
+    """``extraction.sentence_of`` by bisection over the sorted sentences, with the same
+    answers (the first sentence holding the offset, else the whole text).
+
+    Why: ``sentence_of`` walks every sentence, and a document asks it once per mention
+    (entity spans and MENTIONS spans): quadratic in the document's length."""
+    sents = extraction.sentences
+    if any(a[0] > b[0] or a[1] > b[0] for a, b in pairwise(sents)):
+        return extraction.sentence_of  # unsorted or overlapping: the plain walk
+    starts = [s for s, _ in sents]
+    whole = (0, len(extraction.document.text))
+
+    def find(offset: int) -> Span:
+        i = bisect_right(starts, offset) - 1
+        if i >= 0 and offset < sents[i][1]:
+            return sents[i]
+        return whole
+
+    return find
 
 
 def entity_text(
@@ -329,8 +363,9 @@ def to_batch(
     nodes: list[Node] = []
     edges: list[Edge] = []
     doc_span = [span_ref(doc_id, 0, len(doc.text))]
+    sentence_at = sentence_finder(extraction)
 
-    # Chunks and their MENTIONS.
+    # Chunks and their MENTIONS (spans: the mention's sentence, see the module doc).
     for i, ch in enumerate(chunks):
         cid = chunk_id(doc_id, i)
         cspan = [span_ref(doc_id, ch.start, ch.end)]
@@ -356,7 +391,7 @@ def to_batch(
                     entity_id(m.ref),
                     {"start": m.start, "end": m.end, "surface": doc.text[m.start : m.end]},
                     key=key,
-                    spans=[span_ref(doc_id, m.start, m.end)],
+                    spans=[span_ref(doc_id, *sentence_at(m.start))],
                 )
             )
 
@@ -387,7 +422,9 @@ def to_batch(
         }
         if aliases:
             props["aliases"] = aliases
-        spans = [span_ref(doc_id, s, e) for s, e in sentence_spans(extraction, ent.mentions)]
+        spans = [
+            span_ref(doc_id, s, e) for s, e in sentence_spans(extraction, ent.mentions, sentence_at)
+        ]
         nodes.append(
             Node(
                 nid,
@@ -434,7 +471,9 @@ def to_batch(
             continue
         _check_edge(schema, "Document", "IN_AREA", "Area", "document area")
         ent = extraction.entities[ref]
-        spans = [span_ref(doc_id, s, e) for s, e in sentence_spans(extraction, ent.mentions)]
+        spans = [
+            span_ref(doc_id, s, e) for s, e in sentence_spans(extraction, ent.mentions, sentence_at)
+        ]
         edges.append(Edge(doc_id, "IN_AREA", aid, spans=spans or doc_span))
 
     edges = _merge_duplicate_edges(edges)

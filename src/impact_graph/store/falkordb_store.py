@@ -16,23 +16,30 @@ FalkorDB dialect, kept here in one place:
   query interleaves), and the Document node is marked ``complete=false`` first and
   ``complete=true`` last, so a failure half way leaves a document that
   ``document_hashes()`` ignores and ``incomplete_documents()`` reports for roll-back.
-* Writes: parameters travel inlined in the query text (the client's way, with vectors
-  as compact float32 text, see `_Vector`). An ordinary document is ONE query of fixed
-  text (see `FalkorDBStore._one_query`), so the server plans it once; a document with
-  more than ``ROW_CHUNK`` rows of a label or type, or ``VECTOR_CHUNK`` vectors of a
-  label, is written in sub-batches instead, so no query text grows without bound.
-* Known growth (measured with ``bench/tools/write_cost.py --growth``, not fixed): a node
-  or edge shared by many documents (a vocabulary concept, "gemeente X") keeps its
-  provenance as two list properties, ``sources`` and ``spans``, that every document
-  mentioning it appends to. The append is done by the server (nothing is shipped or read
-  back: tests/test_write_growth.py), but the server still rewrites the whole list on
-  each append: O(n) per write, O(n^2) per corpus. One node appended to 3,000 times:
-  0.4-0.6 -> 1.7-2.5 ms server CPU per append; dropping the ``Node.sources`` index,
-  the spans de-duplication filter or FalkorDB's effects replication changed nothing
-  (measured), appending nothing stayed at ~0.3 ms. Storing provenance per document (an
-  edge or node per fact and document) would make it O(1), but ``n.sources``/``n.spans``
-  are read as properties by search, the network view, the entities API, ``check`` and
-  researchers' queries, so that is a change of the data model, not of this file.
+* Writes: parameters travel inlined in the query text (the client's way, with rows
+  rendered by the store and vectors as integer billionths, see `_Raw` and `_Vector`). An
+  ordinary document is ONE query of fixed text (see `FalkorDBStore._one_query`), so the
+  server plans it once; a document with more than ``ROW_CHUNK`` rows of a label or type,
+  or ``VECTOR_CHUNK`` vectors of a label, is written in sub-batches instead, so no query
+  text grows without bound.
+* Provenance: nodes and edges list their documents (``sources``); only edges list
+  sentence spans (``spans``). An entity's sentences are the spans of its incoming
+  ``MENTIONS`` edges, and its vector is set once, when its node is made.
+* Known growth (``bench/tools/write_cost.py --growth N --paired M``): a node or edge
+  shared by many documents (a vocabulary concept, "gemeente X") is appended to by every
+  document that mentions it, and the server rewrites the whole list on each append: O(n)
+  per write, O(n^2) per corpus. Taking the ``spans`` list off nodes (it grew with every
+  sentence: 4,708 at 2,200 generated documents) and setting entity vectors once cut the
+  server's CPU per document at 2,000 documents by about a quarter (paired, same
+  batches, load 14: 40.5 -> 31.3 ms and 44.6 -> 33.3 ms; into an empty graph 18.4 ->
+  14.7 and 16.5 -> 15.4). What still grows: ``sources`` on shared nodes (1,449 documents
+  on one node at 2,040; merging WorkingElement and Actor nodes 0.3 -> 5-6 ms per document
+  each, profiled) and HNSW inserts of chunk vectors. Edges stay as they are: their lists
+  are shorter (at most 324 sources and 1,166 spans) and no shared edge type is among the
+  costly segments. Per-document provenance (an edge per fact and document) would make
+  ``sources`` O(1) too, but ``n.sources`` is read as a property by search, the network
+  view, the entities API, ``candidates``, ``check`` and researchers' queries, and the
+  delete path finds a document's nodes by its index.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ import contextlib
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -194,15 +201,19 @@ def _node_dict(n: FNode) -> dict[str, Any]:
     return d
 
 
-# Merging a node: new nodes just take this document's provenance; only existing (shared)
-# nodes pay for merging the lists.
+# Merging a node: new nodes just take this document as their source; only existing
+# (shared) nodes pay for appending to the list. Nodes keep no ``spans`` here: an entity's
+# sentence spans are the ``spans`` of its incoming ``MENTIONS`` edges (one edge per
+# mention, written and deleted with its chunk), a chunk's span is its ``start``/``end``
+# and a document's is its whole text. Why: a shared node's spans list grew with every
+# sentence of every document naming it (4,708 at 2,200 generated documents) and the
+# server rewrote it whole on each append -- most of the write's growth with the graph
+# (bench/tools/write_cost.py --paired, see the module docstring).
 _MERGE_PROVENANCE = (
-    "ON CREATE SET n += r.props, n.sources = [$doc], n.spans = r.spans "
+    "ON CREATE SET n += r.props, n.sources = [$doc] "
     "ON MATCH SET n += r.props, "
-    "n.sources = CASE WHEN $doc IN coalesce(n.sources, []) THEN n.sources "
-    "ELSE coalesce(n.sources, []) + [$doc] END, "
-    "n.spans = coalesce(n.spans, []) + "
-    "[s IN r.spans WHERE NOT s IN coalesce(n.spans, [])] "
+    "n.sources = CASE WHEN $doc IN n.sources THEN n.sources "
+    "ELSE coalesce(n.sources, []) + [$doc] END "
 )
 
 # Merging the edges of one type: both ends by the indexed Node.id (every edge of a batch
@@ -218,46 +229,83 @@ _EDGE_SEGMENT = (
 )
 
 
-# Setting the vectors of one label: a node that already holds the same vector is left
-# alone. Why: every document that mentions a shared entity (a vocabulary concept, a known
-# programme) sends its vector again, nearly always the same one (the embedder caches by
-# text; 5,128 of 5,128 re-sent entity vectors in 1,000 generated documents were equal),
-# and each SET is a delete + insert in the label's HNSW index whose cost grew with the
-# writes done so far. Measured with bench/tools/write_cost.py --growth, the same 1,600
-# generated documents in one sitting: server CPU per document at 1,200-1,600 documents
-# 41.2 -> 30.8 ms. Equality is a distance of 0: FalkorDB's ``=`` on two vectors is true
-# for [0.6, 0.8] and [0.8, 0.6] (it is not an element-wise comparison). A vector that
-# differs (a candidate's context changed) still reaches the SET, but FalkorDB skips a SET
-# to a value it finds "=" to the old one, so a shared node keeps its first unit vector:
-# a known bug, older than this filter (tests/test_write_growth.py documents it).
+# Setting the vectors of one label: only a node that has none gets one, so an entity's
+# vector is set once, by the document whose write created the node, and never again
+# while the node lives (a node of one document is deleted and made afresh when that
+# document changes, so it does get its new vector). Why: every document that mentions a
+# shared entity sends a vector for it again, and for an entity without a text of its
+# own (`ingest.mapping.mention_vectors`: the mean of this document's chunks that name
+# it) that vector differs per document, so "set when it differs" rewrote it -- a delete
+# + insert in the label's HNSW index whose cost grows with the index -- on every
+# mention. Before this rule FalkorDB kept the first vector anyway: its ``=`` on two
+# vectors is not element-wise (``vecf32([0.6, 0.8]) = vecf32([0.8, 0.6])`` is true) and
+# it skips a SET to an "equal" value, so a changed vector never reached the node
+# (tests/test_write_growth.py); the store now says so instead of relying on it, and
+# Neo4j follows the same rule. Equal vectors (a vocabulary concept's definition text,
+# cached by the embedder) were skipped before too (server CPU per document at
+# 1,200-1,600 documents 41.2 -> 30.8 ms, write_cost.py --growth).
 _VECTOR_SEGMENT = (
-    "UNWIND {rows} AS r MATCH (n:{label} {{id: r.id}}) WITH n, vecf32(r.v) AS v "
-    "WHERE n." + EMBEDDING + " IS NULL OR vec.euclideanDistance(n." + EMBEDDING + ", v) <> 0 "
-    "SET n." + EMBEDDING + " = v "
+    "UNWIND {rows} AS r MATCH (n:{label} {{id: r.id}}) WHERE n." + EMBEDDING + " IS NULL "
+    "SET n." + EMBEDDING + " = vecf32(r.v) "
 )
 
 
 class _Vector:
-    """An embedding as a query parameter: written as float32 numbers in their shortest
-    exact form (``%.9g``), which is all ``vecf32`` keeps.
+    """An embedding as a query parameter: each number written as an integer count of
+    billionths (``19155025e-9``), which Cypher reads as a float literal.
 
     Why: the client writes each number as a Python double (``0.019155025482177734``):
     ~8 kB of query text per 384-d vector, formatted one number at a time in Python and
-    parsed again by the server. ``%.9g`` over the whole vector in one format call is
-    ~3x faster to make and ~35% shorter, and reads back to the same float32 values.
+    parsed again by the server. Integers over the whole vector in one format call cost
+    39 us of client CPU per 384-d vector, against 88 us for the float32-exact ``%.9g``
+    this replaced and far more for the client's own; the text is ~10% shorter than
+    ``%.9g``. The values differ from the float32 ones by at most 5e-10 (a unit vector's
+    cosine similarities by less than 1e-8): nothing compares stored vectors for
+    equality any more (see `_VECTOR_SEGMENT`).
     """
 
     __slots__ = ("values",)
 
     def __init__(self, values: Sequence[float]) -> None:
-        self.values = np.asarray(values, dtype=np.float32).ravel()
+        self.values = np.asarray(values, dtype=np.float64).ravel()
 
     def cypher(self) -> str:
         n = len(self.values)
-        return "[" + (_FMT9 * n)[:-1] % tuple(self.values.tolist()) + "]" if n else "[]"
+        if not n:
+            return "[]"
+        if not np.isfinite(self.values).all() or np.abs(self.values).max() > _VECTOR_MAX:
+            raise ValueError(
+                "a vector to write holds a number that is not finite or beyond +-1e9; "
+                "embeddings are unit length, so check the embedding model's output"
+            )
+        ints = np.rint(self.values * 1e9).astype(np.int64).tolist()
+        return "[" + (_FMT_NANO * n)[:-1] % tuple(ints) + "]"
 
 
-_FMT9 = "%.9g,"
+_FMT_NANO = "%de-9,"
+#: Largest magnitude a vector number may have in `_Vector`'s integer form (int64 room).
+_VECTOR_MAX = 1e9
+
+#: Property-name text (```name`:``) by name, checked once (see `_key`).
+_KEYS: dict[str, str] = {}
+
+
+def _key(name: Any) -> str:
+    """```name`:`` for a map literal, refusing names FalkorDB cannot take; memoised
+    (a few dozen distinct names, checked ~1,000 times per document)."""
+    text = _KEYS.get(name)
+    if text is not None:
+        return text
+    key = str(name)
+    if not key or "`" in key:
+        raise ValueError(
+            f"property name {key!r} cannot be written to FalkorDB (empty or holding a "
+            "backtick); rename it in the ontology or the mapping"
+        )
+    text = f"`{key}`:"
+    if len(_KEYS) < 4096 and isinstance(name, str):
+        _KEYS[name] = text
+    return text
 
 
 def _quote(text: str) -> str:
@@ -267,29 +315,55 @@ def _quote(text: str) -> str:
 
 def _cypher_value(value: Any) -> str:
     """A parameter value as Cypher literal text, like ``falkordb.helpers.
-    stringify_param_value`` but with vectors in the compact form of `_Vector`."""
-    if isinstance(value, str):
-        return _quote(value)
+    stringify_param_value`` but with vectors in the compact form of `_Vector`.
+
+    Exact types first, strings inline: a document's rows are ~1,000 values, and the
+    ``isinstance`` chain plus one call per string was most of the client's CPU for
+    the write's text besides the vectors (1.3 ms of 2.2 ms per generated document)."""
+    t = type(value)
+    if t is _Raw:
+        return value
+    if t is str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if t is dict:
+        return "{" + ",".join([_key(k) + _cypher_value(v) for k, v in value.items()]) + "}"
+    if t is list or t is tuple:
+        return "[" + ",".join([_cypher_value(v) for v in value]) + "]"
+    if t is int or t is float:
+        return str(value)
     if value is None:
         return "null"
+    if t is bool:
+        return "true" if value else "false"
+    if t is _Vector:
+        return value.cypher()
+    # Subclasses (a str enum, a numpy number): the general checks.
+    if isinstance(value, str):
+        return _quote(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, _Vector):
-        return value.cypher()
     if isinstance(value, list | tuple):
-        return "[" + ",".join(map(_cypher_value, value)) + "]"
+        return "[" + ",".join([_cypher_value(v) for v in value]) + "]"
     if isinstance(value, dict):
-        parts = []
-        for k, v in value.items():
-            key = str(k)
-            if not key or "`" in key:
-                raise ValueError(
-                    f"property name {key!r} cannot be written to FalkorDB (empty or holding a "
-                    "backtick); rename it in the ontology or the mapping"
-                )
-            parts.append(f"`{key}`:{_cypher_value(v)}")
-        return "{" + ",".join(parts) + "}"
+        return "{" + ",".join([_key(k) + _cypher_value(v) for k, v in value.items()]) + "}"
     return str(value)
+
+
+class _Raw(str):
+    """Text that is already a Cypher literal (a row rendered by the store), sent as is.
+
+    Why: a document's rows are ~1,000 values; rendering each row in one expression
+    instead of building a dict and walking it value by value saves a call per value
+    (the write's text for a generated document, vectors included: 1.46 -> 1.32 ms of
+    client CPU, the same text; the whole change from ``%.9g`` vectors and node spans:
+    2.12 -> 1.32 ms, measured side by side in one process)."""
+
+    __slots__ = ()
+
+
+def _map_text(items: Iterable[tuple[Any, Any]]) -> str:
+    """A map literal of ``(name, value)`` pairs."""
+    return "{" + ",".join([_key(k) + _cypher_value(v) for k, v in items]) + "}"
 
 
 def _params_header(params: dict[str, Any] | None) -> str:
@@ -468,55 +542,74 @@ class FalkorDBStore(GraphStore):
         p = {"doc": doc_id, "prefix": doc_id + "#"}
         keep = "AND n.id <> $doc " if keep_document else ""
         only = "all(s IN {v}.sources WHERE s = $doc)"
-        strip = (
-            "SET {v}.sources = [s IN {v}.sources WHERE s <> $doc], "
-            "{v}.spans = [s IN coalesce({v}.spans, []) WHERE NOT s STARTS WITH $prefix]"
+        strip_edge = (
+            "SET e.sources = [s IN e.sources WHERE s <> $doc], "
+            "e.spans = [s IN coalesce(e.spans, []) WHERE NOT s STARTS WITH $prefix]"
         )
+        # Nodes keep no spans (see _MERGE_PROVENANCE).
+        strip_node = "SET n.sources = [s IN n.sources WHERE s <> $doc]"
         # Every edge of a document joins two nodes of that document (GraphBatch.validate),
         # so starting from the indexed n.sources finds all of them without an edge scan.
         edges = f"MATCH (n:{BASE_LABEL})-[e]-() WHERE $doc IN n.{SOURCES} AND $doc IN e.{SOURCES} "
         nodes = f"MATCH (n:{BASE_LABEL}) WHERE $doc IN n.{SOURCES} {keep}"
         return [
             self._command(edges + "AND " + only.format(v="e") + " WITH DISTINCT e DELETE e", p),
-            self._command(edges + "WITH DISTINCT e " + strip.format(v="e"), p),
+            self._command(edges + "WITH DISTINCT e " + strip_edge, p),
             self._command(nodes + "AND " + only.format(v="n") + " DETACH DELETE n", p),
-            self._command(nodes + strip.format(v="n"), p),
+            self._command(nodes + strip_node, p),
         ]
 
     @staticmethod
-    def _node_rows(nodes: list[Node]) -> list[dict[str, Any]]:
+    def _node_rows(nodes: list[Node]) -> list[_Raw]:
+        """``{id, props}`` per node, as literal text (see `_Raw`)."""
         return [
-            {
-                "id": n.id,
-                "props": {
-                    k: v
+            _Raw(
+                "{`id`:"
+                + _quote(n.id)
+                + ",`props`:"
+                + _map_text(
+                    (k, v)
                     for k, v in n.props.items()
                     if v is not None and k not in ("id", SOURCES, SPANS, EMBEDDING)
-                },
-                "spans": dedupe(n.spans),
-            }
+                )
+                + "}"
+            )
             for n in nodes
         ]
 
     @staticmethod
-    def _vector_rows(nodes: list[Node]) -> list[dict[str, Any]]:
+    def _vector_rows(nodes: list[Node]) -> list[_Raw]:
+        """``{id, v}`` per node that has a vector, as literal text (see `_Vector`)."""
         return [
-            {"id": n.id, "v": _Vector(n.vector)}
+            _Raw("{`id`:" + _quote(n.id) + ",`v`:" + _Vector(n.vector).cypher() + "}")
             for n in nodes
             if n.vector is not None and len(n.vector) > 0
         ]
 
     @staticmethod
-    def _edge_rows(batch: GraphBatch) -> dict[str, list[dict[str, Any]]]:
-        """Edge rows by relationship type (the MATCH finds both ends by ``Node.id``)."""
-        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    def _edge_rows(batch: GraphBatch) -> dict[str, list[_Raw]]:
+        """Edge rows ``{src, dst, key, props, spans}`` by relationship type, as literal
+        text (the MATCH finds both ends by ``Node.id``)."""
+        by_type: dict[str, list[_Raw]] = defaultdict(list)
         for e in batch.edges:
             props = {
                 k: v for k, v in e.props.items() if v is not None and k not in (SOURCES, SPANS)
             }
             props["key"] = e.key
             by_type[e.type].append(
-                {"src": e.src, "dst": e.dst, "key": e.key, "props": props, "spans": dedupe(e.spans)}
+                _Raw(
+                    "{`src`:"
+                    + _quote(e.src)
+                    + ",`dst`:"
+                    + _quote(e.dst)
+                    + ",`key`:"
+                    + _quote(e.key)
+                    + ",`props`:"
+                    + _map_text(props.items())
+                    + ",`spans`:["
+                    + ",".join([_quote(x) for x in dedupe(e.spans)])
+                    + "]}"
+                )
             )
         return by_type
 

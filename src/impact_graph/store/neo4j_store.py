@@ -511,10 +511,9 @@ class Neo4jStore(GraphStore):
         of scanning every node for ``$doc IN n.sources``.
         """
         p = {"doc": doc_id, "prefix": doc_id + "#"}
-        strip = (
-            "SET {v}.sources = [s IN {v}.sources WHERE s <> $doc], "
-            "{v}.spans = [s IN coalesce({v}.spans, []) WHERE NOT s STARTS WITH $prefix] "
-        )
+        strip = "SET {v}.sources = [s IN {v}.sources WHERE s <> $doc] "
+        # Edges keep their sentence spans; nodes keep none (see upsert_batch).
+        strip_spans = "SET e.spans = [s IN coalesce(e.spans, []) WHERE NOT s STARTS WITH $prefix] "
         existed = tx.run(f"MATCH (d:{BASE_LABEL} {{id: $doc}}) RETURN count(d) AS c", p).single(
             strict=True
         )["c"]
@@ -524,7 +523,10 @@ class Neo4jStore(GraphStore):
             tx.run(
                 f"UNWIND $ids AS id MATCH (n:{BASE_LABEL} {{id: id}})-[e]-() "
                 f"WHERE $doc IN e.{SOURCES} "
-                "WITH DISTINCT e " + strip.format(v="e") + "WITH e WHERE size(e.sources) = 0 "
+                "WITH DISTINCT e "
+                + strip.format(v="e")
+                + strip_spans
+                + "WITH e WHERE size(e.sources) = 0 "
                 "DELETE e",
                 {**p, "ids": chunk},
             ).consume()
@@ -554,7 +556,6 @@ class Neo4jStore(GraphStore):
         return {
             "id": n.id,
             "props": _check_props(f"node {n.id}", n.props),
-            "spans": dedupe(n.spans),
             "embedding": None
             if n.vector is None
             else _vector(n.vector, f"the vector of node {n.id}", dims),
@@ -575,11 +576,16 @@ class Neo4jStore(GraphStore):
                     "spans": dedupe(e.spans),
                 }
             )
-        merge_lists = (
+        # Provenance: both nodes and edges list their documents (``sources``); only edges
+        # list sentence spans. An entity's spans are those of its incoming MENTIONS edges
+        # (as on FalkorDB: a shared node's spans list grew with every sentence naming it).
+        add_source = (
             "SET {v}.sources = CASE WHEN $doc IN coalesce({v}.sources, []) THEN {v}.sources "
-            "ELSE coalesce({v}.sources, []) + $doc END, "
-            "{v}.spans = coalesce({v}.spans, []) + "
-            "[s IN row.spans WHERE NOT s IN coalesce({v}.spans, [])] "
+            "ELSE coalesce({v}.sources, []) + $doc END "
+        )
+        add_spans = (
+            "SET e.spans = coalesce(e.spans, []) + "
+            "[s IN row.spans WHERE NOT s IN coalesce(e.spans, [])] "
         )
 
         def work(tx: ManagedTransaction) -> WriteResult:
@@ -596,8 +602,11 @@ class Neo4jStore(GraphStore):
                     tx.run(
                         f"UNWIND $rows AS row MERGE (n:{BASE_LABEL} {{id: row.id}}) "
                         f"SET n:{label} SET n += row.props "
-                        + merge_lists.format(v="n")
-                        + "WITH n, row WHERE row.embedding IS NOT NULL "
+                        + add_source.format(v="n")
+                        # An entity's vector is set once, by the write that made the
+                        # node (see falkordb_store._VECTOR_SEGMENT for why).
+                        + f"WITH n, row WHERE row.embedding IS NOT NULL AND n.{EMBEDDING} "
+                        "IS NULL "
                         f"CALL db.create.setNodeVectorProperty(n, '{EMBEDDING}', row.embedding)",
                         rows=chunk,
                         doc=doc,
@@ -609,7 +618,8 @@ class Neo4jStore(GraphStore):
                         f"UNWIND $rows AS row MATCH (a:{BASE_LABEL} {{id: row.src}}) "
                         f"MATCH (b:{BASE_LABEL} {{id: row.dst}}) "
                         f"MERGE (a)-[e:{type_} {{key: row.key}}]->(b) SET e += row.props "
-                        + merge_lists.format(v="e")
+                        + add_source.format(v="e")
+                        + add_spans
                         + "RETURN count(e) AS c",
                         rows=chunk,
                         doc=doc,

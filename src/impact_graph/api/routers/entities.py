@@ -1,10 +1,14 @@
 """Entity pages: ``/entities/{id}`` for any node, ``/interventions/{id}`` in depth.
 
 Every page says where its facts came from: the documents (``sources``) and the
-sentence spans (``spans``, ``"doc#start-end"``) resolved to the text of the chunks that
-hold them, so a reader can check a claim against its source. Chunks are left out of
-the neighbour list (an entity mentioned in 300 chunks would drown its real
-relationships); the quotes show them instead.
+sentences that name the entity, resolved to the text of the chunks that hold them, so a
+reader can check a claim against its source. The sentences are the ``spans``
+(``"doc#start-end"``) of the entity's incoming ``MENTIONS`` edges: the stores keep no
+span list on a node, which for a concept shared by thousands of documents grew with
+every sentence naming it. An entity a document names only in its metadata (front
+matter) has no sentence there; that document is still in the page's ``documents``.
+Chunks are left out of the neighbour list (an entity mentioned in 300 chunks would
+drown its real relationships); the quotes show them instead.
 
 The queries are plain Cypher that both backends run through the port's read-only
 ``read_query``, so no backend needs a special method for the API.
@@ -176,17 +180,39 @@ def documents_of(store: GraphStore, ids: Sequence[str]) -> list[DocumentRef]:
     return out
 
 
-def _spans(node: dict[str, Any]) -> list[str]:
-    spans = node.get("spans") or []
-    return [str(s) for s in spans] if isinstance(spans, list) else []
+#: The distinct sentence spans of an entity's mentions, by document and position.
+_MENTION_SPANS = (
+    "MATCH (:Chunk)-[m:MENTIONS]->(:Node {id: $id}) UNWIND m.spans AS s "
+    "WITH s, head(m.sources) AS doc, min(m.start) AS at "
+    "RETURN s ORDER BY doc, at, s SKIP $offset LIMIT $limit"
+)
+_MENTION_SPANS_TOTAL = (
+    "MATCH (:Chunk)-[m:MENTIONS]->(:Node {id: $id}) UNWIND m.spans AS s RETURN count(DISTINCT s)"
+)
+
+
+def sentence_spans(
+    store: GraphStore, entity_id: str, limit: int, offset: int
+) -> tuple[list[str], int]:
+    """One page of the sentence spans that mention the entity, and how many there are."""
+    total = _rows(store, _MENTION_SPANS_TOTAL, {"id": entity_id})
+    rows = _rows(store, _MENTION_SPANS, {"id": entity_id, "offset": offset, "limit": limit})
+    return [str(r[0]) for r in rows], int(total[0][0] or 0) if total else 0
+
+
+def provenance(store: GraphStore, entity_id: str, limit: int, offset: int) -> Page[SpanQuote]:
+    """The quoted sentences of one page (``next`` is set by the caller's `page`)."""
+    spans, total = sentence_spans(store, entity_id, limit, offset)
+    return Page[SpanQuote](
+        items=resolve_spans(store, spans), total=total, limit=limit, offset=offset
+    )
 
 
 def provenance_page(
     request: Request, store: GraphStore, node: dict[str, Any], limit: int, offset: int
 ) -> Page[SpanQuote]:
-    spans = _spans(node)
-    items = resolve_spans(store, spans[offset : offset + limit])
-    return page(items, request, len(spans), limit, offset)
+    got = provenance(store, str(node["id"]), limit, offset)
+    return page(got.items, request, got.total, limit, offset)
 
 
 def entity_out(request: Request, store: GraphStore, node: dict[str, Any]) -> dict[str, Any]:
@@ -200,14 +226,9 @@ def entity_out(request: Request, store: GraphStore, node: dict[str, Any]) -> dic
         offset=0,
         next=f"/entities/{nid}/neighbours?limit=50&offset=50" if total > 50 else None,
     )
-    spans = _spans(node)
-    prov = Page[SpanQuote](
-        items=resolve_spans(store, spans[:20]),
-        total=len(spans),
-        limit=20,
-        offset=0,
-        next=f"/entities/{nid}/provenance?limit=20&offset=20" if len(spans) > 20 else None,
-    )
+    prov = provenance(store, nid, 20, 0)
+    if prov.total > 20:
+        prov.next = f"/entities/{nid}/provenance?limit=20&offset=20"
     sources = node.get("sources") or []
     return {
         "id": nid,
