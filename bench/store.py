@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import os
 import shutil
 import sys
 import tempfile
@@ -328,6 +329,8 @@ class Backend:
     index_settings: Callable[[], dict[str, Any]]
     close: Callable[[], None]
     notes: dict[str, Any] = field(default_factory=dict)
+    #: The server process's id, to read its CPU time (None: not ours to read).
+    server_pid: Callable[[], int | None] = lambda: None
 
 
 def falkordb_backend(stack: contextlib.ExitStack) -> Backend:
@@ -386,6 +389,7 @@ def falkordb_backend(stack: contextlib.ExitStack) -> Backend:
         memory=memory,
         index_settings=index_settings,
         close=info_client.close,
+        server_pid=server.read_pid,
         notes={
             "hnsw": {
                 "M": settings.falkordb_m,
@@ -459,22 +463,54 @@ def neo4j_backend(stack: contextlib.ExitStack, heap: str) -> Backend:
 # --- one run --------------------------------------------------------------------------
 
 
+def process_cpu_s(pid: int | None) -> float | None:
+    """utime + stime of a process in seconds (None without a pid or a readable /proc)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(slots=True)
+class WritePass:
+    """One write pass: wall seconds, counts, and the CPU seconds behind them."""
+
+    seconds: float
+    nodes: int
+    edges: int
+    client_cpu_s: float  # this process (the store's client code and driver)
+    server_cpu_s: float | None  # the database process, when we can read it
+
+
 def write_pass(
-    store: GraphStore, ds: Dataset, *, vectors: bool, edges: bool
-) -> tuple[float, int, int]:
-    """Clear, then write every document; return (seconds, nodes written, edges written).
+    store: GraphStore,
+    ds: Dataset,
+    *,
+    vectors: bool,
+    edges: bool,
+    server_pid: int | None = None,
+) -> WritePass:
+    """Clear, then write every document; wall time, counts and CPU time.
 
     Batches are built before the clock starts so that only the store's work is timed.
+    CPU time is recorded too because on a shared machine the wall time follows the
+    load: client + server CPU per node is the figure to compare versions by.
     """
     store.clear()
     batches = [document_batch(ds, d, vectors=vectors, edges=edges) for d in range(ds.n_docs)]
     n_nodes = n_edges = 0
+    s0, c0 = process_cpu_s(server_pid), time.process_time()
     with timed() as t:
         for b in batches:
             res = store.upsert_batch(b)
             n_nodes += res.nodes
             n_edges += res.edges
-    return t.s, n_nodes, n_edges
+    c1, s1 = time.process_time(), process_cpu_s(server_pid)
+    server = s1 - s0 if s0 is not None and s1 is not None else None
+    return WritePass(t.s, n_nodes, n_edges, c1 - c0, server)
 
 
 def wait_for_indexes(store: GraphStore, timeout_s: float = 900.0) -> float:
@@ -512,13 +548,33 @@ def run_backend(
         # Warm-up (JIT, connection pools, caches): one document written, then cleared.
         store.upsert_batch(document_batch(ds, 0, vectors=True, edges=True))
         store.clear()
+        pid = backend.server_pid()
         console.print(f"[dim]{backend.name} {ds.n_nodes:,}: writing nodes only ...[/dim]")
-        ta, nodes_a, _ = write_pass(store, ds, vectors=False, edges=False)
+        pa = write_pass(store, ds, vectors=False, edges=False, server_pid=pid)
         console.print(f"[dim]{backend.name} {ds.n_nodes:,}: writing whole batches ...[/dim]")
-        tb, nodes_b, rels_b = write_pass(store, ds, vectors=False, edges=True)
+        pb = write_pass(store, ds, vectors=False, edges=True, server_pid=pid)
         console.print(f"[dim]{backend.name} {ds.n_nodes:,}: writing with vectors ...[/dim]")
-        tc, nodes_c, rels_c = write_pass(store, ds, vectors=True, edges=True)
+        pc = write_pass(store, ds, vectors=True, edges=True, server_pid=pid)
+        ta, nodes_a = pa.seconds, pa.nodes
+        tb, nodes_b, rels_b = pb.seconds, pb.nodes, pb.edges
+        tc, nodes_c, rels_c = pc.seconds, pc.nodes, pc.edges
         n_vec = len(ds.chunk_ids)
+        # CPU per pass (client process; server when readable): load-independent figures.
+        out["write_cpu"] = {
+            name: {
+                "client_cpu_s": p.client_cpu_s,
+                "server_cpu_s": p.server_cpu_s,
+                "nodes_per_cpu_s": p.nodes / (p.client_cpu_s + (p.server_cpu_s or 0.0)),
+            }
+            for name, p in (("nodes_only", pa), ("batches", pb), ("vectors", pc))
+        }
+        for name, cpu in out["write_cpu"].items():
+            server = cpu["server_cpu_s"]
+            console.print(
+                f"[dim]{backend.name} {ds.n_nodes:,} {name}: client {cpu['client_cpu_s']:.2f} "
+                f"CPU s, server {'?' if server is None else f'{server:.2f}'} CPU s, "
+                f"{cpu['nodes_per_cpu_s']:,.0f} nodes per CPU s[/dim]"
+            )
         out["write"] = {
             "nodes_only_s": ta,
             "nodes_only_nodes_per_s": nodes_a / ta,
