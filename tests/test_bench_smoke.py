@@ -52,6 +52,11 @@ def test_store_benchmark_quick_run(tmp_path: Path) -> None:
     fk = report["sizes"]["1000"]["falkordb"]
     assert fk["write"]["nodes"] == 1000
     assert fk["stored"]["nodes"] == 1000
+    # CPU per write pass: the client's and the embedded server's, read from /proc.
+    for name in ("nodes_only", "batches", "vectors"):
+        cpu = fk["write_cpu"][name]
+        assert cpu["client_cpu_s"] > 0 and cpu["server_cpu_s"] is not None, (name, cpu)
+        assert cpu["nodes_per_cpu_s"] > 0
     assert 0.0 <= fk["recall_at_10"] <= 1.0
     assert fk["vector"]["n"] == 30 and fk["vector"]["p95_ms"] > 0
     assert fk["memory"]["used_memory"] > 0
