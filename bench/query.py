@@ -28,14 +28,16 @@ ratio is what the endpoint adds, not a difference in work:
   ``Store.query(...).serialize(JSON)`` on the Oxigraph directory opened once (read-only)
   in this process. No guard, no time limit, no row cap, no process boundary.
 * ``in-app`` -- the real FastAPI app called as an ASGI application in this process, with
-  no HTTP client or socket: routing, the read dependency, request parsing, the guard and
-  checks, the time limit and row cap (SPARQL: the long-lived worker process, a pipe
-  round trip, serialisation in the worker), JSON. This is the endpoint's own cost.
+  no HTTP client or socket: the app's middleware, then for POST /cypher the lean path
+  (`impact_graph.api.lean`: read-key check, no routing) and for GET /sparql routing and
+  the read dependency, request parsing, the guard and checks, the time limit and row cap
+  (SPARQL: the long-lived worker process, a pipe round trip, serialisation in the
+  worker), JSON. This is the endpoint's own cost.
 * ``HTTP`` -- the app served by uvicorn on a local TCP socket (with the settings
-  ``impact-graph serve`` uses: uvicorn's defaults, which pick httptools and uvloop when
-  they are installed), called with a thin keep-alive client (``http.client`` from the
-  standard library, one connection): the endpoint's cost over a real socket, with as
-  little client in it as Python allows.
+  ``impact-graph serve`` uses, `impact_graph.api.app.server_options`: no access log,
+  httptools and uvloop when they are installed), called with a thin keep-alive client
+  (``http.client`` from the standard library, one connection): the endpoint's cost over
+  a real socket, with as little client in it as Python allows.
 * ``HTTP httpx`` -- the same server called with an httpx keep-alive client: what a
   researcher's httpx script sees, the client's own ~1 ms per call included. Shown for
   information; the target is judged on the in-app and HTTP rows.
@@ -459,8 +461,10 @@ def http_server(app: Any) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    from impact_graph.api.app import server_options
+
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", access_log=False
+        app, host="127.0.0.1", port=port, lifespan="off", **server_options(log_level="warning")
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="bench-uvicorn", daemon=True)

@@ -1,0 +1,314 @@
+"""The lean path of POST /cypher and POST /sparql (`impact_graph.api.lean`) against the
+routes it stands in for, on both backends with the demo corpus.
+
+The same requests go to two apps over the same store: the app as served (lean path on)
+and one built with ``lean=False`` (FastAPI's routes only). Every error answer must be the
+same bytes (status, headers, problem+json body), every success the same answer but for
+its timing; the read key, CORS and the time limit must hold on the lean path too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from impact_graph.api import lean
+from impact_graph.api.app import create_app
+from impact_graph.api.auth import hash_key
+from impact_graph.api.routers.sparql import _READ_ONLY
+from impact_graph.queries.guard import MAX_CYPHER_CHARS
+from impact_graph.rdf.sparql import MAX_QUERY_CHARS
+from tests.test_same_facts import DemoGraph, demo_graph  # noqa: F401 - shared fixture
+
+KEY = "lean-path-key"
+JSON = {"Content-Type": "application/json"}
+SPARQL = {"Content-Type": "application/sparql-query"}
+PROGRAMMES = "MATCH (p:Programme) RETURN p.id AS id, p.name AS name ORDER BY id"
+SELECT = (
+    "PREFIX ig: <https://w3id.org/impact-graph/ontology#> "
+    "SELECT ?p ?name WHERE { ?p a ig:Programme ; ig:name ?name } ORDER BY ?p"
+)
+
+#: (path, URL params, headers, body) of POST requests: answers and mistakes of each kind.
+CASES: list[tuple[str, dict[str, str], dict[str, str], bytes]] = [
+    # /cypher: answers
+    ("/cypher", {}, JSON, json.dumps({"query": PROGRAMMES}).encode()),
+    (
+        "/cypher",
+        {"shape": "objects", "row_cap": "3"},
+        JSON,
+        json.dumps({"query": PROGRAMMES}).encode(),
+    ),
+    (
+        "/cypher.csv",
+        {},
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        b"query=" + PROGRAMMES.replace(" ", "+").encode(),
+    ),
+    (
+        "/cypher.json",
+        {},
+        {**JSON, "Accept": "text/csv"},
+        json.dumps(
+            {
+                "query": "MATCH (c:Challenge) WHERE c.id = $id RETURN c.id",
+                "params": {"id": "challenge:eenzaamheid"},
+            }
+        ).encode(),
+    ),
+    ("/cypher", {}, JSON, json.dumps({"query": "UNWIND range(1, 5000) AS x RETURN x"}).encode()),
+    # /cypher: mistakes
+    ("/cypher", {}, JSON, b"{"),
+    ("/cypher", {}, JSON, b"[1, 2]"),
+    ("/cypher", {}, JSON, b""),
+    ("/cypher", {}, {"Content-Type": "text/plain"}, b"MATCH (n) RETURN n"),
+    ("/cypher", {}, {}, b"MATCH (n) RETURN n"),
+    ("/cypher", {}, JSON, json.dumps({"query": PROGRAMMES, "limit": 3}).encode()),
+    ("/cypher", {}, JSON, json.dumps({"query": "  "}).encode()),
+    ("/cypher", {}, JSON, json.dumps({"query": PROGRAMMES, "params": [1]}).encode()),
+    ("/cypher", {}, JSON, json.dumps({"query": PROGRAMMES, "params": "{no"}).encode()),
+    ("/cypher", {"row_cap": "5000"}, JSON, json.dumps({"query": PROGRAMMES}).encode()),
+    ("/cypher", {"row_cap": "2.5"}, JSON, json.dumps({"query": PROGRAMMES}).encode()),
+    ("/cypher", {}, JSON, json.dumps({"query": PROGRAMMES, "timeout_s": 60}).encode()),
+    ("/cypher", {}, JSON, json.dumps({"query": PROGRAMMES, "row_cap": True}).encode()),
+    ("/cypher", {"format": "xml"}, JSON, json.dumps({"query": PROGRAMMES}).encode()),
+    ("/cypher", {"shape": "columns"}, JSON, json.dumps({"query": PROGRAMMES}).encode()),
+    ("/cypher", {}, {**JSON, "Accept": "image/png"}, json.dumps({"query": PROGRAMMES}).encode()),
+    ("/cypher", {}, JSON, json.dumps({"query": "MATCH (n:Programme RETURN n"}).encode()),
+    (
+        "/cypher",
+        {},
+        JSON,
+        json.dumps({"query": "MATCH (p:Programme) SET p.name = 'x' RETURN p"}).encode(),
+    ),
+    (
+        "/cypher",
+        {},
+        JSON,
+        json.dumps({"query": "MATCH (n) CALL { CREATE (:X) } RETURN n"}).encode(),
+    ),
+    (
+        "/cypher",
+        {},
+        JSON,
+        json.dumps({"query": "LOAD CSV FROM 'file:///etc/passwd' AS r RETURN r"}).encode(),
+    ),
+    (
+        "/cypher",
+        {},
+        JSON,
+        json.dumps({"query": "WITH 100000000 AS n UNWIND range(1, n) AS x RETURN x"}).encode(),
+    ),
+    ("/cypher", {}, JSON, json.dumps({"query": "x" * MAX_CYPHER_CHARS * 8}).encode()),
+    # /sparql: answers
+    ("/sparql", {}, {**SPARQL, "Accept": "application/sparql-results+json"}, SELECT.encode()),
+    ("/sparql", {"format": "csv"}, SPARQL, SELECT.encode()),
+    (
+        "/sparql",
+        {},
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        b"format=tsv&query=" + SELECT.replace(" ", "+").replace("#", "%23").encode(),
+    ),
+    # /sparql: mistakes
+    (
+        "/sparql",
+        {},
+        {"Content-Type": "application/sparql-update"},
+        b"INSERT DATA { <a:b> <a:c> <a:d> }",
+    ),
+    (
+        "/sparql",
+        {},
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        b"update=DELETE+WHERE+%7B+%3Fs+%3Fp+%3Fo+%7D",
+    ),
+    ("/sparql", {}, {"Content-Type": "text/plain"}, SELECT.encode()),
+    ("/sparql", {}, SPARQL, b"SELECT \xff"),
+    ("/sparql", {}, SPARQL, b""),
+    ("/sparql", {}, SPARQL, b"SELECT ?s WHERE { ?s ?p }"),
+    ("/sparql", {}, SPARQL, b"SELECT ?s WHERE { ?s nope:p ?o }"),
+    ("/sparql", {}, SPARQL, b"SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }"),
+    ("/sparql", {}, {**SPARQL, "Accept": "image/png"}, SELECT.encode()),
+    ("/sparql", {}, SPARQL, b"#" * (MAX_QUERY_CHARS * 4 + 1)),
+]
+
+
+def _app(graph: DemoGraph, *, lean_path: bool, **update: Any) -> TestClient:
+    settings = graph.settings.model_copy(update=update)
+    return TestClient(
+        create_app(settings, warm_up=False, warm_sparql=False, lean=lean_path),
+        raise_server_exceptions=False,
+    )
+
+
+@pytest.fixture
+def pair(demo_graph: DemoGraph) -> Iterator[tuple[TestClient, TestClient]]:  # noqa: F811
+    with _app(demo_graph, lean_path=True) as a, _app(demo_graph, lean_path=False) as b:
+        yield a, b
+
+
+def _same(lean_r: Any, route_r: Any, what: str) -> None:
+    """Errors: the same bytes. Answers: the same content but the time it took."""
+    assert lean_r.status_code == route_r.status_code, (what, lean_r.text[:300], route_r.text[:300])
+    timing = {"x-query-time-ms"}
+    lean_h = [(k, v) for k, v in lean_r.headers.items() if k not in timing]
+    route_h = [(k, v) for k, v in route_r.headers.items() if k not in timing]
+    if lean_r.status_code >= 400:
+        assert lean_r.headers["content-type"] == "application/problem+json", what
+        assert lean_r.content == route_r.content, what
+        assert lean_h == route_h, what
+        return
+    if lean_r.headers["content-type"] == "application/json":
+        a, b = lean_r.json(), route_r.json()
+        a.pop("elapsed_ms"), b.pop("elapsed_ms")
+        assert a == b, what
+        lean_h = [(k, v) for k, v in lean_h if k != "content-length"]
+        route_h = [(k, v) for k, v in route_h if k != "content-length"]
+    else:
+        assert lean_r.content == route_r.content, what
+    assert lean_h == route_h, what
+
+
+def test_lean_path_answers_as_the_routes_do(
+    pair: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[str] = []
+
+    def counting(handler: Any) -> Any:
+        async def wrapped(request: Any) -> Any:
+            served.append(request.url.path)
+            return await handler(request)
+
+        return wrapped
+
+    for path, handler in list(lean.HANDLERS.items()):
+        monkeypatch.setitem(lean.HANDLERS, path, counting(handler))
+    lean_c, route_c = pair
+    statuses = set()
+    for i, (path, params, headers, body) in enumerate(CASES):
+        what = f"case {i}: POST {path} {params} {body[:80]!r}"
+        before = len(served)
+        a = lean_c.post(path, params=params, headers=headers, content=body)
+        assert len(served) == before + 1, f"{what} did not take the lean path"
+        b = route_c.post(path, params=params, headers=headers, content=body)
+        assert len(served) == before + 1, f"{what}: the lean=False app took the lean path"
+        _same(a, b, what)
+        statuses.add(a.status_code)
+    # The cases reach every kind of answer the endpoints give.
+    assert {200, 400, 406, 413, 415, 422} <= statuses
+    # GET and other paths are not taken by the lean path.
+    assert lean_c.get("/cypher", params={"query": PROGRAMMES}).status_code == 200
+    slash = lean_c.post("/cypher/", json={"query": PROGRAMMES}, follow_redirects=False)
+    assert slash.status_code == 307  # FastAPI's own redirect, as before
+    assert len(served) == len(CASES)
+
+
+def test_update_is_refused_with_the_same_sentence(pair: tuple[TestClient, TestClient]) -> None:
+    lean_c, _ = pair
+    r = lean_c.post(
+        "/sparql", content=b"CLEAR ALL", headers={"Content-Type": "application/sparql-update"}
+    )
+    assert r.status_code == 400 and r.json()["detail"] == _READ_ONLY
+
+
+def test_time_limit_holds_on_the_lean_path(demo_graph: DemoGraph) -> None:  # noqa: F811
+    slow = "UNWIND range(1, 3000) AS a UNWIND range(1, 3000) AS b RETURN count(*)"
+    with (
+        _app(demo_graph, lean_path=True, query_timeout_s=0.3) as a,
+        _app(demo_graph, lean_path=False, query_timeout_s=0.3) as b,
+    ):
+        ra, rb = (c.post("/cypher", json={"query": slow}) for c in (a, b))
+        assert ra.status_code == 422 and ra.json()["type"].endswith("query-timeout")
+        _same(ra, rb, "timeout")
+        # and the server answers the next query
+        assert a.post("/cypher", json={"query": PROGRAMMES}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Basic {KEY}"},
+        {"Authorization": "Bearer "},
+        {"X-API-Key": "wrong", "Authorization": f"Bearer {KEY}"},
+        {"X-API-Key": KEY},
+        {"Authorization": f"Bearer {KEY}"},
+        {"Authorization": f"bearer {KEY}", "X-API-Key": ""},
+    ],
+)
+def test_read_key_is_checked_as_the_dependency_does(
+    demo_graph: DemoGraph,  # noqa: F811
+    headers: dict[str, str],
+) -> None:
+    keyed = {"api_keys": hash_key(KEY), "api_read_key_required": True}
+    with (
+        _app(demo_graph, lean_path=True, **keyed) as a,
+        _app(demo_graph, lean_path=False, **keyed) as b,
+    ):
+        for path, ctype, body in (
+            ("/cypher", JSON, json.dumps({"query": PROGRAMMES}).encode()),
+            ("/cypher", {"Content-Type": "text/plain"}, b"{"),  # the key comes first
+            ("/sparql", SPARQL, SELECT.encode()),
+        ):
+            ra, rb = (c.post(path, headers={**ctype, **headers}, content=body) for c in (a, b))
+            _same(ra, rb, f"{path} {headers}")
+            valid = headers.get("X-API-Key") == KEY or (
+                not headers.get("X-API-Key")
+                and headers.get("Authorization", "").lower() == f"bearer {KEY}"
+            )
+            if not valid:
+                assert ra.status_code == 401 and "WWW-Authenticate" in ra.headers
+
+
+def test_read_key_required_without_keys_is_refused(demo_graph: DemoGraph) -> None:  # noqa: F811
+    with (
+        _app(demo_graph, lean_path=True, api_keys="", api_read_key_required=True) as a,
+        _app(demo_graph, lean_path=False, api_keys="", api_read_key_required=True) as b,
+    ):
+        ra, rb = (
+            c.post("/cypher", json={"query": PROGRAMMES}, headers={"X-API-Key": KEY})
+            for c in (a, b)
+        )
+        assert ra.status_code == 403
+        _same(ra, rb, "no keys configured")
+
+
+def test_cors_headers_on_the_lean_path(demo_graph: DemoGraph) -> None:  # noqa: F811
+    origin = "https://notebooks.example.org"
+    with _app(demo_graph, lean_path=True, cors_origins=origin) as a:
+        ok = a.post("/cypher", json={"query": PROGRAMMES}, headers={"Origin": origin})
+        bad = a.post("/cypher", content=b"{", headers={**JSON, "Origin": origin})
+        for r in (ok, bad):
+            assert r.headers["access-control-allow-origin"] == origin
+        assert ok.status_code == 200 and bad.status_code == 400
+
+
+@pytest.mark.parametrize(("flag", "logged"), [([], False), (["--access-log"], True)])
+def test_serve_runs_uvicorn_without_the_access_log_unless_asked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, flag: list[str], logged: bool
+) -> None:
+    """`impact-graph serve` passes `server_options` to uvicorn: no access log by default."""
+    import uvicorn
+    from typer.testing import CliRunner
+
+    import impact_graph.api as api
+    from impact_graph.cli import app as cli
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(api, "create_app", lambda settings: "the app")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    args = ["serve", "--port", "8123", "--data-dir", str(tmp_path), "--log-level", "WARNING"]
+    r = CliRunner().invoke(cli, [*args, *flag])
+    assert r.exit_code == 0, r.output
+    assert seen == {
+        "app": "the app",
+        "host": "127.0.0.1",
+        "port": 8123,
+        "log_level": "warning",
+        "access_log": logged,
+    }
