@@ -62,6 +62,12 @@ DC_SUBJECT = NamedNode(DCTERMS + "subject")
 PROV_GENERATED = NamedNode(PROV + "generatedAtTime")
 XSD_DATETIME = NamedNode(XSD + "dateTime")
 
+#: The same terms as N-Triples text (`RdfMapping.batch_nquads`).
+_RDF_TYPE_T, _RDF_REIFIES_T = str(RDF_TYPE), str(RDF_REIFIES)
+_PROV_ENTITY_T, _PROV_DERIVED_T = str(PROV_ENTITY), str(PROV_DERIVED)
+_DC_SUBJECT_T, _PROV_GENERATED_T = str(DC_SUBJECT), str(PROV_GENERATED)
+_XSD_DATETIME_T = str(XSD_DATETIME)
+
 #: One statement's terms: subject, predicate, object.
 _Spo = tuple[NamedNode, NamedNode, NamedNode | Literal | Triple]
 
@@ -119,6 +125,15 @@ class RdfMapping:
         self.document_class = self.class_iri("Document")
         self._iri_cache: dict[str, NamedNode] = {}
         self._id_p = self.prop("id")
+        # N-Triples text of terms, for `batch_nquads`. Every IRI text is made from a
+        # checked NamedNode (or, for node ids, the checked resource base plus a
+        # percent-encoded id), so the text is valid without the parser checking it.
+        self._iri_texts: dict[str, str] = {}
+        self._term_texts: dict[tuple[str, str], str] = {}
+        self._resource_text = "<" + NamedNode(self.resource_base).value
+        self._edge_text = "<" + NamedNode(self.edge_base).value
+        self._sources_t, self._spans_t = str(self.sources_p), str(self.spans_p)
+        self._key_t, self._id_t = str(self.key_p), str(self._id_p)
 
     # -- IRIs ----------------------------------------------------------------------------
 
@@ -178,7 +193,9 @@ class RdfMapping:
         return [lit for v in items if v is not None for lit in [self._literal(v, pdef)] if lit]
 
     @staticmethod
-    def _literal(value: object, pdef: PropertyDef | None) -> Literal | None:
+    def _lexical(value: object, pdef: PropertyDef | None) -> tuple[str, str] | None:
+        """Lexical form and XSD datatype (local name) of one value; None for values RDF
+        cannot hold (NaN, infinities). One place for both ways of writing a literal."""
         datatype = pdef.datatype if pdef is not None else _guess_datatype(value)
         if isinstance(value, float) and not math.isfinite(value):
             return None
@@ -188,10 +205,18 @@ class RdfMapping:
             text = _decimal_text(value)
         elif datatype in ("integer", "int", "long") and isinstance(value, float):
             if not value.is_integer():
-                return Literal(repr(value), datatype=NamedNode(XSD + "double"))
+                return repr(value), "double"
             text = str(int(value))
         else:
             text = str(value)
+        return text, datatype
+
+    @classmethod
+    def _literal(cls, value: object, pdef: PropertyDef | None) -> Literal | None:
+        lexical = cls._lexical(value, pdef)
+        if lexical is None:
+            return None
+        text, datatype = lexical
         if datatype == "string":
             return Literal(text)
         return Literal(text, datatype=NamedNode(XSD + datatype))
@@ -278,6 +303,143 @@ class RdfMapping:
         """Every quad of one document's named graph."""
         g, spo = self.batch_statements(batch, written_at)
         return [Quad(s, p, o, g) for s, p, o in spo]
+
+    # -- the same statements as N-Quads text -----------------------------------------
+
+    # Why a second way to spell the statements: the embedded view adds a new document
+    # with one ``Store.load`` of N-Quads text. Making a pyoxigraph term per value and
+    # printing it back (``str()``) was most of the Python side of that write, and the
+    # parser then checked every IRI again. Here the text is made from strings, with
+    # the term texts of IRIs cached, so the load can skip the checks (``lenient``).
+    # tests/test_rdf_write_paths.py holds both ways equal on real documents.
+
+    def _iri_t(self, node_id: str) -> str:
+        t = self._iri_texts.get(node_id)
+        if t is None:
+            if len(self._iri_texts) >= IRI_CACHE_SIZE:
+                self._iri_texts.clear()
+            t = self._resource_text + quote(node_id, safe=":") + ">"
+            self._iri_texts[node_id] = t
+        return t
+
+    def _term_t(self, kind: str, name: str) -> str:
+        """Text of a class, relationship type, property or concept IRI (checked once)."""
+        t = self._term_texts.get((kind, name))
+        if t is None:
+            if kind == "class":
+                t = str(self.class_iri(name))
+            elif kind == "rel":
+                t = str(self.rel_iri(name))
+            elif kind == "prop":
+                t = str(self.prop(name))
+            else:
+                t = str(NamedNode(name))
+            self._term_texts[(kind, name)] = t
+        return t
+
+    def _literal_ts(self, name: str, value: PropValue) -> list[str]:
+        if value is None:
+            return []
+        items = value if isinstance(value, list) else [value]
+        pdef = self._props.get(name)
+        plain = pdef is None or pdef.datatype == "string"
+        out = []
+        for v in items:
+            if v is None:
+                continue
+            if plain and isinstance(v, str):  # the common case, as `_lexical` would say
+                out.append(_plain_t(v))
+                continue
+            lexical = self._lexical(v, pdef)
+            if lexical is not None:
+                text, datatype = lexical
+                out.append(
+                    _plain_t(text)
+                    if datatype == "string"
+                    else _plain_t(text) + "^^" + self._term_t("xsd", XSD + datatype)
+                )
+        return out
+
+    def _provenance_ts(
+        self, s: str, prop_spans: PropValue, spans: list[str], doc: tuple[str, str, str]
+    ) -> Iterator[str]:
+        doc_id, source, doc_t = doc
+        yield f"{s} {self._sources_t} {source}"
+        extra = prop_spans if isinstance(prop_spans, list) else []
+        prefix = doc_id + "#"
+        spans_t = self._spans_t
+        for span in dedupe([*spans, *(str(x) for x in extra)]):
+            if span.startswith(prefix):
+                yield f"{s} {spans_t} {_plain_t(span)}"
+        if s != doc_t:
+            yield f"{s} {_PROV_DERIVED_T} {doc_t}"
+
+    def _node_ts(self, node: Node, doc: tuple[str, str, str]) -> Iterator[str]:
+        s = self._iri_t(node.id)
+        yield f"{s} {_RDF_TYPE_T} {self._term_t('class', node.label)}"
+        yield f"{s} {self._id_t} {_plain_t(node.id)}"
+        for key, value in node.props.items():
+            if key in _SKIP_NODE:
+                continue
+            p = self._term_t("prop", key)
+            for lit in self._literal_ts(key, value):
+                yield f"{s} {p} {lit}"
+            if key == "concept" and isinstance(value, str) and "://" in value:
+                yield f"{s} {_DC_SUBJECT_T} {self._term_t('iri', value)}"
+        yield from self._provenance_ts(s, node.props.get(SPANS), node.spans, doc)
+
+    def _edge_ts(self, edge: Edge, doc: tuple[str, str, str]) -> Iterator[str]:
+        spo = f"{self._iri_t(edge.src)} {self._term_t('rel', edge.type)} {self._iri_t(edge.dst)}"
+        yield spo
+        ident = "\x1f".join((edge.src, edge.type, edge.dst, edge.key))
+        r = self._edge_text + hashlib.sha1(ident.encode()).hexdigest()[:24] + ">"
+        yield f"{r} {_RDF_REIFIES_T} <<( {spo} )>>"
+        if edge.key:
+            yield f"{r} {self._key_t} {_plain_t(edge.key)}"
+        for key, value in edge.props.items():
+            if key in _SKIP_EDGE:
+                continue
+            pk = self._term_t("prop", key)
+            for lit in self._literal_ts(key, value):
+                yield f"{r} {pk} {lit}"
+        yield from self._provenance_ts(r, edge.props.get(SPANS), edge.spans, doc)
+
+    def batch_nquads(
+        self, batch: GraphBatch, written_at: str | None = None
+    ) -> tuple[NamedNode, str, int]:
+        """The document's graph IRI, the N-Quads text of its statements in that graph
+        and again in the default graph (the union, see the module docstring), and the
+        number of statements: the same statements as `batch_statements`, each written
+        once (an edge asserted by two reifiers, e.g. two mentions of one entity in one
+        chunk, is one triple; Oxigraph would write it into every index twice)."""
+        doc_id = batch.doc_id
+        g = self.graph_iri(doc_id)
+        gt, doc_t = str(g), self._iri_t(doc_id)
+        doc = (doc_id, _plain_t(doc_id), doc_t)
+        lines = [f"{gt} {_RDF_TYPE_T} {_PROV_ENTITY_T}", f"{gt} {_PROV_DERIVED_T} {doc_t}"]
+        if written_at:
+            lines.append(f"{gt} {_PROV_GENERATED_T} {_plain_t(written_at)}^^{_XSD_DATETIME_T}")
+        for node in batch.all_nodes():
+            lines.extend(self._node_ts(node, doc))
+        for edge in batch.edges:
+            lines.extend(self._edge_ts(edge, doc))
+        unique = list(dict.fromkeys(lines))
+        named = f" {gt} .\n"
+        return g, named.join(unique) + named + " .\n".join(unique) + " .\n", len(lines)
+
+
+#: Node and edge property keys not written as literals (bookkeeping, or written apart).
+_SKIP_NODE = frozenset(_SKIP | {SOURCES, SPANS})
+_SKIP_EDGE = frozenset(_SKIP | {SOURCES, SPANS, "key"})
+
+
+def _plain_t(text: str) -> str:
+    """An N-Triples string literal: only quote, backslash, LF and CR must be escaped."""
+    return (
+        '"'
+        + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+        + '"'
+    )
 
 
 def _guess_datatype(value: object) -> str:

@@ -9,10 +9,10 @@ as one transaction, so a document is in the view whole or not at all:
 2. ``DROP SILENT GRAPH <g>``;
 3. ``INSERT DATA`` the new triples into ``<g>`` and into the default graph.
 
-Delete is steps 1 and 2. The embedded view adds a document it does not hold yet (every
-document of a first ingest) with one ``Store.load`` of N-Quads instead -- the same quads,
-also one transaction, without the update's pass over an empty graph (see
-`OxigraphView.write_batch`).
+Delete is steps 1 and 2. The embedded view writes step 3 with one ``Store.load`` of
+N-Quads instead -- the same quads, one transaction, much cheaper than the SPARQL parser
+-- and, for a document it already holds, runs steps 1 and 2 as one update just before it
+(see `OxigraphView.write_batch`).
 
 Embedded (`OxigraphView`, the default) -- sharing one directory between processes: an
 Oxigraph (RocksDB) directory can be open read-write in one process only, yet the API
@@ -81,7 +81,7 @@ import threading
 import time
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -189,25 +189,6 @@ def replace_graph_update(graph: ox.NamedNode, quads: Iterable[ox.Quad]) -> str:
         f"INSERT DATA {{ GRAPH <{graph.value}> {{\n{body}}} }} ;\n"
         f"INSERT DATA {{\n{body}}}"
     )
-
-
-def nquads_text(graph: ox.NamedNode, spo: Sequence[tuple[Any, Any, Any]]) -> str:
-    """N-Quads of ``spo`` in ``graph`` and again in the default graph, for ``Store.load``.
-
-    Why text and not ``Store.extend``: building two ``Quad`` objects per statement in
-    Python was a third of writing a new document's statements (measured on 100
-    generated documents, in-memory store, 1,900 quads each: 10.9-13.5 ms CPU per
-    document with Quads + extend, 8.2-8.4 ms with this text + load, the same quads).
-    Terms print as N-Triples (``str()`` of a pyoxigraph term, escapes included); a
-    triple term prints without its ``<<( )>>`` brackets, so they are added here.
-    """
-    lines = [
-        f"{s} {p} <<( {o} )>>" if isinstance(o, ox.Triple) else f"{s} {p} {o}" for s, p, o in spo
-    ]
-    if not lines:
-        return ""
-    named = f" {graph} .\n"
-    return named.join(lines) + named + " .\n".join(lines) + " .\n"
 
 
 def ontology_quads(mapping: RdfMapping) -> tuple[ox.NamedNode, list[ox.Quad]]:
@@ -332,6 +313,17 @@ class RdfView(ABC):
             if doc is not None:
                 out[doc] = r["h"]
         return out
+
+    def document_hash(self, doc_id: str) -> str | None:
+        """The content hash the view holds for one document (None: not held). Why not
+        ``document_hashes().get(doc_id)``: that reads every document's hash, and the
+        write-through asks this for each document the graph store skipped."""
+        g = self.mapping.graph_iri(doc_id).value
+        rows = self.select(
+            f"SELECT ?h WHERE {{ GRAPH <{g}> {{ ?d a <{self.mapping.document_class.value}> ; "
+            f"<{self.mapping.content_hash_p.value}> ?h . <{g}> <{PROV_DERIVED.value}> ?d }} }}"
+        )
+        return rows[0].get("h") if len(rows) == 1 else None
 
     @abstractmethod
     def run_query(
@@ -573,30 +565,40 @@ class OxigraphView(RdfView):
     def write_batch(self, batch: GraphBatch) -> int:
         """Replace the document's named graph with the batch; returns the quad count.
 
-        A document the view does not hold yet (every document of a first ingest) is
-        added with one ``Store.load`` of its quads and their default-graph copies as
-        N-Quads (`nquads_text`: cheaper than building Quad objects in Python), a
-        single transaction like the SPARQL update, but without the SPARQL parser and
-        without the update's "delete what only the old graph held" pass over an empty
-        graph (measured on the demo corpus, Oxigraph alone, with ``Store.extend``
-        then: 24.7 -> 17.1 ms CPU per document; nearly all of the
-        rest is RocksDB writing every quad into its indexes, then flushing and
-        compacting them: the same writes into an in-memory store take 2.2 ms). A
-        document it holds goes through the SPARQL replace update, which swaps old for
-        new in one transaction. Both run under the writer's exclusive lock, so no other
-        writer can add the graph in between.
+        The new graph and its default-graph copies are added with one ``Store.load`` of
+        N-Quads text (`RdfMapping.batch_nquads`), one transaction. A document the view
+        holds already (a changed document) first loses its old graph by the delete
+        update (`drop_graph_update`), its own transaction; both run under the writer's
+        exclusive lock, so no other process or thread sees the document missing in
+        between. A kill between the two leaves the view without the document while the
+        graph store has it: `WriteThroughStore.document_hashes` then does not list it,
+        so the rerun writes it again (the same repair as a kill between the graph
+        store's write and the view's). A failed load raises, and the write-through takes
+        the document out of the graph store too.
+
+        Measured (write-thread CPU per document, 79 demo + 100 generated documents of
+        ~810 statements, FalkorDB + this view, load ~12 on 2 cores): a new document
+        17.1 -> 14.0 ms (demo) and 22.9 -> 19.0 ms (generated) against the former
+        Quad-term text with a strict parse; the Python side is ~1.4 ms of it, the rest
+        is RocksDB writing every quad into its indexes (the same load into an in-memory
+        store: ~4 ms). A changed document 70-77 ms with the SPARQL replace update (its
+        ``INSERT DATA`` read by the SPARQL parser) -> 53-59 ms.
         """
-        graph, spo = self.mapping.batch_statements(batch, written_at=utc_now_iso())
+        graph, text, count = self.mapping.batch_nquads(batch, written_at=utc_now_iso())
 
         def run(store: ox.Store) -> None:
             try:
-                if next(store.quads_for_pattern(None, None, None, graph), None) is None:
-                    # The document's graph and, the default graph being the union of
-                    # all graphs, the same statements there: one load, one transaction.
-                    store.load(nquads_text(graph, spo), format=ox.RdfFormat.N_QUADS)
-                else:
-                    quads = [ox.Quad(s, p, o, graph) for s, p, o in spo]
-                    store.update(replace_graph_update(graph, quads))
+                if next(store.quads_for_pattern(None, None, None, graph), None) is not None:
+                    # A changed document: its old graph goes first (one transaction),
+                    # then the new one is added like a new document's.
+                    store.update(drop_graph_update(graph))
+                # The document's graph and, the default graph being the union of all
+                # graphs, the same statements there: one load, one transaction.
+                # ``lenient``: the text is made from checked terms (see
+                # `RdfMapping.batch_nquads`), so the parser need not check every IRI
+                # again (measured: ~3 of ~25 ms CPU per document). Bytes: a text
+                # pyo3 cannot pass (a lone surrogate) fails here as a ValueError.
+                store.load(text.encode(), format=ox.RdfFormat.N_QUADS, lenient=True)
             except (SyntaxError, OSError, ValueError) as e:
                 raise StoreError(
                     f"The RDF view refused to write {batch.doc_id} ({e}); this is a bug in "
@@ -605,8 +607,8 @@ class OxigraphView(RdfView):
                 ) from e
 
         # Counted as the update text it replaces, so the flush keeps its old rhythm.
-        self._write(run, len(spo) * QUAD_BYTES)
-        return len(spo)
+        self._write(run, count * QUAD_BYTES)
+        return count
 
     def select(self, query: str) -> list[dict[str, str]]:
         def run(store: ox.Store) -> list[dict[str, str]]:

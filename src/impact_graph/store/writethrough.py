@@ -36,7 +36,6 @@ class WriteThroughStore(GraphStore):
         self.inner = inner
         self.view = view
         self.backend = inner.backend
-        self._view_hashes: dict[str, str] | None = None
 
     # -- writes: both stores ------------------------------------------------------------
 
@@ -54,7 +53,7 @@ class WriteThroughStore(GraphStore):
 
     def upsert_batch(self, batch: GraphBatch) -> WriteResult:
         result = self.inner.upsert_batch(batch)
-        if result.skipped and self.view.document_hashes().get(batch.doc_id) == batch.content_hash:
+        if result.skipped and self.view.document_hash(batch.doc_id) == batch.content_hash:
             return result
         try:
             self.view.write_batch(batch)
