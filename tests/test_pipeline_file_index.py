@@ -222,6 +222,58 @@ def test_a_file_rewritten_while_it_is_read_gets_no_entry(
     assert "Buurtkamers" in text and "Huiskamers" not in text
 
 
+def test_the_schema_is_set_up_before_the_first_write_and_not_when_nothing_is_written(
+    tmp_path: Path,
+    embedder: Embedder,  # noqa: F811 - the fixture
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fresh FalkorDB graph of its own (no indexes yet): the run that writes sets the
+    schema up first, a run of unchanged files does not touch it."""
+    from impact_graph.store import open_store
+    from impact_graph.store.falkordb_server import FalkorDBServer
+
+    data = tmp_path / "data"
+    settings = Settings(
+        backend="falkordb",
+        data_dir=data,
+        graph_name="fresh",
+        pseudonym_secret=SecretStr("test-secret"),
+    )
+    store = open_store(settings)
+    try:
+        calls: list[str] = []
+        setup, upsert = store.setup_schema, store.upsert_batch
+
+        def spy_setup(schema: Any) -> None:
+            calls.append("setup")
+            setup(schema)
+
+        def spy_upsert(batch: Any) -> Any:
+            calls.append("write")
+            return upsert(batch)
+
+        monkeypatch.setattr(store, "setup_schema", spy_setup)
+        monkeypatch.setattr(store, "upsert_batch", spy_upsert)
+        corpus = write_corpus(tmp_path)
+        pipe = Pipeline(settings, store=store, embedder=embedder)
+        assert pipe.run([corpus], progress=False).new == 3
+        assert calls == ["setup", "write", "write", "write"]
+        # The vector index exists: the pipeline's own setup made it on this new graph.
+        hits = store.vector_search("Chunk", embedder.embed(["eenzaamheid ouderen"])[0], k=3)
+        assert hits
+
+        calls.clear()
+        assert pipe.run([corpus], progress=False).unchanged == 3 and calls == []
+
+        plan = corpus / "plan" / "programma.md"
+        plan.write_text(plan.read_text(encoding="utf-8") + "\n- Bibliotheek Wadstede\n")
+        assert pipe.run([corpus], progress=False).changed == 1
+        assert calls == ["setup", "write"]
+    finally:
+        store.close()
+        FalkorDBServer(data).stop()
+
+
 def test_index_round_trip_prunes_missing_files_and_ignores_other_versions(
     tmp_path: Path,
 ) -> None:
