@@ -274,6 +274,52 @@ def test_the_schema_is_set_up_before_the_first_write_and_not_when_nothing_is_wri
         FalkorDBServer(data).stop()
 
 
+def test_record_files_get_no_entry_while_the_mapping_in_use_is_stale(
+    store: GraphStore,
+    backend_settings: Settings,
+    embedder: Embedder,  # noqa: F811 - the fixture
+    tmp_path: Path,
+    reads: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    corpus = write_corpus(tmp_path)
+    (corpus / "research" / "records.csv").write_text(
+        CSV.splitlines()[0] + "\n" + CSV.splitlines()[1] + "\n", encoding="utf-8"
+    )
+    # The readers' cached mapping differs from records.yaml as it is now (edited under a
+    # running process): entries for record files would carry the wrong mapping's digest.
+    monkeypatch.setattr(file_index, "mapping_in_use_is_current", lambda: False)
+    pipe = Pipeline(run_settings(backend_settings, tmp_path), store=store, embedder=embedder)
+    assert pipe.run([corpus], progress=False).new == 4
+    reads.clear()
+    assert pipe.run([corpus], progress=False).unchanged == 4
+    assert reads == ["records.csv"]
+
+
+def test_the_mapping_in_use_is_compared_with_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from impact_graph.ingest.readers import records
+
+    mapping = tmp_path / "records.yaml"
+    mapping.write_bytes(records.default_mapping_path().read_bytes())
+    monkeypatch.setattr(records, "MAPPING_CANDIDATES", (mapping,))
+    records.load_mapping.cache_clear()
+    try:
+        records.load_mapping()  # what a reader caches
+        assert file_index.mapping_in_use_is_current()
+        index = FileIndex(tmp_path / INDEX_FILE)
+        before = index.stamp("csv")
+        assert before is not None and before != index.stamp("md") and index.may_record("csv")
+        text = mapping.read_text(encoding="utf-8")
+        mapping.write_text(text.replace("columns: [", "columns: [extra_kolom, ", 1))
+        assert not file_index.mapping_in_use_is_current()  # the cache holds the old one
+        assert FileIndex(tmp_path / INDEX_FILE).stamp("csv") != before
+        assert not FileIndex(tmp_path / INDEX_FILE).may_record("csv")
+    finally:
+        records.load_mapping.cache_clear()  # no test after this one reads the copy
+
+
 def test_index_round_trip_prunes_missing_files_and_ignores_other_versions(
     tmp_path: Path,
 ) -> None:

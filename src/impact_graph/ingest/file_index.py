@@ -17,7 +17,8 @@ What keeps it correct:
 * An entry is only a fact about *reading*: these bytes, at this path, under this root
   (ids and folder kinds come from both), with this ``--kind``, by this reader code
   (`FileIndex.stamp`: the reader modules' source, the parser libraries' versions, for
-  record files the record mapping in use), and for pseudonymised documents under this
+  record files the record mapping file's digest, made only while the mapping the
+  readers use is that file's), and for pseudonymised documents under this
   pseudonym secret, gave these documents. It says nothing about the store: the pipeline
   still compares each document's hash with the stored one and with other stored
   versions of the same source, as for a parsed file. Anything missing, stale or
@@ -141,17 +142,19 @@ def _code_stamp() -> str:
     return h.hexdigest()
 
 
-def _mapping_stamp() -> str | None:
-    """The record mapping the readers use in this process (they cache it once loaded, so
-    the file's bytes could differ from what they read); None when it cannot be loaded
-    (the reader then reports that)."""
-    from impact_graph.ingest.errors import IngestError
-    from impact_graph.ingest.readers.records import load_mapping
+def _mapping_file_digest() -> str | None:
+    """sha256 of the record mapping file the readers load (``ingest/records.yaml``);
+    None when it cannot be read (the reader then reports that)."""
+    from impact_graph.ingest.readers.records import default_mapping_path
 
     try:
-        m = load_mapping()
-    except (IngestError, OSError, ValueError):
+        return hashlib.sha256(default_mapping_path().read_bytes()).hexdigest()
+    except OSError:
         return None
+
+
+def _mapping_fingerprint(m: Any) -> str:
+    """A stable digest of a parsed `RecordMapping` (sets sorted)."""
     data = {
         "path": str(m.path),
         "required": list(m.required),
@@ -160,6 +163,26 @@ def _mapping_stamp() -> str | None:
         "directions": [[d.symbol, sorted(d.values), d.phrases] for d in m.directions],
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def mapping_in_use_is_current() -> bool:
+    """Whether the record mapping this process reads with is what its file holds now.
+
+    The readers parse ``records.yaml`` once per process (`load_mapping` is cached), so a
+    long-running process (the API) keeps reading with the old mapping after the file is
+    edited. Entries for record files carry the file's digest, not the parsed mapping's
+    (which would cost every new process a ~10 ms YAML parse before it could skip
+    anything), so they are only made while the two agree. Parses the file (~10 ms):
+    called once per run that read record files."""
+    from impact_graph.ingest.errors import IngestError
+    from impact_graph.ingest.readers.records import load_mapping
+
+    try:
+        in_use = load_mapping()
+        current = load_mapping.__wrapped__()  # the file as it is now, past the cache
+    except (IngestError, OSError, ValueError):
+        return False
+    return _mapping_fingerprint(in_use) == _mapping_fingerprint(current)
 
 
 class FileIndex:
@@ -174,6 +197,7 @@ class FileIndex:
         self._entries: dict[str, dict[str, Any]] = {}
         self._dirty = False
         self._mapping: str | bool | None = False  # False: not computed yet
+        self._mapping_checked: bool | None = None
         self._load()
 
     def _load(self) -> None:
@@ -212,16 +236,28 @@ class FileIndex:
 
     def stamp(self, fmt: str) -> str | None:
         """What the reader code is for a file of format ``fmt``: the code's fingerprint,
-        plus the record mapping's for record formats (once per index, i.e. per run);
-        None when the mapping cannot be loaded (no entry is used or made then)."""
+        plus the record mapping file's digest for record formats (read once per index,
+        i.e. per run); None when the mapping cannot be read (no entry is used or made)."""
         code = _code_stamp()
         if fmt not in RECORD_FORMATS:
             return code
         if self._mapping is False:
-            self._mapping = _mapping_stamp()
+            self._mapping = _mapping_file_digest()
         if self._mapping is None:
             return None
         return f"{code}+{self._mapping}"
+
+    def may_record(self, fmt: str) -> bool:
+        """Whether an entry for a file of format ``fmt`` read in this run may be made:
+        always, but for record files only while the mapping the readers used is the one
+        the stamp's digest names (see `mapping_in_use_is_current`; checked once)."""
+        if fmt not in RECORD_FORMATS:
+            return True
+        if self._mapping_checked is None:
+            self._mapping_checked = (
+                mapping_in_use_is_current() and _mapping_file_digest() == self._mapping
+            )
+        return self._mapping_checked
 
     def get(self, key: str) -> IndexEntry | None:
         """The entry under ``key``, or None (none, or not in the expected shape)."""

@@ -1183,8 +1183,9 @@ class Pipeline:
                 continue
             if any(self._hashes.get(d.id) != d.content_hash for d in docs):
                 continue
-            stamp = index.stamp(format_of(file))
-            if stamp is None:
+            fmt = format_of(file)
+            stamp = index.stamp(fmt)
+            if stamp is None or not index.may_record(fmt):
                 continue
             secret = self._secret_fingerprint() if pseudonymised else None
             index.put(key, IndexEntry(digest, stamp, secret, docs))
