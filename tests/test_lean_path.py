@@ -312,3 +312,26 @@ def test_serve_runs_uvicorn_without_the_access_log_unless_asked(
         "log_level": "warning",
         "access_log": logged,
     }
+
+
+@pytest.mark.parametrize("with_orjson", [True, False])
+def test_json_bytes_writes_what_json_dumps_did(
+    monkeypatch: pytest.MonkeyPatch, with_orjson: bool
+) -> None:
+    """orjson (when installed) or json: the same values back, UTF-8 kept, map keys and
+    unknown types as text, integers past 64 bits through the fallback."""
+    from impact_graph.api.routers import cypher
+
+    if not with_orjson:
+        monkeypatch.setattr(cypher, "orjson", None)
+    value = {"rows": [["Zoë", 1, 2.5, None, True]], 7: "seven", "big": 2**70, "x": object}
+    out = cypher.json_bytes(value)
+    assert "Zoë".encode() in out
+    assert json.loads(out) == {
+        "rows": [["Zoë", 1, 2.5, None, True]],
+        "7": "seven",
+        "big": 2**70,
+        "x": str(object),
+    }
+    nan = json.loads(cypher.json_bytes({"v": float("nan")}))["v"]
+    assert nan is None if with_orjson else nan != nan
