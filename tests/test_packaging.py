@@ -44,7 +44,8 @@ def test_wheel_install_finds_the_ontology(tmp_path: Path) -> None:
     code = (
         "import impact_graph, impact_graph.ontology as o;"
         "print(impact_graph.__file__); print(o.ontology_dir()); "
-        "print(len(o.load_schema().node_classes))"
+        "print(len(o.load_schema().node_classes)); "
+        "import impact_graph.vocab_vectors as v; print(v.VECTORS_FILE); print(len(v.read()))"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
     out = subprocess.run(
@@ -59,6 +60,9 @@ def test_wheel_install_finds_the_ontology(tmp_path: Path) -> None:
     assert out[0].startswith(str(site)), "the installed copy, not the checkout, was imported"
     assert out[1].startswith(str(site)), "ontology files must come from the wheel"
     assert int(out[2]) >= 13
+    # The vocabulary's vectors ship too, or a first ingest falls back to the model.
+    assert out[3].startswith(str(site)), "vocab_vectors/vectors.npz must come from the wheel"
+    assert int(out[4]) > 100
 
 
 def test_compose_file_is_coherent() -> None:
