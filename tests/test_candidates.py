@@ -184,3 +184,22 @@ def test_api_lists_filters_and_refuses_a_bad_label(store: GraphStore, client: Te
     assert (
         "label 'Chunk'" in r.json()["detail"] and "Intervention (Interventie)" in r.json()["detail"]
     )
+
+
+def test_csv_quotes_cells_a_spreadsheet_would_run() -> None:
+    """A name from an uploaded document that starts like a formula is written as text,
+    the same in the CLI's --csv as in the web UI's download (both use candidates_csv)."""
+    import csv
+    import io
+
+    from impact_graph.candidates import Candidate, candidates_csv
+
+    hostile = '=HYPERLINK("http://x.example","klik")'
+    rows = [
+        Candidate("i1", "Intervention", "Interventie", hostile, aliases=["-1+1"]),
+        Candidate("i2", "Intervention", "Interventie", "Buurtkamer"),
+    ]
+    got = list(csv.DictReader(io.StringIO(candidates_csv(rows))))
+    assert got[0]["name"] == "'" + hostile
+    assert got[0]["aliases"] == '["-1+1"]'  # JSON text of a list starts with "[": left as is
+    assert got[1]["name"] == "Buurtkamer" and got[1]["documents"] == "0"

@@ -428,7 +428,7 @@ def candidates(
 
     Documents and mentions are counted when you ask (sources and MENTIONS edges), so
     they hold over all documents, not just the last one written."""
-    from impact_graph.candidates import COLUMNS, list_candidates, stored_documents
+    from impact_graph.candidates import candidates_csv, list_candidates, stored_documents
     from impact_graph.ontology import load_schema
 
     settings = settings_from(data_dir, backend)
@@ -445,7 +445,7 @@ def candidates(
     if fmt is OutputFormat.json:
         typer.echo(json.dumps([c.as_dict() for c in rows], ensure_ascii=False, indent=2))
     elif fmt is OutputFormat.csv:
-        print_rows(COLUMNS, [list(c.as_dict().values()) for c in rows], fmt)
+        typer.echo(candidates_csv(rows), nl=False)  # the same file as the web UI's download
     elif rows:
         table = Table(
             "type", "name", "aliases", "documents", "mentions", "e.g. in",
