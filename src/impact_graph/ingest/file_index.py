@@ -40,7 +40,7 @@ import os
 import sys
 import tempfile
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -280,9 +280,7 @@ class FileIndex:
             "raw": entry.raw,
             "stamp": entry.stamp,
             "secret": entry.secret,
-            "documents": [
-                [d.id, d.content_hash, d.source_id, d.kind, d.kind_reason] for d in entry.documents
-            ],
+            "documents": [list(astuple(d)) for d in entry.documents],  # as `get` reads them
         }
         self._dirty = True
 

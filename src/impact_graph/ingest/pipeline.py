@@ -828,20 +828,9 @@ class Pipeline:
                 kind_reason=doc.kind_reason,
             )
             stored = self._hashes.get(doc.id)
-            # The same file read as another kind has another id (stories are stored
-            # under a pseudonymous one): the new version replaces the old one.
-            pseudonymous = self._stored_pseudonymous or self._pseudonymiser is not None
-            replaces = same_source_ids(
-                source_id,
-                doc.id,
-                self._hashes,
-                (lambda s: self.pseudonymiser.token(s)) if pseudonymous else None,
-            )
+            replaces = self._other_versions(source_id, doc.id)
             if stored == doc.content_hash and not replaces:
-                outcome.status = "unchanged"
-                with self._lock:
-                    self._report.unchanged += 1
-                    self._done(outcome)
+                self._unchanged(outcome)
                 return
             outcome.status = "changed" if stored is not None or replaces else "new"
             stage = "extracting"
@@ -1141,26 +1130,42 @@ class Pipeline:
             return False
         if entry.secret is not None and entry.secret != self._secret_fingerprint():
             return False
-        pseudonymous = self._stored_pseudonymous or self._pseudonymiser is not None
-        token_of = (lambda s: self.pseudonymiser.token(s)) if pseudonymous else None
         for d in entry.documents:
             if self._hashes.get(d.id) != d.content_hash:
                 return False
-            if same_source_ids(d.source_id, d.id, self._hashes, token_of):
+            if self._other_versions(d.source_id, d.id):
                 return False
-        with self._lock:
-            for d in entry.documents:
-                self._report.unchanged += 1
-                self._done(
-                    DocumentOutcome(
-                        file=file.as_posix(),
-                        doc_id=d.id,
-                        status="unchanged",
-                        kind=d.kind,
-                        kind_reason=d.kind_reason,
-                    )
+        for d in entry.documents:
+            self._unchanged(
+                DocumentOutcome(
+                    file=file.as_posix(),
+                    doc_id=d.id,
+                    status="",
+                    kind=d.kind,
+                    kind_reason=d.kind_reason,
                 )
+            )
         return True
+
+    def _other_versions(self, source_id: str, doc_id: str) -> list[str]:
+        """Stored ids of other versions of the same file or record: read as another
+        kind it has another id (stories are stored under a pseudonymous one), and the
+        new version replaces the old one. The one test for a parsed file (`_prepare`)
+        and an indexed one (`_unchanged_by_index`)."""
+        pseudonymous = self._stored_pseudonymous or self._pseudonymiser is not None
+        return same_source_ids(
+            source_id,
+            doc_id,
+            self._hashes,
+            (lambda s: self.pseudonymiser.token(s)) if pseudonymous else None,
+        )
+
+    def _unchanged(self, outcome: DocumentOutcome) -> None:
+        """Report a document skipped because the store holds it with the same hash."""
+        outcome.status = "unchanged"
+        with self._lock:
+            self._report.unchanged += 1
+            self._done(outcome)
 
     def _secret_fingerprint(self) -> str:
         """A keyed token of a fixed text: the same for the same pseudonym secret, so an
