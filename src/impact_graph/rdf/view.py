@@ -301,12 +301,17 @@ class RdfView(ABC):
     def select(self, query: str) -> list[dict[str, str]]:
         """A trusted SELECT (default graph = union of all graphs); values as strings."""
 
+    def _hash_query(self, graph: str) -> str:
+        """SELECT of the content hash ``?h`` of the document a named graph holds;
+        ``graph`` is ``?g`` (every document) or one graph's ``<iri>``."""
+        return (
+            f"SELECT ?g ?h WHERE {{ GRAPH {graph} {{ ?d a <{self.mapping.document_class.value}> ; "
+            f"<{self.mapping.content_hash_p.value}> ?h . {graph} <{PROV_DERIVED.value}> ?d }} }}"
+        )
+
     def document_hashes(self) -> dict[str, str]:
         """Document id -> content hash, as held by the view (what repairs compare)."""
-        rows = self.select(
-            f"SELECT ?g ?h WHERE {{ GRAPH ?g {{ ?d a <{self.mapping.document_class.value}> ; "
-            f"<{self.mapping.content_hash_p.value}> ?h . ?g <{PROV_DERIVED.value}> ?d }} }}"
-        )
+        rows = self.select(self._hash_query("?g"))
         out = {}
         for r in rows:
             doc = self.mapping.doc_id_of_graph(r["g"])
@@ -318,11 +323,7 @@ class RdfView(ABC):
         """The content hash the view holds for one document (None: not held). Why not
         ``document_hashes().get(doc_id)``: that reads every document's hash, and the
         write-through asks this for each document the graph store skipped."""
-        g = self.mapping.graph_iri(doc_id).value
-        rows = self.select(
-            f"SELECT ?h WHERE {{ GRAPH <{g}> {{ ?d a <{self.mapping.document_class.value}> ; "
-            f"<{self.mapping.content_hash_p.value}> ?h . <{g}> <{PROV_DERIVED.value}> ?d }} }}"
-        )
+        rows = self.select(self._hash_query(f"<{self.mapping.graph_iri(doc_id).value}>"))
         return rows[0].get("h") if len(rows) == 1 else None
 
     @abstractmethod

@@ -326,7 +326,7 @@ def _cypher_value(value: Any) -> str:
     if t is str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if t is dict:
-        return "{" + ",".join([_key(k) + _cypher_value(v) for k, v in value.items()]) + "}"
+        return _map_text(value.items())
     if t is list or t is tuple:
         return "[" + ",".join([_cypher_value(v) for v in value]) + "]"
     if t is int or t is float:
@@ -337,15 +337,13 @@ def _cypher_value(value: Any) -> str:
         return "true" if value else "false"
     if t is _Vector:
         return value.cypher()
-    # Subclasses (a str enum, a numpy number): the general checks.
+    # Subclasses (a str enum, a numpy number; bool has none): the general checks.
     if isinstance(value, str):
         return _quote(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, list | tuple):
         return "[" + ",".join([_cypher_value(v) for v in value]) + "]"
     if isinstance(value, dict):
-        return "{" + ",".join([_key(k) + _cypher_value(v) for k, v in value.items()]) + "}"
+        return _map_text(value.items())
     return str(value)
 
 
