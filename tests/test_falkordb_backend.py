@@ -283,3 +283,26 @@ def test_server_crash_is_store_unavailable_with_a_sentence(tmp_path: Path) -> No
     finally:
         st.close()
         FalkorDBServer(tmp_path / "crash").stop()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), 2e9])
+def test_a_vector_number_the_text_form_cannot_hold_is_refused_with_a_sentence(bad: float) -> None:
+    """Vectors travel as integer billionths (``_Vector``): a NaN, an infinity or a number
+    past +-1e9 would overflow or print as text the server cannot read, so it is refused
+    before anything is sent, saying what to check."""
+    from impact_graph.store.falkordb_store import _Vector
+
+    v = unit_vector(8, 3)
+    assert _Vector(v).cypher().startswith("[")  # a unit vector passes
+    v[2] = bad
+    with pytest.raises(ValueError, match="not finite or beyond"):
+        _Vector(v).cypher()
+
+
+@pytest.mark.parametrize("name", ["", "a`b"])
+def test_a_property_name_falkordb_cannot_take_is_refused(name: str) -> None:
+    from impact_graph.store.falkordb_store import _cypher_value
+
+    assert _cypher_value({"ok": 1}) == "{`ok`:1}"
+    with pytest.raises(ValueError, match="cannot be written to FalkorDB"):
+        _cypher_value({name: 1})
