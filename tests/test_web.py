@@ -202,7 +202,7 @@ def test_network_page_focus_filters_and_errors(client: TestClient) -> None:
     assert "Focus: Fonds Zilver (1 stap)" in r.text
     r = client.get("/netwerk", params={"area": "Atlantis"})
     assert r.status_code == 422
-    assert alert_text(r.text).startswith("Area: &#39;Atlantis&#39; is not a known area")
+    assert alert_text(r.text).startswith("Gebied &#39;Atlantis&#39; komt in de kennisgraaf niet")
     r = client.get("/netwerk", params={"view": "whatworks", "q": "eenzaamheid"})
     assert r.status_code == 200 and "Wat werkt: eenzaamheid" in r.text
 
@@ -264,3 +264,64 @@ def test_network_html_is_offline_and_escaped(client: TestClient) -> None:
     assert XSS not in html and "<img" not in html
     assert '"size_by": "betweenness"' not in html  # the select carries the choice
     assert '<option value="betweenness" selected>' in html
+
+
+# --- what a new user met on the pages (walk-through, H20) ------------------------------
+
+
+def test_entity_page_speaks_dutch_about_its_properties_and_neighbours(client: TestClient) -> None:
+    """The stored property names (rule, key, status, concept) and class names
+    (TargetGroup, Area) are the researchers' English; the page says them in Dutch,
+    leaves the bookkeeping out, and names the number of documents with its unit."""
+    html = client.get("/entiteit/intervention:welzijn-op-recept").text
+    props = dict(re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", html))
+    assert props, "no properties on the page"
+    assert {"rule", "key", "status", "concept", "mention_count", "name"}.isdisjoint(props)
+    assert props.get("Herkomst van de naam") == "uit een vocabulaire"
+    types = set(re.findall(r"</a></td>\s*<td>([^<]+)</td><td>\d+ document", html))
+    assert types, "no neighbour rows with a document count"
+    assert not types & {"TargetGroup", "Area", "LegalBasis", "Goal", "Document", "Chunk"}
+    assert "Doelgroep" in types or "Opgave" in types
+
+
+def test_document_page_shows_its_text_and_dutch_kind(client: TestClient) -> None:
+    """A document is not mentioned in sentences: its page shows its text fragments
+    (it said "Waar staat dit? (0 zinnen)" with nothing under it) and its kind in Dutch."""
+    docs = client.get("/documents", params={"limit": 100}).json()["items"]
+    plan = next(d for d in docs if d["kind"] == "plan" and "reisverslag" in d["title"].lower())
+    html = client.get(f"/entiteit/{plan['id']}").text
+    assert "(0 zinnen)" not in html and "Waar staat dit?" not in html
+    m = re.search(r"Tekst \((\d+) fragment", html)
+    assert m and int(m.group(1)) >= 1, "no text fragments on the document page"
+    assert "<blockquote>" in html
+    props = dict(re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", html))
+    assert props.get("Soort document") == "plan"
+    assert props.get("Taal") == "Nederlands" and "content_hash" not in props
+
+
+def test_network_page_errors_and_notes_are_dutch(client: TestClient) -> None:
+    """The network module's sentences are English for the JSON API; the page gave them
+    to Dutch readers as they were ("focus: ... is not an actor ...", "isolated=true")."""
+    r = client.get("/netwerk", params={"view": "focus", "focus": "niemand hier"})
+    assert r.status_code == 422
+    msg = alert_text(r.text)
+    assert msg.startswith("&#39;niemand hier&#39; is geen betrokkene") and "Focus op" in msg
+    r = client.get("/netwerk", params={"view": "focus"})
+    assert r.status_code == 422 and alert_text(r.text).startswith("Typ bij &#39;Focus op&#39;")
+    r = client.get("/netwerk", params={"role": "astronaut"})
+    assert r.status_code == 422 and "astronaut" in alert_text(r.text)
+    assert " is not " not in alert_text(r.text)
+    html = client.get("/netwerk").text
+    assert "isolated=true" not in html and "Ook zonder verbinding" in html
+    assert '<input type="checkbox" id="isolated" name="isolated" value="true">' in html
+
+
+def test_network_page_can_show_actors_without_links(client: TestClient) -> None:
+    """The note under the picture points at a checkbox that shows the unlinked actors."""
+    without = client.get("/network").json()["counts"]["nodes"]
+    html = client.get("/netwerk", params={"isolated": "true"}).text
+    assert 'id="isolated" name="isolated" value="true" checked' in html
+    shown = client.get("/network", params={"isolated": "true"}).json()["counts"]["nodes"]
+    assert shown > without
+    assert f"Opbouwen: {shown} knopen" in html
+    assert "isolated=true" in re.search(r'href="(/network\.html\?[^"]*)"', html).group(1)

@@ -51,6 +51,122 @@ FACET_NL = {
 FILTER_FACETS = ("type", "challenge", "target_group", "area", "programme", "evidence_type")
 VIEW_NL = {"stakeholders": "Betrokkenen", "focus": "Focus", "whatworks": "Wat werkt"}
 
+#: Dutch names of the node properties an entity page shows, in the order it shows them.
+#: The stored names are English (they are the researchers' contract in Cypher, SPARQL and
+#: GET /entities/{id}); a programme manager reading the page should not meet them.
+PROPERTY_NL = {
+    "title": "Titel",
+    "kind": "Soort document",
+    "kind_reason": "Soort bepaald via",
+    "status": "Herkomst van de naam",
+    "aliases": "Andere namen",
+    "concept": "Begrip in het vocabulaire",
+    "outcome": "Uitkomst",
+    "direction": "Richting",
+    "effect_size": "Effectgrootte",
+    "magnitude": "Grootte",
+    "sample_size": "Aantal deelnemers",
+    "evidence_type": "Soort onderbouwing",
+    "rating_level": "Erkenningsniveau",
+    "rating_scheme": "Erkenning volgens",
+    "indicator": "Indicator",
+    "target_value": "Streefwaarde",
+    "area": "Gebied",
+    "year": "Jaar",
+    "date": "Datum",
+    "language": "Taal",
+    "section": "Hoofdstuk",
+    "text": "Tekst",
+    "source_url": "Bron op internet",
+    "url": "Internetadres",
+    "format": "Bestandsvorm",
+    "path": "Bestand",
+    "record_key": "Record",
+    "start": "Begint bij teken",
+    "end": "Eindigt bij teken",
+    "position": "Volgnummer",
+    "created_at": "Ingelezen op",
+}
+#: Properties an entity page leaves out: the name (it is the heading) and bookkeeping a
+#: reader cannot act on (merge key, extraction rule, content hash, the rank number behind
+#: a recognition level, and ``mention_count``, which is one document's count and would
+#: read as a total). GET /entities/{id} still returns every one of them.
+HIDDEN_ON_PAGE = frozenset(
+    {"name", "key", "rule", "content_hash", "rating_rank", "complete", "mention_count"}
+)
+KIND_NL = {"story": "verhaal", "policy": "beleid", "research": "onderzoek", "plan": "plan"}
+#: Dutch words for the coded values of some properties (anything else is shown as stored).
+VALUE_NL: dict[str, dict[str, str]] = {
+    "status": {
+        "candidate": "kandidaat: in geen vocabulaire (zie Kandidaten)",
+        "vocabulary": "uit een vocabulaire",
+        "metadata": "uit de gegevens van het document",
+    },
+    "kind": KIND_NL,
+    "language": {"nl": "Nederlands", "en": "Engels"},
+    "direction": {
+        "+": "positief (+)",
+        "-": "negatief (−)",
+        "−": "negatief (−)",
+        "0": "geen effect (0)",
+    },
+}
+
+
+def kind_reason_nl(reason: str) -> str:
+    """The ingest's English reason for a document's kind ("folder 'research'", "front
+    matter kind: plan", "detected: 3 policy cue words (…)") said in Dutch for the page;
+    a reason of another shape is shown as it is."""
+    kind = lambda k: KIND_NL.get(k.strip().strip("'"), k)  # noqa: E731
+    if m := re.fullmatch(r"--kind (\S+)", reason):
+        return f"de keuze bij het inlezen (--kind {m[1]})"
+    if m := re.fullmatch(r"folder '(.*)'", reason):
+        return f"de map '{m[1]}'"
+    if m := re.fullmatch(r"default for records: (.*)", reason):
+        return f"standaard voor records: {kind(m[1])}"
+    if reason.startswith("detected: no cue words"):
+        return "geen kenmerkende woorden gevonden, dus standaard 'plan'"
+    if m := re.fullmatch(r"detected: (\d+) first-person words \((.*)\)", reason):
+        return f"herkend aan {m[1]} woorden in de ik-vorm ({m[2]})"
+    if m := re.fullmatch(r"detected: (\d+) \w+ cue words \((.*)\)", reason):
+        return f"herkend aan {m[1]} kenmerkende woorden ({m[2]})"
+    if m := re.fullmatch(r"(.+) kind: (.*)", reason):
+        where = "de kop van het bestand" if m[1] == "front matter" else m[1]
+        return f"opgegeven in {where} (kind: {m[2]})"
+    return reason
+
+
+def entity_properties(props: dict[str, Any]) -> list[tuple[str, str]]:
+    """The properties an entity page shows, as (Dutch name, text) in a fixed order:
+    known ones first, in `PROPERTY_NL` order, then any other under its stored name,
+    so a property the ontology gains still shows. Empty values and `HIDDEN_ON_PAGE`
+    are left out; lists are joined with commas."""
+    shown: list[tuple[str, str]] = []
+    rest = sorted(k for k in props if k not in PROPERTY_NL)
+    for k in [*PROPERTY_NL, *rest]:
+        v = props.get(k)
+        if k in HIDDEN_ON_PAGE or v is None or v == "" or v == []:
+            continue
+        if isinstance(v, list | tuple):
+            text = ", ".join(str(x) for x in v)
+        elif k == "kind_reason":
+            text = kind_reason_nl(str(v))
+        else:
+            text = VALUE_NL.get(k, {}).get(str(v), str(v))
+        shown.append((PROPERTY_NL.get(k, k), text))
+    return shown
+
+
+@lru_cache(maxsize=1)
+def type_names_nl() -> dict[str, str]:
+    """Dutch name of every node class: the network pictures' names (`TYPE_NL`: "Actor"
+    is "Betrokkene" there) over the ontology's Dutch labels, so TargetGroup, Area,
+    LegalBasis, Goal, Document and Chunk are Dutch on the pages too."""
+    from impact_graph.ontology import load_schema
+
+    names = {c.label: c.label_nl for c in load_schema().node_classes if c.label_nl}
+    return {**names, **TYPE_NL}
+
 
 @lru_cache(maxsize=1)
 def templates() -> Environment:
@@ -61,7 +177,8 @@ def templates() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(
-        TYPE_NL=TYPE_NL,
+        TYPE_NL=type_names_nl(),
+        KIND_NL=KIND_NL,
         REL_NL=REL_NL,
         RESULT_TYPE_NL=RESULT_TYPE_NL,
         FACET_NL=FACET_NL,
@@ -136,6 +253,7 @@ def home(
 ) -> HTMLResponse:
     """Home page and search: a question, facets to narrow it, result cards."""
     from impact_graph.search.models import SearchFilters, SearchRequest
+    from impact_graph.search.service import MAX_CANDIDATES
 
     selected = {
         "challenge": challenge,
@@ -154,6 +272,7 @@ def home(
         "error": None,
         "limit": 10,
         "offset": offset,
+        "result_cap": MAX_CANDIDATES,
     }
     if not q.strip():
         return page("home.html", **ctx)
@@ -196,7 +315,7 @@ def entity(
     svc: Services = Depends(services),  # noqa: B008
 ) -> HTMLResponse:
     """Any node: its properties, neighbours, source documents and quoted sentences."""
-    from impact_graph.api.routers.entities import entity_out
+    from impact_graph.api.routers.entities import entity_out, neighbours
 
     try:
         store = svc.store()
@@ -208,16 +327,63 @@ def entity(
                 404,
             )
         data = entity_out(request, store, nodes[0])
+        items = data["neighbours"].items
+        if data["neighbours"].total > len(items):  # the API's first page is 50
+            items, _total = neighbours(store, entity_id, NEIGHBOURS_SHOWN, 0)
         # A local instance names its general intervention, a general one its instances.
         instance_of, instances = (
             instance_links(store, entity_id) if data["label"] == "Intervention" else ([], [])
         )
+        fragments = document_fragments(store, entity_id) if data["label"] == "Document" else []
     except StoreError as e:
         return store_down(e)
     focusable = data["label"] in ("Actor", "Programme", "Intervention")
     return page(
-        "entity.html", e=data, focusable=focusable, instance_of=instance_of, instances=instances
+        "entity.html",
+        e=data,
+        props=entity_properties(data["properties"]),
+        links=distinct_neighbours(items),
+        links_cut=data["neighbours"].total > len(items),
+        fragments=fragments,
+        focusable=focusable,
+        instance_of=instance_of,
+        instances=instances,
     )
+
+
+#: Neighbours an entity page lists (the JSON API pages them by 50).
+NEIGHBOURS_SHOWN = 500
+#: Text fragments a document's page lists.
+FRAGMENTS_SHOWN = 200
+
+
+def distinct_neighbours(items: list[Any]) -> list[Any]:
+    """One row per relationship type, direction and neighbour: a chunk that mentions
+    "jongeren" four times has four MENTIONS edges, which a reader wants as one line
+    (the one stated by the most documents)."""
+    best: dict[tuple[str, str, str], Any] = {}
+    for n in items:
+        key = (n.relationship, n.direction, n.id)
+        if key not in best or n.documents > best[key].documents:
+            best[key] = n
+    return list(best.values())
+
+
+def document_fragments(store: Any, document_id: str) -> list[dict[str, Any]]:
+    """A document's text fragments (chunks) in reading order, for its page: a document
+    is not mentioned in sentences, its text is what a reader wants to see. A story's
+    fragments hold the pseudonymised text, never the raw one."""
+    rows = store.read_query(
+        "MATCH (d:Document {id: $id})-[:HAS_CHUNK]->(c:Chunk) "
+        "RETURN c.id, c.section, c.text, c.start ORDER BY c.start, c.id LIMIT $limit",
+        {"id": document_id, "limit": FRAGMENTS_SHOWN},
+        timeout_s=10.0,
+        row_cap=FRAGMENTS_SHOWN,
+    ).rows
+    return [
+        {"id": str(cid), "section": "" if sec is None else str(sec), "text": text or ""}
+        for cid, sec, text, _start in rows
+    ]
 
 
 # --- network pages ---
@@ -234,6 +400,7 @@ def network_page(
     challenge: str = Query("", max_length=200),
     role: str = Query("", max_length=200),
     size_by: str = Query("degree", pattern="^(degree|betweenness)$"),
+    isolated: bool = Query(False),
     svc: Services = Depends(services),  # noqa: B008
 ) -> HTMLResponse:
     """The stakeholder network, a focus view or the what-works view, with the form."""
@@ -247,6 +414,7 @@ def network_page(
         "challenge": challenge.strip(),
         "role": role.strip(),
         "size_by": size_by,
+        "isolated": isolated,
     }
     filters = NetworkFilters(
         programme=[form["programme"]] if form["programme"] else [],
@@ -282,13 +450,15 @@ def network_page(
             filters=filters,
             q=form["q"],
             search=svc.search() if view == "whatworks" else None,
+            isolated=isolated,
         )
         data = network_json(nv, compute_metrics(nv.graph), size_by=size_by)
     except StoreError as e:
         return store_down(e)
     except ValueError as e:
-        ctx["error"] = _sentence(e)
+        ctx["error"] = network_error_nl(e, form, ctx["choices"])
         return page("network.html", status=422, **ctx)
+    data["notes"] = [network_note_nl(n) for n in data.get("notes", [])]
     focus_url = "/netwerk?" + urlencode({"view": "focus", "hops": hops, "size_by": size_by})
     ctx["data"] = data
     ctx["fragment"] = render_fragment(
@@ -298,9 +468,73 @@ def network_page(
         height="70vh",
     )
     ctx["html_link"] = "/network.html?" + urlencode(
-        [(k, v) for k, v in form.items() if v not in ("", None)]
+        [(k, str(v).lower() if isinstance(v, bool) else v) for k, v in form.items() if v]
     )
     return page("network.html", **ctx)
+
+
+#: The network form's fields by the parameter name that starts the (English, API-side)
+#: sentences of ``impact_graph.network``: the page says them in Dutch, with the label
+#: the reader sees on the form.
+NETWORK_FIELD_NL = {
+    "programme": ("Programma", "programmes"),
+    "area": ("Gebied", "areas"),
+    "challenge": ("Opgave", "challenges"),
+}
+
+
+def network_error_nl(e: ValueError, form: dict[str, Any], choices: dict[str, list[str]]) -> str:
+    """A Dutch sentence for a network parameter the page could not use, naming the
+    form field and what to choose instead; the network module's sentences are English
+    for the JSON API (whose users read parameter names), and would leak into the page."""
+    param = str(e).split(":", 1)[0].strip().lower()
+
+    def some(names: list[str]) -> str:
+        return ", ".join(names[:5]) or "nog geen"
+
+    if param == "focus" and not form["focus"]:
+        return (
+            "Typ bij 'Focus op' de naam van een betrokkene, programma of interventie "
+            "(na een paar letters verschijnen suggesties)."
+        )
+    if param == "focus":
+        filtered = any(form[k] for k in ("programme", "area", "challenge", "role"))
+        return (
+            f"'{form['focus']}' is geen betrokkene, programma of interventie in dit netwerk"
+            f"{' met deze filters' if filtered else ''}. Kies een naam uit de suggesties bij "
+            f"'Focus op', bijvoorbeeld {some(choices['nodes'])}."
+        )
+    if param in NETWORK_FIELD_NL:
+        label, key = NETWORK_FIELD_NL[param]
+        return (
+            f"{label} '{form[param]}' komt in de kennisgraaf niet voor; kies er een uit de "
+            f"lijst, bijvoorbeeld {some(choices[key])}, of laat het veld leeg."
+        )
+    if param == "role":
+        return (
+            f"Geen betrokkene heeft een rol met '{form['role']}' erin; probeer een ander "
+            "woord (bijvoorbeeld welzijn, gemeente of school) of laat het veld leeg."
+        )
+    if param == "q":
+        return "Typ een zoekvraag, bijvoorbeeld 'eenzaamheid ouderen'."
+    if param == "hops":
+        return f"Kies bij 'Stappen' een getal van 1 tot en met {MAX_HOPS}."
+    return _sentence(e)
+
+
+def network_note_nl(note: str) -> str:
+    """The network module's notes under the picture, in Dutch where they are English
+    or name an API parameter (``isolated=true``) instead of the page's checkbox."""
+    if m := re.fullmatch(r"No intervention was found for '(.*)'\.", note):
+        return f"Voor '{m[1]}' is geen interventie gevonden; probeer andere of minder woorden."
+    if m := re.fullmatch(r"(\d+) programme\(s\) with more than (\d+) actors got no .*", note):
+        return (
+            f"{m[1]} programma('s) met meer dan {m[2]} betrokkenen kregen geen afgeleide "
+            "samenwerkingslijnen (de knoop van het programma verbindt ze)."
+        )
+    return note.replace(
+        "(isolated=true toont ze)", "(vink 'Ook zonder verbinding' aan om ze te tonen)"
+    )
 
 
 # --- evidence map ---
