@@ -390,8 +390,13 @@ def cypher(
             raise ValueError("--timeout must be a positive number of seconds.")
         if limit is not None and limit <= 0:
             raise ValueError("--limit must be a positive number of rows.")
+        from impact_graph.queries.run import run_cypher
+
         with opened_store(settings) as store:
-            res = store.read_query(
+            # The same checks and sentences as POST /cypher (a syntax error names its
+            # line and column instead of echoing FalkorDB's errMsg/errCtx text).
+            res = run_cypher(
+                store,
                 query,
                 params,
                 timeout_s=timeout or settings.query_timeout_s,
@@ -403,6 +408,67 @@ def cypher(
         else None
     )
     print_rows(res.columns, res.rows, fmt, note)
+
+
+@app.command()
+def sparql(
+    query: Annotated[
+        str, typer.Argument(help="A SPARQL 1.1 query (SELECT, ASK, CONSTRUCT or DESCRIBE).")
+    ],
+    fmt: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="table, json or csv (CONSTRUCT/DESCRIBE: Turtle)."),
+    ] = OutputFormat.table,
+    timeout: Annotated[float | None, typer.Option(help="Time limit in seconds.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Row cap.")] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Run a read-only SPARQL query on the RDF view (time- and row-limited), as /sparql.
+
+    The prefixes ig:, skos:, prov:, rdfs: and the others of /sparql need no PREFIX line."""
+    from impact_graph.ontology import load_schema
+    from impact_graph.queries.run import sparql_value
+    from impact_graph.rdf import sparql as sp
+    from impact_graph.rdf.mapping import default_prefixes
+
+    settings = settings_from(data_dir, None)
+    with friendly_errors():
+        if timeout is not None and timeout <= 0:
+            raise ValueError("--timeout must be a positive number of seconds.")
+        if limit is not None and limit <= 0:
+            raise ValueError("--limit must be a positive number of rows.")
+        prefixes = default_prefixes(load_schema())
+        info = sp.analyse(query, prefixes)
+        with opened_rdf_view(settings) as view:
+            raw = sp.run_query(
+                view,
+                query,
+                prefixes=prefixes,
+                timeout_s=timeout or settings.query_timeout_s,
+                row_cap=limit or settings.query_row_cap,
+                info=info,
+            )
+            mapping = getattr(view, "mapping", None)
+            if raw.form == "graph":
+                sys.stdout.buffer.write(sp.serialize(raw, "text/turtle", prefixes))
+                sys.stdout.flush()
+                return
+    if raw.form == "ask":
+        typer.echo(
+            json.dumps({"boolean": raw.boolean})
+            if fmt is OutputFormat.json
+            else ("yes" if raw.boolean else "no")
+        )
+        return
+    rows = [
+        [sparql_value(b[v], mapping) if v in b else None for v in raw.vars] for b in raw.bindings
+    ]
+    note = (
+        f"Only the first {raw.row_cap} rows are shown (row cap); add a LIMIT or raise --limit."
+        if raw.truncated
+        else None
+    )
+    print_rows(list(raw.vars), rows, fmt, note)
 
 
 @app.command()
@@ -685,6 +751,34 @@ def opened_rdf_view(settings: Settings) -> Iterator[Any]:
             view.close()
 
 
+def check_output(output: Path | None, *, directory: bool) -> None:
+    """Fail before the export runs when ``--output`` cannot be written, with a sentence
+    naming the path and what to do (it was Python's "[Errno 2] No such file or
+    directory" after the whole export had been built)."""
+    if output is None:
+        return
+    if directory:
+        if output.exists() and not output.is_dir():
+            raise fail(
+                f"--output {output} is a file, but --format csv writes nodes.csv and "
+                "edges.csv into a folder: give a folder (it is created if missing).",
+                "usage",
+            )
+        return
+    if output.is_dir():
+        raise fail(
+            f"--output {output} is a folder; give a file name inside it, e.g. "
+            f"{output / 'graph.ttl'}.",
+            "usage",
+        )
+    if not output.parent.is_dir():
+        raise fail(
+            f"--output {output}: the folder {output.parent} does not exist; create it "
+            f"first (mkdir -p {output.parent}) or choose another path.",
+            "usage",
+        )
+
+
 @app.command()
 def export(
     fmt: Annotated[
@@ -708,12 +802,13 @@ def export(
     from impact_graph.rdf.export import export as do_export
 
     settings = settings_from(data_dir, None)
+    check_output(output, directory=fmt is ExportFormat.csv)
     with friendly_errors(), opened_rdf_view(settings) as view:
         data, counts = do_export(view, fmt.value, output, programme=programme)
     if data is not None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
-    summary = ", ".join(f"{v} {k}" for k, v in counts.items())
+    summary = ", ".join(f"{v:,} {k}" for k, v in counts.items())
     err.print(f"exported {summary}" + (f" to {output}" if output else "") + ".", highlight=False)
 
 
