@@ -358,6 +358,7 @@ def growth(
     split_at: Sequence[int] = (),
     split_docs: int = 40,
     rdf: bool = False,
+    sources_index: str = "as-is",
 ) -> dict[str, Any]:
     """Write ``batches`` in order into ONE fresh FalkorDB graph (the graph store alone)
     and report client and server CPU per document for each stretch of ``stretch``
@@ -371,7 +372,9 @@ def growth(
     the graph (as `WriteThroughStore` does), and the view's client CPU is reported
     apart (``rdf_ms``; ``client_ms`` stays the graph store's). Why: the 10k ingest's
     client-side write CPU per document grew too (0.019 -> 0.033 s), while the graph
-    store's client part does not grow, so the view is the place to look."""
+    store's client part does not grow, so the view is the place to look.
+
+    ``sources_index``: the state of the ``Node.sources`` range index (`set_sources_index`)."""
     from impact_graph.ontology import load_schema
     from impact_graph.rdf.mapping import RdfMapping
     from impact_graph.rdf.view import OxigraphView
@@ -388,6 +391,7 @@ def growth(
     try:
         store.clear()
         store.setup_schema(schema)
+        set_sources_index(store, sources_index)
         if view is not None:
             view.setup()
         i = done = 0
@@ -463,15 +467,56 @@ def growth(
     }
 
 
-def paired(batches: list[GraphBatch], work: Path, big_docs: int, docs: int) -> dict[str, Any]:
+#: ``--sources-index``: the state of the range index on ``Node.sources`` a measured graph
+#: is put in after ``setup_schema`` (``as-is``: whatever the store's own schema makes).
+SOURCES_INDEX_STATES = ("as-is", "with", "without")
+SOURCES_INDEX = "CREATE INDEX FOR (n:Node) ON (n.sources)"
+SOURCES_INDEX_DROP = "DROP INDEX FOR (n:Node) ON (n.sources)"
+
+
+def set_sources_index(store: Any, state: str) -> None:
+    """Put ``store``'s graph in ``state`` (see `SOURCES_INDEX_STATES`), whatever the store
+    code under test creates itself, so one tool measures old and new code alike.
+
+    Why: the range index on the array ``Node.sources`` is indexed element-wise
+    (FalkorDB's ``Index_IndexGraphEntity`` adds every string of the array as a tag of
+    the node's index document, and re-indexes the whole document when the array
+    changes), so appending one document to a list of 1,449 may cost as much as the
+    list copy itself; this compares the two on the same batches."""
+    if state == "as-is":
+        return
+    indexed = any(
+        label == "Node" and "sources" in (fields or [])
+        for label, fields in store._q("CALL db.indexes() YIELD label, properties")
+    )
+    if state == "with" and not indexed:
+        store._q(SOURCES_INDEX)
+    elif state == "without" and indexed:
+        store._q(SOURCES_INDEX_DROP)
+
+
+def paired(
+    batches: list[GraphBatch],
+    work: Path,
+    big_docs: int,
+    docs: int,
+    index_states: Sequence[str] = ("as-is",),
+    block: int = 20,
+) -> dict[str, Any]:
     """Per-document CPU of the first ``docs`` documents written into an empty graph
     ("small") against documents ``big_docs`` .. ``big_docs + docs`` written into a graph
     that already holds the first ``big_docs`` ("big"), on ONE server, alternating blocks
-    of 20 documents between the two.
+    of ``block`` documents between the graphs.
 
     Why: on a shared machine a stretch-by-stretch `growth` run mixes the growth with
     the load changing over the minutes it runs (measured: 3-16 within one run); here both
-    graphs are measured in the same minutes, so their ratio is the growth."""
+    graphs are measured in the same minutes, so their ratio is the growth.
+
+    ``index_states``: one small and one big graph per state of the ``Node.sources``
+    range index (`set_sources_index`), all written in the same rounds of blocks, so
+    "with" and "without" see the same load and the same batches. Besides the means,
+    the median over blocks of each graph's server CPU per document is reported (a block
+    that met a burst of load, or redis's fork for a snapshot, moves the mean more)."""
     from impact_graph.ontology import load_schema
     from impact_graph.store.falkordb_store import FalkorDBStore
 
@@ -481,48 +526,70 @@ def paired(batches: list[GraphBatch], work: Path, big_docs: int, docs: int) -> d
             f"--paired {docs}); only {len(batches)} were built or loaded"
         )
     schema = load_schema()
+    graphs = [(state, size) for state in index_states for size in ("small", "big")]
     stores = {
-        size: FalkorDBStore(Settings(data_dir=work, graph_name=f"wc-{size}", rdf="off"))
-        for size in ("small", "big")
+        g: FalkorDBStore(Settings(data_dir=work, graph_name=f"wc-{g[0]}-{g[1]}", rdf="off"))
+        for g in graphs
     }
-    pid = stores["big"].server.read_pid() if stores["big"].server else None
-    cpu = {size: [0.0, 0.0] for size in stores}
+    first = stores[graphs[0]]
+    pid = first.server.read_pid() if first.server else None
+    cpu = {g: [0.0, 0.0] for g in graphs}
+    blocks: dict[tuple[str, str], list[float]] = {g: [] for g in graphs}
     try:
-        for st in stores.values():
+        for (state, size), st in stores.items():
             st.clear()
             st.setup_schema(schema)
-        for b in batches[:big_docs]:
-            stores["big"].upsert_batch(b)
-        for j in range(0, docs, 20):
-            n = min(20, docs - j)
-            for size, part in (
-                ("small", batches[j : j + n]),
-                ("big", batches[big_docs + j : big_docs + j + n]),
-            ):
+            set_sources_index(st, state)
+            if size == "big":
+                for b in batches[:big_docs]:
+                    st.upsert_batch(b)
+        for j in range(0, docs, block):
+            n = min(block, docs - j)
+            for g in graphs:
+                part = batches[j : j + n] if g[1] == "small" else batches[big_docs + j :][:n]
                 s0, c0 = server_cpu_s(pid), time.process_time()
                 for b in part:
-                    stores[size].upsert_batch(b)
-                cpu[size][0] += server_cpu_s(pid) - s0
-                cpu[size][1] += time.process_time() - c0
+                    stores[g].upsert_batch(b)
+                s1 = server_cpu_s(pid)
+                cpu[g][0] += s1 - s0
+                cpu[g][1] += time.process_time() - c0
+                blocks[g].append((s1 - s0) * 1000 / n)
     finally:
         for st in stores.values():
             st.clear()
             st.close()
     out: dict[str, Any] = {"big_docs": big_docs, "docs": docs, "load_1m": os.getloadavg()[0]}
-    for size, (server, client) in cpu.items():
-        out[size] = {"server_ms": server * 1000 / docs, "client_ms": client * 1000 / docs}
+    for g, (server, client) in cpu.items():
+        cell = {
+            "server_ms": server * 1000 / docs,
+            "server_median_ms": float(np.median(blocks[g])),
+            "client_ms": client * 1000 / docs,
+            "blocks": len(blocks[g]),
+        }
+        if g[0] == "as-is":
+            out[g[1]] = cell  # the shape earlier runs saved
+        else:
+            out.setdefault(g[0], {})[g[1]] = cell
     return out
 
 
 def print_paired(result: dict[str, Any]) -> None:
-    small, big = result["small"], result["big"]
+    variants = [("", result)] if "small" in result else []
+    variants += [
+        (f"Node.sources index {s}: ", result[s]) for s in SOURCES_INDEX_STATES if s in result
+    ]
     console.print(
-        f"paired, {result['docs']} documents each (load {result['load_1m']:.1f}): "
-        f"into an empty graph server {small['server_ms']:.1f} / client "
-        f"{small['client_ms']:.1f} ms/doc; into a graph of {result['big_docs']} documents "
-        f"server {big['server_ms']:.1f} / client {big['client_ms']:.1f} ms/doc "
-        f"(server x{big['server_ms'] / max(small['server_ms'], 1e-9):.2f})"
+        f"paired, {result['docs']} documents per graph (load {result['load_1m']:.1f} at the end)"
     )
+    for name, r in variants:
+        small, big = r["small"], r["big"]
+        console.print(
+            f"  {name}into an empty graph server {small['server_ms']:.1f} (median "
+            f"{small['server_median_ms']:.1f}) / client {small['client_ms']:.1f} ms/doc; "
+            f"into a graph of {result['big_docs']} documents server {big['server_ms']:.1f} "
+            f"(median {big['server_median_ms']:.1f}) / client {big['client_ms']:.1f} ms/doc "
+            f"(server x{big['server_ms'] / max(small['server_ms'], 1e-9):.2f})"
+        )
 
 
 def print_growth(result: dict[str, Any]) -> None:
@@ -602,6 +669,14 @@ def main() -> None:
         "and N..N+M into a graph of the first N, alternating, and compare (same load)",
     )
     ap.add_argument(
+        "--sources-index",
+        choices=[*SOURCES_INDEX_STATES, "both"],
+        default="as-is",
+        help="the range index on Node.sources in the measured graphs: as the store makes "
+        "it (as-is), created (with) or dropped (without) after setup_schema; 'both' (with "
+        "--paired) measures with and without side by side on the same batches",
+    )
+    ap.add_argument(
         "--rdf",
         action="store_true",
         help="with --growth: also write every document to an embedded RDF view and report "
@@ -618,6 +693,8 @@ def main() -> None:
         ap.error("--growth must be a positive number of documents")
     if args.paired is not None and (args.growth is None or args.paired <= 0):
         ap.error("--paired M needs --growth N and a positive M (documents compared)")
+    if args.sources_index == "both" and args.paired is None:
+        ap.error("--sources-index both needs --paired (a growth run takes one state)")
     if args.stretch <= 0:
         ap.error("--stretch must be a positive number of documents")
     try:
@@ -655,7 +732,10 @@ def main() -> None:
             # The largest generated corpus built or loaded, first N documents.
             name = max(corpora, key=lambda k: len(corpora[k]))
             if args.paired is not None:
-                result = paired(corpora[name], work / "data", args.growth, args.paired)
+                states = (
+                    ("with", "without") if args.sources_index == "both" else (args.sources_index,)
+                )
+                result = paired(corpora[name], work / "data", args.growth, args.paired, states)
                 print_paired(result)
                 if args.json is not None:
                     save_json(
@@ -670,7 +750,14 @@ def main() -> None:
                 return
             batches = corpora[name][: args.growth]
             console.print(f"growth: {len(batches)} documents of '{name}', load {load:.2f}")
-            result = growth(batches, work / "data", args.stretch, split_at, rdf=args.rdf)
+            result = growth(
+                batches,
+                work / "data",
+                args.stretch,
+                split_at,
+                rdf=args.rdf,
+                sources_index=args.sources_index,
+            )
             print_growth(result)
             if args.json is not None:
                 save_json(

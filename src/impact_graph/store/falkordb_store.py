@@ -88,6 +88,12 @@ from impact_graph.store.port import (
 )
 
 EMBEDDING = "embedding"
+#: On a Document node: the ids of the nodes its document wrote (chunks and entities), so
+#: the delete path seeks them by ``Node.id`` (see `FalkorDBStore._removal_queries`).
+#: Internal: readers never see it (`_HIDDEN`).
+DOC_NODES = "_node_ids"
+#: Properties no reader is shown: vectors (large) and the delete path's list.
+_HIDDEN = frozenset({EMBEDDING, DOC_NODES})
 DOCUMENT_LABEL = "Document"
 VECTOR_CHUNK = 200  # rows per vector write (each 384-d row is ~8 kB of query text)
 ROW_CHUNK = 2000  # rows per write without vectors
@@ -155,8 +161,8 @@ def _fulltext_query(text: str, every_word: bool = False) -> str:
 
 
 def _clean_props(props: dict[str, Any]) -> dict[str, Any]:
-    """Property dict as users see it: no embeddings."""
-    return {k: v for k, v in props.items() if k != EMBEDDING}
+    """Property dict as users see it: no embeddings, no delete-path list."""
+    return {k: v for k, v in props.items() if k not in _HIDDEN}
 
 
 def _class_label(labels: Sequence[str] | None) -> str:
@@ -169,7 +175,9 @@ def _class_label(labels: Sequence[str] | None) -> str:
 
 # Node properties without the embedding, computed in the server: shipping 384 floats per
 # node back only to drop them made searches ~3x slower (measured 15 ms -> 5 ms for k=10).
-_PROPS = "[k IN keys({v}) WHERE k <> 'embedding' | [k, {v}[k]]]"
+_PROPS = (
+    "[k IN keys({v}) WHERE k <> '" + EMBEDDING + "' AND k <> '" + DOC_NODES + "' | [k, {v}[k]]]"
+)
 #: Only the properties in ``$props`` (search hits ranked by id and score: a chunk's text
 #: was most of the reply, k=50 chunk hits took 2x the client time with every property).
 _SOME_PROPS = "[k IN $props WHERE {v}[k] IS NOT NULL | [k, {v}[k]]]"
@@ -490,31 +498,62 @@ class FalkorDBStore(GraphStore):
             if "already indexed" not in str(exc) and "already exists" not in str(exc):
                 raise StoreError(f"FalkorDB refused the index statement {query!r}: {exc}") from exc
 
+    def _index_kinds(self) -> dict[tuple[str, str], set[str]]:
+        """``(label, property) -> {"RANGE", "FULLTEXT", "VECTOR"}`` of the graph's indexes."""
+        kinds: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for label, types in self._q("CALL db.indexes() YIELD label, types", ro=True):
+            for prop, names in (types or {}).items():
+                kinds[(label, prop)].update(str(k).upper() for k in names)
+        return kinds
+
     def setup_schema(self, schema: Schema) -> None:
-        """Fulltext (Dutch) first, then vector and range indexes; idempotent."""
+        """Fulltext (Dutch) first, then vector and range indexes; idempotent.
+
+        One ``CALL db.indexes()`` first, then only the missing indexes are made: a graph
+        that has them all (every start of the CLI, the API, a worker) costs one round
+        trip instead of one refused statement per index (~105).
+
+        ``Node.sources`` gets no index, and a graph made before this drops it. Why: the
+        list is indexed element-wise, so appending one document to a shared node's list
+        re-indexed every element (the server's CPU per document at 2,000 documents:
+        bench/tools/write_cost.py --sources-index both); the delete path finds a
+        document's nodes through its Document node's list instead (`_removal_queries`).
+        """
         s = self.settings
+        have = self._index_kinds()
+
+        def missing(label: str, prop: str, kind: str) -> bool:
+            return kind not in have.get((label, prop), set())
+
         for label, props in schema.fulltext_labels.items():
-            quoted = ", ".join(f"'{p}'" for p in props)
-            self._ddl(
-                f"CALL db.idx.fulltext.createNodeIndex({{label: '{_ident(label)}', "
-                f"language: 'dutch'}}, {quoted})"
-            )
+            new = [p for p in props if missing(label, p, "FULLTEXT")]
+            if new:
+                quoted = ", ".join(f"'{p}'" for p in new)
+                self._ddl(
+                    f"CALL db.idx.fulltext.createNodeIndex({{label: '{_ident(label)}', "
+                    f"language: 'dutch'}}, {quoted})"
+                )
         for label in schema.vector_labels:
-            self._ddl(
-                f"CREATE VECTOR INDEX FOR (n:{_ident(label)}) ON (n.{EMBEDDING}) OPTIONS "
-                f"{{dimension: {int(schema.vector_dimensions)}, similarityFunction: 'cosine', "
-                f"M: {int(s.falkordb_m)}, efConstruction: {int(s.falkordb_ef_construction)}, "
-                f"efRuntime: {int(s.falkordb_ef_runtime)}}}"
-            )
+            if missing(label, EMBEDDING, "VECTOR"):
+                self._ddl(
+                    f"CREATE VECTOR INDEX FOR (n:{_ident(label)}) ON (n.{EMBEDDING}) OPTIONS "
+                    f"{{dimension: {int(schema.vector_dimensions)}, similarityFunction: "
+                    f"'cosine', M: {int(s.falkordb_m)}, efConstruction: "
+                    f"{int(s.falkordb_ef_construction)}, efRuntime: {int(s.falkordb_ef_runtime)}}}"
+                )
         self._vector_labels = set(schema.vector_labels)
         self._canon_labels = sorted({*self._canon_labels, *(c.label for c in schema.node_classes)})
         self._canon_types = sorted({*self._canon_types, *(r.type for r in schema.rel_types)})
-        self._ddl(f"CREATE INDEX FOR (n:{BASE_LABEL}) ON (n.id)")
-        self._ddl(f"CREATE INDEX FOR (n:{BASE_LABEL}) ON (n.{SOURCES})")
-        for cls in schema.node_classes:
-            names = dedupe(["id", *(p.name for p in cls.properties if p.indexed)])
-            for prop in names:
-                self._ddl(f"CREATE INDEX FOR (n:{_ident(cls.label)}) ON (n.{_ident(prop)})")
+        ranges = [(BASE_LABEL, "id")] + [
+            (cls.label, prop)
+            for cls in schema.node_classes
+            for prop in dedupe(["id", *(p.name for p in cls.properties if p.indexed)])
+        ]
+        for label, prop in ranges:
+            if missing(label, prop, "RANGE"):
+                self._ddl(f"CREATE INDEX FOR (n:{_ident(label)}) ON (n.{_ident(prop)})")
+        if not missing(BASE_LABEL, SOURCES, "RANGE"):
+            self._ddl(f"DROP INDEX FOR (n:{BASE_LABEL}) ON (n.{SOURCES})")
 
     # -- documents -----------------------------------------------------------------------
 
@@ -530,15 +569,23 @@ class FalkorDBStore(GraphStore):
         rows = self._q(f"MATCH (d:{DOCUMENT_LABEL}) WHERE d.complete = false RETURN d.id", ro=True)
         return [r[0] for r in rows]
 
-    def _removal_queries(self, doc_id: str, keep_document: bool) -> list[list[Any]]:
+    def _removal_queries(self, doc_id: str, by_list: bool) -> list[list[Any]]:
         """Delete what only ``doc_id`` supports, then strip it from the rest's provenance.
+        The Document node stays (a replaced document keeps it; `_delete_queries` deletes
+        it last): with ``by_list`` every query starts from it.
 
         Delete-then-strip (not "strip, then delete what became empty") because FalkorDB's
         planner moves a ``WITH ... WHERE size(n.sources) = 0`` below the ``SET`` and so
         never sees the emptied list (measured: nothing was deleted).
+
+        ``by_list``: the document's nodes are the Document node and the ids in its
+        ``DOC_NODES`` list, each found by the ``Node.id`` index; every edge of a document
+        joins two nodes of that document (GraphBatch.validate), so their edges are all
+        of its edges. Otherwise (a document written before the list existed, or whose
+        write did not finish, so its list may be stale): every node whose ``sources``
+        hold it, a label scan (``Node.sources`` has no index: see `setup_schema`).
         """
         p = {"doc": doc_id, "prefix": doc_id + "#"}
-        keep = "AND n.id <> $doc " if keep_document else ""
         only = "all(s IN {v}.sources WHERE s = $doc)"
         strip_edge = (
             "SET e.sources = [s IN e.sources WHERE s <> $doc], "
@@ -546,10 +593,16 @@ class FalkorDBStore(GraphStore):
         )
         # Nodes keep no spans (see _MERGE_PROVENANCE).
         strip_node = "SET n.sources = [s IN n.sources WHERE s <> $doc]"
-        # Every edge of a document joins two nodes of that document (GraphBatch.validate),
-        # so starting from the indexed n.sources finds all of them without an edge scan.
-        edges = f"MATCH (n:{BASE_LABEL})-[e]-() WHERE $doc IN n.{SOURCES} AND $doc IN e.{SOURCES} "
-        nodes = f"MATCH (n:{BASE_LABEL}) WHERE $doc IN n.{SOURCES} {keep}"
+        if by_list:
+            find = (
+                f"MATCH (d:{BASE_LABEL} {{id: $doc}}) "
+                f"UNWIND [$doc] + coalesce(d.{DOC_NODES}, []) AS i "
+                f"MATCH (n:{BASE_LABEL} {{id: i}}) WHERE $doc IN n.{SOURCES} "
+            )
+        else:
+            find = f"MATCH (n:{BASE_LABEL}) WHERE $doc IN n.{SOURCES} "
+        edges = find + f"MATCH (n)-[e]-() WHERE $doc IN e.{SOURCES} "
+        nodes = find + "AND n.id <> $doc "
         return [
             self._command(edges + "AND " + only.format(v="e") + " WITH DISTINCT e DELETE e", p),
             self._command(edges + "WITH DISTINCT e " + strip_edge, p),
@@ -724,13 +777,42 @@ class FalkorDBStore(GraphStore):
             for i in range(0, len(rows), ROW_CHUNK)
         ]
 
-    def _stored_document(self, doc_id: str) -> tuple[str, bool] | None:
+    def _stored_document(self, doc_id: str) -> tuple[str, bool, bool] | None:
+        """(content hash, complete, listed) of a stored document, None if there is none.
+
+        ``listed``: the document is complete and its Document node lists its nodes
+        (``DOC_NODES``), so removing it may seek them by id (`_removal_queries`)."""
         rows = self._q(
-            f"MATCH (d:{BASE_LABEL} {{id: $id}}) RETURN d.content_hash, d.complete",
+            f"MATCH (d:{BASE_LABEL} {{id: $id}}) "
+            f"RETURN d.content_hash, d.complete, d.{DOC_NODES} IS NOT NULL",
             {"id": doc_id},
             ro=True,
         )
-        return (str(rows[0][0] or ""), rows[0][1] is True) if rows else None
+        if not rows:
+            return None
+        complete = rows[0][1] is True
+        return str(rows[0][0] or ""), complete, complete and rows[0][2] is True
+
+    def _list_commands(self, doc_id: str, ids: list[str]) -> list[list[Any]]:
+        """Set the Document node's ``DOC_NODES`` to ``ids`` and mark the document complete:
+        one query for an ordinary document (the one that marked it complete before, so a
+        write has no more queries than it had), in parts of ``ROW_CHUNK`` ids for a
+        large one (no query text grows without bound).
+
+        Last in the write, after the removal of the previous version's facts, which
+        reads the previous list."""
+        doc = f"MATCH (d:{BASE_LABEL} {{id: $doc}}) "
+        parts = [ids[i : i + ROW_CHUNK] for i in range(0, len(ids), ROW_CHUNK)] or [[]]
+        cmds = []
+        for n, part in enumerate(parts):
+            value = f"d.{DOC_NODES} + $ids" if n else "$ids"
+            done = ", d.complete = true" if n == len(parts) - 1 else ""
+            cmds.append(
+                self._command(
+                    doc + f"SET d.{DOC_NODES} = {value}{done}", {"doc": doc_id, "ids": part}
+                )
+            )
+        return cmds
 
     def _transaction(self, cmds: list[list[Any]], doc_id: str, what: str) -> None:
         """Send ``cmds`` in one MULTI/EXEC; raise StoreError naming the failing query."""
@@ -754,7 +836,8 @@ class FalkorDBStore(GraphStore):
                 self._q(
                     f"MATCH (d:{BASE_LABEL} {{id: $doc}}) SET d.complete = false", {"doc": doc_id}
                 )
-                self._transaction(self._delete_queries(doc_id), doc_id, "roll back")
+                # By scan: the failed write may have set the list before failing.
+                self._transaction(self._delete_queries(doc_id, by_list=False), doc_id, "roll back")
             except StoreError as exc:
                 raise StoreError(
                     f"FalkorDB failed to {what} {doc_id} ({detail}) and could not roll it back "
@@ -780,19 +863,17 @@ class FalkorDBStore(GraphStore):
                 {"doc": doc},
             ),
             # A new document has no previous facts to remove (writes are all-or-nothing).
-            *(self._removal_queries(doc, keep_document=True) if stored is not None else []),
+            *(self._removal_queries(doc, by_list=stored[2]) if stored is not None else []),
             *self._fact_queries(batch),
-            # Last write: the document is whole.
-            self._command(
-                f"MATCH (d:{BASE_LABEL} {{id: $doc}}) SET d.complete = true", {"doc": doc}
-            ),
+            # Last: the list of its nodes, and the document is whole.
+            *self._list_commands(doc, [n.id for n in batch.nodes]),
         ]
         self._transaction(cmds, doc, "write")
         return WriteResult(doc_id=doc, nodes=len(batch.nodes) + 1, edges=len(batch.edges))
 
-    def _delete_queries(self, doc_id: str) -> list[list[Any]]:
+    def _delete_queries(self, doc_id: str, by_list: bool) -> list[list[Any]]:
         return [
-            *self._removal_queries(doc_id, keep_document=False),
+            *self._removal_queries(doc_id, by_list=by_list),
             # The document itself and its chunks, whatever their provenance says.
             self._command(
                 f"MATCH (d:{BASE_LABEL} {{id: $doc}}) OPTIONAL MATCH (d)-[:HAS_CHUNK]->(c) "
@@ -802,9 +883,10 @@ class FalkorDBStore(GraphStore):
         ]
 
     def delete_document(self, doc_id: str) -> bool:
-        if self._stored_document(doc_id) is None:
+        stored = self._stored_document(doc_id)
+        if stored is None:
             return False
-        self._transaction(self._delete_queries(doc_id), doc_id, "delete")
+        self._transaction(self._delete_queries(doc_id, by_list=stored[2]), doc_id, "delete")
         return True
 
     # -- search --------------------------------------------------------------------------
@@ -1042,7 +1124,7 @@ class FalkorDBStore(GraphStore):
         if isinstance(value, list):
             return [self._to_plain(v, node_ids) for v in value]
         if isinstance(value, dict):
-            return {k: self._to_plain(v, node_ids) for k, v in value.items() if k != EMBEDDING}
+            return {k: self._to_plain(v, node_ids) for k, v in value.items() if k not in _HIDDEN}
         return value
 
     @staticmethod
