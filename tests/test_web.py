@@ -325,3 +325,44 @@ def test_network_page_can_show_actors_without_links(client: TestClient) -> None:
     assert shown > without
     assert f"Opbouwen: {shown} knopen" in html
     assert "isolated=true" in re.search(r'href="(/network\.html\?[^"]*)"', html).group(1)
+
+
+def test_upload_page_says_when_the_server_takes_no_uploads(
+    client: TestClient, web_settings: Settings, web_embedder: object
+) -> None:
+    """The demo runs without API keys: the upload page said "Hiervoor is een API-sleutel
+    nodig" and let the user type one, and the answer was the API's English sentence."""
+    from impact_graph.api import create_app
+    from impact_graph.api.auth import hash_key
+
+    html = client.get("/uploaden").text
+    assert "Toevoegen staat op deze server uit" in html and "impact-graph keys new" in html
+    keyed = web_settings.model_copy(update={"api_keys": hash_key("sleutel-van-test")})
+    with TestClient(create_app(keyed, embedder=web_embedder, warm_up=False)) as c:
+        html = c.get("/uploaden").text
+    assert "Toevoegen staat op deze server uit" not in html
+    assert '<label for="key">API-sleutel</label>' in html
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "words"),
+    [
+        ("/", {"q": "a" * 501}, "te lang voor de zoekvraag"),
+        ("/", {"q": "eenzaamheid", "offset": "-1"}, "De positie in de lijst (&#39;offset&#39;)"),
+        ("/netwerk", {"hops": "9"}, "Stappen (&#39;hops&#39;) moet een heel getal van 1 tot"),
+        ("/netwerk", {"size_by": "pagerank"}, "Grootte naar (&#39;size_by&#39;)"),
+        ("/netwerk", {"view": "kaart"}, "Weergave (&#39;view&#39;)"),
+        ("/netwerk", {"focus": "x" * 501}, "te lang"),
+        ("/bewijskaart", {"rows": "foo"}, "Rijen (&#39;rows&#39;)"),
+        ("/bewijskaart", {"cols": "foo"}, "Kolommen (&#39;cols&#39;)"),
+    ],
+)
+def test_bad_page_parameters_get_a_dutch_page(
+    client: TestClient, url: str, params: dict[str, str], words: str
+) -> None:
+    """A page's bad parameter (typed into the address bar, or an old link) was answered
+    with the API's English problem+json; now the page itself says it, in Dutch."""
+    r = client.get(url, params=params)
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("text/html"), r.text[:200]
+    assert words in alert_text(r.text)

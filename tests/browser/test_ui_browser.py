@@ -117,7 +117,9 @@ def test_upload_form_sends_the_key_and_shows_the_answer(web: Page) -> None:
     web.page.get_by_role("button", name="Toevoegen").click()
     error = web.page.locator("#upload-result .error")
     error.wait_for(timeout=30_000)
-    # This server has no keys configured: the API's sentence reaches the user as text.
-    assert "no keys configured" in error.inner_text()
+    # This server has no keys configured: the page says so in Dutch, and who can change it;
+    # the API's own sentence follows as text.
+    assert "geen API-sleutel ingesteld" in error.inner_text()
+    assert "no keys configured" in web.page.locator("#upload-result .detail").inner_text()
     web.shot("uploaden")
     assert web.outside == [] and web.errors == []

@@ -50,6 +50,9 @@ FACET_NL = {
 #: Facets that are also filters of the search (recognition has its own minimum select).
 FILTER_FACETS = ("type", "challenge", "target_group", "area", "programme", "evidence_type")
 VIEW_NL = {"stakeholders": "Betrokkenen", "focus": "Focus", "whatworks": "Wat werkt"}
+SIZE_NL = {"degree": "aantal verbindingen", "betweenness": "brugfunctie"}
+MAP_ROWS_NL = {"intervention": "interventies", "working_element": "werkzame elementen"}
+MAP_COLS_NL = {"outcome": "uitkomsten", "target_group": "doelgroepen"}
 
 #: Dutch names of the node properties an entity page shows, in the order it shows them.
 #: The stored names are English (they are the researchers' contract in Cypher, SPARQL and
@@ -240,18 +243,22 @@ def _ladder(svc: Services) -> list[str]:
 @router.get("/", response_class=HTMLResponse)
 def home(
     request: Request,
-    q: str = Query("", max_length=500),
+    q: str = Query(""),
     challenge: Annotated[list[str], Query()] = [],  # noqa: B006
     target_group: Annotated[list[str], Query()] = [],  # noqa: B006
     area: Annotated[list[str], Query()] = [],  # noqa: B006
     programme: Annotated[list[str], Query()] = [],  # noqa: B006
     evidence_type: Annotated[list[str], Query()] = [],  # noqa: B006
     type: Annotated[list[str], Query()] = [],  # noqa: B006
-    min_recognition: str = Query("", max_length=200),
-    offset: int = Query(0, ge=0, le=10_000),
+    min_recognition: str = Query(""),
+    offset: str = Query("0"),
     svc: Services = Depends(services),  # noqa: B008
 ) -> HTMLResponse:
-    """Home page and search: a question, facets to narrow it, result cards."""
+    """Home page and search: a question, facets to narrow it, result cards.
+
+    The parameters are checked here, not by FastAPI, so a bad one (a question over 500
+    characters, an offset typed into the address bar) gets this page with a Dutch
+    sentence instead of the API's English problem+json."""
     from impact_graph.search.models import SearchFilters, SearchRequest
     from impact_graph.search.service import MAX_CANDIDATES
 
@@ -271,9 +278,17 @@ def home(
         "resp": None,
         "error": None,
         "limit": 10,
-        "offset": offset,
+        "offset": 0,
         "result_cap": MAX_CANDIDATES,
     }
+    try:
+        _short_enough({"q": q, "min_recognition": min_recognition}, "de zoekvraag")
+        offset_n = ctx["offset"] = _whole_number(
+            "offset", offset, "De positie in de lijst", MAX_OFFSET
+        )
+    except ValueError as e:
+        ctx["error"] = str(e)
+        return page("home.html", status=422, **ctx)
     if not q.strip():
         return page("home.html", **ctx)
     try:
@@ -281,7 +296,7 @@ def home(
         req = SearchRequest(
             q=q.strip(),
             limit=10,
-            offset=offset,
+            offset=offset_n,
             filters=SearchFilters(
                 **{k: [v for v in vals if v.strip()] for k, vals in selected.items()},
                 min_recognition=min_recognition.strip() or None,
@@ -298,6 +313,31 @@ def home(
         params.append(("min_recognition", min_recognition))
     ctx["base_query"] = urlencode(params)
     return page("home.html", **ctx)
+
+
+#: Longest text a page parameter may hold (the forms' maxlength).
+MAX_TEXT = 500
+#: Furthest a results page may start.
+MAX_OFFSET = 10_000
+
+
+def _short_enough(fields: dict[str, str], what: str) -> None:
+    """A ValueError with a Dutch sentence when a text parameter is over `MAX_TEXT`."""
+    for name, value in fields.items():
+        if len(value) > MAX_TEXT:
+            raise ValueError(
+                f"Dat is te lang voor {what} ('{name}': {len(value):,} tekens); houd het "
+                f"onder de {MAX_TEXT} tekens.".replace(",", ".")
+            )
+
+
+def _choice(name: str, value: str, allowed: dict[str, str], what: str) -> str:
+    """``value`` when it is one of ``allowed`` (value -> Dutch name), else a ValueError
+    whose sentence names the field and the choices."""
+    if value in allowed:
+        return value
+    choices = ", ".join(f"{nl} ({v})" for v, nl in allowed.items())
+    raise ValueError(f"{what} ('{name}') kan zijn: {choices}; niet '{value[:60]}'.")
 
 
 def _sentence(e: Exception) -> str:
@@ -391,31 +431,55 @@ def document_fragments(store: Any, document_id: str) -> list[dict[str, Any]]:
 
 @router.get("/netwerk", response_class=HTMLResponse)
 def network_page(
-    view: str = Query("stakeholders", pattern="^(stakeholders|focus|whatworks)$"),
-    focus: str = Query("", max_length=400),
-    hops: int = Query(1, ge=1, le=MAX_HOPS),
-    q: str = Query("", max_length=500),
-    programme: str = Query("", max_length=200),
-    area: str = Query("", max_length=200),
-    challenge: str = Query("", max_length=200),
-    role: str = Query("", max_length=200),
-    size_by: str = Query("degree", pattern="^(degree|betweenness)$"),
-    isolated: bool = Query(False),
+    view: str = Query("stakeholders"),
+    focus: str = Query(""),
+    hops: str = Query("1"),
+    q: str = Query(""),
+    programme: str = Query(""),
+    area: str = Query(""),
+    challenge: str = Query(""),
+    role: str = Query(""),
+    size_by: str = Query("degree"),
+    isolated: str = Query(""),
     svc: Services = Depends(services),  # noqa: B008
 ) -> HTMLResponse:
-    """The stakeholder network, a focus view or the what-works view, with the form."""
-    form = {
-        "view": view,
+    """The stakeholder network, a focus view or the what-works view, with the form.
+
+    Parameters are checked here (not by FastAPI), so a bad one gets this page with a
+    Dutch sentence, not the API's English problem+json."""
+    form: dict[str, Any] = {
+        "view": view if view in VIEW_NL else "stakeholders",
         "focus": focus.strip(),
-        "hops": hops,
+        "hops": 1,
         "q": q.strip(),
         "programme": programme.strip(),
         "area": area.strip(),
         "challenge": challenge.strip(),
         "role": role.strip(),
-        "size_by": size_by,
-        "isolated": isolated,
+        "size_by": size_by if size_by in SIZE_NL else "degree",
+        "isolated": isolated.strip().lower() in ("true", "1", "on", "ja"),
     }
+    bad: dict[str, Any] = {
+        "form": form,
+        "fragment": None,
+        "data": None,
+        "choices": {"programmes": [], "areas": [], "challenges": [], "nodes": []},
+    }
+    try:
+        _choice("view", view, VIEW_NL, "Weergave")
+        _choice("size_by", size_by, SIZE_NL, "Grootte naar")
+        texts = ("focus", "q", "programme", "area", "challenge", "role")
+        _short_enough({k: form[k] for k in texts}, "dit veld")
+        text = hops.strip()
+        hops_n = int(text) if text.isascii() and text.isdigit() else 0
+        if not 1 <= hops_n <= MAX_HOPS:
+            raise ValueError(
+                f"Stappen ('hops') moet een heel getal van 1 tot en met {MAX_HOPS} zijn, "
+                f"niet '{hops[:20]}'."
+            )
+        form["hops"] = hops_n
+    except ValueError as e:
+        return page("network.html", status=422, error=str(e), **bad)
     filters = NetworkFilters(
         programme=[form["programme"]] if form["programme"] else [],
         area=[form["area"]] if form["area"] else [],
@@ -446,7 +510,7 @@ def network_page(
             store,
             view=view,  # type: ignore[arg-type]
             focus=form["focus"] or None,
-            hops=hops,
+            hops=hops_n,
             filters=filters,
             q=form["q"],
             search=svc.search() if view == "whatworks" else None,
@@ -459,7 +523,7 @@ def network_page(
         ctx["error"] = network_error_nl(e, form, ctx["choices"])
         return page("network.html", status=422, **ctx)
     data["notes"] = [network_note_nl(n) for n in data.get("notes", [])]
-    focus_url = "/netwerk?" + urlencode({"view": "focus", "hops": hops, "size_by": size_by})
+    focus_url = "/netwerk?" + urlencode({"view": "focus", "hops": hops_n, "size_by": size_by})
     ctx["data"] = data
     ctx["fragment"] = render_fragment(
         data,
@@ -542,12 +606,15 @@ def network_note_nl(note: str) -> str:
 
 @router.get("/bewijskaart", response_class=HTMLResponse)
 def evidence_map(
-    rows: str = Query("intervention", pattern="^(intervention|working_element)$"),
-    cols: str = Query("outcome", pattern="^(outcome|target_group)$"),
+    rows: str = Query("intervention"),
+    cols: str = Query("outcome"),
     svc: Services = Depends(services),  # noqa: B008
 ) -> HTMLResponse:
-    """The evidence-and-gap map as a matrix: evidence per row × column; gaps stay empty."""
+    """The evidence-and-gap map as a matrix: evidence per row × column; gaps stay empty.
+    A bad ``rows``/``cols`` gets a Dutch page, not the API's problem+json."""
     try:
+        _choice("rows", rows, MAP_ROWS_NL, "Rijen")
+        _choice("cols", cols, MAP_COLS_NL, "Kolommen")
         m = svc.search().evidence_map(rows, cols)
     except StoreError as e:
         return store_down(e)
@@ -561,9 +628,12 @@ def evidence_map(
 
 
 @router.get("/uploaden", response_class=HTMLResponse)
-def upload_page() -> HTMLResponse:
-    """A form that posts to ``POST /documents`` with the API key the user types."""
-    return page("upload.html")
+def upload_page(request: Request) -> HTMLResponse:
+    """A form that posts to ``POST /documents`` with the API key the user types; on a
+    server without keys (the demo) it says so before anyone types one, and who can
+    change that."""
+    keys = getattr(request.app.state, "keys", None)
+    return page("upload.html", keys_configured=bool(getattr(keys, "hashes", None)))
 
 
 # --- candidates ---

@@ -1,5 +1,7 @@
 // Sends the form to POST /documents with the key as X-API-Key (a plain form cannot set
-// headers) and shows the ingest report. Everything shown is set with textContent.
+// headers) and says in Dutch what happened: the API's problem sentences are English
+// (for developers), the people on this page are programme managers. Everything shown is
+// set with textContent (a file name or an ingest reason comes from the user).
 (function () {
   "use strict";
   var form = document.getElementById("upload");
@@ -9,6 +11,61 @@
     if (cls) { p.className = cls; }
     p.textContent = text;
     out.appendChild(p);
+    return p;
+  }
+  function slug(j) { return String((j && j.type) || "").split("/").pop(); }
+  // One Dutch sentence per kind of refusal; the API's own sentence follows for details.
+  function refusal(status, j) {
+    var s = slug(j);
+    if (s === "no-keys-configured") {
+      return "Toevoegen staat uit: op deze server is geen API-sleutel ingesteld. De beheerder " +
+        "maakt er een met 'impact-graph keys new', zet de hash in IMPACT_GRAPH_API_KEYS en " +
+        "herstart de server.";
+    }
+    if (status === 401) {
+      return "De API-sleutel ontbreekt of is niet geldig; controleer hem op typefouten of " +
+        "vraag de beheerder om een sleutel.";
+    }
+    if (status === 413) {
+      return "Het bestand is groter dan deze server toestaat; splits het in kleinere bestanden.";
+    }
+    if (status === 415) {
+      return "Dit soort bestand kan niet worden gelezen; gebruik md, txt, pdf, docx, html, " +
+        "csv, json, ris of bib.";
+    }
+    if (s === "empty-upload") { return "Het bestand is leeg; kies een bestand met inhoud."; }
+    if (s === "ingest-failed") {
+      return "Het document kon niet worden gelezen; de reden staat hieronder. Pas het bestand " +
+        "aan en probeer het opnieuw.";
+    }
+    if (status === 503) {
+      return "De kennisgraaf is nu niet bereikbaar; probeer het over enkele seconden opnieuw.";
+    }
+    return "Toevoegen is niet gelukt (fout " + status + ").";
+  }
+  function details(summary, text) {
+    var d = document.createElement("details");
+    var s = document.createElement("summary");
+    s.textContent = summary;
+    var pre = document.createElement("pre");
+    pre.className = "report";
+    pre.textContent = text;
+    d.appendChild(s);
+    d.appendChild(pre);
+    out.appendChild(d);
+  }
+  function documentLinks(docs) {
+    (docs || []).forEach(function (d) {
+      if (!d.doc_id || d.status === "failed") { return; }
+      var p = line("", "doc");
+      var a = document.createElement("a");
+      a.href = "/entiteit/" + encodeURIComponent(d.doc_id);
+      a.textContent = "Bekijk het document";
+      p.appendChild(a);
+      var n = d.chunks || 0;
+      p.appendChild(document.createTextNode(
+        " (" + n + (n === 1 ? " tekstfragment)" : " tekstfragmenten)")));
+    });
   }
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
@@ -20,14 +77,25 @@
     if (kind) { body.append("kind", kind); }
     line("Bezig met lezen en verwerken…");
     fetch("/documents", {method: "POST", headers: {"X-API-Key": key}, body: body})
-      .then(function (r) { return r.json().then(function (j) { return [r.status, j]; }); })
+      .then(function (r) {
+        return r.json().catch(function () { return {}; })
+          .then(function (j) { return [r.status, j]; });
+      })
       .then(function (res) {
         out.textContent = "";
         var status = res[0], j = res[1];
-        if (status >= 400) { line(j.detail || ("Fout " + status), "error"); return; }
+        if (status >= 400) {
+          line(refusal(status, j), "error");
+          if (j.detail) { line(j.detail, "detail"); }
+          return;
+        }
         line(status === 201 ? "Toegevoegd." : "Dit document stond er al; er is niets veranderd.", "ok");
-        line(JSON.stringify(j, null, 2), "report");
+        documentLinks(j.documents);
+        details("Verslag van het inlezen (JSON)", JSON.stringify(j, null, 2));
       })
-      .catch(function (e) { out.textContent = ""; line("Versturen mislukt: " + e, "error"); });
+      .catch(function (e) {
+        out.textContent = "";
+        line("Versturen is mislukt (" + e + "); controleer de verbinding en probeer het opnieuw.", "error");
+      });
   });
 })();
