@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
@@ -292,20 +293,28 @@ def test_ontology_as_turtle_jsonld_and_escaped_html(client: TestClient) -> None:
 # --- the query worker pool ---------------------------------------------------------------
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
 def test_workers_are_reused_see_later_writes_and_are_replaced_after_a_timeout(
-    tmp_path: Path,
+    tmp_path: Path, method: str
 ) -> None:
     """The endpoint's long-lived workers (no process per query) see a document written
     after they opened the store, make a held writer let go, and a worker killed at the
-    time limit is replaced while the others keep answering."""
+    time limit is replaced while the others keep answering. GET runs the query from a
+    worker thread (the synchronous route), POST waits for it on the event loop
+    (`OxigraphView.run_query_async`): both must do all of this."""
     from impact_graph.api import create_app
 
     settings = build_settings(tmp_path / "pool", timeout_s=1.0)
     q = "SELECT ?name WHERE { ?i a ig:Intervention ; ig:name ?name }"
     c = TestClient(create_app(settings, warm_up=False))  # no lifespan: the view alone
 
+    def ask(query: str) -> Any:
+        if method == "GET":
+            return c.get("/sparql", params={"query": query})
+        return c.post("/sparql", data={"query": query})
+
     def names() -> set[str]:
-        r = c.get("/sparql", params={"query": q})
+        r = ask(q)
         assert r.status_code == 200, r.text
         return {b["name"]["value"] for b in r.json()["results"]["bindings"]}
 
@@ -328,10 +337,114 @@ def test_workers_are_reused_see_later_writes_and_are_replaced_after_a_timeout(
         writer.close()
 
     slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
-    r = c.get("/sparql", params={"query": slow})
+    started = time.monotonic()
+    r = ask(slow)
     assert r.status_code == 422 and "time limit" in r.json()["detail"]
+    assert time.monotonic() - started < 10  # stopped near its 1 s limit, not run out
     after = view.query_worker_pids
     assert len(after) == len(pids) and after != pids  # the runaway one was replaced
     assert names() == {"Welzijn op Recept", "Buurtgezinnen"}
     view.close()
     assert view.query_worker_pids == []
+
+
+# --- GET answered on the event loop ------------------------------------------------------
+
+GET_CASES = [
+    ("SELECT ?name WHERE { ?i a ig:Intervention ; ig:name ?name }", None, None),
+    ("SELECT ?name WHERE { ?i a ig:Intervention ; ig:name ?name }", None, "text/csv"),
+    ("SELECT * WHERE { ?s ?p ?o }", "tsv", None),
+    ("ASK { ?s a ig:Intervention }", "xml", None),
+    ("DESCRIBE <https://w3id.org/impact-graph/id/area:utrecht>", None, None),
+    ("DESCRIBE <https://w3id.org/impact-graph/id/area:utrecht>", "jsonld", None),
+    ("DESCRIBE <https://w3id.org/impact-graph/id/area:utrecht>", "nt", None),
+    ("SELECT * WHERE { ?s ?p ?o", None, None),  # syntax error
+    ("SELECT * WHERE { ?s nope:x ?o }", None, None),  # unknown prefix
+    ("INSERT DATA { <a:b> <a:c> <a:d> }", None, None),  # update
+    ("ASK {}", None, "image/png"),  # not acceptable
+    ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }", None, None),
+]
+
+
+@pytest.mark.parametrize(("query", "fmt", "accept"), GET_CASES)
+def test_get_answer_on_the_loop_answers_as_the_get_route(
+    client: TestClient, query: str, fmt: str | None, accept: str | None
+) -> None:
+    """`sparql.get_answer` (GET on the event loop, for the lean path) gives what the
+    synchronous GET route gives: the same status, media type, body and row-cap headers,
+    and the same problem for a bad query, a write or a query past the time limit."""
+    import asyncio
+    from urllib.parse import urlencode
+
+    from fastapi import Request
+
+    from impact_graph.api.problems import ProblemError
+    from impact_graph.api.routers import sparql as route
+
+    params = {"query": query, **({"format": fmt} if fmt else {})}
+    headers = {"Accept": accept} if accept else {}
+    expected = client.get("/sparql", params=params, headers=headers)
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/sparql",
+        "query_string": urlencode(params).encode(),
+        "headers": [(b"accept", accept.encode())] if accept else [],
+        "app": client.app,
+    }
+    try:
+        got = asyncio.run(route.get_answer(Request(scope), query, fmt))
+    except ProblemError as e:
+        assert expected.status_code == e.status, expected.text
+        assert expected.json()["detail"] == e.detail
+        return
+    assert expected.status_code == got.status_code == 200, expected.text
+    assert expected.headers["content-type"] == got.headers["content-type"]
+    for name in ("x-row-cap", "x-truncated"):
+        assert expected.headers.get(name) == got.headers.get(name)
+    if expected.headers["content-type"].startswith(("text/turtle", "application/ld+json")):
+        # Blank-node labels differ from one query to the next: compare as graphs.
+        fmt_ = (
+            ox.RdfFormat.TURTLE if "turtle" in got.headers["content-type"] else ox.RdfFormat.JSON_LD
+        )
+        assert len(list(ox.parse(expected.content, format=fmt_))) == len(
+            list(ox.parse(got.body, format=fmt_))
+        )
+    else:
+        assert expected.content == got.body
+
+
+def test_a_cancelled_query_never_serves_another(tmp_path: Path) -> None:
+    """A caller that goes away mid-query (a client disconnect cancels the request's task)
+    must not leave its worker in the pool: the worker may still be writing that answer,
+    which the next query would then read as its own. It is killed and replaced."""
+    import asyncio
+
+    settings = build_settings(tmp_path / "cancel", timeout_s=30.0)
+    view = OxigraphView(view_dir(settings), RdfMapping(load_schema()))
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    q = "SELECT ?name WHERE { ?i a ig:Intervention ; ig:name ?name }"
+    ig = {"ig": "https://w3id.org/impact-graph/ontology#"}
+    kw: dict[str, Any] = {"form": "select", "prefixes": ig, "row_cap": 10, "media": None}
+
+    async def scenario() -> list[dict[str, Any]]:
+        task = asyncio.create_task(view.run_query_async(slow, timeout_s=30.0, **kw))
+        await asyncio.sleep(0.5)
+        busy = set(view.query_worker_pids)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        deadline = time.monotonic() + 20
+        while len(view.query_worker_pids) < view.query_workers and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)  # the replacement starts in a thread
+        assert busy - set(view.query_worker_pids), "the cancelled query's worker lives on"
+        results = []
+        for _ in range(3):  # every worker the pool hands out answers its own query
+            results.append((await view.run_query_async(q, timeout_s=30.0, **kw)).bindings)
+        return results
+
+    try:
+        for bindings in asyncio.run(scenario()):
+            assert [b["name"]["value"] for b in bindings] == ["Welzijn op Recept"]
+    finally:
+        view.close()

@@ -364,6 +364,7 @@ def serve(worker: Worker, recv: Connection, send: Connection) -> None:
             except MemoryError:
                 head, body = {"ok": False, "error": "memory", "message": "out of memory"}, b""
             head["opens"] = worker.opens
+            head["size"] = len(body)  # the parent reads a small body inline, a large one apart
             send_frames(send, json.dumps(head).encode(), body)
 
 

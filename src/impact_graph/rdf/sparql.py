@@ -185,6 +185,31 @@ def run_query(
     )
 
 
+async def run_query_async(
+    view: RdfView,
+    query: str,
+    *,
+    prefixes: dict[str, str],
+    timeout_s: float,
+    row_cap: int,
+    media: str | None = None,
+    info: QueryInfo | None = None,
+) -> RawResult:
+    """`run_query` for an event loop (the API): the embedded view waits for its query
+    worker on the loop, without a thread hand-off per query."""
+    info = info or analyse(query, prefixes)
+    used = {p: prefixes[p] for p in info.undeclared}
+    return await view.run_query_async(
+        query,
+        form=info.form,
+        prefixes=used,
+        timeout_s=timeout_s,
+        row_cap=row_cap,
+        media=media,
+        out_prefixes=prefixes if media in GRAPH_TYPES else None,
+    )
+
+
 # ---------------------------------------------------------------------------------------
 # Content negotiation and serialisation
 # ---------------------------------------------------------------------------------------

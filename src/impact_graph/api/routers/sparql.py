@@ -15,7 +15,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -26,7 +28,7 @@ from impact_graph.api.deps import services
 from impact_graph.api.problems import ProblemError, problem_responses
 from impact_graph.rdf import sparql as sp
 from impact_graph.rdf.mapping import default_prefixes
-from impact_graph.rdf.view import OxigraphView, RdfView
+from impact_graph.rdf.view import OxigraphView, RawResult, RdfView
 from impact_graph.store.port import QueryRefused, QuerySyntaxError, QueryTimeout
 
 router = APIRouter(tags=["sparql"])
@@ -90,7 +92,7 @@ def start_query_workers(app: Any) -> bool:
     return True
 
 
-def _answer(request: Request, query: str | None, fmt: str | None) -> Response:
+def _check_query(query: str | None) -> str:
     if query is None or not query.strip():
         raise ProblemError(
             400,
@@ -98,10 +100,38 @@ def _answer(request: Request, query: str | None, fmt: str | None) -> Response:
             "application/sparql-query body.",
             slug="query-missing",
         )
+    return query
+
+
+@contextlib.contextmanager
+def _as_problems() -> Iterator[None]:
+    """The query's errors as the problem+json answers the endpoint gives."""
+    try:
+        yield
+    except sp.NotAcceptable as e:
+        raise ProblemError(406, str(e), slug="not-acceptable") from e
+    except QuerySyntaxError as e:
+        raise ProblemError(400, str(e), slug="query-syntax") from e
+    except QueryTimeout as e:
+        raise ProblemError(422, str(e), slug="query-timeout") from e
+    except QueryRefused as e:
+        raise ProblemError(400, str(e), slug="query-refused") from e
+
+
+def _response(result: RawResult, media: str, prefixes: dict[str, str]) -> Response:
+    with _as_problems():
+        body = sp.serialize(result, media, prefixes)
+    charset = "; charset=utf-8" if media.startswith("text/") else ""
+    return Response(body, media_type=media + charset, headers=sp.result_headers(result))
+
+
+def _answer(request: Request, query: str | None, fmt: str | None) -> Response:
+    """The answer to one query, in a worker thread (the synchronous GET route)."""
+    query = _check_query(query)
     svc = services(request)
     view = rdf_view(request)
     prefixes = default_prefixes(svc.schema)
-    try:
+    with _as_problems():
         info = sp.analyse(query, prefixes)
         media = sp.negotiate(request.headers.get("accept"), info.form, fmt)
         result = sp.run_query(
@@ -113,17 +143,53 @@ def _answer(request: Request, query: str | None, fmt: str | None) -> Response:
             media=media,
             info=info,
         )
-        body = sp.serialize(result, media, prefixes)
-    except sp.NotAcceptable as e:
-        raise ProblemError(406, str(e), slug="not-acceptable") from e
-    except QuerySyntaxError as e:
-        raise ProblemError(400, str(e), slug="query-syntax") from e
-    except QueryTimeout as e:
-        raise ProblemError(422, str(e), slug="query-timeout") from e
-    except QueryRefused as e:
-        raise ProblemError(400, str(e), slug="query-refused") from e
-    charset = "; charset=utf-8" if media.startswith("text/") else ""
-    return Response(body, media_type=media + charset, headers=sp.result_headers(result))
+    return _response(result, media, prefixes)
+
+
+async def answer(request: Request, query: str | None, fmt: str | None) -> Response:
+    """`_answer` on the event loop: the checks (tens of microseconds) run here and the
+    query waits for its worker process on the loop (`OxigraphView.run_query_async`), so a
+    query costs no thread hand-off; a view not opened yet is opened in a thread. The same
+    answers and problems as `_answer` (tests/test_sparql_http.py runs both)."""
+    query = _check_query(query)
+    svc = services(request)
+    view = _open_view(request.app) or await run_in_threadpool(rdf_view, request)
+    prefixes = default_prefixes(svc.schema)
+    with _as_problems():
+        info = sp.analyse(query, prefixes)
+        media = sp.negotiate(request.headers.get("accept"), info.form, fmt)
+        result = await sp.run_query_async(
+            view,
+            query,
+            prefixes=prefixes,
+            timeout_s=svc.settings.query_timeout_s,
+            row_cap=svc.settings.query_row_cap,
+            media=media,
+            info=info,
+        )
+    if result.body is not None and result.media == media:
+        return _response(result, media, prefixes)  # written by the worker: passed on as is
+    # Serialised here (a remote view's rows): up to the row cap, so not on the loop.
+    return await run_in_threadpool(_response, result, media, prefixes)
+
+
+async def get_answer(request: Request, query: str | None, fmt: str | None) -> Response:
+    """GET /sparql answered on the event loop (`answer`): what `sparql_get` answers, for
+    the lean path (`impact_graph.api.lean`), which may await it instead of running the
+    synchronous route in a thread."""
+    if request.query_params.get("update") is not None:
+        raise ProblemError(400, _READ_ONLY, slug="query-refused")
+    return await answer(request, query, fmt)
+
+
+def _open_view(app: Any) -> RdfView | None:
+    """The RDF view when it is open already (nothing to wait for), else None."""
+    store = app.state.services.ready_store()
+    view = getattr(store, "view", None) if store is not None else None
+    if isinstance(view, RdfView):
+        return view
+    view = getattr(app.state, "rdf_view", None)
+    return view if isinstance(view, RdfView) else None
 
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -179,8 +245,8 @@ async def sparql_post(request: Request, fmt: FormatParam = None) -> Response:
 
 
 async def post_answer(request: Request, fmt: str | None) -> Response:
-    """POST /sparql: the query from an ``application/sparql-query`` body or a form, run
-    in a worker thread (`_answer`), or a `ProblemError`. ``fmt`` is the URL's
+    """POST /sparql: the query from an ``application/sparql-query`` body or a form,
+    answered on the event loop (`answer`), or a `ProblemError`. ``fmt`` is the URL's
     ``format=``. Shared by the route and the lean path, so both answer alike; the read
     key is checked before this by either."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -211,4 +277,4 @@ async def post_answer(request: Request, fmt: str | None) -> Response:
             f"POST /sparql takes application/x-www-form-urlencoded (query=...) or "
             f"application/sparql-query, not '{ctype or 'no content type'}'.",
         )
-    return await run_in_threadpool(_answer, request, query, fmt)
+    return await answer(request, query, fmt)
