@@ -1,5 +1,5 @@
-"""The lean path of POST /cypher and POST /sparql (`impact_graph.api.lean`) against the
-routes it stands in for, on both backends with the demo corpus.
+"""The lean path of /cypher and /sparql, GET and POST (`impact_graph.api.lean`), against
+the routes it stands in for, on both backends with the demo corpus.
 
 The same requests go to two apps over the same store: the app as served (lean path on)
 and one built with ``lean=False`` (FastAPI's routes only). Every error answer must be the
@@ -137,6 +137,77 @@ CASES: list[tuple[str, dict[str, str], dict[str, str], bytes]] = [
 ]
 
 
+CHALLENGE = "MATCH (c:Challenge) WHERE c.id = $id RETURN c.id"
+LEAN, ROUTE = "lean", "route"
+
+#: (path, URL params, headers, who answers) of GET requests: the lean path, or the route
+#: when FastAPI's validation of the query string must have its say (a 422 of its own).
+GET_CASES: list[tuple[str, list[tuple[str, str]], dict[str, str], str]] = [
+    # /cypher: answers
+    ("/cypher", [("query", PROGRAMMES)], {}, LEAN),
+    ("/cypher.csv", [("query", PROGRAMMES)], {}, LEAN),
+    (
+        "/cypher.json",
+        [("query", CHALLENGE), ("params", '{"id": "challenge:eenzaamheid"}')],
+        {},
+        LEAN,
+    ),
+    (
+        "/cypher",
+        [("query", PROGRAMMES), ("shape", "objects"), ("row_cap", "3"), ("timeout_s", "2.5")],
+        {},
+        LEAN,
+    ),
+    ("/cypher", [("query", PROGRAMMES), ("format", "csv")], {"Accept": "application/json"}, LEAN),
+    ("/cypher", [("query", PROGRAMMES)], {"Accept": "text/csv;q=0.5, application/json"}, LEAN),
+    ("/cypher", [("query", "MATCH (n) RETURN n"), ("query", PROGRAMMES)], {}, LEAN),  # the last
+    ("/cypher", [("query", PROGRAMMES), ("limit", "3")], {}, LEAN),  # unknown: ignored
+    # /cypher: mistakes the route function refuses
+    ("/cypher", [], {}, LEAN),
+    ("/cypher", [("query", "  ")], {}, LEAN),
+    ("/cypher", [("query", PROGRAMMES), ("params", "{no")], {}, LEAN),
+    ("/cypher", [("query", PROGRAMMES), ("params", "[1]")], {}, LEAN),
+    ("/cypher", [("query", PROGRAMMES), ("row_cap", "5000")], {}, LEAN),
+    ("/cypher", [("query", PROGRAMMES), ("row_cap", "0")], {}, LEAN),
+    ("/cypher", [("query", PROGRAMMES), ("timeout_s", "60")], {}, LEAN),
+    ("/cypher", [("query", PROGRAMMES), ("timeout_s", "-1")], {}, LEAN),
+    ("/cypher", [("query", PROGRAMMES), ("format", "xml")], {}, LEAN),
+    ("/cypher", [("query", PROGRAMMES), ("shape", "")], {}, LEAN),
+    ("/cypher", [("query", PROGRAMMES), ("shape", "columns")], {}, LEAN),
+    ("/cypher", [("query", PROGRAMMES)], {"Accept": "image/png"}, LEAN),
+    ("/cypher", [("query", "MATCH (n:Programme RETURN n")], {}, LEAN),
+    ("/cypher", [("query", "MATCH (p:Programme) SET p.name = 'x' RETURN p")], {}, LEAN),
+    ("/cypher", [("query", "MATCH (n) CALL { CREATE (:X) } RETURN n")], {}, LEAN),
+    ("/cypher", [("query", "LOAD CSV FROM 'file:///etc/passwd' AS r RETURN r")], {}, LEAN),
+    ("/cypher", [("query", "UNWIND range(1, 5000) AS x RETURN x")], {}, LEAN),
+    # /cypher: FastAPI's validation answers
+    ("/cypher", [("query", PROGRAMMES), ("row_cap", "2.5")], {}, ROUTE),
+    ("/cypher", [("query", PROGRAMMES), ("row_cap", "three")], {}, ROUTE),
+    ("/cypher", [("query", PROGRAMMES), ("row_cap", "")], {}, ROUTE),
+    ("/cypher", [("query", PROGRAMMES), ("row_cap", "007")], {}, ROUTE),
+    ("/cypher", [("query", PROGRAMMES), ("timeout_s", "1e0")], {}, ROUTE),
+    ("/cypher", [("query", PROGRAMMES), ("timeout_s", "nan")], {}, ROUTE),
+    ("/cypher", [("query", PROGRAMMES), ("timeout_s", " 2")], {}, ROUTE),
+    # /sparql: answers
+    ("/sparql", [("query", SELECT)], {"Accept": "application/sparql-results+json"}, LEAN),
+    ("/sparql", [("query", SELECT), ("format", "csv")], {}, LEAN),
+    ("/sparql", [("query", SELECT)], {"Accept": "text/tab-separated-values"}, LEAN),
+    # /sparql: mistakes
+    ("/sparql", [], {}, LEAN),
+    ("/sparql", [("update", "DELETE WHERE { ?s ?p ?o }")], {}, LEAN),
+    ("/sparql", [("query", "SELECT ?s WHERE { ?s ?p }")], {}, LEAN),
+    ("/sparql", [("query", "SELECT ?s WHERE { ?s nope:p ?o }")], {}, LEAN),
+    (
+        "/sparql",
+        [("query", "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }")],
+        {},
+        LEAN,
+    ),
+    ("/sparql", [("query", SELECT)], {"Accept": "image/png"}, LEAN),
+    ("/sparql", [("query", SELECT), ("format", "png")], {}, LEAN),
+]
+
+
 def _app(graph: DemoGraph, *, lean_path: bool, **update: Any) -> TestClient:
     settings = graph.settings.model_copy(update=update)
     return TestClient(
@@ -200,11 +271,133 @@ def test_lean_path_answers_as_the_routes_do(
         statuses.add(a.status_code)
     # The cases reach every kind of answer the endpoints give.
     assert {200, 400, 406, 413, 415, 422} <= statuses
-    # GET and other paths are not taken by the lean path.
-    assert lean_c.get("/cypher", params={"query": PROGRAMMES}).status_code == 200
+    # Other paths are not taken by the lean path.
     slash = lean_c.post("/cypher/", json={"query": PROGRAMMES}, follow_redirects=False)
     assert slash.status_code == 307  # FastAPI's own redirect, as before
     assert len(served) == len(CASES)
+
+
+def test_lean_path_answers_get_as_the_routes_do(
+    pair: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GET /cypher and GET /sparql: the lean path answers what FastAPI's validation could
+    not refuse, the same as the route; the rest it leaves to the route."""
+    taken: list[str] = []
+
+    def recording(handler: Any) -> Any:
+        async def wrapped(request: Any) -> Any:
+            try:
+                answer = await handler(request)
+            except Exception:  # a refusal (ProblemError) is the lean path's answer too
+                taken.append(LEAN)
+                raise
+            taken.append(ROUTE if answer is None else LEAN)
+            return answer
+
+        return wrapped
+
+    for path, handler in list(lean.GET_HANDLERS.items()):
+        monkeypatch.setitem(lean.GET_HANDLERS, path, recording(handler))
+    lean_c, route_c = pair
+    statuses = set()
+    for i, (path, params, headers, who) in enumerate(GET_CASES):
+        what = f"GET case {i}: {path} {[(k, v[:60]) for k, v in params]}"
+        before = len(taken)
+        a = lean_c.get(path, params=params, headers=headers)
+        assert taken[before:] == [who], f"{what}: answered by {taken[-1:]}, not the {who}"
+        before = len(taken)
+        b = route_c.get(path, params=params, headers=headers)
+        assert len(taken) == before, f"{what}: the lean=False app took the lean path"
+        _same(a, b, what)
+        statuses.add((a.status_code, who))
+    # Answers and refusals of each kind on the lean path; FastAPI's 422s on the route.
+    assert {(200, LEAN), (400, LEAN), (406, LEAN), (422, LEAN), (422, ROUTE)} <= statuses
+    # HEAD and other paths go to FastAPI's router, as before.
+    before = len(taken)
+    head = [c.head("/cypher", params={"query": PROGRAMMES}) for c in (lean_c, route_c)]
+    assert head[0].status_code == head[1].status_code  # whatever FastAPI says (405 today)
+    assert (
+        lean_c.get("/cypher/", params={"query": PROGRAMMES}, follow_redirects=False).status_code
+        == 307
+    )
+    assert lean_c.get("/queries").status_code == 200
+    assert len(taken) == before
+
+
+def _raw_get(client: TestClient, path: str, query_string: bytes) -> tuple[int, bytes, bytes]:
+    """GET through the ASGI interface, for a URL longer than the test client sends (its
+    limit is 64 KiB; the query parameters' ``max_length`` is 100,000 characters)."""
+    sent: dict[str, Any] = {"body": b""}
+
+    async def call() -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                sent["status"] = message["status"]
+                sent["type"] = dict(message["headers"]).get(b"content-type", b"")
+            else:
+                sent["body"] += message.get("body", b"")
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": query_string,
+            "headers": [(b"host", b"testserver")],
+            "client": ("127.0.0.1", 1),
+            "server": ("testserver", 80),
+            "state": {},
+        }
+        await client.app(scope, receive, send)
+
+    assert client.portal is not None
+    client.portal.call(call)
+    return sent["status"], sent["type"], sent["body"]
+
+
+def test_too_long_get_query_is_left_to_fastapi(
+    pair: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``query`` past the route's ``max_length`` gets FastAPI's own 422 (the lean path
+    steps aside), and one at the limit is the lean path's (and refused by its checks)."""
+    from urllib.parse import urlencode
+
+    taken: list[bool] = []
+
+    def recording(handler: Any) -> Any:
+        async def wrapped(request: Any) -> Any:
+            try:
+                answer = await handler(request)
+            except Exception:  # a refusal (ProblemError) is the lean path's answer too
+                taken.append(True)
+                raise
+            taken.append(answer is not None)
+            return answer
+
+        return wrapped
+
+    for path, handler in list(lean.GET_HANDLERS.items()):
+        monkeypatch.setitem(lean.GET_HANDLERS, path, recording(handler))
+    lean_c, route_c = pair
+    for path, limit, filler in (
+        ("/cypher", MAX_CYPHER_CHARS, "x"),
+        ("/sparql", MAX_QUERY_CHARS, "#"),
+    ):
+        for size, by_lean in ((limit + 1, False), (limit, True)):
+            qs = urlencode({"query": filler * size}).encode()
+            before = len(taken)
+            a = _raw_get(lean_c, path, qs)
+            assert taken[before:] == [by_lean], (path, size)
+            b = _raw_get(route_c, path, qs)
+            assert a[0] == b[0] and a[0] in (400, 422), (path, size, a[2][:300])
+            assert a == b, (path, size)
 
 
 def test_update_is_refused_with_the_same_sentence(pair: tuple[TestClient, TestClient]) -> None:
@@ -255,6 +448,10 @@ def test_read_key_is_checked_as_the_dependency_does(
         _app(demo_graph, lean_path=True, **keyed) as a,
         _app(demo_graph, lean_path=False, **keyed) as b,
     ):
+        valid = headers.get("X-API-Key") == KEY or (
+            not headers.get("X-API-Key")
+            and headers.get("Authorization", "").lower() == f"bearer {KEY}"
+        )
         for path, ctype, body in (
             ("/cypher", JSON, json.dumps({"query": PROGRAMMES}).encode()),
             ("/cypher", {"Content-Type": "text/plain"}, b"{"),  # the key comes first
@@ -262,10 +459,15 @@ def test_read_key_is_checked_as_the_dependency_does(
         ):
             ra, rb = (c.post(path, headers={**ctype, **headers}, content=body) for c in (a, b))
             _same(ra, rb, f"{path} {headers}")
-            valid = headers.get("X-API-Key") == KEY or (
-                not headers.get("X-API-Key")
-                and headers.get("Authorization", "").lower() == f"bearer {KEY}"
-            )
+            if not valid:
+                assert ra.status_code == 401 and "WWW-Authenticate" in ra.headers
+        for path, params in (
+            ("/cypher", {"query": PROGRAMMES}),
+            ("/cypher", {"query": PROGRAMMES, "row_cap": "2.5"}),  # the key comes first
+            ("/sparql", {"query": SELECT}),
+        ):
+            ra, rb = (c.get(path, params=params, headers=headers) for c in (a, b))
+            _same(ra, rb, f"GET {path} {params} {headers}")
             if not valid:
                 assert ra.status_code == 401 and "WWW-Authenticate" in ra.headers
 
