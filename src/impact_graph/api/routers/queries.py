@@ -82,6 +82,33 @@ def list_queries(request: Request) -> JSONResponse:
     return JSONResponse({"queries": items, "total": len(items)})
 
 
+@router.get("/queries.json", include_in_schema=False)
+def list_queries_json(request: Request) -> JSONResponse:
+    """``/queries`` with the ``.json`` every other researcher URL takes (it was a 404)."""
+    return list_queries(request)
+
+
+@router.get(
+    "/queries.csv",
+    summary="List the stored research queries as CSV",
+    description="One row per stored query: name, title, languages, parameters "
+    "(name=type, '?' when optional) and the URL of its CSV answer.",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **problem_responses(401, 503)},
+)
+def list_queries_csv(request: Request) -> Response:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["name", "title", "languages", "params", "csv"])
+    for q in catalog(request):
+        params = " ".join(f"{p.name}={p.type}{'' if p.required else '?'}" for p in q.params)
+        w.writerow([q.name, q.title, " ".join(q.languages), params, _links(request, q)["csv"]])
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8")
+
+
 #: Stored names a 404 lists when none is close to the one asked for.
 _LISTED = 5
 
