@@ -167,3 +167,28 @@ def test_update_routes_are_refused(client: TestClient) -> None:
     r = client.get("/sparql", params={"query": "ASK {}"}, headers={"Accept": "image/png"})
     assert r.status_code == 406
     still_alive(client)
+
+
+@pytest.mark.parametrize(
+    ("query", "where"),
+    [
+        ("SELECT *\n   WHERE { ?s  ex:p ?o }", "'ex:' at line 2, column 16"),
+        ("  \n\n\t  INSERT DATA { <urn:a> <urn:b> <urn:c> }", "'INSERT' at line 3, column 4"),
+        (
+            "SELECT * WHERE {\n  # SERVICE\n     SERVICE <urn:x> {} }",
+            "line 3, column 6",
+        ),
+        ("SELECT * WHERE {  " + "{ " * 101 + "}" * 101 + " }", "line 1, column 217"),
+    ],
+)
+def test_positions_name_the_token_not_the_blanks_before_it(query: str, where: str) -> None:
+    """The check reads each token together with the blanks before it (`sparql._TOKEN`),
+    so the line and column it reports must still be the token's own."""
+    from impact_graph.ontology import load_schema
+    from impact_graph.rdf.mapping import default_prefixes
+    from impact_graph.rdf.sparql import analyse
+    from impact_graph.store.port import QueryRefused, QuerySyntaxError
+
+    with pytest.raises((QueryRefused, QuerySyntaxError)) as e:
+        analyse(query, default_prefixes(load_schema()))
+    assert where in str(e.value)
