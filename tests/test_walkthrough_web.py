@@ -146,3 +146,27 @@ def test_search_summary_says_when_the_list_is_capped(total: int, summary: str) -
         )
     )
     assert f'role="status">{summary} voor <strong>eenzaamheid</strong>' in html
+
+
+def test_home_page_offers_an_example_for_each_of_the_seven_themes() -> None:
+    """The home page had four examples (loneliness, refugees at work, school absence,
+    overweight); youth crime, liveability and CO2 had none."""
+    import re
+
+    html = (
+        templates()
+        .get_template("home.html")
+        .render(q="", selected={}, min_recognition="", ladder=[], resp=None, error=None)
+    )
+    examples = re.findall(r'<a href="/\?q=([^"]+)">', html)
+    assert len(examples) == 7
+    for word in (
+        "eenzaamheid",
+        "statushouders",
+        "thuiszitters",
+        "overgewicht",
+        "criminaliteit",
+        "leefbaarheid",
+        "CO2",
+    ):
+        assert any(word in e for e in examples), word
