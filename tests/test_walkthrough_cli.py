@@ -137,3 +137,17 @@ def test_cypher_syntax_error_names_line_and_column(falkor_dir: Path) -> None:
     text = " ".join(r.output.split())
     assert "errMsg" not in text and "errCtx" not in text
     assert "at line 1, column 10" in text and text.endswith("fix the query and send it again.")
+
+
+@pytest.mark.parametrize(
+    ("total", "title"),
+    [
+        (150, "the 150 best results for: eenzaamheid"),
+        (1, "1 result for: eenzaamheid"),
+        (0, "0 results for: eenzaamheid"),
+    ],
+)
+def test_search_title_says_when_the_list_is_capped(total: int, title: str) -> None:
+    from impact_graph.cli import results_title
+
+    assert results_title(total, "eenzaamheid") == title

@@ -548,6 +548,16 @@ def _no_candidates(documents: int, label: str | None, min_documents: int) -> str
     )
 
 
+def results_title(total: int, q: str) -> str:
+    """The search table's title: the search keeps its best ``MAX_CANDIDATES``, so that
+    many means "at least", not a count ("150 results for: ..." for every broad question)."""
+    from impact_graph.search.service import MAX_CANDIDATES
+
+    if total >= MAX_CANDIDATES:
+        return f"the {MAX_CANDIDATES} best results for: {q}"
+    return f"{total} result{'' if total == 1 else 's'} for: {q}"
+
+
 def why_lines(r: SearchResult) -> list[str]:
     """The "why" column of one search result: what it matched, its own recognition and
     evidence, where it is used, which general intervention it is a local instance of (or
@@ -644,7 +654,7 @@ def search(
     if fmt is OutputFormat.json:
         typer.echo(answer.model_dump_json(indent=2))
         return
-    table = Table("#", "type", "name", "score", "why", title=f"{answer.total} results for: {q}")
+    table = Table("#", "type", "name", "score", "why", title=results_title(answer.total, q))
     for i, r in enumerate(answer.results, start=request.offset + 1):
         table.add_row(str(i), r.type, r.name, f"{r.score:.3f}", "\n".join(why_lines(r)))
     out.print(table)
