@@ -366,3 +366,24 @@ def test_bad_page_parameters_get_a_dutch_page(
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("text/html"), r.text[:200]
     assert words in alert_text(r.text)
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"type": "foo"}, "Soort (&#39;type&#39;) kan zijn: Interventie (intervention)"),
+        ({"min_recognition": "Super"}, "&#39;Super&#39; is geen niveau van de erkenningsladder"),
+        ({"challenge": "verveling"}, "Opgave &#39;verveling&#39; komt in de kennisgraaf niet"),
+        ({"target_group": "marsmannetjes"}, "Doelgroep &#39;marsmannetjes&#39; komt in de"),
+    ],
+)
+def test_bad_search_filters_get_a_dutch_sentence(
+    client: TestClient, params: dict[str, str], words: str
+) -> None:
+    """The search's filter sentences are English (for the JSON API), and an unknown type
+    was shown as pydantic's '1 validation error for SearchFilters'."""
+    r = client.get("/", params={"q": "eenzaamheid", **params})
+    assert r.status_code == 422
+    msg = alert_text(r.text)
+    assert msg.startswith(words) or words in msg, msg
+    assert "validation error" not in msg and " is not " not in msg

@@ -306,7 +306,7 @@ def home(
     except StoreError as e:
         return store_down(e)
     except ValueError as e:  # also pydantic's ValidationError (an unknown type value)
-        ctx["error"] = _sentence(e)
+        ctx["error"] = search_error_nl(e, selected, min_recognition, ctx["ladder"])
         return page("home.html", status=422, **ctx)
     params = [("q", q.strip())] + [(k, v) for k, vals in selected.items() for v in vals]
     if min_recognition:
@@ -338,6 +338,35 @@ def _choice(name: str, value: str, allowed: dict[str, str], what: str) -> str:
         return value
     choices = ", ".join(f"{nl} ({v})" for v, nl in allowed.items())
     raise ValueError(f"{what} ('{name}') kan zijn: {choices}; niet '{value[:60]}'.")
+
+
+def search_error_nl(
+    e: ValueError, selected: dict[str, list[str]], min_recognition: str, ladder: list[str]
+) -> str:
+    """A Dutch sentence for a search filter the page could not use (a stale link, an
+    edited address): the search service's sentences are English for the JSON API, and
+    an unknown ``type`` came out as pydantic's "1 validation error for SearchFilters"."""
+    from pydantic import ValidationError
+
+    if isinstance(e, ValidationError):
+        bad = next((v for v in selected["type"] if v not in RESULT_TYPE_NL), "")
+        kinds = ", ".join(f"{nl} ({v})" for v, nl in RESULT_TYPE_NL.items())
+        return f"Soort ('type') kan zijn: {kinds}; niet '{bad[:60]}'."
+    param = str(e).split(":", 1)[0].strip().lower()
+    if param == "min_recognition":
+        levels = ", ".join(ladder) or "de niveaus in de lijst"
+        return (
+            f"'{min_recognition[:80]}' is geen niveau van de erkenningsladder; kies bij "
+            f"'Minimaal erkend als' een van: {levels}."
+        )
+    if param in FILTER_FACETS and param in FACET_NL:
+        known = re.search(r"'(.*?)'", str(e))
+        value = known.group(1) if known else ", ".join(selected.get(param, []))
+        return (
+            f"{FACET_NL[param]} '{value[:80]}' komt in de kennisgraaf niet voor; kies een "
+            "waarde bij 'Verfijnen' of klik op 'Filters wissen'."
+        )
+    return _sentence(e)
 
 
 def _sentence(e: Exception) -> str:
