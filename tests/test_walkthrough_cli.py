@@ -151,3 +151,23 @@ def test_search_title_says_when_the_list_is_capped(total: int, title: str) -> No
     from impact_graph.cli import results_title
 
     assert results_title(total, "eenzaamheid") == title
+
+
+def test_stats_csv_is_csv(falkor_dir: Path) -> None:
+    """--help offered csv and the command printed its tables instead."""
+    r = invoke("stats", "--format", "csv", "--data-dir", str(falkor_dir))
+    assert r.exit_code == 0, r.output
+    rows = list(csv.reader(io.StringIO(r.stdout)))
+    assert rows[0] == ["kind", "name", "count"] and rows[1][0] == "documents"
+    assert all(len(row) == 3 and row[2].isdigit() for row in rows[1:])
+
+
+def test_validate_offers_only_the_formats_it_writes(rdf_dir: Path) -> None:
+    """validate and check offered csv and printed sentences; now csv is refused by name
+    and json still is json."""
+    d = ["--data-dir", str(rdf_dir)]
+    r = runner.invoke(app, ["validate", "--format", "csv", *d])
+    assert r.exit_code == EXIT["usage"] and "'csv' is not one of" in " ".join(r.output.split())
+    r = invoke("validate", "--format", "json", *d)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["conforms"] is True

@@ -68,6 +68,14 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
+class ReportFormat(StrEnum):
+    """Formats of validate and check: sentences or JSON (a CSV of findings would need a
+    column per kind of finding; their --help offered csv and printed sentences)."""
+
+    table = "table"
+    json = "json"
+
+
 def fail(message: str, code: str = "failure") -> typer.Exit:
     """Print one sentence in red and return the matching Exit to raise."""
     err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
@@ -294,7 +302,8 @@ def stats(
     data_dir: DataDirOpt = None,
     backend: BackendOpt = None,
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", help="table or json")
+        OutputFormat,
+        typer.Option("--format", help="table, json or csv (kind, name, count: one row each)"),
     ] = OutputFormat.table,
 ) -> None:
     """Counts of nodes by type and relationships by type, and the state of the indexes."""
@@ -313,6 +322,15 @@ def stats(
                 }
             )
         )
+        return
+    if fmt is OutputFormat.csv:  # it printed the tables: --format csv was ignored
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["kind", "name", "count"])
+        w.writerow(["documents", "", s.documents])
+        w.writerows(["node", label, n] for label, n in sorted(s.nodes.items()))
+        w.writerows(["relationship", t, n] for t, n in sorted(s.relationships.items()))
+        typer.echo(buf.getvalue(), nl=False)
         return
     nodes = Table("node type", "count", title=f"{s.backend}: {s.documents} documents")
     for label, n in sorted(s.nodes.items()):
@@ -827,8 +845,8 @@ def validate(
     data_dir: DataDirOpt = None,
     limit: Annotated[int, typer.Option(help="Show at most this many violations.", min=1)] = 50,
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", help="table (sentences) or json")
-    ] = OutputFormat.table,
+        ReportFormat, typer.Option("--format", help="table (sentences) or json")
+    ] = ReportFormat.table,
 ) -> None:
     """Check the RDF view against ontology/shapes.ttl (SHACL); exit 1 on violations."""
     from impact_graph.rdf.validate import validate as do_validate
@@ -836,7 +854,7 @@ def validate(
     settings = settings_from(data_dir, None)
     with friendly_errors(), opened_rdf_view(settings) as view:
         report = do_validate(view)
-    if fmt is OutputFormat.json:
+    if fmt is ReportFormat.json:
         typer.echo(
             json.dumps(
                 {
@@ -874,8 +892,8 @@ def check(
     backend: BackendOpt = None,
     limit: Annotated[int, typer.Option(help="Show at most this many differences.", min=1)] = 50,
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", help="table (sentences) or json")
-    ] = OutputFormat.table,
+        ReportFormat, typer.Option("--format", help="table (sentences) or json")
+    ] = ReportFormat.table,
 ) -> None:
     """Compare the graph store with the RDF view, per document; exit 1 on differences."""
     from impact_graph.check import check as do_check
@@ -892,7 +910,7 @@ def check(
         if view is None:  # pragma: no cover - open_store always wraps when rdf is on
             raise fail("the store was opened without its RDF view; report this as a bug.")
         report = do_check(store, view)
-    if fmt is OutputFormat.json:
+    if fmt is ReportFormat.json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
         for d in report.differences[:limit]:
