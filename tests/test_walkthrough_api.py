@@ -36,3 +36,30 @@ def test_stored_query_list_as_json_and_csv(client: TestClient) -> None:
     assert first["csv"].endswith("/queries/interventions_for_challenge.csv")
     # The CSV link of a listed query answers as CSV.
     assert client.get(first["csv"].replace("http://testserver", "")).status_code == 200
+
+
+def test_stored_sparql_binds_every_parameter() -> None:
+    """Since f751383 a SPARQL token's match holds the blanks before it, and bind_sparql
+    (which reads the same tokens) no longer saw ' $min_programmes' as a variable: the
+    parameter stayed unbound, and the stored query answered nothing (notebook 02 failed
+    'same answer: False'). Every packaged SPARQL query is bound whole again."""
+    from impact_graph.queries.catalog import load_catalog
+    from impact_graph.queries.run import bind_sparql
+    from impact_graph.store.port import QuerySyntaxError
+
+    text = bind_sparql("SELECT ?a WHERE { ?a ?b ?c } HAVING (?c >= $x)", {"x": 2})
+    assert text.endswith('HAVING (?c >= "2"^^<http://www.w3.org/2001/XMLSchema#integer>)'), text
+    with pytest.raises(QuerySyntaxError, match=r"uses \$x but no value"):
+        bind_sparql("SELECT ?a WHERE { ?a ?b $x }", {})
+    bound = 0
+    for q in load_catalog():
+        if not q.sparql or not q.params:
+            continue
+        try:
+            params = q.bind({})
+        except ValueError:  # a required parameter without a default: not this test's case
+            continue
+        text = bind_sparql(q.sparql, params, q.params)
+        assert not any(f"${p.name}" in text for p in q.params), (q.name, text)
+        bound += 1
+    assert bound >= 5

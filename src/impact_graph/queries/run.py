@@ -234,14 +234,15 @@ def bind_sparql(
     by_name = {s.name: s for s in specs or ()}
     out: list[str] = []
     for m in _TOKEN.finditer(query):
-        tok = m.group()
-        if m.lastgroup == "var" and tok.startswith("$"):
-            name = tok[1:]
+        tok = m.group()  # since f751383 a token's match holds the blanks before it
+        own = m.group(m.lastgroup) if m.lastgroup else tok
+        if m.lastgroup == "var" and own.startswith("$"):
+            name = own[1:]
             if name not in params or params[name] is None:
                 raise QuerySyntaxError(
                     f"The SPARQL query uses ${name} but no value was given; pass '{name}'."
                 )
-            out.append(rdf_term(params[name], by_name.get(name)))
+            out.append(tok[: len(tok) - len(own)] + rdf_term(params[name], by_name.get(name)))
         else:
             out.append(tok)
     return "".join(out)
