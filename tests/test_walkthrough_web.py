@@ -23,20 +23,20 @@ from impact_graph.web.pages import (
     ("reason", "dutch"),
     [
         ("folder 'research'", "de map 'research'"),
-        ("front matter kind: plan", "opgegeven in de kop van het bestand (kind: plan)"),
+        ("front matter kind: plan", "de kop van het bestand (kind: plan)"),
         ("--kind story", "de keuze bij het inlezen (--kind story)"),
-        ("default for records: research", "standaard voor records: onderzoek"),
+        ("default for records: research", "de standaard voor records (onderzoek)"),
         (
             "detected: no cue words found, so the default 'plan'",
-            "geen kenmerkende woorden gevonden, dus standaard 'plan'",
+            "de standaard 'plan' (geen kenmerkende woorden gevonden)",
         ),
         (
             "detected: 3 policy cue words (raad, college, besluit)",
-            "herkend aan 3 kenmerkende woorden (raad, college, besluit)",
+            "3 kenmerkende woorden (raad, college, besluit)",
         ),
         (
             "detected: 9 first-person words (ik, mijn)",
-            "herkend aan 9 woorden in de ik-vorm (ik, mijn)",
+            "9 woorden in de ik-vorm (ik, mijn)",
         ),
         ("iets anders", "iets anders"),
     ],
@@ -58,6 +58,8 @@ def test_entity_properties_are_dutch_ordered_and_without_bookkeeping() -> None:
         "direction": "-",
         "sample_size": 57,
         "new_property": "x",
+        "source_url": "https://a.example/plan",
+        "url": "https://a.example/plan",
         "empty": "",
     }
     shown = entity_properties(props)
@@ -68,6 +70,7 @@ def test_entity_properties_are_dutch_ordered_and_without_bookkeeping() -> None:
         ("Richting", "negatief (−)"),
         ("Aantal deelnemers", "57"),
         ("Taal", "Engels"),
+        ("Bron op internet", "https://a.example/plan"),
         ("new_property", "x"),  # a property the page has no name for still shows
     ]
 

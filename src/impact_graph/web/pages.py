@@ -126,16 +126,16 @@ def kind_reason_nl(reason: str) -> str:
     if m := re.fullmatch(r"folder '(.*)'", reason):
         return f"de map '{m[1]}'"
     if m := re.fullmatch(r"default for records: (.*)", reason):
-        return f"standaard voor records: {kind(m[1])}"
+        return f"de standaard voor records ({kind(m[1])})"
     if reason.startswith("detected: no cue words"):
-        return "geen kenmerkende woorden gevonden, dus standaard 'plan'"
+        return "de standaard 'plan' (geen kenmerkende woorden gevonden)"
     if m := re.fullmatch(r"detected: (\d+) first-person words \((.*)\)", reason):
-        return f"herkend aan {m[1]} woorden in de ik-vorm ({m[2]})"
+        return f"{m[1]} woorden in de ik-vorm ({m[2]})"
     if m := re.fullmatch(r"detected: (\d+) \w+ cue words \((.*)\)", reason):
-        return f"herkend aan {m[1]} kenmerkende woorden ({m[2]})"
+        return f"{m[1]} kenmerkende woorden ({m[2]})"
     if m := re.fullmatch(r"(.+) kind: (.*)", reason):
         where = "de kop van het bestand" if m[1] == "front matter" else m[1]
-        return f"opgegeven in {where} (kind: {m[2]})"
+        return f"{where} (kind: {m[2]})"
     return reason
 
 
@@ -149,6 +149,8 @@ def entity_properties(props: dict[str, Any]) -> list[tuple[str, str]]:
     for k in [*PROPERTY_NL, *rest]:
         v = props.get(k)
         if k in HIDDEN_ON_PAGE or v is None or v == "" or v == []:
+            continue
+        if k == "url" and v == props.get("source_url"):  # one address, said once
             continue
         if isinstance(v, list | tuple):
             text = ", ".join(str(x) for x in v)
