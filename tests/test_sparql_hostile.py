@@ -182,7 +182,7 @@ def test_update_routes_are_refused(client: TestClient) -> None:
     ],
 )
 def test_positions_name_the_token_not_the_blanks_before_it(query: str, where: str) -> None:
-    """The check reads each token together with the blanks before it (`sparql._TOKEN`),
+    """The check reads each token together with the blanks before it (`sparql._CHECK_TOKEN`),
     so the line and column it reports must still be the token's own."""
     from impact_graph.ontology import load_schema
     from impact_graph.rdf.mapping import default_prefixes

@@ -58,15 +58,8 @@ _PN_CHARS = (
     r"A-Za-z0-9_\-\u00B7\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u037D\u037F-\u1FFF\u200C-\u200D"
     r"\u203F-\u2040\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD"
 )
-# Each token with the whitespace before it (possessive: never given back), so blanks are
-# not tokens of their own and ``analyse`` walks about half as many in Python (measured on
-# the bench's four queries: 34-36 -> 24-25 us per check; the same outcome as before on
-# 18,788 queries: the hostile list, stored queries, notebooks and random edits of them).
-# ``m.start(kind)`` is the token's own place, after its blanks.
-_TOKEN = re.compile(
-    r"""
-    \s*+
-    (?:(?P<comment>\#[^\n]*)
+_TOKEN_ALTERNATIVES = r"""
+    (?P<comment>\#[^\n]*)
    |(?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
               |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
    |(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
@@ -74,10 +67,17 @@ _TOKEN = re.compile(
    |(?P<bnode>_:[PN.]*)
    |(?P<pname>(?:[A-Za-z\u00C0-\uFFFD](?:[PN.]*[PN])?)?:(?:(?:[PN:%]|\\.)(?:(?:[PN.:%]|\\.)*(?:[PN:%]|\\.))?)?)
    |(?P<word>[A-Za-z_][A-Za-z0-9_]*)
-   |(?P<other>.))
-    """.replace("PN", _PN_CHARS),
-    re.X | re.S,
-)
+   |(?P<other>.)
+    """.replace("PN", _PN_CHARS)
+#: One token per match, blanks included as ``ws`` tokens (`impact_graph.queries.run`
+#: rebuilds query text from these, so every character is in exactly one token).
+_TOKEN = re.compile(r"(?P<ws>\s+)|" + _TOKEN_ALTERNATIVES, re.X | re.S)
+#: The same tokens, each matched with the blanks before it (possessive: never given back),
+#: so blanks are not tokens of their own and `analyse` walks about half as many in Python
+#: (measured on the bench's four queries: 34-36 -> 24-25 us per check; the same outcome as
+#: with `_TOKEN` on 18,788 queries: the hostile list, stored queries, notebooks and random
+#: edits of them). ``m.start(kind)`` is the token's own place, after its blanks.
+_CHECK_TOKEN = re.compile(r"\s*+(?:" + _TOKEN_ALTERNATIVES + ")", re.X | re.S)
 
 
 @dataclass(slots=True)
@@ -111,7 +111,7 @@ def analyse(query: str, predeclared: dict[str, str]) -> QueryInfo:
     depth = 0
     form: str | None = None
     expect_prefix = False
-    for m in _TOKEN.finditer(query):
+    for m in _CHECK_TOKEN.finditer(query):
         kind = m.lastgroup
         if kind is None:  # every match is one named token (this is for the type checker)
             break
