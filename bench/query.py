@@ -28,9 +28,10 @@ ratio is what the endpoint adds, not a difference in work:
   ``Store.query(...).serialize(JSON)`` on the Oxigraph directory opened once (read-only)
   in this process. No guard, no time limit, no row cap, no process boundary.
 * ``in-app`` -- the real FastAPI app called as an ASGI application in this process, with
-  no HTTP client or socket: the app's middleware, then for POST /cypher the lean path
-  (`impact_graph.api.lean`: read-key check, no routing) and for GET /sparql routing and
-  the read dependency, request parsing, the guard and checks, the time limit and row cap
+  no HTTP client or socket: the app's middleware, then for POST /cypher and GET /sparql
+  the lean path (`impact_graph.api.lean`: read-key check, no routing; GET /sparql went
+  through FastAPI's routing and read dependency before 33e544d), request parsing, the
+  guard and checks, the time limit and row cap
   (SPARQL: the long-lived worker process, a pipe round trip, serialisation in the
   worker), JSON. This is the endpoint's own cost.
 * ``HTTP`` -- the app served by uvicorn on a local TCP socket (with the settings
@@ -43,19 +44,22 @@ ratio is what the endpoint adds, not a difference in work:
   information; the target is judged on the in-app and HTTP rows.
 
 The clients' own cost per call is printed as ``no-op`` rows (a route that returns
-``{}``), so it can be told apart from the endpoint's. Calls run one at a time,
-interleaved call by call with direct calls (who goes first rotates, since the first call
-for a parameter reads colder caches), so a load change on this shared machine hits both
-alike; the in-app and each HTTP variant are timed in separate passes, each with its own
-direct calls, because a client's threads finish their side of a call after it returns
-and slowed the next call in this process (measured: the in-app lookup 2.7 ms interleaved
-with the clients, 1.2-1.3 ms without). p50/p95 over the calls after a
-warm-up; the ratio is variant p50 / the p50 of the direct calls of its pass, and the
-target is at most 1.3x. Each row also has the CPU per call (this process, all its threads,
-plus the SPARQL query workers; not the database server, which gets the same query from
-both) and its ratio to the direct call's: on this shared machine CPU moves less with
-the load than wall time does (for the HTTP variants it holds the client and the
-uvicorn server, which runs in a thread of this process). Data is synthetic: actors
+``{}``, added after the app's routes, so it also pays the app's middleware and routing),
+so it can be told apart from the endpoint's; the ``HTTP raw no-op`` row is the bare HTTP
+floor -- uvicorn and the thin client, answered by a plain ASGI function in front of the
+app (no middleware, no routing): what any endpoint served this way pays at least. Calls
+run one at a time, interleaved call by call with direct calls (who goes first rotates,
+since the first call for a parameter reads colder caches), so a load change on this
+shared machine hits both alike; the in-app and each HTTP variant are timed in separate
+passes, each with its own direct calls, because a client's threads finish their side of
+a call after it returns and slowed the next call in this process (measured: the in-app
+lookup 2.7 ms interleaved with the clients, 1.2-1.3 ms without). p50/p95 over the calls
+after a warm-up; the ratio is variant p50 / the p50 of the direct calls of its pass, and
+the target is at most 1.3x. Each row also has the CPU per call (this process, all its
+threads, plus the SPARQL query workers; not the database server, which gets the same
+query from both) and its ratio to the direct call's: on this shared machine CPU moves
+less with the load than wall time does (for the HTTP variants it holds the client and
+the uvicorn server, which runs in a thread of this process). Data is synthetic: actors
 taking part in programmes and delivering interventions, interventions addressing
 challenges and having effects, written straight into both stores (not through ingest).
 """
@@ -482,7 +486,23 @@ def http_server(app: Any) -> Iterator[str]:
 
 
 VARIANTS = ("in-app", "HTTP", "HTTP httpx")
-NOOPS = ("HTTP no-op", "HTTP httpx no-op")
+NOOPS = ("HTTP no-op", "HTTP raw no-op", "HTTP httpx no-op")
+RAW_NOOP = "/_bench_raw_noop"
+
+
+def with_raw_noop(app: Any) -> Any:
+    """``app`` with `RAW_NOOP` answered in front of it (no middleware, no routing): the
+    HTTP floor of the server and the client alone."""
+
+    async def served(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == RAW_NOOP:
+            headers = [(b"content-type", b"application/json"), (b"content-length", b"2")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": b"{}"})
+            return
+        await app(scope, receive, send)
+
+    return served
 
 
 def run(n_nodes: int, json_path: Path | None) -> int:
@@ -514,7 +534,7 @@ def run(n_nodes: int, json_path: Path | None) -> int:
             post_json = {"Content-Type": "application/json"}
             with (
                 TestClient(app),  # runs the app's lifespan: store, SPARQL workers
-                http_server(app) as base_url,
+                http_server(with_raw_noop(app)) as base_url,
                 httpx.Client(base_url=base_url, timeout=60) as http,
                 contextlib.closing(ThinClient(base_url)) as thin,
             ):
@@ -545,6 +565,7 @@ def run(n_nodes: int, json_path: Path | None) -> int:
                         ),
                         "HTTP httpx": lambda nid: http.post("/cypher", json=body(nid)),
                         "HTTP no-op": lambda nid: thin.request("GET", "/_bench_noop"),
+                        "HTTP raw no-op": lambda nid: thin.request("GET", RAW_NOOP),
                         "HTTP httpx no-op": lambda nid: http.get("/_bench_noop"),
                     }
 
@@ -566,6 +587,7 @@ def run(n_nodes: int, json_path: Path | None) -> int:
                             "/sparql", params=params(nid), headers=json_accept
                         ),
                         "HTTP no-op": lambda nid: thin.request("GET", "/_bench_noop"),
+                        "HTTP raw no-op": lambda nid: thin.request("GET", RAW_NOOP),
                         "HTTP httpx no-op": lambda nid: http.get("/_bench_noop"),
                     }
 
@@ -629,7 +651,11 @@ def run(n_nodes: int, json_path: Path | None) -> int:
 #: Variants timed together, each group against its own direct calls: the uvicorn
 #: server's thread finishes its side of a call after the client has the answer and would
 #: slow whatever call comes next in this process.
-GROUPS = (("in-app",), ("HTTP", "HTTP no-op"), ("HTTP httpx", "HTTP httpx no-op"))
+GROUPS = (
+    ("in-app",),
+    ("HTTP", "HTTP no-op", "HTTP raw no-op"),
+    ("HTTP httpx", "HTTP httpx no-op"),
+)
 
 
 async def grouped(
@@ -738,8 +764,9 @@ def print_table(results: list[dict[str, Any]], n_nodes: int, calls: int) -> None
                 fmt(a.get("cpu_ratio"), "x", 2),
             )
         for v, n in r["noop"].items():
+            what = "server + client floor" if v == "HTTP raw" else "client floor"
             table.add_row(
-                f"  {v} no-op (client floor)", fmt(n["p50_ms"], "ms", 2), fmt(n["p95_ms"], "ms", 2)
+                f"  {v} no-op ({what})", fmt(n["p50_ms"], "ms", 2), fmt(n["p95_ms"], "ms", 2)
             )
     console.print(table)
 
