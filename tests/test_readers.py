@@ -427,6 +427,47 @@ def test_jsonl_bad_lines_reported_with_their_number() -> None:
     ]
 
 
+def test_outcome_list_of_objects_is_one_outcome_each_with_direction_and_size(
+    tmp_path: Path,
+) -> None:
+    """A list of outcome objects is read key by key (synonyms of records.yaml), never
+    as JSON text: each item keeps its own direction and size and gets its own sentence."""
+    record = {
+        "titel": "Energiecoach",
+        "interventie": "energiecoach",
+        "richting": "+",
+        "uitkomsten": [
+            {"uitkomst": "gasverbruik", "richting": "negatief", "effectgrootte": "-7%"},
+            {"outcome": "elektriciteitsverbruik", "direction": "0"},
+            "isolatiemaatregel genomen",
+        ],
+    }
+    (doc,) = read_file(write(tmp_path / "a.jsonl", json.dumps(record))).documents
+    assert doc.meta["outcomes"] == [
+        {"outcome": "gasverbruik", "direction": "−", "effect_size": -7.0, "magnitude": "-7%"},
+        {"outcome": "elektriciteitsverbruik", "direction": "0"},
+        {"outcome": "isolatiemaatregel genomen", "direction": "+"},  # the record's direction
+    ]
+    assert "{" not in doc.text and "{" not in doc.meta["outcome"]
+    assert "energiecoach heeft een negatief effect op gasverbruik (effectgrootte -7)." in doc.text
+    assert "energiecoach heeft geen effect op elektriciteitsverbruik." in doc.text
+    assert "energiecoach heeft een positief effect op isolatiemaatregel genomen." in doc.text
+
+
+def test_outcome_object_without_outcome_text_is_a_row_error(tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"title": "Goed", "outcomes": [{"outcome": "werk", "direction": "+"}]}),
+        json.dumps({"title": "Fout", "outcomes": [{"direction": "+", "effect_size": 0.2}]}),
+        json.dumps({"title": "Richting", "outcomes": [{"outcome": "werk", "direction": "?"}]}),
+    ]
+    result = read_file(write(tmp_path / "a.jsonl", "\n".join(lines)))
+    assert [d.title for d in result.documents] == ["Goed"]
+    assert [e.row for e in result.errors] == [2, 3]
+    assert "outcome 1 of the record has no outcome text" in result.errors[0].reason
+    assert "records.yaml" in result.errors[0].hint
+    assert "the direction '?' is not known" in result.errors[1].reason
+
+
 def test_json_array_and_wrapped_records(tmp_path: Path) -> None:
     items = [{"titel": "A", "samenvatting": "Tekst A."}, 3, {"titel": "B"}]
     result = read_file(write(tmp_path / "a.json", json.dumps({"records": items})))

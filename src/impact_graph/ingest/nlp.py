@@ -29,7 +29,7 @@ import contextlib
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -522,8 +522,13 @@ def _doc_year(doc: Document) -> int | None:
 
 
 def _meta_str(doc: Document, *keys: str) -> str | None:
+    return _field_str(doc.meta, *keys)
+
+
+def _field_str(fields: Mapping[str, Any], *keys: str) -> str | None:
+    """The first of ``keys`` with a real string value (not empty, not "null"/"none")."""
     for k in keys:
-        v = doc.meta.get(k)
+        v = fields.get(k)
         if isinstance(v, str) and v.strip() and v.strip().lower() not in ("null", "none"):
             return v.strip()
     return None
@@ -1288,28 +1293,40 @@ class _Run:
         iref = self.entity("Intervention", iv, None, "metadata", "meta:intervention")
         self._mention_name(iref, iv)
         self.main_override = iref
-        outcome = _meta_str(doc, "outcome", "uitkomst")
         design = _meta_str(doc, "design", "study_design", "opzet")
-        if outcome:
-            direction = _meta_str(doc, "direction", "richting") or ""
-            direction = {"-": "−", "+": "+", "0": "0", "−": "−"}.get(direction, direction)
-            props: dict[str, PropValue] = {"outcome": self._outcome_name(outcome)}
-            if direction:
-                props["direction"] = direction
-            es = doc.meta.get("effect_size")
-            written = _meta_str(doc, "magnitude")  # as the source wrote it (records reader)
-            if written is not None:
-                props["magnitude"] = written
-            if es is not None:
-                props.setdefault("magnitude", str(es))
-                with contextlib.suppress(ValueError):
-                    props["effect_size"] = float(str(es).replace(",", "."))
-            self._effect(iref, str(props["outcome"]), props, None, "meta:outcome")
+        items = doc.meta.get("outcomes")
+        if isinstance(items, list) and all(isinstance(i, dict) for i in items):
+            # One Effect per outcome of a record's list (the records reader's items).
+            for item in items:
+                self._meta_effect(iref, item)
+        else:
+            self._meta_effect(iref, doc.meta)
         if design:
             self._evidence(design, None, "metadata", "meta:design")
         rec = _meta_str(doc, "recognition", "erkenning", "rating_level")
         if rec:
             self._recognition(rec, None, _meta_str(doc, "rating_scheme"))
+
+    def _meta_effect(self, iref: EntityRef, fields: dict[str, Any]) -> None:
+        """The Effect one outcome of structured metadata states (rule ``meta:outcome``):
+        its outcome, direction and size as the fields give them."""
+        outcome = _field_str(fields, "outcome", "uitkomst")
+        if not outcome:
+            return
+        direction = _field_str(fields, "direction", "richting") or ""
+        direction = {"-": "−", "+": "+", "0": "0", "−": "−"}.get(direction, direction)
+        props: dict[str, PropValue] = {"outcome": self._outcome_name(outcome)}
+        if direction:
+            props["direction"] = direction
+        es = fields.get("effect_size")
+        written = _field_str(fields, "magnitude")  # as the source wrote it (records reader)
+        if written is not None:
+            props["magnitude"] = written
+        if es is not None:
+            props.setdefault("magnitude", str(es))
+            with contextlib.suppress(ValueError):
+                props["effect_size"] = float(str(es).replace(",", "."))
+        self._effect(iref, str(props["outcome"]), props, None, "meta:outcome")
 
     # -- 3. sections --------------------------------------------------------------------
 

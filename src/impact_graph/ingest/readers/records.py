@@ -73,6 +73,9 @@ class RecordMapping:
     synonyms: dict[str, tuple[str, ...]]  # field → normalised column names, in order
     templates: dict[str, list[list[str]]]  # language → entries of alternatives
     directions: tuple[Direction, ...]
+    #: Fields whose synonyms name the keys of one object in a list of outcomes
+    #: (``outcome_item_fields`` in the YAML); the first is the outcome text itself.
+    item_fields: tuple[str, ...] = ("outcome", "direction", "effect_size")
 
     def resolve(self, columns: Iterable[str]) -> tuple[dict[str, str], list[str]]:
         """Map fields to the file's own column names; also return the ignored columns."""
@@ -143,16 +146,23 @@ def load_mapping(path: Path | None = None) -> RecordMapping:
             for sym, spec in data["directions"].items()
         )
         required = tuple(str(f) for f in data.get("required", []))
+        item_fields = tuple(
+            str(f) for f in data.get("outcome_item_fields", ["outcome", "direction", "effect_size"])
+        )
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as e:
         raise IngestError(
             path,
             f"the record mapping cannot be read ({type(e).__name__}: {e})",
             "restore it from the repository or fix its YAML",
         ) from None
-    unknown = [f for f in required if f not in synonyms]
+    unknown = [f for f in (*required, *item_fields) if f not in synonyms]
     if unknown:
-        raise IngestError(path, f"required fields {unknown} have no 'columns' entry", "add them")
-    return RecordMapping(path, required, synonyms, templates, directions)
+        raise IngestError(
+            path,
+            f"the fields {unknown} (required or outcome_item_fields) have no 'columns' entry",
+            "add them under 'fields'",
+        )
+    return RecordMapping(path, required, synonyms, templates, directions, item_fields)
 
 
 # --- one record ---------------------------------------------------------------------
@@ -231,7 +241,7 @@ def _number_text(x: float, lang: str) -> str:
 
 
 def _fill(template: str, values: dict[str, str]) -> str | None:
-    names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+    names = _names(template)
     if any(not values.get(n) for n in names):
         return None
     sentence = template.format(**{n: values[n] for n in names}).strip()
@@ -251,14 +261,108 @@ def compose_text(fields: dict[str, Any], mapping: RecordMapping, lang: str) -> s
             if d.symbol == direction:
                 values["direction_phrase"] = d.phrases.get(lang) or d.phrases.get("nl", "")
     templates = mapping.templates.get(lang) or mapping.templates.get("nl") or []
+    per_item = [_item_values(values, item, mapping, lang) for item in fields.get("outcomes", [])]
     lines: list[str] = []
     for alternatives in templates:
-        for template in alternatives:
-            sentence = _fill(template, values)
-            if sentence:
-                lines.append(sentence)
-                break
+        # An entry that speaks of the outcome is said once per outcome of a list.
+        item_entry = per_item and any(_OUTCOME_SLOTS & set(_names(t)) for t in alternatives)
+        for vals in per_item if item_entry else [values]:
+            for template in alternatives:
+                sentence = _fill(template, vals)
+                if sentence:
+                    lines.append(sentence)
+                    break
     return "\n".join(lines)
+
+
+#: Template slots that belong to one outcome: their entry is repeated per outcome item.
+_OUTCOME_SLOTS = frozenset({"outcome", "direction_phrase", "effect_size"})
+
+
+def _names(template: str) -> list[str]:
+    return [f for _, f, _, _ in string.Formatter().parse(template) if f]
+
+
+def _item_values(
+    values: dict[str, str], item: dict[str, Any], mapping: RecordMapping, lang: str
+) -> dict[str, str]:
+    """The template values with one outcome item's outcome, direction and size."""
+    vals = {k: v for k, v in values.items() if k not in _OUTCOME_SLOTS}
+    vals["outcome"] = str(item["outcome"])
+    if "effect_size" in item:
+        vals["effect_size"] = _number_text(item["effect_size"], lang)
+    for d in mapping.directions:
+        if d.symbol == item.get("direction"):
+            vals["direction_phrase"] = d.phrases.get(lang) or d.phrases.get("nl", "")
+    return vals
+
+
+def _set_size(target: dict[str, Any], value: Any) -> None:
+    """``effect_size`` as a number; ``magnitude`` as the source writes it ("d = 0,3",
+    "-3,9% na twee jaar") when that says more than the number, as extraction keeps it
+    from a text."""
+    written = " ".join(_as_text(value).split())
+    target["effect_size"] = _parse_number(value)
+    if written and written != _as_text(target["effect_size"]):
+        target["magnitude"] = written
+
+
+def _parse_direction(value: Any, mapping: RecordMapping) -> str:
+    d = mapping.direction(_as_text(value))
+    if d is None:
+        allowed = ", ".join(d.symbol for d in mapping.directions)
+        raise _RowProblem(
+            f"the direction {_as_text(value)!r} is not known",
+            f"use one of {allowed} (or positief, geen, negatief)",
+        )
+    return d.symbol
+
+
+def _outcome_items(
+    value: list[Any], fields: dict[str, Any], mapping: RecordMapping
+) -> list[dict[str, Any]]:
+    """A list of outcomes → one dict per outcome (``outcome``, and ``direction``,
+    ``effect_size``, ``magnitude`` where known).
+
+    Items are strings, or objects whose keys are read with the synonyms of
+    ``mapping.item_fields`` (``{"outcome": "gasverbruik", "direction": "-", "effect_size":
+    "-7%"}``): each is one outcome claim, so each becomes its own Effect rather than one
+    outcome named by the object's JSON text. The record's own direction applies to items
+    without one; its effect size only when there is a single item (a size belongs to one
+    outcome).
+    """
+    out_field, *rest = mapping.item_fields
+    items: list[dict[str, Any]] = []
+    for n, raw in enumerate(value, start=1):
+        item: dict[str, Any] = {}
+        if isinstance(raw, dict):
+            columns, _ignored = mapping.resolve(raw.keys())
+            for name in mapping.item_fields:
+                v = _clean(raw.get(columns[name])) if name in columns else None
+                if v is not None:
+                    item[name] = v
+            if out_field not in item:
+                keys = ", ".join(mapping.synonyms.get(out_field, (out_field,)))
+                raise _RowProblem(
+                    f"outcome {n} of the record has no outcome text (one of: {keys})",
+                    f"name the outcome in each object, or add its key as a synonym of "
+                    f"'{out_field}' in {_display(mapping.path)}",
+                )
+            item[out_field] = _as_text(item[out_field])
+        else:
+            item[out_field] = _as_text(raw)
+        if "direction" in rest and "direction" in item:
+            item["direction"] = _parse_direction(item["direction"], mapping)
+        elif "direction" in fields:
+            item["direction"] = fields["direction"]
+        if "effect_size" in rest and "effect_size" in item:
+            _set_size(item, item["effect_size"])
+        elif "effect_size" in fields and len(value) == 1:
+            item["effect_size"] = fields["effect_size"]
+            if "magnitude" in fields:
+                item["magnitude"] = fields["magnitude"]
+        items.append(item)
+    return items
 
 
 def build_record(
@@ -287,26 +391,18 @@ def build_record(
     if "year" in fields:
         fields["year"] = _parse_year(fields["year"])
     if "effect_size" in fields:
-        written = " ".join(_as_text(fields["effect_size"]).split())
-        fields["effect_size"] = _parse_number(fields["effect_size"])
-        if written and written != _as_text(fields["effect_size"]):
-            # The size as the source writes it ("d = 0,3", "-3,9% na twee jaar"): the
-            # Effect's magnitude, as extraction keeps it from a text; the number stays
-            # effect_size.
-            fields["magnitude"] = written
+        _set_size(fields, fields["effect_size"])
     if "authors" in fields:
         fields["authors"] = _parse_authors(fields["authors"])
     if "source_url" in fields:
         fields["source_url"] = _parse_url(fields["source_url"])
     if "direction" in fields:
-        d = mapping.direction(_as_text(fields["direction"]))
-        if d is None:
-            allowed = ", ".join(d.symbol for d in mapping.directions)
-            raise _RowProblem(
-                f"the direction {_as_text(fields['direction'])!r} is not known",
-                f"use one of {allowed} (or positief, geen, negatief)",
-            )
-        fields["direction"] = d.symbol
+        fields["direction"] = _parse_direction(fields["direction"], mapping)
+    if isinstance(fields.get("outcome"), list):
+        items = _outcome_items(fields["outcome"], fields, mapping)
+        if len(items) > 1 or set(items[0]) != {"outcome"}:
+            fields["outcomes"] = items
+        fields["outcome"] = "; ".join(str(i["outcome"]) for i in items)
     if "kind" in fields:
         kind = normalise_kind(fields["kind"])
         if kind is None:
