@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -107,6 +107,55 @@ _DEFAULT_DETAIL = {
 }
 
 
+def _quality(accept: str, media_type: str) -> float:
+    """The q-value ``accept`` gives ``media_type``: the most specific matching range
+    decides (``text/html`` over ``text/*`` over ``*/*``), 0 when none matches."""
+    kind = media_type.split("/", 1)[0]
+    best, best_rank = 0.0, -1
+    for part in accept.split(","):
+        fields = [f.strip() for f in part.split(";")]
+        rng = fields[0].lower()
+        rank = {media_type: 2, f"{kind}/*": 1, "*/*": 0}.get(rng, -1)
+        if rank <= best_rank:
+            continue
+        q = 1.0
+        for f in fields[1:]:
+            if f.lower().startswith("q="):
+                try:
+                    q = float(f[2:])
+                except ValueError:
+                    q = 0.0
+        best, best_rank = q, rank
+    return best
+
+
+def prefers_html(request: Request) -> bool:
+    """True when the client is a browser: its ``Accept`` ranks text/html above JSON.
+
+    Why this rule: browsers send ``text/html,...,*/*;q=0.8`` for a page, while API
+    clients send ``application/json``, ``application/problem+json`` or ``*/*`` (httpx,
+    curl, requests), which rank HTML no higher than JSON and so keep problem+json.
+    """
+    accept = request.headers.get("accept", "")
+    if not accept:
+        return False
+    html = max(_quality(accept, "text/html"), _quality(accept, "application/xhtml+xml"))
+    json = max(_quality(accept, "application/json"), _quality(accept, PROBLEM_JSON))
+    return html > 0 and html > json
+
+
+def not_found_page(request: Request) -> HTMLResponse:
+    """The Dutch 404 page of the web UI (its layout, a link home) for a browser.
+
+    The path is shown as text: the template escapes it.
+    """
+    from impact_graph.web.pages import page  # the web UI imports the API, not back
+
+    resp = page("not_found.html", status=404, path=request.url.path, nav=None)
+    resp.headers["Vary"] = "Accept"
+    return resp
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -186,8 +235,16 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else ""
+        unknown_route = exc.status_code == 404 and (not detail or detail == HTTPStatus(404).phrase)
+        if unknown_route:
+            # A browser following a stale link gets a page in Dutch; clients keep JSON.
+            if prefers_html(request):
+                return not_found_page(request)
+            resp = problem_response(request, 404, _DEFAULT_DETAIL[404])
+            resp.headers["Vary"] = "Accept"
+            return resp
         # Starlette's own details are bare titles ("Not Found"): give a sentence instead.
         if exc.status_code in _DEFAULT_DETAIL and (
             not detail or detail == HTTPStatus(exc.status_code).phrase or detail.istitle()
