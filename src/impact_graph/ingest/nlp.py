@@ -725,6 +725,7 @@ class _Run:
         # recognition level per rated intervention (see `_recognition`)
         self.ratings: dict[EntityRef, dict[str, PropValue]] = {}
         self._sample: str | None = None  # the sample size text (see `_evidence`)
+        self._wrap: int | None = None  # the text's longest line (see `_name_to_line_end`)
 
     # -- entity and relation plumbing ---------------------------------------------------
 
@@ -989,7 +990,31 @@ class _Run:
                 return False
         return True
 
+    def _name_to_line_end(self, start: int, name: str) -> str:
+        """``name`` (found at ``start``) up to a line break that ends its line for real.
+
+        Name patterns read one line break as a blank, since hard-wrapped text (PDF,
+        wrapped Markdown) breaks lines inside names. A break is a wrap only when the next
+        word would not have fitted on the line: "Gemeente Lindenhoven" followed by the
+        line "Onderwerp: ..." is a letter's header line, not the name "Lindenhoven
+        Onderwerp". The width is the text's longest line, with 15% slack for proportional
+        fonts (a PDF line of wide letters holds fewer characters).
+        """
+        if "\n" not in name:
+            return name
+        if self._wrap is None:
+            self._wrap = max((len(line) for line in self.text.split("\n")), default=0)
+        for m in re.finditer(r"[ \t]*\n[ \t]*", name):
+            line_start = self.text.rfind("\n", 0, start + m.start()) + 1
+            used = start + m.start() - line_start
+            next_word = name[m.end() :].split(None, 1)[0]
+            if used + 1 + len(next_word) <= 0.85 * self._wrap:
+                return name[: m.start()]
+        return name
+
     def _org(self, start: int, end: int, rule: str, surface: str | None = None) -> _Cand:
+        if surface is None:
+            end = start + len(self._name_to_line_end(start, self.text[start:end]))
         text = surface or self.text[start:end]
         # "lectoraat X van Hogeschool Y": two organisations, cut before the second.
         cut = _SECOND_ORG.search(text)
@@ -1208,16 +1233,20 @@ class _Run:
                 name = re.sub(
                     r"(?i)^(programma-?aanpak|programma|reisverslag|opdracht|foto)\s+", "", name
                 )
+                # "Reisverslag Wadstede Werkt Mee 2025": the year dates the document; the
+                # programme is the same one its plan names ("Wadstede Werkt Mee").
+                name = re.sub(r"\s+(?:19|20)\d\d(?:\s*[-–]\s*(?:19|20)?\d\d)?$", "", name)
                 rule = "title"
         if name:
             self.programme = self.entity("Programme", name, None, "metadata", rule)
             self._mention_name(self.programme, name)
         if self.programme is None:
             for m in P.PROGRAMME_RE.finditer(self.text):
+                found = self._name_to_line_end(m.start("name"), m.group("name"))
                 ref = self.entity(
                     "Programme",
-                    m.group("name"),
-                    (m.start("name"), m.end("name")),
+                    found,
+                    (m.start("name"), m.start("name") + len(found)),
                     "candidate",
                     "pattern:programme",
                 )

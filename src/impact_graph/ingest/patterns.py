@@ -248,9 +248,15 @@ ELSEWHERE_SECTION_RE = re.compile(
 )
 #: Headings of the section that says whom an intervention or programme is for.
 TARGET_SECTION_RE = re.compile(r"(?i)\bdoelgroepe?n?\b|voor wie|target group|population")
+#: A programme's name may also join words with "en" and "in": programmes are named like
+#: slogans ("Warm en Zuinig Bergveld", "Gezond Opgroeien in Lindenhoven"), and stopping
+#: there made "Warm" and "Gezond Opgroeien" programmes of their own beside the full names.
+#: (Organisation names keep `NAME`: "Gemeente X en GGD Y" are two.) The price: a place
+#: adjunct after a name ("programma X in Wadstede") is read as part of it.
+PROGRAMME_NAME = rf"{_CAP}(?:{_SP}(?:(?:{_LINK}|en|in){_SP})?{_CAP}){{0,5}}"
 #: "het programma Samen Minder Alleen", "programme X".
 PROGRAMME_RE = re.compile(
-    rf"\b(?:[Pp]rogramma|[Pp]rogramme|[Pp]roject|[Aa]anpak)[ \t]+(?P<name>{NAME})"
+    rf"\b(?:[Pp]rogramma|[Pp]rogramme|[Pp]roject|[Aa]anpak)[ \t]+(?P<name>{PROGRAMME_NAME})"
 )
 
 #: Words that are capitalised but never a name on their own (sentence starts, months).
@@ -389,7 +395,10 @@ EFFECT_PATTERNS: tuple[tuple[str, str], ...] = (
 EFFECT_FIRST_LETTERS = "adeghilnprsvw"
 EFFECT_RE = re.compile(
     rf"\b(?=[{EFFECT_FIRST_LETTERS}])(?:"
-    + "|".join(f"(?P<e{i}>\\b{p}\\b)" for i, (p, _) in enumerate(EFFECT_PATTERNS))
+    # Each phrase is grouped before the word boundaries: a phrase of alternatives
+    # ("verhoog(...)|verbeter(...)|...") would otherwise bind them to its first and last
+    # alternative only, and "verbeterden" matched as "verbeterde" with outcome "n".
+    + "|".join(f"(?P<e{i}>\\b(?:{p})\\b)" for i, (p, _) in enumerate(EFFECT_PATTERNS))
     + ")",
     re.IGNORECASE,
 )
@@ -406,10 +415,17 @@ MAGNITUDE_RE = re.compile(
     r"|\bfrom\s+\d+(?:[.,]\d+)?\s+to\s+\d+(?:[.,]\d+)?"
 )
 
-#: Where an outcome noun phrase ends after an effect verb.
+#: Where an outcome noun phrase ends after an effect verb: punctuation, conjunctions and
+#: prepositions; the size ("by 7%", "met 12 procentpunt"); a comparison ("ten opzichte
+#: van eerst taal": what it is compared with, no outcome); an adverb after the object
+#: ("de kans op werk dus met ..."); the verb of a passive clause ("No effect on
+#: electricity use was found").
 OUTCOME_STOP_RE = re.compile(
     r"(?i)[,;:.()\[\]|]|\s(?:en|maar|omdat|doordat|bij|onder|in|dan|terwijl|and|but|among|in|"
-    r"than|because|with|met|na|after|volgens|zodat|waardoor)\s"
+    r"than|because|with|met|na|after|volgens|zodat|waardoor|by|door|"
+    r"ten\s+opzichte\s+van|vergeleken\s+met|compared\s+(?:to|with)|relative\s+to|"
+    r"dus|ook|daardoor|daarmee|echter|wel|thus|also|however|"
+    r"was|were|is|are|werd|werden|wordt|worden)\s"
 )
 
 #: Outcome-first statements: "<outcome> daalde/nam af" with the document's intervention.
