@@ -11,6 +11,10 @@ Neo4j dialect, kept here in one place:
   fulltext (Lucene) scores are unbounded, so they are divided by the best score.
 * Atomicity is a real transaction: one document's removal and re-write run in one
   ``execute_write`` unit of work, so readers see the old facts or the new, never a mix.
+* A Document node lists the ids of its nodes (``_node_ids``, hidden from readers), so
+  the delete path seeks them by id instead of walking edges, which missed a node the
+  document wrote with no edge of its own but other documents link; a document written
+  before the list is found by a scan of every node's ``sources``.
 * Researcher queries run in a READ session with a server-side transaction timeout, after
   an ``EXPLAIN`` whose ``query_type`` and plan operators (LOAD CSV, procedure names,
   SHOW SETTINGS ...) decide whether they may run at all.
@@ -79,12 +83,21 @@ from impact_graph.store.port import (
 log = logging.getLogger(__name__)
 
 EMBEDDING = "embedding"
+#: On a Document node: the ids of the nodes its document wrote (chunks and entities), so
+#: the delete path seeks them by id (see `Neo4jStore._remove_document`); the same name
+#: and role as ``falkordb_store.DOC_NODES``. Internal: readers never see it (`_HIDDEN`).
+DOC_NODES = "_node_ids"
+#: Properties no reader is shown: vectors (large) and the delete path's list.
+_HIDDEN = frozenset({EMBEDDING, DOC_NODES})
+#: ``[k, value]`` pairs of node ``{v}``'s properties without `_HIDDEN`, computed in the
+#: server (shipping a vector only to drop it costs the reply its size).
+_KV = "[k IN keys({v}) WHERE NOT k IN ['" + "', '".join(sorted(_HIDDEN)) + "'] | [k, {v}[k]]]"
 DOCUMENT_LABEL = "Document"
 ROW_CHUNK = 1000  # rows per UNWIND statement (all statements share one transaction)
 INDEX_WAIT_S = 300  # how long setup_schema waits for indexes to come ONLINE
 NODE_ID_CONSTRAINT = "node_id_unique"
 #: Properties a batch may not set through ``props``: the store owns them.
-_RESERVED = frozenset({"id", SOURCES, SPANS, EMBEDDING})
+_RESERVED = frozenset({"id", SOURCES, SPANS, EMBEDDING, DOC_NODES})
 
 #: Procedures a researcher query may call (``db.schema.*`` by prefix); the list lives
 #: with the researcher-query guard, which checks both backends' names.
@@ -122,7 +135,7 @@ def _class_label(labels: Sequence[str] | frozenset[str] | None) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Driver values -> JSON-friendly Python (no embeddings, datetimes as UTC ISO)."""
+    """Driver values -> JSON-friendly Python (no `_HIDDEN` property, datetimes as UTC ISO)."""
     if isinstance(value, NeoNode):
         return _node_dict(dict(value.items()), value.labels)
     if isinstance(value, NeoRelationship):
@@ -148,12 +161,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k != EMBEDDING}
+        return {k: _plain(v) for k, v in value.items() if k not in _HIDDEN}
     return value
 
 
 def _node_dict(props: dict[str, Any], labels: Any) -> dict[str, Any]:
-    out = {k: _plain(v) for k, v in props.items() if k != EMBEDDING}
+    out = {k: _plain(v) for k, v in props.items() if k not in _HIDDEN}
     out["label"] = _class_label(labels)
     return out
 
@@ -463,42 +476,17 @@ class Neo4jStore(GraphStore):
         return {r["id"]: str(r["h"] or "") for r in rows}
 
     @staticmethod
-    def _document_node_ids(tx: ManagedTransaction, doc_id: str) -> list[str]:
-        """Ids of the nodes ``doc_id`` wrote, found from its Document node outwards.
+    def _scanned_nodes(tx: ManagedTransaction, doc_id: str) -> list[str]:
+        """Every node whose ``sources`` hold ``doc_id``: the fallback for a document whose
+        Document node has no ``DOC_NODES`` list (written before the store kept one).
 
-        Every edge of a document joins two nodes of that document (GraphBatch.validate)
-        and carries the document in its sources, and the Document node reaches its chunks
-        (HAS_CHUNK), they their mentions (MENTIONS) and claims reach it (DERIVED_FROM):
-        following only edges that carry ``doc_id``, level by level from the Document node
-        (an id-index seek per level), finds every node the document links. Nodes a
-        document wrote without any edge are found by :meth:`_unlinked_nodes`.
-        """
-        seen = {doc_id}
-        frontier = [doc_id]
-        while frontier:
-            rows = tx.run(
-                f"UNWIND $ids AS id MATCH (a:{BASE_LABEL} {{id: id}})-[e]-(b:{BASE_LABEL}) "
-                f"WHERE $doc IN e.{SOURCES} RETURN DISTINCT b.id AS id",
-                ids=frontier,
-                doc=doc_id,
-            )
-            frontier = [r["id"] for r in rows if r["id"] not in seen]
-            seen.update(frontier)
-        return sorted(seen)
-
-    @staticmethod
-    def _unlinked_nodes(tx: ManagedTransaction, doc_id: str) -> list[str]:
-        """Nodes of ``doc_id`` with no relationship at all (a batch may hold such a node).
-
-        No index can answer "lists holding this value", so this is a label scan, but one
-        that reads the sources only of nodes without relationships (a degree check
-        first); every node reached through the document's edges is handled by
-        :meth:`_document_node_ids` instead.
+        A label scan: no Neo4j index answers "lists holding this value". It is the only
+        way to find a node the document wrote without an edge of its own that another
+        document links (a front-matter programme or author named nowhere in the text);
+        the walk along the document's edges this replaced missed such nodes.
         """
         rows = tx.run(
-            f"MATCH (n:{BASE_LABEL}) WHERE NOT EXISTS {{ (n)--() }} "
-            f"WITH n WHERE $doc IN n.{SOURCES} RETURN n.id AS id",
-            doc=doc_id,
+            f"MATCH (n:{BASE_LABEL}) WHERE $doc IN n.{SOURCES} RETURN n.id AS id", doc=doc_id
         )
         return [r["id"] for r in rows]
 
@@ -507,18 +495,21 @@ class Neo4jStore(GraphStore):
         """Strip ``doc_id`` from all provenance, delete what nothing else supports, and
         delete the Document node and its chunks. Returns whether the document existed.
 
-        Walks the document's own subgraph from its Document node (an index seek) instead
-        of scanning every node for ``$doc IN n.sources``.
+        The document's nodes are the Document node and the ids in its ``DOC_NODES`` list
+        (written with it, in the same transaction, so never stale), each found by the
+        ``Node.id`` constraint's index; every edge of a document joins two nodes of that
+        document (GraphBatch.validate), so their edges are all of its edges. A document
+        without the list (written by earlier code) is found by `_scanned_nodes`.
         """
         p = {"doc": doc_id, "prefix": doc_id + "#"}
         strip = "SET {v}.sources = [s IN {v}.sources WHERE s <> $doc] "
         # Edges keep their sentence spans; nodes keep none (see upsert_batch).
         strip_spans = "SET e.spans = [s IN coalesce(e.spans, []) WHERE NOT s STARTS WITH $prefix] "
-        existed = tx.run(f"MATCH (d:{BASE_LABEL} {{id: $doc}}) RETURN count(d) AS c", p).single(
-            strict=True
-        )["c"]
-        ids = cls._document_node_ids(tx, doc_id) if existed else []
-        ids = sorted({*ids, *cls._unlinked_nodes(tx, doc_id)})
+        rec = tx.run(f"MATCH (d:{BASE_LABEL} {{id: $doc}}) RETURN d.{DOC_NODES} AS ids", p).single()
+        if rec is None:
+            return False
+        listed = rec["ids"]
+        ids = [doc_id, *listed] if listed is not None else cls._scanned_nodes(tx, doc_id)
         for chunk in _chunks(ids):
             tx.run(
                 f"UNWIND $ids AS id MATCH (n:{BASE_LABEL} {{id: id}})-[e]-() "
@@ -542,7 +533,7 @@ class Neo4jStore(GraphStore):
             "DETACH DELETE c, d",
             p,
         ).consume()
-        return bool(existed)
+        return True
 
     def _node_rows(self, batch: GraphBatch) -> dict[str, list[dict[str, Any]]]:
         dims = self._vector_dims()
@@ -565,6 +556,11 @@ class Neo4jStore(GraphStore):
         batch.validate()
         doc = batch.doc_id
         nodes = self._node_rows(batch)
+        # The Document node lists its nodes for the delete path (`_remove_document`);
+        # written with it, in this transaction. `_check_props` keeps a batch from setting it.
+        for row in nodes[_ident(batch.document.label)]:
+            if row["id"] == doc:
+                row["props"][DOC_NODES] = [n.id for n in batch.nodes]
         edges: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for e in batch.edges:
             edges[_ident(e.type)].append(
@@ -594,7 +590,7 @@ class Neo4jStore(GraphStore):
             ).single()
             if rec is not None and batch.content_hash and rec["h"] == batch.content_hash:
                 return WriteResult(doc_id=doc, skipped=True)
-            if rec is not None:  # a new document has no previous facts (its removal scans)
+            if rec is not None:  # a new document has no previous facts to remove
                 self._remove_document(tx, doc)
             n_nodes = n_edges = 0
             for label, rows in nodes.items():
@@ -665,8 +661,7 @@ class Neo4jStore(GraphStore):
         ]
 
     _HIT_RETURN = (
-        "RETURN node.id AS id, labels(node) AS labels, score, "
-        f"[k IN keys(node) WHERE k <> '{EMBEDDING}' | [k, node[k]]] AS kv"
+        "RETURN node.id AS id, labels(node) AS labels, score, " + _KV.format(v="node") + " AS kv"
     )
 
     def _hit_return(self, props: Sequence[str] | None, params: dict[str, Any]) -> str:
@@ -730,8 +725,7 @@ class Neo4jStore(GraphStore):
             return []
         rows = self._read(
             f"UNWIND $ids AS i MATCH (n:{BASE_LABEL} {{id: i}}) "
-            f"RETURN labels(n) AS labels, [k IN keys(n) WHERE k <> '{EMBEDDING}' "
-            "| [k, n[k]]] AS kv",
+            "RETURN labels(n) AS labels, " + _KV.format(v="n") + " AS kv",
             {"ids": wanted},
         )
         return [_node_dict(dict(r["kv"]), r["labels"]) for r in rows]
