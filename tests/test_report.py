@@ -53,3 +53,49 @@ def test_fact_counts_say_they_are_per_document() -> None:
     text = _render(_report(), per_file=False)
     assert "counted per document" in text and "in documents" in text
     assert "impact-graph stats" in text
+
+
+def test_write_bar_counts_documents_written_before_the_last_file_was_read() -> None:
+    """The bar's write task counts every document queued in the run, so its end agrees
+    with the summary: a document written while files were still being read is counted
+    as done, not left out (the demo showed "78/78" beside "documents new 79")."""
+    import io
+    from pathlib import Path
+
+    from rich.progress import Progress
+
+    from impact_graph.ingest.pipeline import _Bar
+
+    with Progress(console=Console(file=io.StringIO(), width=120)) as prog:
+        bar = _Bar(prog, total=3)
+        for name in ("a.md", "b.md", "c.csv"):
+            bar.read(Path(name))
+            bar.queued()
+        bar.queued()  # c.csv holds two records: four documents from three files
+        bar.settled()  # one document written before reading ends
+        bar.reading_done()
+        (write,) = [t for t in prog.tasks if t.fields["stage"] == "write"]
+        assert (write.description, write.completed, write.total) == (
+            "embedding and writing 4 documents",
+            1,
+            4,
+        )
+        for _ in range(3):
+            bar.settled()
+        bar.finish()
+        assert (write.completed, write.total) == (4, 4)
+
+
+def test_write_bar_absent_when_every_queued_document_is_written_during_reading() -> None:
+    """Nothing left to write when the last file is read: no write task is announced."""
+    from pathlib import Path
+
+    from impact_graph.ingest.pipeline import _Bar
+
+    bar = _Bar(None, total=1)
+    bar.read(Path("a.md"))
+    bar.queued()
+    bar.settled()
+    bar.reading_done()
+    bar.finish()
+    assert bar.shown == ["a.md", "all files read", "done"]

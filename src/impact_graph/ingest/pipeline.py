@@ -205,6 +205,11 @@ class _Bar:
     description of its own. Without a `Progress` (``progress=False``) nothing is drawn but
     ``shown`` is still kept. Called from the main and the write threads (rich's `Progress`
     locks itself; the counts here take their own lock).
+
+    The write task counts every document queued in the run, those already written before
+    the last file was read included (they start as completed): its total once counted
+    only the documents still open then, so the demo's bar ended at "78/78" while the
+    summary said 79 new documents (one was written while files were still being read).
     """
 
     def __init__(self, prog: Progress | None, total: int) -> None:
@@ -216,6 +221,7 @@ class _Bar:
         self._read = 0
         self._reading = True
         self._open = 0  # documents queued for embedding and not yet written or failed
+        self._queued = 0  # documents queued in the whole run
         self._task = prog.add_task("", total=total, stage="ingest") if prog is not None else None
         self._write_task: Any = None
         self._file = ""
@@ -253,6 +259,7 @@ class _Bar:
         """One more document waits for the model and the store."""
         with self._lock:
             self._open += 1
+            self._queued += 1
 
     def settled(self) -> None:
         """A queued document is written, found unchanged, or failed."""
@@ -266,12 +273,14 @@ class _Bar:
         self._end_reading()
         self._describe(self._task, "all files read")
         with self._lock:
-            n = self._open
-            if n:
+            n, done = self._queued, self._queued - self._open
+            if self._open:
                 text = f"embedding and writing {n} document{'s' if n != 1 else ''}"
                 self.shown.append(text)
                 if self.prog is not None:
-                    self._write_task = self.prog.add_task(text, total=n, stage="write")
+                    self._write_task = self.prog.add_task(
+                        text, total=n, completed=done, stage="write"
+                    )
                 else:
                     self._write_task = text
 
