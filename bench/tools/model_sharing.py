@@ -27,6 +27,32 @@ that encodes the same chunk texts in one call (as ``bench/ingest.py``'s bound do
 The machine is shared: settings and competitors are interleaved, several repetitions,
 and CPU seconds (not wall) are the figure; the table gives medians.
 
+Data parallelism (``dp2``, 2026-11-28, issue 3) -- two single-threaded workers (torch
+intra-op threads 1 in each) taking whole batches from one queue, against one forward
+pass over torch's 2 OpenMP threads. ``cut2`` is its control: one intra-op worker, each
+call cut into the same batches (near-equal, at least two: 17 texts = 9 + 8, not 16 + 1).
+The demo ingest's first 8 captured calls (124 texts), 2 interleaved repetitions, load
+8-18 (medians, model CPU s x alone | wall s)::
+
+    passive  none 6.66 | 24.5   extract 6.98 x1.05 | 40.6   nogil 6.83 x1.03 | 37.0
+    cut2     none 4.91 | 14.6   extract 5.00 x1.02 | 24.4   nogil 4.92 x1.00 | 20.5
+    dp2      none 4.66 | 13.8   extract 4.80 x1.03 | 29.2   nogil 4.58 x0.98 | 25.1
+
+Data parallelism did NOT win: its CPU is that of ``cut2`` (the 28% less than
+``passive`` is padding, not parallelism), its inflation beside a competitor is the same
+(x1.03), and its wall time beside one was longer, not shorter. Each small call ends
+with a wait for both workers, so a preempted worker still stalls the call. In one call
+of all texts (``--bound-style``, 258 texts, load 11) dp2 and passive cost the same
+(5.80 and 5.94 CPU s, 15.6 and 14.9 s wall). Beside the demo ingest in bench/ingest.py
+(Embedder with two workers, load 13-17, 2 runs each) the model's CPU inside the
+ingest was 15.1 and 14.4 s against 15.0 and 16.4 intra-op, within the noise. So the
+Embedder stayed intra-op. Caveat: the captured calls come from a pseudo-random
+embedder, which serves no text from the shipped vocabulary vectors, so they hold more
+short entity texts and smaller calls (873 texts in 78 calls for the demo) than a
+real ingest sends to the model (320 texts in 10-14 calls). The padding gain of
+``cut2`` is real for small calls but did not show in the real ingest (model CPU 15.4
+and 14.8 s).
+
 Usage::
 
     PYTHONPATH=src .venv/bin/python bench/tools/model_sharing.py --reps 3
@@ -39,14 +65,16 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
+import queue
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +94,18 @@ SETTINGS: dict[str, tuple[dict[str, str], int | None, int | None]] = {
     "spin10k": ({"GOMP_SPINCOUNT": "10000"}, None, None),
     "threads1": ({}, 1, None),
     "interop1": ({}, None, 1),
+    # data parallelism: two single-threaded workers (`DataParallelEncoder`), each running
+    # whole forward passes of its own batches, instead of one pass over 2 OpenMP threads
+    "dp2": ({"OMP_WAIT_POLICY": "PASSIVE"}, None, None),
+    # the control for dp2: one intra-op worker, but each call cut into the batches dp2
+    # cuts (never fewer than 2, so a 17-text call is 9 + 8 instead of 16 + 1), encoded
+    # one after the other: what dp2 gains by padding less, without its parallelism
+    "cut2": ({"OMP_WAIT_POLICY": "PASSIVE"}, None, None),
 }
+#: Settings that run N data-parallel model workers (`DataParallelEncoder`).
+WORKERS: dict[str, int] = {"dp2": 2}
+#: Settings that cut each call into the batches ``workers=N`` would, on one worker.
+CUTS: dict[str, int] = {"cut2": 2}
 COMPETITORS = ("none", "extract", "pyloop", "nogil")
 #: Variables that would change the settings under test if inherited from the shell.
 CLEARED = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -114,15 +153,183 @@ def capture_calls(out: Path, limit: int) -> None:
     out.write_text(json.dumps(calls, ensure_ascii=False), encoding="utf-8")
 
 
+def cut_size(n: int, batch_size: int, parts: int) -> int:
+    """Batch size for a call of ``n`` texts: at least ``parts`` batches (so every worker
+    gets one), at most ``batch_size`` texts each, near-equal (17 texts: 9 + 8)."""
+    if n <= 1:
+        return 1
+    return max(1, math.ceil(n / max(parts, math.ceil(n / batch_size))))
+
+
+# --- data parallelism (the dp2 setting) ----------------------------------------------
+
+
+class _Call:
+    """One `DataParallelEncoder.encode` call's batches, results and first error."""
+
+    def __init__(self, batches: int) -> None:
+        self.left = batches
+        self.results: dict[int, np.ndarray] = {}
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+
+    def finish(self, start: int, vecs: np.ndarray | None, error: BaseException | None) -> None:
+        with self.lock:
+            if error is not None and self.error is None:
+                self.error = error
+            if vecs is not None:
+                self.results[start] = vecs
+            self.left -= 1
+            if self.left == 0:
+                self.done.set()
+
+
+class DataParallelEncoder:
+    """Encode a call's texts on ``workers`` threads, each running whole forward passes
+    with torch's intra-op threads set to 1 (data parallelism instead of intra-op).
+
+    Texts are sorted by length (as sentence-transformers does) and cut into batches of
+    at most ``batch_size``, and never fewer batches than workers, so a short call still
+    uses every worker; the workers take batches from one queue, so a preempted worker
+    leaves the rest to the others instead of stalling them at a barrier. The outputs
+    come back in the input order (checked against one intra-op worker on 260 demo
+    texts: largest element difference 1.3e-7). ``encode_batch`` is one batch's model call.
+
+    torch keeps the thread count per thread once a thread has run an operation, and a
+    global value that threads read on their first operation: each worker runs one
+    operation, sets 1, and then the global is put back, so the caller's thread (a
+    search query's single text) and threads started later keep torch's own count.
+    """
+
+    def __init__(
+        self,
+        encode_batch: Callable[[list[str]], np.ndarray],
+        *,
+        workers: int,
+        batch_size: int,
+    ) -> None:
+        if workers < 2:
+            raise ValueError(f"DataParallelEncoder needs at least 2 workers, got {workers}")
+        self.encode_batch = encode_batch
+        self.workers = workers
+        self.batch_size = batch_size
+        self._jobs: queue.SimpleQueue[tuple[_Call, int, list[str]] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._start_lock = threading.Lock()
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._threads:
+                return
+            import torch
+
+            global_threads = torch.get_num_threads()
+            ready = threading.Barrier(self.workers + 1)
+            for i in range(self.workers):
+                t = threading.Thread(
+                    target=self._work, args=(ready,), name=f"embed-worker-{i}", daemon=True
+                )
+                t.start()
+                self._threads.append(t)
+            ready.wait()  # every worker has its own count of 1 now
+            torch.set_num_threads(global_threads)  # the global (and this thread's) back
+
+    def _work(self, ready: threading.Barrier) -> None:
+        import torch
+
+        torch.get_num_threads()  # torch's per-thread set-up, which reads the global
+        torch.set_num_threads(1)
+        ready.wait()
+        while (job := self._jobs.get()) is not None:
+            call, start, texts = job
+            if call.error is not None:  # an earlier batch failed: the call fails anyway
+                call.finish(start, None, None)
+                continue
+            try:
+                vecs = np.asarray(self.encode_batch(texts), dtype=np.float32)
+            except BaseException as e:  # handed to the caller, which raises it
+                call.finish(start, None, e)
+            else:
+                call.finish(start, vecs, None)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for ``texts`` in order; a worker's exception is raised here."""
+        n = len(texts)
+        order = sorted(range(n), key=lambda i: -len(texts[i]))
+        size = cut_size(n, self.batch_size, self.workers)
+        self._start()
+        starts = list(range(0, n, size))
+        call = _Call(len(starts))
+        for start in starts:
+            self._jobs.put((call, start, [texts[i] for i in order[start : start + size]]))
+        call.done.wait()
+        if call.error is not None:
+            raise call.error
+        sorted_vecs = np.concatenate([call.results[s] for s in starts])
+        out = np.empty_like(sorted_vecs)
+        out[order] = sorted_vecs
+        return out
+
+    def close(self) -> None:
+        """Stop and join the workers (a later `encode` starts new ones)."""
+        with self._start_lock:
+            for _ in self._threads:
+                self._jobs.put(None)
+            for t in self._threads:
+                t.join()
+            self._threads = []
+
+
+def data_parallel(emb: Any, workers: int) -> DataParallelEncoder:
+    """``workers`` single-threaded workers over ``emb``'s model. The fast tokenizer is
+    shared, so its calls are serialised (concurrent use while one call changes its
+    settings fails: "Already borrowed")."""
+    model = emb.model
+    preprocess = model.preprocess
+    token_lock = threading.Lock()
+
+    def locked_preprocess(*args: Any, **kwargs: Any) -> Any:
+        with token_lock:
+            return preprocess(*args, **kwargs)
+
+    model.preprocess = locked_preprocess
+
+    def one_batch(texts: list[str]) -> np.ndarray:
+        return model.encode(
+            texts,
+            batch_size=len(texts),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+
+    return DataParallelEncoder(one_batch, workers=workers, batch_size=emb.batch_size)
+
+
+def encode_cut(emb: Any, texts: list[str], parts: int) -> np.ndarray:
+    """``emb.encode`` batch by batch, cut as ``DataParallelEncoder`` cuts for ``parts``
+    workers (longest first, at most the batch size, at least ``parts`` batches)."""
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    size = cut_size(len(texts), emb.batch_size, parts)
+    vecs = np.concatenate(
+        [emb.encode([texts[i] for i in order[s : s + size]]) for s in range(0, len(order), size)]
+    )
+    out = np.empty_like(vecs)
+    out[order] = vecs
+    return out
+
+
 # --- the child: one setting, one competitor ---------------------------------------------
 
 
-def task_ns() -> dict[int, int]:
-    """Nanoseconds on a CPU per thread of this process (schedstat's first field)."""
+def task_ns(field: int = 0) -> dict[int, int]:
+    """Nanoseconds per thread of this process from schedstat: ``field`` 0 on a CPU,
+    1 runnable but waiting for one."""
     out: dict[int, int] = {}
     for d in Path("/proc/self/task").iterdir():
         try:
-            out[int(d.name)] = int((d / "schedstat").read_text().split()[0])
+            out[int(d.name)] = int((d / "schedstat").read_text().split()[field])
         except (OSError, ValueError, IndexError):
             continue  # the thread ended meanwhile
     return out
@@ -206,19 +413,33 @@ def child(setting: str, competitor: str, calls_file: Path, bound_style: bool) ->
     calls: list[list[str]] = json.loads(calls_file.read_text(encoding="utf-8"))
     if bound_style:  # all texts in one call: sorted by length over the whole set
         calls = [[t for c in calls for t in c]]
-    emb = Embedder()  # the pipeline's batch size (embed.DEFAULT_BATCH_SIZE)
+    # the pipeline's batch size (embed.DEFAULT_BATCH_SIZE)
+    emb = Embedder()
     emb.encode(["warm-up", "nog een zin om op te warmen"])  # load, first-call set-up
+    dp = data_parallel(emb, WORKERS[setting]) if setting in WORKERS else None
+    if dp is not None:
+        dp.encode(["warm-up", "nog een zin om op te warmen"])  # start the workers
     comp = Competitor(competitor)
     comp.start()
     time.sleep(0.05)
     before, t, sched = task_ns(), time.perf_counter(), Path("/proc/thread-self/schedstat")
+    waiting0 = task_ns(1)
     run0, wait0, _ = (int(x) for x in sched.read_text().split())
+    parts = CUTS.get(setting)
     for c in calls:
-        emb.encode(c)
+        if parts:
+            encode_cut(emb, c, parts)
+        elif dp is not None:
+            dp.encode(c)
+        else:
+            emb.encode(c)
     wall = time.perf_counter() - t
     run1, wait1, _ = (int(x) for x in sched.read_text().split())
-    after = task_ns()
+    after, waiting1 = task_ns(), task_ns(1)
     comp.stop()
+    if dp is not None:
+        dp.close()
+    emb.close()
     model_ns = sum(v - before.get(tid, 0) for tid, v in after.items() if tid != comp.tid)
     comp_ns = after.get(comp.tid or -1, 0) - before.get(comp.tid or -1, 0)
     return {
@@ -230,6 +451,11 @@ def child(setting: str, competitor: str, calls_file: Path, bound_style: bool) ->
         "model_cpu_s": model_ns / 1e9,
         "driver_run_s": (run1 - run0) / 1e9,
         "driver_runnable_s": (wait1 - wait0) / 1e9,
+        # every model thread's time runnable but waiting for a CPU (dp2: the workers)
+        "model_runnable_s": sum(
+            v - waiting0.get(tid, 0) for tid, v in waiting1.items() if tid != comp.tid
+        )
+        / 1e9,
         "competitor_cpu_s": comp_ns / 1e9,
         "competitor_rounds": comp.rounds,
         "wall_s": wall,
@@ -299,7 +525,7 @@ def main() -> None:
             print(
                 f"rep {rep} {s:9} {c:8}{' bound' if bound else ''}: model {r['model_cpu_s']:.2f} "
                 f"CPU s, wall {r['wall_s']:.2f} s, competitor {r['competitor_cpu_s']:.2f} CPU s, "
-                f"driver runnable {r['driver_runnable_s']:.2f} s, load {r['load_1m']:.1f}",
+                f"model runnable {r['model_runnable_s']:.2f} s, load {r['load_1m']:.1f}",
                 flush=True,
             )
     print("\nmedian model CPU s (x the same setting alone) | median wall s")
