@@ -377,6 +377,7 @@ def test_the_web_card_shows_badges_once_and_favourable_effects() -> None:
             offset=0,
             base_query="q=eenzaamheid",
             min_recognition="",
+            result_cap=150,
         )
     )
     card = html[html.index('<article class="card"') : html.index("</article>")]
@@ -894,3 +895,108 @@ def test_only_favourable_effects_on_the_asked_outcome_boost(direction: str, boos
     p = Profile(id="i1", type="intervention", name="X", props={}, effects=[(eff, concept, None)])
     facts = service._boost_facts(p, parsed, set())
     assert facts.positive_effect_on_query is boosted
+
+
+# --- nothing found: the vector arm's floor ---------------------------------------------
+
+
+def test_a_nonsense_query_finds_nothing_and_says_so(service: SearchService) -> None:
+    """The vector arm always has nearest neighbours; below the floor, alone, they are no
+    results, so a query no arm really matches answers an empty list with a sentence."""
+    res = service.search(SearchRequest(q="xyzzy qwerty", limit=50))
+    assert "vector" in res.arms  # the arm ran; its hits were too far
+    assert res.total == 0 and res.results == []
+    assert any(
+        n.startswith("Nothing was found for 'xyzzy qwerty'") and "other or fewer words" in n
+        for n in res.notes
+    ), res.notes
+
+
+def test_without_the_floor_the_vector_arm_alone_would_answer(
+    service: SearchService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The floor, not an arm failing, is what empties the nonsense query."""
+    from impact_graph.search import service as service_mod
+
+    monkeypatch.setattr(service_mod, "VECTOR_FLOOR", 0.0)
+    res = service.search(SearchRequest(q="xyzzy qwerty", limit=50))
+    assert res.total > 0
+    assert not any(n.startswith(service_mod.NOTHING_FOUND) for n in res.notes)
+
+
+def test_a_weak_vector_hit_stays_when_another_arm_found_it(
+    service: SearchService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a floor no hit reaches, the results are exactly what the concept and
+    fulltext arms found, in the same order as without the floor among themselves."""
+    from impact_graph.search import service as service_mod
+
+    q = "ouderen die zich eenzaam voelen"
+    req = SearchRequest(q=q, limit=50, explain=True)
+    monkeypatch.setattr(service_mod, "VECTOR_FLOOR", 0.0)
+    open_ = service.search(req)
+    monkeypatch.setattr(service_mod, "VECTOR_FLOOR", 1.01)
+    floored = service.search(req)
+    assert floored.results, "the concept and fulltext arms found nothing"
+    other_arms = [
+        r.id
+        for r in open_.results
+        if r.explain and (r.explain["concept"].rank or r.explain["fulltext"].rank)
+    ]
+    assert [r.id for r in floored.results] == other_arms
+    assert len(other_arms) < len(open_.results), "no vector-only result to drop"
+    for r in floored.results:
+        assert r.explain is not None and r.explain["vector"] == next(
+            o.explain["vector"] for o in open_.results if o.id == r.id and o.explain
+        )  # the vector arm's own ranking (and so the fused score) is unchanged
+
+
+def test_nothing_left_after_filters_says_to_remove_one(service: SearchService) -> None:
+    res = service.search(
+        SearchRequest(
+            q="ouderen die zich eenzaam voelen",
+            filters=SearchFilters(challenge=["jeugdcriminaliteit"], target_group=["ouderen"]),
+        )
+    )
+    assert res.total == 0
+    assert any("with these filters" in n and "remove a filter" in n for n in res.notes)
+
+
+def test_the_web_page_says_niets_gevonden_in_dutch() -> None:
+    """The page shows the service's English notes in Dutch, and an empty answer's note as
+    the sentence of the empty list (no store: the template renders a made-up answer)."""
+    from impact_graph.search.models import SearchResponse
+    from impact_graph.search.service import NO_EMBEDDER, _nothing_found
+    from impact_graph.web.pages import page, search_notes_nl
+
+    notes = [NO_EMBEDDER, _nothing_found("xyzzy", found=False)]
+    shown, nothing = search_notes_nl(notes)
+    assert nothing is not None and nothing.startswith("Niets gevonden: geen woord")
+    assert len(shown) == 1 and "taalmodel" in shown[0] and "vector arm" not in shown[0]
+    filtered = search_notes_nl([_nothing_found("x", found=True)])[1]
+    assert filtered is not None and "filter" in filtered
+    failed, _ = search_notes_nl(["The fulltext arm failed and was left out: timeout."])
+    assert failed == [
+        "Zoeken op woorden mislukte en deed niet mee (timeout.); de overige resultaten "
+        "staan hieronder. Probeer het later opnieuw."
+    ]
+    resp = SearchResponse(q="xyzzy", total=0, limit=10, offset=0, results=[], notes=notes)
+    html = page(
+        "home.html",
+        q="xyzzy",
+        resp=resp,
+        notes=shown,
+        nothing_found=nothing,
+        selected={k: [] for k in ("challenge", "target_group", "area", "programme")}
+        | {"evidence_type": [], "type": []},
+        min_recognition="",
+        ladder=[],
+        error=None,
+        limit=10,
+        offset=0,
+        result_cap=150,
+        base_query="q=xyzzy",
+    ).body.decode()
+    assert "Niets gevonden: geen woord van de zoekvraag" in html
+    assert "The vector arm" not in html and "Nothing was found" not in html
+    assert "Zoeken op betekenis (het taalmodel) deed niet mee" in html

@@ -53,6 +53,21 @@ from impact_graph.vocab import Vocabulary
 ARM_WEIGHTS = {"concept": 1.0, "fulltext": 1.0, "vector": 0.5}
 #: Candidates profiled per query (the fused top); everything after is too weak to show.
 MAX_CANDIDATES = 150
+#: Least similarity ((1 + cos) / 2, as both stores answer) at which a hit the vector arm
+#: alone found is a result. The vector arm always answers its nearest neighbours, so
+#: without a floor a query of nonsense listed nearly the full 150 ("xyzzy qwerty" 139,
+#: "???" 148). A hit the concept or fulltext arm also found stays whatever its
+#: similarity, and the weak ones keep their place in the vector ranking (the fused scores
+#: of the rest do not change); chunks below the floor make nothing they mention a result.
+#: Measured on the demo corpus (42 gold queries of bench/search_quality.py, types
+#: intervention + working element): fused nDCG@10 0.813, Recall@10 0.895 and recall over
+#: the whole list (up to 150) 0.960 are the same at floors 0, 0.6, 0.65, 0.7, 0.75 and
+#: 0.8 (nDCG/Recall@10; whole-list recall checked up to 0.75): no judged result is a weak
+#: vector-only hit. At 0.7 "xyzzy qwerty", "???", "asdf", "blablabla" and "lorem ipsum
+#: dolor" find nothing (0.65 still left 10 for the last); real questions lose only their
+#: tail ("thuiszitters" 150 -> 61, "overgewicht kinderen" 150 -> 123, "wat werkt tegen
+#: armoede" 150 -> 142; "eenzaamheid ouderen" keeps 150). 0.7 is cos 0.4.
+VECTOR_FLOOR = 0.7
 QUOTES_PER_RESULT = 2
 #: Chunks read per result to pick its quotes from.
 CHUNKS_PER_QUOTE_SEARCH = 12
@@ -114,6 +129,39 @@ def _label_stems(vocab: Vocabulary, iri: str) -> frozenset[str]:
     return memo[key]
 
 
+#: The start of the note a search that found nothing answers with (the web UI shows its
+#: own Dutch sentence for it instead).
+NOTHING_FOUND = "Nothing was found"
+#: The note when the vector arm could not run (the web UI translates it).
+NO_EMBEDDER = "The vector arm did not run: no embedding model was given."
+
+
+def _nothing_found(q: str, *, found: bool) -> str:
+    """The note of an empty answer: why, and what to change."""
+    if found:
+        return (
+            f"{NOTHING_FOUND} for '{q}' with these filters; remove a filter or widen it to "
+            "see the results the question matches."
+        )
+    return (
+        f"{NOTHING_FOUND} for '{q}': no word of it names a concept or occurs in the "
+        "documents, and no passage is close enough in meaning; try other or fewer words."
+    )
+
+
+#: The key the vector arm's hits above the floor are spread under (never an arm name).
+STRONG_VECTOR = "vector>=floor"
+
+
+def _above_floor(hits: arms_mod.ArmHits) -> arms_mod.ArmHits:
+    """The vector arm's own finds with a similarity of at least ``VECTOR_FLOOR``."""
+    return arms_mod.ArmHits(
+        direct={i: v for i, v in hits.direct.items() if v >= VECTOR_FLOOR},
+        chunks={i: v for i, v in hits.chunks.items() if v >= VECTOR_FLOOR},
+        names=hits.names,
+    )
+
+
 @contextmanager
 def _stage(timings: dict[str, float] | None, name: str) -> Iterator[None]:
     """Add the block's wall-clock milliseconds to ``timings[name]`` (when asked): the
@@ -171,7 +219,7 @@ class SearchService:
         self, parsed: ParsedQuery, only: Iterable[str] | None = None
     ) -> tuple[dict[str, dict[str, float]], list[str]]:
         """Scores per arm (``only`` restricts the arms, for the benchmark) and notes."""
-        scores, notes, _, _ = self._run_arms(parsed, only)
+        scores, notes, _, _, _ = self._run_arms(parsed, only)
         return scores, notes
 
     def _run_arms(
@@ -179,8 +227,9 @@ class SearchService:
         parsed: ParsedQuery,
         only: Iterable[str] | None = None,
         timings: dict[str, float] | None = None,
-    ) -> tuple[dict[str, dict[str, float]], list[str], arms_mod.ChunkLinks, set[str]]:
-        """Scores per arm, notes, what the arms' chunks mention, and the chunk ids.
+    ) -> tuple[dict[str, dict[str, float]], list[str], arms_mod.ChunkLinks, set[str], set[str]]:
+        """Scores per arm, notes, what the arms' chunks mention, the chunk ids, and the
+        ids only the vector arm found, below ``VECTOR_FLOOR`` (no results).
 
         The arms' own finds come first; then one query links the chunks of *all* arms to
         the entities they mention, and each arm lends its chunk scores from that.
@@ -212,7 +261,7 @@ class SearchService:
             runs["vector"] = vector
         notes: list[str] = []
         if "vector" in wanted and "vector" not in runs:
-            notes.append("The vector arm did not run: no embedding model was given.")
+            notes.append(NO_EMBEDDER)
         # The arms wait on the database (and the vector arm on the embedding model), not
         # on each other, so they run side by side: the search waits for the slowest arm
         # instead of the sum (the stores are shared by the API's worker threads anyway).
@@ -239,8 +288,14 @@ class SearchService:
                 notes.append(f"Chunks could not lend their score to what they mention: {e}")
                 links = arms_mod.ChunkLinks()
         # One entity found under two spellings counts once, consistently in every arm.
-        scores = arms_mod.spread_all(hits, links)
-        return scores, notes, links, chunk_ids
+        # The vector arm's hits at or above the floor are spread as an arm of their own
+        # (so with the same canonical ids): what they reach is a result by the vector alone.
+        strong = {STRONG_VECTOR: _above_floor(hits["vector"])} if "vector" in hits else {}
+        scores = arms_mod.spread_all({**hits, **strong}, links)
+        floor_ok = scores.pop(STRONG_VECTOR, {})
+        found_otherwise = {i for a, s in scores.items() if a != "vector" for i in s}
+        weak = {i for i in scores.get("vector", {}) if i not in floor_ok} - found_otherwise
+        return scores, notes, links, chunk_ids, weak
 
     def search(
         self,
@@ -259,11 +314,13 @@ class SearchService:
         with _stage(timings, "parse"):
             parsed = parse_query(request.q, self.vocab)
             filters = self._resolve_filters(request.filters)
-        scores, notes, links, chunk_ids = self._run_arms(parsed, arms, timings)
+        scores, notes, links, chunk_ids, weak = self._run_arms(parsed, arms, timings)
         with _stage(timings, "fuse"):
             rankings = {a: rank(s) for a, s in scores.items()}
             fused = rrf(rankings, ARM_WEIGHTS)
-            candidates = rank(fused)[:MAX_CANDIDATES]
+            # The weak vector-only hits keep their place in the vector arm's ranking (the
+            # fused scores of the rest do not change), but are no results.
+            candidates = [i for i in rank(fused) if i not in weak][:MAX_CANDIDATES]
         with _stage(timings, "profiles"):
             profiles = build_profiles(self.store, self.vocab, candidates, chunk_ids=chunk_ids)
         with _stage(timings, "boost"):
@@ -278,6 +335,8 @@ class SearchService:
             ordered = rank(final)
             page = ordered[request.offset : request.offset + request.limit]
             by_id = {p.id: p for p in kept}
+        if not ordered:
+            notes.append(_nothing_found(parsed.text, found=bool(candidates)))
         with _stage(timings, "quotes"):
             chunk_scores = {cid: s for arm in scores.values() for cid, s in arm.items()}
             quotes = self._quotes([by_id[i] for i in page], parsed, chunk_scores, links)

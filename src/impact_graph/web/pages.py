@@ -278,6 +278,8 @@ def home(
         "min_recognition": min_recognition,
         "ladder": _ladder(svc),
         "resp": None,
+        "notes": [],
+        "nothing_found": None,
         "error": None,
         "limit": 10,
         "offset": 0,
@@ -305,6 +307,7 @@ def home(
             ),
         )
         ctx["resp"] = service.search(req)
+        ctx["notes"], ctx["nothing_found"] = search_notes_nl(ctx["resp"].notes)
     except StoreError as e:
         return store_down(e)
     except ValueError as e:  # also pydantic's ValidationError (an unknown type value)
@@ -615,6 +618,47 @@ def network_error_nl(e: ValueError, form: dict[str, Any], choices: dict[str, lis
     if param == "hops":
         return f"Kies bij 'Stappen' een getal van 1 tot en met {MAX_HOPS}."
     return _sentence(e)
+
+
+_LEND_FAILED = r"Chunks could not lend their score to what they mention: (.*)"
+
+
+def search_notes_nl(notes: list[str]) -> tuple[list[str], str | None]:
+    """The search service's notes (English, for the API) as the page shows them: in
+    Dutch, and the "nothing was found" note apart, as the sentence of an empty list."""
+    from impact_graph.search.service import NO_EMBEDDER, NOTHING_FOUND
+
+    shown: list[str] = []
+    nothing: str | None = None
+    for note in notes:
+        if note.startswith(NOTHING_FOUND):
+            nothing = (
+                "Niets gevonden met deze filters. Haal een filter weg om de resultaten "
+                "van de zoekvraag te zien."
+                if "with these filters" in note
+                else "Niets gevonden: geen woord van de zoekvraag is een bekend begrip of "
+                "komt voor in de documenten, en geen passage lijkt er genoeg op. Probeer "
+                "andere of minder woorden."
+            )
+        elif note == NO_EMBEDDER:
+            shown.append(
+                "Zoeken op betekenis (het taalmodel) deed niet mee: er is geen taalmodel "
+                "geladen. De resultaten komen uit begrippen en woorden."
+            )
+        elif m := re.fullmatch(r"The (\w+) arm failed and was left out: (.*)", note, re.S):
+            arm = {"concept": "begrippen", "fulltext": "woorden", "vector": "betekenis"}
+            shown.append(
+                f"Zoeken op {arm.get(m[1], m[1])} mislukte en deed niet mee ({m[2]}); de "
+                "overige resultaten staan hieronder. Probeer het later opnieuw."
+            )
+        elif m := re.fullmatch(_LEND_FAILED, note, re.S):
+            shown.append(
+                "Tekstpassages konden hun score niet doorgeven aan wat ze noemen "
+                f"({m[1]}); interventies kunnen daardoor lager staan."
+            )
+        else:
+            shown.append(note)
+    return shown, nothing
 
 
 def network_note_nl(note: str) -> str:
