@@ -350,7 +350,11 @@ class ThinClient:
     Why not httpx: its request and response objects, header models and transports cost
     ~1 ms per call in Python on this machine, as much as the lookups being measured, so
     it hides the endpoint's own cost. This client builds the request line and headers and
-    reads the body, little more; `request` answers like `AsgiCaller.request`.
+    reads the body, little more; `request` answers like `AsgiCaller.request`. It is still
+    part of the HTTP rows: against uvicorn answering a bare ASGI no-op in its own process
+    (3,000 calls, load ~12), ``http.client`` took 0.128 ms p50 and 0.100 ms CPU per call, a
+    hand-written keep-alive socket client 0.050 ms and 0.020 ms. Kept all the same: a
+    researcher's client (curl, requests, httpx) costs at least as much as this one.
     """
 
     def __init__(self, base_url: str) -> None:
