@@ -13,7 +13,7 @@ import pytest
 from impact_graph.config import Settings
 from impact_graph.model import Edge, GraphBatch, Node, make_id
 from impact_graph.schema import Schema
-from impact_graph.store.neo4j_store import Neo4jStore
+from impact_graph.store.neo4j_store import DOC_NODES, Neo4jStore
 from impact_graph.store.port import (
     QueryRefused,
     QuerySyntaxError,
@@ -142,6 +142,32 @@ def test_failed_write_leaves_the_previous_version_whole(neo: Neo4jStore) -> None
     after = neo.stats()
     assert after.nodes == before.nodes and after.relationships == before.relationships
     assert neo.document_hashes() == {v1.doc_id: v1.content_hash}
+
+
+def test_the_node_list_is_the_store_s_own_and_rolls_back_with_a_failed_write(
+    neo: Neo4jStore,
+) -> None:
+    """The Document node's list of its nodes (``DOC_NODES``) is what the delete path
+    trusts, so a batch cannot set it through its props, and a failed replacement leaves
+    the previous version's list (same transaction); the document then deletes whole."""
+    v1 = doc_batch("a.md", [WOR, LONELY])
+    v1.document.props[DOC_NODES] = ["actor:not-of-this-document"]
+    neo.upsert_batch(v1)
+
+    def listed() -> list[str]:
+        rows = neo._read(
+            f"MATCH (d:Node {{id: $doc}}) RETURN d.{DOC_NODES} AS ids", {"doc": v1.doc_id}
+        )
+        return sorted(rows[0]["ids"])
+
+    assert listed() == sorted(n.id for n in v1.nodes)
+    v2 = doc_batch("a.md", [WOR], version="2")
+    v2.edges.append(Edge(v2.nodes[0].id, "MENTIONS", make_id(*WOR), {"bad": [1, "x"]}, key="z"))
+    with pytest.raises(StoreError, match="refused to write document:a-md"):
+        neo.upsert_batch(v2)
+    assert listed() == sorted(n.id for n in v1.nodes)
+    assert neo.delete_document(v1.doc_id) is True
+    assert neo.stats().total_nodes == 0
 
 
 def test_large_batch_spans_several_statements_in_one_transaction(neo: Neo4jStore) -> None:
