@@ -484,6 +484,11 @@ class Neo4jStore(GraphStore):
         way to find a node the document wrote without an edge of its own that another
         document links (a front-matter programme or author named nowhere in the text);
         the walk along the document's edges this replaced missed such nodes.
+
+        Measured at 93,168 nodes / 177,816 relationships (20 documents, each removed in a
+        rolled-back transaction, 2 rounds, load ~12): server CPU per removal 43 ms by
+        the list, 111 ms by this scan, 72 ms by the old walk plus no-relationship scan.
+        Only a document written before the list pays it, once.
         """
         rows = tx.run(
             f"MATCH (n:{BASE_LABEL}) WHERE $doc IN n.{SOURCES} RETURN n.id AS id", doc=doc_id
