@@ -112,3 +112,10 @@ def test_replaces_fastapis_cdn_pages() -> None:
 
 def test_static_files_unknown_name_is_404(client: TestClient) -> None:
     assert client.get(f"{STATIC_URL}/nope.js").status_code == 404
+
+
+def test_oauth2_redirect_page_is_served_and_offline(client: TestClient) -> None:
+    """Swagger UI's page names it; FastAPI adds it only with its own (CDN) /docs."""
+    r = client.get("/docs/oauth2-redirect")
+    assert r.status_code == 200 and "oauth2" in r.text.lower()
+    assert ABSOLUTE.findall(r.text) == []
