@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse
 from impact_graph.api import problems
 from impact_graph.api.auth import KeyChecker, require_read_key
 from impact_graph.api.deps import Services
+from impact_graph.api.docs import add_offline_docs
 from impact_graph.config import Settings
 
 log = logging.getLogger(__name__)
@@ -166,11 +167,15 @@ def create_app(
         openapi_tags=TAGS,
         lifespan=lifespan,
         license_info={"name": "EUPL-1.2", "identifier": "EUPL-1.2"},
+        # /docs and /redoc come from add_offline_docs: FastAPI's own load from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = svc
     app.state.keys = keys
     app.state.settings = settings
     problems.install(app)
+    add_offline_docs(app)
 
     app.add_middleware(problems.TooLargeAsProblem)
     origins = _origins(settings.cors_origins)

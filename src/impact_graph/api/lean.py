@@ -12,16 +12,17 @@ limit and two numbers. All answer a ready-made `Response`.
 
 What stays the same, by construction rather than by copy:
 
-* The handlers are the routes' own (`cypher.post_answer`, `sparql.post_answer`, and the
-  GET route functions `cypher.cypher_get`, `sparql.sparql_get` themselves); the routes
-  stay declared, so the OpenAPI document, ``/docs`` and schemathesis see them.
+* The handlers are the routes' own (`cypher.post_answer`, `sparql.post_answer`, the GET
+  route function `cypher.cypher_get` itself, and `sparql.get_answer`, the GET /sparql
+  route's checks and answer on the event loop); the routes stay declared, so the
+  OpenAPI document, ``/docs`` and schemathesis see them.
 * A GET is answered here only when FastAPI's validation of its query string could not
   fail: ``query`` within the route's ``max_length`` and ``timeout_s``/``row_cap`` (GET
   /cypher) absent or plain decimal numbers. Anything else (a query too long, ``row_cap=
   2.5``, ``timeout_s=1e3``) goes on to the route, so FastAPI's own 422 answers it. The
   values are read as FastAPI reads them (the last of a repeated name; an absent
-  ``shape`` is ``arrays``) and GET /sparql runs in a worker thread, as FastAPI runs its
-  synchronous route.
+  ``shape`` is ``arrays``). GET /sparql is answered on the event loop by
+  `sparql.get_answer` (what the synchronous route answers, without its worker thread).
 * The read key is checked first, as the router dependency does, by
   `impact_graph.api.auth.check_read_key` (the same schemes and `KeyChecker`).
 * `LeanQueries` sits where FastAPI's router does: inside the app's middleware (CORS,
@@ -42,7 +43,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from starlette._utils import get_route_path
 
@@ -92,16 +92,14 @@ async def _cypher_get(request: Request) -> Response | None:
 
 
 async def _sparql_get(request: Request) -> Response | None:
-    """GET /sparql by its route function in a worker thread (as FastAPI runs the
-    synchronous route), or None when ``query`` is past the route's ``max_length``."""
+    """GET /sparql answered on the event loop (`sparql.get_answer`: the route's checks and
+    answer, waiting for the query worker without a thread hop), or None when ``query`` is
+    past the route's ``max_length``."""
     url = request.query_params
     query = url.get("query")
     if query is not None and len(query) > MAX_QUERY_CHARS:
         return None
-    response: Response = await run_in_threadpool(
-        sparql.sparql_get, request, query, url.get("format")
-    )
-    return response
+    return await sparql.get_answer(request, query, url.get("format"))
 
 
 #: POST paths served here, and their handler.
