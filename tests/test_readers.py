@@ -363,7 +363,7 @@ def test_csv_records_mapped_with_dutch_columns_and_row_errors() -> None:
     assert kanjer.meta["recognition"] == "Effectief volgens sterke aanwijzingen"
     assert kanjer.meta["ignored_columns"] == ["Opmerking"]  # extra column: noted, not used
     assert (
-        "Kanjertraining heeft een negatief effect op pestgedrag (effectgrootte 0,3)." in kanjer.text
+        "Kanjertraining vermindert pestgedrag (effectgrootte 0,3)." in kanjer.text
     )
     assert "Onderzoeksopzet: RCT." in kanjer.text
     assert wor.title == "Welzijn op Recept"
@@ -420,7 +420,7 @@ def test_jsonl_bad_lines_reported_with_their_number() -> None:
     cool, big = result.documents
     assert "De Gecombineerde Leefstijlinterventie CooL leidt tot gewichtsverlies." in cool.text
     assert big.language == "en"
-    assert "Big Friends has a positive effect on loneliness." in big.text
+    assert "Big Friends increases social contacts." in big.text
     assert [(e.row, "year" in e.reason or "JSON" in e.reason) for e in result.errors] == [
         (2, True),
         (3, True),
@@ -449,9 +449,9 @@ def test_outcome_list_of_objects_is_one_outcome_each_with_direction_and_size(
         {"outcome": "isolatiemaatregel genomen", "direction": "+"},  # the record's direction
     ]
     assert "{" not in doc.text and "{" not in doc.meta["outcome"]
-    assert "energiecoach heeft een negatief effect op gasverbruik (effectgrootte -7)." in doc.text
+    assert "energiecoach vermindert gasverbruik (effectgrootte -7)." in doc.text
     assert "energiecoach heeft geen effect op elektriciteitsverbruik." in doc.text
-    assert "energiecoach heeft een positief effect op isolatiemaatregel genomen." in doc.text
+    assert "energiecoach verhoogt isolatiemaatregel genomen." in doc.text
 
 
 def test_outcome_object_without_outcome_text_is_a_row_error(tmp_path: Path) -> None:
