@@ -8,15 +8,22 @@ expansion, the backend's fulltext index and its vector index.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterator
 
 import pytest
 
+from impact_graph.config import Settings
 from impact_graph.model import Edge, GraphBatch, Node, make_id, span_ref
+from impact_graph.schema import Schema
 from impact_graph.search import SearchFilters, SearchRequest, SearchService
 from impact_graph.search.query import parse_query
 from impact_graph.store.port import GraphStore
 from impact_graph.vocab import load_vocabulary
+from tests.factories import schema_store
+
+#: Graph names of this file's own FalkorDB graphs (see ``store``).
+_graphs = itertools.count()
 
 V = "https://w3id.org/impact-graph/vocab/"
 EENZAAMHEID = V + "challenges/eenzaamheid"
@@ -39,6 +46,29 @@ TEXT_HALT = (
     "plegen. Jongeren die Halt afronden, komen minder vaak opnieuw met de politie in "
     "aanraking."
 )
+
+
+@pytest.fixture
+def store(backend_settings: Settings, schema: Schema) -> Iterator[GraphStore]:
+    """conftest's ``store``, but on FalkorDB a graph of this test's own, deleted whole
+    afterwards.
+
+    Why: the shared ``contract`` graph lives through the whole session and is only
+    emptied between tests, so its vector index keeps the history of every chunk earlier
+    modules wrote and deleted. In two full CI runs the floor test's nonsense query got
+    no vector neighbour at all from it, the second time with ``service`` waiting for the
+    index to answer; the test passes when this file runs alone. A fresh index makes the
+    vector arm's answer depend on this file's corpus only.
+    """
+    from impact_graph.store import open_store
+
+    if backend_settings.backend != "falkordb":
+        with schema_store(open_store(backend_settings), schema) as st:
+            yield st
+        return
+    own = backend_settings.model_copy(update={"graph_name": f"search-{next(_graphs)}"})
+    with schema_store(open_store(own), schema, drop=lambda st: st.graph.delete()) as st:  # type: ignore[attr-defined]
+        yield st
 
 
 @pytest.fixture(scope="module")
