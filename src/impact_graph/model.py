@@ -37,6 +37,10 @@ BASE_LABEL = "Node"
 #: Names of the provenance properties (kept on nodes and edges alike).
 SOURCES = "sources"
 SPANS = "spans"
+#: On a Document node: the ids of the nodes its document wrote, so a backend's delete
+#: path seeks them by ``Node.id`` instead of scanning for ``sources``. Internal: the
+#: stores show it to no reader.
+DOC_NODES = "_node_ids"
 
 _slug_re = re.compile(r"[^a-z0-9]+")
 

@@ -79,6 +79,7 @@ from falkordb.query_result import QueryResult as FQueryResult
 from impact_graph.config import Settings
 from impact_graph.model import (
     BASE_LABEL,
+    DOC_NODES,
     SOURCES,
     SPANS,
     GraphBatch,
@@ -104,10 +105,6 @@ from impact_graph.store.port import (
 )
 
 EMBEDDING = "embedding"
-#: On a Document node: the ids of the nodes its document wrote (chunks and entities), so
-#: the delete path seeks them by ``Node.id`` (see `FalkorDBStore._removal_queries`).
-#: Internal: readers never see it (`_HIDDEN`).
-DOC_NODES = "_node_ids"
 #: Properties no reader is shown: vectors (large) and the delete path's list.
 _HIDDEN = frozenset({EMBEDDING, DOC_NODES})
 DOCUMENT_LABEL = "Document"

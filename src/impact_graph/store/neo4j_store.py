@@ -56,6 +56,7 @@ from neo4j.time import Time as NeoTime
 from impact_graph.config import Settings
 from impact_graph.model import (
     BASE_LABEL,
+    DOC_NODES,
     SOURCES,
     SPANS,
     GraphBatch,
@@ -83,10 +84,6 @@ from impact_graph.store.port import (
 log = logging.getLogger(__name__)
 
 EMBEDDING = "embedding"
-#: On a Document node: the ids of the nodes its document wrote (chunks and entities), so
-#: the delete path seeks them by id (see `Neo4jStore._remove_document`); the same name
-#: and role as ``falkordb_store.DOC_NODES``. Internal: readers never see it (`_HIDDEN`).
-DOC_NODES = "_node_ids"
 #: Properties no reader is shown: vectors (large) and the delete path's list.
 _HIDDEN = frozenset({EMBEDDING, DOC_NODES})
 #: ``[k, value]`` pairs of node ``{v}``'s properties without `_HIDDEN`, computed in the
