@@ -109,7 +109,7 @@ def test_two_documents_give_one_row_with_summed_mentions(
 
 def test_filters(store: GraphStore, schema, backend_settings: Settings) -> None:  # type: ignore[no-untyped-def]
     _fill(store)
-    for label in ("Actor", "actor"):
+    for label in ("Actor", "actor", "Betrokkene"):  # class name or its Dutch name
         rows, total = list_candidates(store, schema, label=label)
         assert [c.name for c in rows] == [ACTOR] and total == 1
     rows, _ = list_candidates(store, schema, label="Interventie")  # the Dutch name works too
@@ -171,7 +171,7 @@ def test_api_lists_filters_and_refuses_a_bad_label(store: GraphStore, client: Te
     assert body["total"] == 2
     assert [(x["name"], x["label_nl"], x["documents"], x["mentions"]) for x in body["items"]] == [
         (NEW, "Interventie", 2, 4),
-        (ACTOR, "Actor", 1, 1),
+        (ACTOR, "Betrokkene", 1, 1),  # the Dutch name every page uses
     ]
     body = client.get("/candidates", params={"label": "Actor"}).json()
     assert [x["name"] for x in body["items"]] == [ACTOR]

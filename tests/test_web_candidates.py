@@ -199,7 +199,8 @@ def test_page_lists_what_the_ingest_found(
     by_name = {x["name"]: x for x in shown}
     # Counted over all documents: two plans list the round, all three name the foundation.
     assert by_name[ROUND]["documents"] == 2 and by_name[ROUND]["label_nl"] == "Interventie"
-    assert by_name[FOUNDATION]["documents"] == 3 and by_name[FOUNDATION]["label_nl"] == "Actor"
+    assert by_name[FOUNDATION]["documents"] == 3
+    assert by_name[FOUNDATION]["label_nl"] == "Betrokkene"  # the name every page uses
     assert shown[0]["name"] == FOUNDATION  # most documents first
     # Vocabulary concepts the documents also name are not candidates.
     assert "Welzijn op Recept" not in by_name and "ouderen" not in {n.lower() for n in by_name}
@@ -225,6 +226,24 @@ def test_page_lists_what_the_ingest_found(
     assert '<a href="/kandidaten">Kandidaten</a>' in client.get("/").text
 
 
+def test_candidates_name_each_class_as_every_other_page_does(
+    client: TestClient, schema: object
+) -> None:
+    """One Dutch name per class, from the ontology: the candidates page, its API and CLI,
+    the entity pages and the network pictures all say "Betrokkene" for an Actor."""
+    from impact_graph.network.render import TYPE_NL
+    from impact_graph.web.pages import type_names_nl
+
+    ontology = {c.label: c.label_nl for c in schema.node_classes}  # type: ignore[attr-defined]
+    assert ontology["Actor"] == "Betrokkene"
+    assert type_names_nl() == ontology  # the pictures' names restate nothing else
+    assert {k: ontology[k] for k in TYPE_NL} == TYPE_NL
+    page = client.get("/kandidaten").text
+    assert "<td>Betrokkene</td><td><code>ontology/vocabularies/" in page  # the files table
+    assert re.search(r'<option value="Actor">Betrokkene \(\d+\)</option>', page)
+    assert ">Actor<" not in page and ">Actor (" not in page
+
+
 def test_csv_download_has_the_same_rows(
     client: TestClient, reader: GraphStore, schema: object
 ) -> None:
@@ -241,7 +260,7 @@ def test_csv_download_has_the_same_rows(
     assert [(x["id"], int(x["documents"]), int(x["mentions"])) for x in records] == [
         (w["id"], w["documents"], w["mentions"]) for w in want
     ]
-    assert want and all(w["label_nl"] == "Actor" for w in want)
+    assert want and all(w["label_nl"] == "Betrokkene" for w in want)
 
 
 # --- filters, sorting, paging ------------------------------------------------------------

@@ -164,9 +164,10 @@ def entity_properties(props: dict[str, Any]) -> list[tuple[str, str]]:
 
 @lru_cache(maxsize=1)
 def type_names_nl() -> dict[str, str]:
-    """Dutch name of every node class: the network pictures' names (`TYPE_NL`: "Actor"
-    is "Betrokkene" there) over the ontology's Dutch labels, so TargetGroup, Area,
-    LegalBasis, Goal, Document and Chunk are Dutch on the pages too."""
+    """Dutch name of every node class: the ontology's Dutch ``rdfs:label`` (an Actor is
+    "Betrokkene" there, as on the candidates page, in its API and CLI), so TargetGroup,
+    Area, LegalBasis, Goal, Document and Chunk are Dutch on the pages too. The network
+    pictures' `TYPE_NL` is laid over it; tests/test_web_candidates.py checks the two agree."""
     from impact_graph.ontology import load_schema
 
     names = {c.label: c.label_nl for c in load_schema().node_classes if c.label_nl}
