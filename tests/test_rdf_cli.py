@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import networkx as nx
@@ -64,7 +65,45 @@ def test_export_turtle_whole_graph_and_one_programme(data_dir: Path, tmp_path: P
     assert any(s.endswith("programme:samen-sterk") for s in subjects)
     assert not any(s.endswith("area:utrecht") for s in subjects)  # from c.md only
     r = invoke("export", "--programme", "Nope", "--data-dir", str(data_dir))
-    assert r.exit_code == 2 and "no programme 'Nope'" in r.output
+    assert r.exit_code == 2
+    said = " ".join(r.output.split())
+    # The parameter, that nothing was found, and the one real programme to give instead.
+    assert "--programme 'Nope': no programme with that id or exact name was found" in said
+    assert "(it holds: programme:samen-sterk (Samen Sterk))" in said
+    assert "eenzaamheid-utrecht" not in said  # the old made-up example
+
+
+def test_unknown_programme_names_five_real_ones_and_how_to_list_all(data_dir: Path) -> None:
+    view = OxigraphView(view_dir(Settings(data_dir=data_dir)), RdfMapping(load_schema()))
+    names = [f"Programma {c}" for c in "GFEDCBA"]  # 7 more, 8 in all
+    for name in names:
+        view.write_batch(doc_batch(f"{name}.md", [("Programme", name)]))
+    r = invoke("export", "--programme", "programme:onbekend", "--data-dir", str(data_dir))
+    assert r.exit_code == 2
+    said = " ".join(r.output.split())
+    assert "--programme 'programme:onbekend': no programme" in said
+    shown = ", ".join(f"{make_id('Programme', n)} ({n})" for n in sorted(names)[:5])
+    assert f"(5 of its 8: {shown.replace(', ', '; ')})" in said, said
+    # The listing command it suggests runs as printed and lists all eight.
+    command = said.split("list them all with: ")[1]
+    assert command.startswith('impact-graph sparql "') and command.endswith('"')
+    r = invoke("sparql", command.split('"')[1], "--format", "json", "--data-dir", str(data_dir))
+    assert r.exit_code == 0, r.output
+    listed = {row["name"] for row in json.loads(r.stdout)}
+    assert listed == {"Samen Sterk", *names}
+    # A name works as well as an id: the first one suggested exports.
+    r = invoke("export", "--programme", "Programma A", "--data-dir", str(data_dir))
+    assert r.exit_code == 0, r.output
+
+
+def test_unknown_programme_in_a_view_without_programmes(tmp_path: Path) -> None:
+    view = OxigraphView(view_dir(build_settings(tmp_path)), RdfMapping(load_schema()))
+    view.write_batch(doc_batch("x.md", [("Intervention", "Buurtcirkel")]))
+    r = invoke("export", "--programme", "Samen Sterk", "--data-dir", str(tmp_path))
+    assert r.exit_code == 2
+    said = " ".join(r.output.split())
+    assert "--programme 'Samen Sterk': no programme" in said
+    assert "holds no programmes yet" in said and "without --programme" in said
 
 
 def test_export_jsonld_graphml_and_csv(data_dir: Path, tmp_path: Path) -> None:

@@ -43,6 +43,53 @@ class PropertyGraph:
     edges: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+#: How many existing programmes an unknown ``--programme`` error names.
+SUGGESTED_PROGRAMMES = 5
+#: The command that lists every programme in the RDF view (the one an export reads).
+LIST_PROGRAMMES = (
+    'impact-graph sparql "SELECT ?programme ?name WHERE { ?programme a ig:Programme ; '
+    'ig:name ?name } ORDER BY ?name"'
+)
+
+
+def known_programmes(view: RdfView, limit: int = SUGGESTED_PROGRAMMES) -> tuple[list[str], int]:
+    """Up to ``limit`` programmes of the view as "id (name)", by name, and how many exist.
+
+    An unknown ``--programme`` is answered with these, so the user can copy a real id
+    instead of guessing again."""
+    m = view.mapping
+    prog_class = m.class_iri("Programme").value
+    name_p = m.prop("name").value
+    total_rows = view.select(f"SELECT (COUNT(DISTINCT ?p) AS ?c) WHERE {{ ?p a <{prog_class}> }}")
+    total = int(total_rows[0].get("c", 0)) if total_rows else 0
+    rows = view.select(
+        f"SELECT DISTINCT ?p ?n WHERE {{ ?p a <{prog_class}> OPTIONAL {{ ?p <{name_p}> ?n }} }} "
+        f"ORDER BY LCASE(STR(?n)) ?p LIMIT {limit * 2}"
+    )
+    shown: dict[str, str] = {}
+    for r in rows:
+        pid = m.node_id(r["p"]) or r["p"]
+        if pid not in shown and len(shown) < limit:
+            shown[pid] = f"{pid} ({r['n']})" if r.get("n") else pid
+    return list(shown.values()), total
+
+
+def _unknown_programme(view: RdfView, programme: str) -> str:
+    """The sentence for a ``--programme`` that matches no programme, with real ones."""
+    found, total = known_programmes(view)
+    head = f"--programme '{programme}': no programme with that id or exact name was found"
+    if total == 0:
+        return (
+            f"{head}; the RDF view holds no programmes yet. Ingest a programme plan first, "
+            "or export the whole graph without --programme."
+        )
+    some = "it holds" if total <= len(found) else f"{len(found)} of its {total}"
+    return (
+        f"{head} in the RDF view ({some}: {'; '.join(found)}). Give one of these ids or "
+        f"names; list them all with: {LIST_PROGRAMMES}"
+    )
+
+
 def programme_graphs(view: RdfView, programme: str) -> list[str]:
     """Graph IRIs of the documents a programme (id or exact name) came from."""
     m = view.mapping
@@ -55,14 +102,12 @@ def programme_graphs(view: RdfView, programme: str) -> list[str]:
         f'|| LCASE(STR(?n)) = LCASE("{needle}")) }}'
     )
     if not rows:
-        raise ValueError(
-            f"There is no programme '{programme}' in the RDF view; give its id (e.g. "
-            "programme:eenzaamheid-utrecht) or its exact name."
-        )
+        raise ValueError(_unknown_programme(view, programme))
     if len({r["p"] for r in rows}) > 1:
         ids = sorted({m.node_id(r["p"]) or r["p"] for r in rows})
         raise ValueError(
-            f"'{programme}' names {len(ids)} programmes ({', '.join(ids[:5])}); give an id."
+            f"--programme '{programme}' names {len(ids)} programmes ({', '.join(ids[:5])}); "
+            "give one of these ids."
         )
     return sorted({m.graph_iri(r["src"]).value for r in rows})
 
