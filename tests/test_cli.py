@@ -5,8 +5,10 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from impact_graph.cli import EXIT, app
@@ -175,3 +177,52 @@ def test_search_why_names_local_instances_with_their_own_rating() -> None:
         instance_of=[InterventionRef(id="intervention:buurtkamer", name="buurtkamer")],
     )
     assert why_lines(local) == ["local instance of: buurtkamer"]
+
+
+def _options() -> Iterator[tuple[str, Any]]:
+    """Every command path with each of its options (help included), depth first."""
+
+    def walk(cmd: Any, path: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+        ctx = cmd.make_context(path[-1] if path else "impact-graph", [], resilient_parsing=True)
+        for p in cmd.get_params(ctx):
+            if p.param_type_name == "option":
+                yield " ".join(path), p
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+
+    yield from walk(typer.main.get_command(app), ())
+
+
+def test_help_shows_no_type_after_flags() -> None:
+    """typer 0.29's Rich help printed '<bool>' after every flag (even --help), as if it
+    took a value; flags now show none, and options with a value keep their type."""
+    flags, valued = 0, 0
+    for path, opt in _options():
+        res = run(*path.split(), "--help", env={"COLUMNS": "200"})
+        assert res.exit_code == 0, res.output
+        assert "<bool>" not in res.output, f"impact-graph {path} --help:\n{res.output}"
+        row = next(ln for ln in res.output.splitlines() if f" {opt.opts[0]} " in ln)  # type: ignore[attr-defined]
+        if opt.is_flag:  # type: ignore[attr-defined]
+            flags += 1
+            assert "<" not in row, row  # the names, then the help text: no type between
+        else:
+            valued += 1
+            assert "<" in row, row  # e.g. --data-dir <path>, --limit <int>
+    assert flags >= 8 and valued >= 20  # --help of each command, --dry-run, --json, ...
+
+
+def test_flags_the_readme_uses_still_take_no_value() -> None:
+    """The flags README.md shows parse as flags (no value taken from the next word)."""
+    root = typer.main.get_command(app)
+    for args, want in (
+        (["ingest", "docs", "--dry-run", "--no-progress", "more"], {"dry_run": True}),
+        (["candidates", "--json", "--label", "Actor"], {"as_json": True, "label": "Actor"}),
+        (["candidates", "--csv"], {"as_csv": True}),
+        (["search", "eenzaamheid", "--explain", "--limit", "3"], {"explain": True, "limit": 3}),
+        (["serve", "--access-log", "--port", "8001"], {"access_log": True, "port": 8001}),
+    ):
+        cmd = root.commands[args[0]]  # type: ignore[attr-defined]
+        ctx = cmd.make_context(args[0], args[1:])
+        assert {k: ctx.params[k] for k in want} == want, (args, ctx.params)
+    ctx = root.commands["ingest"].make_context("ingest", ["a", "--dry-run", "b"])  # type: ignore[attr-defined]
+    assert [str(p) for p in ctx.params["paths"]] == ["a", "b"] and ctx.params["progress"]

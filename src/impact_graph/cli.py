@@ -37,6 +37,31 @@ from impact_graph.store.port import (
 if TYPE_CHECKING:  # the search models (pydantic) load only when a search runs
     from impact_graph.search.models import SearchResult
 
+
+def _hide_flag_types() -> None:
+    """Leave the type column empty for flags in ``--help``.
+
+    typer 0.29's Rich help prints each option's type from ``display_type_rich``, which
+    gives ``<bool>`` for flags too (``--dry-run  <bool>``, even ``--help  <bool>``), as if
+    they took a value; its plain-text help already leaves flags without one. Flags here
+    take no value (``--dry-run``, ``--json``, ``--progress/--no-progress``), so their row
+    says nothing there. Options with a value keep their type (``<path>``, ``<int>``).
+    Older typer versions have no ``display_type_rich`` and are left as they are."""
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "_flags_hidden", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._flags_hidden = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
+
 app = typer.Typer(
     help="impact-graph: de kennisgraaf van sociale-impactprogramma's "
     "(the knowledge graph of social-impact programmes).",
