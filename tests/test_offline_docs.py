@@ -14,7 +14,15 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from impact_graph.api.docs import DOCS_CSP, STATIC_URL, add_offline_docs
+from impact_graph.api.docs import (
+    DOCS_CSP,
+    NO_LOGO,
+    REDOC_JS,
+    REDOC_LOGO,
+    STATIC_URL,
+    add_offline_docs,
+    static_dir,
+)
 
 #: Any absolute http(s) address in a page (the pages must have none).
 ABSOLUTE = re.compile(r"https?://[^\s\"'<>)]+")
@@ -77,11 +85,30 @@ def test_swagger_ui_loads_only_local_files(client: TestClient) -> None:
 
 def test_redoc_loads_only_local_files(client: TestClient) -> None:
     check_offline_page(client, "/redoc", expect={".js", ".png", ".json"})
-    assert f"{STATIC_URL}/redoc.standalone.js" in client.get("/redoc").text
+    assert f"{STATIC_URL}/{REDOC_JS}" in client.get("/redoc").text
+
+
+def test_redoc_bundle_shows_no_logo_from_outside(client: TestClient) -> None:
+    """ReDoc's bundle always shows an image from cdn.redoc.ly in its menu; the policy
+    blocked it, a blocked request on every visit. The bundle the page loads has an
+    empty image there instead, and is otherwise the installed one."""
+    original = (static_dir() / "redoc.standalone.js").read_bytes()
+    assert original.count(REDOC_LOGO.encode()) == 1  # the one image it names
+    r = client.get(f"{STATIC_URL}/{REDOC_JS}")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
+    assert b"cdn.redoc.ly" not in r.content
+    assert not re.search(rb'src:"https?:', r.content)  # no other image or script address
+    assert r.content == original.replace(REDOC_LOGO.encode(), NO_LOGO.encode())
+    assert NO_LOGO.startswith("data:")  # what img-src allows besides the app
+    # Cached by the browser, asked again with its ETag: 304, no megabyte sent again.
+    again = client.get(f"{STATIC_URL}/{REDOC_JS}", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    # The installed file itself is still served as it is, at its own name.
+    assert client.get(f"{STATIC_URL}/redoc.standalone.js").content == original
 
 
 def test_csp_lets_the_pages_load_from_the_app_only() -> None:
-    """ReDoc's bundle shows a logo from cdn.redoc.ly: only the policy keeps it unfetched."""
+    """The pages load from the app only; anything else is blocked by the policy."""
     directives = dict(d.strip().split(" ", 1) for d in DOCS_CSP.split(";"))
     for name, value in directives.items():
         assert "http" not in value and "*" not in value, (name, value)

@@ -11,12 +11,16 @@ them.
 Two more things would still reach out from a page built that way, and are turned off
 here: Swagger UI's validator badge (an image from validator.swagger.io, sent the
 OpenAPI URL) via ``validatorUrl: null``, and ReDoc's "Redocly" logo (an image from
-cdn.redoc.ly that its bundle always shows) via a Content-Security-Policy on both pages
-that lets them load from this app only.
+cdn.redoc.ly that its bundle always shows beside "API docs by Redocly", with no option
+to leave it out): ReDoc's bundle is served with that address replaced by an empty
+image (`redoc_bundle`), so the page asks for nothing outside. A Content-Security-Policy
+on both pages lets them load from this app only, should anything else try.
 """
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -26,7 +30,7 @@ from fastapi.openapi.docs import (
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 
@@ -49,6 +53,29 @@ DOCS_CSP = (
     "connect-src 'self'; "
     "frame-ancestors 'self'"
 )
+
+
+#: The address of the logo ReDoc's bundle shows in its menu (``<img src=...>``), and
+#: what it is replaced by: an empty image of no size, which the policy allows (data:).
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+NO_LOGO = (
+    "data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22 "
+    "width=%220%22 height=%220%22/%3E"
+)
+#: Where the ReDoc bundle without the outside logo is served (a route, not the folder).
+REDOC_JS = "redoc.offline.js"
+
+
+@lru_cache(maxsize=1)
+def redoc_bundle() -> tuple[bytes, str]:
+    """ReDoc's bundle with its logo address replaced (`REDOC_LOGO`), and its ETag.
+
+    Why not leave the logo to the Content-Security-Policy: the browser then reports a
+    blocked request on every visit (in its console and to anyone watching requests). A
+    ReDoc version without that address is served as it is."""
+    code = (static_dir() / "redoc.standalone.js").read_bytes()
+    code = code.replace(REDOC_LOGO.encode(), NO_LOGO.encode())
+    return code, '"' + hashlib.sha256(code).hexdigest()[:32] + '"'
 
 
 def static_dir() -> Path:
@@ -95,6 +122,16 @@ def add_offline_docs(app: FastAPI, *, docs_url: str = "/docs", redoc_url: str = 
     _drop_routes(app, {docs_url, redoc_url})
     app.docs_url = None
     app.redoc_url = None
+
+    # Before the folder's mount, which would otherwise answer this path (with a 404).
+    @app.get(f"{STATIC_URL}/{REDOC_JS}", include_in_schema=False)
+    async def redoc_js(request: Request) -> Response:
+        code, etag = redoc_bundle()
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}  # revalidate: 304 by ETag
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(code, media_type="text/javascript; charset=utf-8", headers=headers)
+
     app.mount(STATIC_URL, StaticFiles(directory=folder), name="docs-static")
     openapi_url = app.openapi_url or "/openapi.json"
     oauth2_redirect_url = app.swagger_ui_oauth2_redirect_url
@@ -129,7 +166,7 @@ def add_offline_docs(app: FastAPI, *, docs_url: str = "/docs", redoc_url: str = 
         page = get_redoc_html(
             openapi_url=root + openapi_url,
             title=app.title + " - ReDoc",
-            redoc_js_url=f"{root}{STATIC_URL}/redoc.standalone.js",
+            redoc_js_url=f"{root}{STATIC_URL}/{REDOC_JS}",
             redoc_favicon_url=f"{root}{STATIC_URL}/favicon.png",
             with_google_fonts=False,
         )
