@@ -18,6 +18,8 @@ import time
 import numpy as np
 import pytest
 
+from impact_graph.check import check
+from impact_graph.config import Settings
 from impact_graph.model import GraphBatch, make_id
 from impact_graph.store.port import GraphStore
 from tests.factories import doc_batch
@@ -98,3 +100,40 @@ def test_vector_search_after_the_graph_was_emptied(store: GraphStore) -> None:
     _wait_for_indexes(store)
     assert _live_recall(store, live, k=10) == [1.0] * 4
     assert store.get_nodes([make_id("Document", "recall-0.md")]) == []
+
+
+def test_check_reports_deleted_vectors_and_rebuilds_the_index(
+    store: GraphStore, backend_settings: Settings
+) -> None:
+    """``impact-graph check`` tells live and deleted vectors per FalkorDB vector index
+    (Neo4j's index drops deleted vectors itself: nothing to report) and
+    ``--rebuild-vector-indexes`` starts the rebuild that drops them."""
+    from tests.test_check import run_check
+
+    batches = [_doc(i) for i in range(40)]
+    for b in batches:
+        store.upsert_batch(b)
+    _wait_for_indexes(store)
+    for b in batches[10:]:  # 30 deleted: under VECTOR_REBUILD_MIN, so no rebuild yet
+        store.delete_document(b.doc_id)
+    report = check(store, store.view)  # type: ignore[attr-defined]
+    assert report.ok
+    chunk = [v for v in report.vector_indexes if v["label"] == "Chunk"]
+    if store.backend == "neo4j":
+        assert report.vector_indexes == [] and report.notes == []
+        return
+    assert chunk == [{"label": "Chunk", "live": 10, "deleted": 30, "building": False}]
+    (note,) = report.notes  # only Chunk holds vectors here
+    assert note.startswith("Vector index Chunk: 10 live vectors, 30 deleted since it was built")
+    assert "impact-graph check --rebuild-vector-indexes" in note
+
+    result = run_check(backend_settings, "--rebuild-vector-indexes")
+    assert result.exit_code == 0, result.output
+    assert "Rebuilding the vector index of Chunk in the background." in result.stderr
+    _wait_for_indexes(store)
+    after = check(store, store.view)  # type: ignore[attr-defined]
+    assert [v for v in after.vector_indexes if v["label"] == "Chunk"] == [
+        {"label": "Chunk", "live": 10, "deleted": 0, "building": False}
+    ]
+    live = {b.nodes[0].id: _chunk_vector(b) for b in batches[:10]}
+    assert _live_recall(store, live, k=10) == [1.0] * 10

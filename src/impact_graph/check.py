@@ -18,6 +18,12 @@ Both sides are read through their public, read-only interfaces (``read_query`` a
 view's ``select``), so the check itself can never repair or disturb anything: it only
 reports, in sentences, and leaves the repair to ``impact-graph ingest`` (the write-through
 store rewrites a stale view) or a delete.
+
+It also reports, as notes that do not fail the check, the state of FalkorDB's vector
+indexes: the index keeps deleted vectors, which cost vector search recall until it is
+rebuilt (``falkordb_store.VECTOR_REBUILD_SHARE``). The store rebuilds on its own;
+`rebuild_vector_indexes` (``impact-graph check --rebuild-vector-indexes``) does it now,
+e.g. for a graph whose deletions predate the store's count of them.
 """
 
 from __future__ import annotations
@@ -72,6 +78,10 @@ class CheckReport:
     edges: int = 0  # (document, edge) pairs compared
     differences: list[Difference] = field(default_factory=list)
     elapsed_s: float = 0.0
+    #: Per vector index (FalkorDB only): label, live, deleted (since built), building.
+    vector_indexes: list[dict[str, Any]] = field(default_factory=list)
+    #: Sentences about the store's upkeep (vector indexes); they do not fail the check.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -93,6 +103,8 @@ class CheckReport:
                 {"doc_id": d.doc_id, "kind": d.kind, "sentence": d.sentence}
                 for d in self.differences
             ],
+            "vector_indexes": self.vector_indexes,
+            "notes": self.notes,
         }
 
 
@@ -273,9 +285,73 @@ def compare(store: dict[str, DocumentFacts], view: dict[str, DocumentFacts]) -> 
     return report
 
 
+# --- vector indexes (FalkorDB) ----------------------------------------------------------
+
+REBUILD_COMMAND = "impact-graph check --rebuild-vector-indexes"
+
+
+def vector_index_states(store: GraphStore) -> list[Any]:
+    """The store's vector indexes (`falkordb_store.VectorIndexState`), [] for a backend
+    whose index drops deleted vectors itself (Neo4j)."""
+    states = getattr(store, "vector_indexes", None)
+    return list(states()) if callable(states) else []
+
+
+def vector_index_notes(states: Iterable[Any]) -> list[str]:
+    """A sentence per index that holds vectors or deleted ones."""
+    from impact_graph.store.falkordb_store import VECTOR_REBUILD_SHARE
+
+    share = f"{VECTOR_REBUILD_SHARE:.0%}"
+    notes = []
+    for st in states:
+        if not st.live and not st.deleted:
+            continue
+        head = (
+            f"Vector index {st.label}: {st.live:,} live vectors, {st.deleted:,} deleted since "
+            "it was built"
+        )
+        if st.building:
+            notes.append(
+                f"{head}; it is being rebuilt in the background (search meanwhile "
+                "uses the old index)."
+            )
+        elif st.due:
+            notes.append(
+                f"{head}. FalkorDB keeps deleted vectors in the index, where they cost vector "
+                f"search recall; the store rebuilds it once they reach {share} of the live "
+                f"ones after a delete, or run `{REBUILD_COMMAND}` now."
+            )
+        else:
+            notes.append(
+                f"{head} (the store rebuilds it at {share}; `{REBUILD_COMMAND}` does it now, "
+                "also for deletions made before the store counted them)."
+            )
+    return notes
+
+
+def rebuild_vector_indexes(store: GraphStore) -> list[str]:
+    """Rebuild every vector index that holds vectors or counted deletions; the labels
+    whose rebuild started (FalkorDB builds in the background; search uses the old index
+    until then). An index being built already is left alone."""
+    rebuild = getattr(store, "rebuild_vector_index", None)
+    if not callable(rebuild):
+        return []
+    return [
+        st.label
+        for st in vector_index_states(store)
+        if (st.live or st.deleted) and not st.building and rebuild(st.label)
+    ]
+
+
 def check(store: GraphStore, view: RdfView) -> CheckReport:
     """Read both sides and compare them (read-only; nothing is repaired)."""
     started = time.perf_counter()
     report = compare(graph_facts(store), view_facts(view))
+    states = vector_index_states(store)
+    report.vector_indexes = [
+        {"label": s.label, "live": s.live, "deleted": s.deleted, "building": s.building}
+        for s in states
+    ]
+    report.notes = vector_index_notes(states)
     report.elapsed_s = time.perf_counter() - started
     return report

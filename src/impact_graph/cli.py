@@ -919,9 +919,18 @@ def check(
     fmt: Annotated[
         ReportFormat, typer.Option("--format", help="table (sentences) or json")
     ] = ReportFormat.table,
+    rebuild_vector_indexes: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild-vector-indexes",
+            help="First rebuild FalkorDB's vector indexes (drops the deleted vectors they "
+            "keep; built in the background, search uses the old index meanwhile).",
+        ),
+    ] = False,
 ) -> None:
     """Compare the graph store with the RDF view, per document; exit 1 on differences."""
     from impact_graph.check import check as do_check
+    from impact_graph.check import rebuild_vector_indexes as do_rebuild
 
     settings = settings_from(data_dir, backend)
     if settings.rdf == "off":
@@ -934,6 +943,14 @@ def check(
         view = getattr(store, "view", None)
         if view is None:  # pragma: no cover - open_store always wraps when rdf is on
             raise fail("the store was opened without its RDF view; report this as a bug.")
+        if rebuild_vector_indexes:
+            started = do_rebuild(store)
+            err.print(
+                f"Rebuilding the vector index of {', '.join(started)} in the background."
+                if started
+                else "No vector index to rebuild (none holds vectors, or it is being built).",
+                highlight=False,
+            )
         report = do_check(store, view)
     if fmt is ReportFormat.json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -943,6 +960,8 @@ def check(
         more = len(report.differences) - limit
         if more > 0:
             typer.echo(f"... and {more} more (use --limit or --format json).")
+        for note in report.notes:
+            err.print(note, highlight=False)
         verdict = (
             "The graph store and the RDF view agree."
             if report.ok
