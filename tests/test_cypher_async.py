@@ -6,13 +6,17 @@ hostile query of `tests.test_hostile_cypher`."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import threading
+import time
 from typing import Any
 
 import pytest
 
 from impact_graph.config import Settings
 from impact_graph.queries.run import run_cypher, run_cypher_async
-from impact_graph.store.falkordb_async import async_reader
+from impact_graph.store import falkordb_async
+from impact_graph.store.falkordb_async import AsyncFalkorReader, async_reader
 from impact_graph.store.port import StoreError
 from tests.conftest import settings_for
 from tests.test_hostile_cypher import HOSTILE, ROW_CAP, TIMEOUT_S
@@ -216,3 +220,67 @@ def test_one_reader_refuses_a_repeated_refusal_every_time(falkordb_graph: DemoGr
     assert first[0] == "refused" and "LOAD CSV" in first[1]
     assert again == first
     assert n1 == n2 == store.read_query(passing).rows
+
+
+def test_a_new_event_loop_closes_the_connections_of_the_last(falkordb_graph: DemoGraph) -> None:
+    """One reader per store and event loop: when another loop uses the store, the last
+    loop's reader is closed, not just replaced (that kept one server connection open per
+    loop change until the garbage collector found it; the collector is off here so a
+    leak would show). A loop that ended has its sockets shut down without it; a loop
+    still running in another thread closes its reader there."""
+    store = falkordb_graph.store
+    server = store.db.connection  # the store's own client, to count the server's clients
+    # The readers are kept by the FalkorDB store a write-through store reads from.
+    inner = store.inner if falkordb_async._reads_inner(store) else store  # type: ignore[attr-defined]
+    falkordb_async._readers.pop(inner, None)  # a reader earlier tests left, closed or not
+
+    async def lookup() -> AsyncFalkorReader:
+        reader = async_reader(store)
+        assert reader is not None
+        assert (await reader.read_query("RETURN 1 AS one")).rows == [[1]]
+        return reader  # left open: its loop ends with asyncio.run
+
+    def clients() -> int:
+        return len(server.client_list())
+
+    def settles(want: int) -> int:
+        deadline = time.monotonic() + 10
+        while (n := clients()) != want and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return n
+
+    before = clients()
+    gc.disable()
+    thread_loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=thread_loop.run_forever, daemon=True)
+    try:
+        readers = [asyncio.run(lookup()) for _ in range(4)]  # four loops, one after another
+        assert settles(before + 1) == before + 1  # the last loop's one kept connection
+        assert [r.closed for r in readers] == [True, True, True, False]
+        assert all(r._idle == [] for r in readers[:3]) and len(readers[3]._idle) == 1
+
+        thread.start()  # a loop that keeps running, in another thread
+        in_thread = asyncio.run_coroutine_threadsafe(lookup(), thread_loop).result(timeout=30)
+        assert readers[3].closed and settles(before + 1) == before + 1
+        last = asyncio.run(lookup())  # the main thread's next loop: the thread's is closed
+        assert in_thread.closed and last is not in_thread
+        assert settles(before + 1) == before + 1
+        assert (
+            asyncio.run_coroutine_threadsafe(_idle_count(in_thread), thread_loop).result(timeout=30)
+            == 0
+        )
+    finally:
+        gc.enable()
+        if thread.is_alive():
+            thread_loop.call_soon_threadsafe(thread_loop.stop)
+            thread.join(timeout=30)
+        thread_loop.close()
+        held = falkordb_async._readers.pop(inner, None)
+        if held is not None:
+            held[1].abandon()
+    assert settles(before) == before  # the last loop's reader, abandoned above
+
+
+async def _idle_count(reader: AsyncFalkorReader) -> int:
+    """The reader's kept connections, read on its own loop."""
+    return len(reader._idle)

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -134,12 +135,34 @@ class AsyncFalkorReader:
         #: The restart of a server that died of memory, while one is under way: every
         #: request that finds the server dead waits for this one (`_restart`).
         self._restarting: asyncio.Future[None] | None = None
+        #: Set by `aclose`/`abandon`: a command still in flight then drops its
+        #: connection when it ends instead of keeping it (nothing would close it later).
+        self.closed = False
 
     async def aclose(self) -> None:
+        """Close the kept connections, on the loop they belong to."""
+        self.closed = True
         idle, self._idle = self._idle, []
         for conn in idle:
             await conn.disconnect()
         await self.conn.aclose()
+
+    def abandon(self) -> None:
+        """Close the kept connections of a reader whose event loop has ended, without it.
+
+        A closed loop can run nothing, so ``disconnect`` (a coroutine) is out, and
+        closing the stream (``transport.close``) would ask the dead loop for a callback
+        (RuntimeError). Shutting the socket down needs no loop: the server drops the
+        connection at once, and the file descriptor goes with the reader's objects."""
+        self.closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            writer = getattr(conn, "_writer", None)  # redis-py's stream writer, if connected
+            transport = getattr(writer, "transport", None)
+            sock = transport.get_extra_info("socket") if transport is not None else None
+            if sock is not None:
+                with contextlib.suppress(OSError):  # already shut by the server
+                    sock.shutdown(socket.SHUT_RDWR)
 
     async def _command(self, text: str, timeout_ms: int | None) -> Any:
         command: list[Any] = ["GRAPH.RO_QUERY", self.store.graph.name, text, "--compact"]
@@ -212,7 +235,7 @@ class AsyncFalkorReader:
         return response
 
     async def _keep(self, conn: AbstractConnection) -> None:
-        if len(self._idle) < IDLE_CONNECTIONS:
+        if not self.closed and len(self._idle) < IDLE_CONNECTIONS:
             self._idle.append(conn)
         else:
             await conn.disconnect()
@@ -309,11 +332,31 @@ def async_reader(store: GraphStore) -> AsyncFalkorReader | None:
         return None
     loop = asyncio.get_running_loop()
     held = _readers.get(store)
-    if held is not None and held[0]() is loop:
+    if held is not None and held[0]() is loop and not held[1].closed:
         return held[1]
+    if held is not None and not held[1].closed:
+        _retire(held[0](), held[1])
     reader = AsyncFalkorReader(store)
     _readers[store] = (weakref.ref(loop), reader)
     return reader
+
+
+def _retire(loop: asyncio.AbstractEventLoop | None, reader: AsyncFalkorReader) -> None:
+    """Close the reader another event loop made, as another loop now uses the store.
+
+    Its connections belong to that loop: while it runs (in another thread) they are
+    closed there (`AsyncFalkorReader.aclose`, which leaves requests still in flight
+    alone: their connections are dropped when they end); a loop that ended (closed, or
+    gone) gets its sockets shut down without it (`AsyncFalkorReader.abandon`). Replacing
+    the reader without this kept one server connection per loop change open until the
+    garbage collector found it."""
+    if loop is not None and loop.is_running() and not loop.is_closed():
+        try:
+            asyncio.run_coroutine_threadsafe(reader.aclose(), loop)
+            return
+        except RuntimeError:  # the loop closed meanwhile
+            pass
+    reader.abandon()
 
 
 async def close_reader(store: GraphStore | None) -> None:
