@@ -62,6 +62,12 @@ def _word_spans(text: str, start: int, end: int) -> list[Span]:
     return [(start + m.start(), start + m.end()) for m in _WORD.finditer(text[start:end])]
 
 
+def _word_count(text: str, start: int, end: int) -> int:
+    """``len(_word_spans(text, start, end))`` without a tuple per word: ``str.split``
+    splits at exactly the characters ``\\S`` excludes (both use Python's isspace)."""
+    return len(text[start:end].split())
+
+
 def _sentences(extraction: Extraction) -> list[Span]:
     """The extraction's sentences, sorted and trimmed; the whole text if it gave none."""
     text = extraction.document.text
@@ -142,7 +148,7 @@ def chunk_extraction(
     )
 
     for span, t in zip(sentences, tokens, strict=True):
-        n = len(_word_spans(text, *span))
+        n = _word_count(text, *span)
         if n > max_words or (budget is not None and t > budget):
             flush()
             pieces = _split_long(text, span, max_words) if n > 2 * max_words else [span]
@@ -187,7 +193,7 @@ def chunk_extraction(
                 end=end,
                 text=text[start:end],
                 section=sec.heading if sec else "",
-                words=len(_word_spans(text, start, end)),
+                words=_word_count(text, start, end),
             )
         )
     assign_mentions(extraction, chunks)
