@@ -76,6 +76,11 @@ class RecordMapping:
     #: Fields whose synonyms name the keys of one object in a list of outcomes
     #: (``outcome_item_fields`` in the YAML); the first is the outcome text itself.
     item_fields: tuple[str, ...] = ("outcome", "direction", "effect_size")
+    #: Words that say an effect was good (``favourable``) or bad news (``unfavourable``)
+    #: rather than which way the outcome moved (``judgements`` in the YAML): read through
+    #: the outcome's desirable direction (`_parse_direction`).
+    favourable: frozenset[str] = frozenset()
+    unfavourable: frozenset[str] = frozenset()
 
     def resolve(self, columns: Iterable[str]) -> tuple[dict[str, str], list[str]]:
         """Map fields to the file's own column names; also return the ignored columns."""
@@ -115,6 +120,16 @@ class RecordMapping:
                 return d
         return None
 
+    def judgement(self, value: str) -> bool | None:
+        """True for a favourable word ("verbetering"), False for an unfavourable one
+        ("verslechtering"), None for any other value."""
+        key = value.strip().lower()
+        if key in self.favourable:
+            return True
+        if key in self.unfavourable:
+            return False
+        return None
+
 
 def _display(path: Path) -> str:
     try:
@@ -149,6 +164,11 @@ def load_mapping(path: Path | None = None) -> RecordMapping:
         item_fields = tuple(
             str(f) for f in data.get("outcome_item_fields", ["outcome", "direction", "effect_size"])
         )
+        judgements = data.get("judgements") or {}
+        favourable, unfavourable = (
+            frozenset(str(v).strip().lower() for v in judgements.get(k) or [])
+            for k in ("favourable", "unfavourable")
+        )
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as e:
         raise IngestError(
             path,
@@ -162,7 +182,20 @@ def load_mapping(path: Path | None = None) -> RecordMapping:
             f"the fields {unknown} (required or outcome_item_fields) have no 'columns' entry",
             "add them under 'fields'",
         )
-    return RecordMapping(path, required, synonyms, templates, directions, item_fields)
+    both = sorted(
+        (favourable | unfavourable) & {v for d in directions for v in d.values}
+        | (favourable & unfavourable)
+    )
+    if both:
+        raise IngestError(
+            path,
+            f"the words {both} stand in more than one of 'directions' and 'judgements' "
+            "(favourable, unfavourable)",
+            "keep each word in one place: a direction of change, or a judgement",
+        )
+    return RecordMapping(
+        path, required, synonyms, templates, directions, item_fields, favourable, unfavourable
+    )
 
 
 # --- one record ---------------------------------------------------------------------
@@ -307,15 +340,49 @@ def _set_size(target: dict[str, Any], value: Any) -> None:
         target["magnitude"] = written
 
 
-def _parse_direction(value: Any, mapping: RecordMapping) -> str:
-    d = mapping.direction(_as_text(value))
-    if d is None:
+def _parse_direction(value: Any, mapping: RecordMapping, outcome: str | None = None) -> str:
+    """The direction of change, "+", "0" or "−", a record's value stands for.
+
+    A favourable or unfavourable word ("verbetering", "harmful") says whether the change
+    was good news, not which way ``outcome`` moved: it is read through the outcome's
+    desirable direction in the vocabulary (``ig:desirableDirection``), since "verbetering"
+    of loneliness is loneliness going down. Without one the value cannot be read and the
+    record is refused with what to write instead."""
+    text = _as_text(value)
+    d = mapping.direction(text)
+    if d is not None:
+        return d.symbol
+    good = mapping.judgement(text)
+    if good is None:
         allowed = ", ".join(d.symbol for d in mapping.directions)
         raise _RowProblem(
-            f"the direction {_as_text(value)!r} is not known",
-            f"use one of {allowed} (or positief, geen, negatief)",
+            f"the direction {text!r} is not known",
+            f"use one of {allowed} (or positief, geen, negatief, or a word of 'judgements' "
+            f"in {_display(mapping.path)} such as gunstig or verbetering)",
         )
-    return d.symbol
+    from impact_graph.vocab import load_vocabulary  # the ontology's vocabularies, cached
+
+    want = load_vocabulary().desirable_direction(outcome) if outcome else None
+    if want in ("+", "−"):
+        return want if good else ("−" if want == "+" else "+")
+    says = "favourable" if good else "unfavourable"
+    if outcome:
+        why = (
+            f"the direction {text!r} says the effect on {outcome!r} was {says}, not whether "
+            f"it went up or down, and the vocabulary gives {outcome!r} no desirable direction"
+        )
+        what = f"write + if {outcome} went up, − if it went down, or 0 for no effect,"
+    else:
+        why = (
+            f"the direction {text!r} says the effect was {says}, not whether its outcome "
+            "went up or down, and the record names no outcome"
+        )
+        what = "name the outcome, or write + (went up), − (went down) or 0 (no effect)"
+    raise _RowProblem(
+        why,
+        f"{what} in the direction field instead; or give the outcome's concept an "
+        "ig:desirableDirection in ontology/vocabularies/outcomes.ttl",
+    )
 
 
 def _outcome_items(
@@ -352,9 +419,11 @@ def _outcome_items(
         else:
             item[out_field] = _as_text(raw)
         if "direction" in rest and "direction" in item:
-            item["direction"] = _parse_direction(item["direction"], mapping)
+            item["direction"] = _parse_direction(item["direction"], mapping, item[out_field])
         elif "direction" in fields:
-            item["direction"] = fields["direction"]
+            # The record's direction, read for this outcome ("verbetering" can be "+"
+            # for one outcome of the list and "−" for another).
+            item["direction"] = _parse_direction(fields["direction"], mapping, item[out_field])
         if "effect_size" in rest and "effect_size" in item:
             _set_size(item, item["effect_size"])
         elif "effect_size" in fields and len(value) == 1:
@@ -396,13 +465,24 @@ def build_record(
         fields["authors"] = _parse_authors(fields["authors"])
     if "source_url" in fields:
         fields["source_url"] = _parse_url(fields["source_url"])
-    if "direction" in fields:
-        fields["direction"] = _parse_direction(fields["direction"], mapping)
     if isinstance(fields.get("outcome"), list):
         items = _outcome_items(fields["outcome"], fields, mapping)
         if len(items) > 1 or set(items[0]) != {"outcome"}:
             fields["outcomes"] = items
         fields["outcome"] = "; ".join(str(i["outcome"]) for i in items)
+        if "direction" in fields:
+            # The record's own direction, as its outcomes read it: one symbol when they
+            # agree, none when a judgement word meant different ones.
+            read = {i.get("direction") for i in items} - {None}
+            if mapping.direction(_as_text(fields["direction"])) is not None:
+                fields["direction"] = _parse_direction(fields["direction"], mapping)
+            elif len(read) == 1:
+                fields["direction"] = read.pop()
+            else:
+                del fields["direction"]
+    elif "direction" in fields:
+        outcome = _as_text(fields["outcome"]) if fields.get("outcome") is not None else None
+        fields["direction"] = _parse_direction(fields["direction"], mapping, outcome)
     if "kind" in fields:
         kind = normalise_kind(fields["kind"])
         if kind is None:
