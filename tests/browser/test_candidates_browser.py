@@ -59,7 +59,7 @@ def test_candidates_page_filters_and_links(web: Page, hostile_candidate: None) -
     web.page.get_by_role("button", name="Toon").click()
     web.page.wait_for_url("**/kandidaten?label=Actor*", timeout=30_000)
     types = {t.strip() for t in rows.locator("td:first-child").all_inner_texts()}
-    assert types == {"Actor"}
+    assert types == {"Betrokkene"}  # the Dutch name every page uses
     actors = [t.strip() for t in rows.locator("td:nth-child(2) a").all_inner_texts()]
     assert actors == api_names(web, label="Actor") and actors
     # A name opens its entity page.
