@@ -41,7 +41,13 @@ class Settings(BaseSettings):
         200, description="HNSW efRuntime of the FalkorDB vector index (recall vs. speed)."
     )
     falkordb_m: int = Field(32, description="HNSW M of the FalkorDB vector index.")
-    falkordb_ef_construction: int = Field(200, description="HNSW efConstruction (FalkorDB).")
+    # 100, not 200: each HNSW insert explores efConstruction candidates, and setting chunk
+    # vectors was the largest growing part of the server's CPU per ingested document.
+    # Measured paired in one server (bench/tools/hnsw_options.py, bench/store.py's
+    # clustered vectors, M=32, load ~13): 60,000 chunk vectors 0.600 -> 0.381 ms of server
+    # CPU per vector (20,000: 0.460 -> 0.274), recall@10 of vector_search 1.000 at both;
+    # efConstruction 64 gave 0.309 ms but recall 0.999. Existing indexes keep theirs.
+    falkordb_ef_construction: int = Field(100, description="HNSW efConstruction (FalkorDB).")
     falkordb_query_memory_mb: int = Field(
         1024,
         ge=0,
