@@ -601,6 +601,55 @@ def results_title(total: int, q: str) -> str:
     return f"{total} result{'' if total == 1 else 's'} for: {q}"
 
 
+#: Columns of ``search --format csv``: the table's facts, one cell each, so a spreadsheet
+#: can filter on recognition or programme (--format json keeps the nesting).
+SEARCH_CSV_COLUMNS = (
+    "rank", "id", "type", "name", "score", "recognition", "evidence", "programmes",
+    "challenges", "target_groups", "areas", "instance_of", "quote", "quote_document", "arms",
+)  # fmt: skip
+
+
+def search_csv(results: list[SearchResult], first: int = 1) -> str:
+    """Search results as CSV, one row per result, like the other commands' ``--format
+    csv`` (stats, cypher, sparql): list-valued facts are joined with '; ' so each stays one
+    cell; ``arms`` is filled with ``--explain`` only. Nested details (effects, every
+    quote, instances) are in ``--format json``."""
+
+    def joined(items: Any) -> str:
+        return "; ".join(dict.fromkeys(str(i) for i in items if i))
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(SEARCH_CSV_COLUMNS)
+    for rank, r in enumerate(results, start=first):
+        quote = r.quotes[0] if r.quotes else None
+        arms = (
+            joined(f"{a} #{s.rank}" if s.rank else f"{a} {s.score:g}" for a, s in r.explain.items())
+            if r.explain
+            else ""
+        )
+        w.writerow(
+            [
+                rank,
+                r.id,
+                r.type,
+                r.name,
+                f"{r.score:.4f}",
+                r.recognition,
+                joined(e.type for e in r.evidence),
+                joined(p.name for p in r.programmes),
+                joined(r.challenges),
+                joined(r.target_groups),
+                joined(r.areas),
+                joined(g.name for g in r.instance_of),
+                quote.text if quote else "",
+                (quote.document_title or quote.document_id) if quote else "",
+                arms,
+            ]
+        )
+    return buf.getvalue()
+
+
 def why_lines(r: SearchResult) -> list[str]:
     """The "why" column of one search result: what it matched, its own recognition and
     evidence, where it is used, which general intervention it is a local instance of (or
@@ -662,7 +711,12 @@ def search(
         bool, typer.Option("--explain", help="Show each arm's rank and score.")
     ] = False,
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", help="table or json")
+        OutputFormat,
+        typer.Option(
+            "--format",
+            help="table, json (the whole answer, nested) or csv (one row per result; "
+            "lists joined with '; ').",
+        ),
     ] = OutputFormat.table,
     data_dir: DataDirOpt = None,
     backend: BackendOpt = None,
@@ -673,8 +727,6 @@ def search(
 
     settings = settings_from(data_dir, backend)
     with friendly_errors():
-        if fmt is OutputFormat.csv:
-            raise ValueError("--format: search answers are nested; use table or json.")
         request = SearchRequest(
             q=q,
             limit=limit,
@@ -696,6 +748,11 @@ def search(
             embedder.close()
     if fmt is OutputFormat.json:
         typer.echo(answer.model_dump_json(indent=2))
+        return
+    if fmt is OutputFormat.csv:
+        typer.echo(search_csv(answer.results, first=request.offset + 1), nl=False)
+        for note in answer.notes:
+            err.print(note)
         return
     table = Table("#", "type", "name", "score", "why", title=results_title(answer.total, q))
     for i, r in enumerate(answer.results, start=request.offset + 1):
