@@ -1035,3 +1035,82 @@ def test_the_web_page_says_niets_gevonden_in_dutch() -> None:
     assert "Niets gevonden: geen woord van de zoekvraag" in html
     assert "The vector arm" not in html and "Nothing was found" not in html
     assert "Zoeken op betekenis (het taalmodel) deed niet mee" in html
+
+
+# --- questions of only common words ----------------------------------------------------
+
+
+@pytest.mark.parametrize("q", ["de het een", "van de", "the a", "De, het?", "wat werkt"])
+def test_a_question_of_only_stop_words_is_recognised(q: str) -> None:
+    assert parse_query(q, load_vocabulary()).only_common_words
+
+
+@pytest.mark.parametrize("q", ["de eenzaamheid", "eenzaamheid", "xyzzy", "???", "aan het werk"])
+def test_a_question_with_a_word_that_means_something_is_searched(q: str) -> None:
+    """A topic word beside stop words, an unknown word, no words at all ("???": the
+    vector floor's case), and a label made mostly of function words ("aan het werk")."""
+    assert not parse_query(q, load_vocabulary()).only_common_words
+
+
+def test_the_stop_words_are_spacys_lists() -> None:
+    """spaCy's Dutch and English lists are read, not a new hand list: "echter" and
+    "afgelopen" are only in spaCy's Dutch list, "whereafter" only in its English one."""
+    from impact_graph.search.query import STOP_WORDS, common_words
+
+    for w in ("echter", "afgelopen", "whereafter"):
+        assert w not in STOP_WORDS and w in common_words()
+        assert parse_query(w, load_vocabulary()).only_common_words
+
+
+def test_spacys_stop_words_are_read_without_importing_spacy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The list is read from spaCy's file (importing spaCy loads torch, ~2 s CPU) and is
+    the same as the one spaCy's own module holds."""
+    import sys
+
+    from spacy.lang.nl.stop_words import STOP_WORDS as SPACY_NL
+
+    from impact_graph.search import query as query_mod
+    from impact_graph.vocab import fold
+
+    for name in [m for m in sys.modules if m == "spacy" or m.startswith("spacy.")]:
+        monkeypatch.delitem(sys.modules, name)
+    from_file = query_mod._spacy_stop_words("nl")
+    assert "spacy" not in sys.modules
+    assert from_file == {fold(w.replace("\u2019", "'")) for w in SPACY_NL}
+
+
+def test_only_stop_words_find_nothing_and_say_why_in_dutch(
+    service: SearchService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No arm runs and the answer says why (English note for the API, Dutch hint for
+    people). Without the check the same question is searched: the corpus's chunks all
+    hold "de", so it answered them."""
+    from impact_graph.search import query as query_mod
+    from impact_graph.search import service as service_mod
+
+    res = service.search(SearchRequest(q="de het een", limit=50))
+    assert res.total == 0 and res.results == [] and res.arms == []
+    assert res.hint == service_mod.ONLY_COMMON_WORDS_NL
+    assert res.hint.startswith("Uw zoekvraag bevat alleen veelvoorkomende woorden")
+    assert len(res.notes) == 1 and res.notes[0].startswith(service_mod.NOTHING_FOUND)
+    assert "only common words" in res.notes[0]
+    assert set(res.facets) == set(service_mod.FACETS)
+
+    monkeypatch.setattr(query_mod.ParsedQuery, "only_common_words", property(lambda self: False))
+    assert service.search(SearchRequest(q="de het een", limit=50)).total > 0
+
+
+def test_a_stop_word_beside_a_topic_is_searched_as_before(service: SearchService) -> None:
+    res = service.search(SearchRequest(q="de eenzaamheid", limit=50))
+    assert res.hint is None
+    assert make_id("Intervention", "Welzijn op Recept") in {r.id for r in res.results}
+    assert not any(n.startswith("Nothing was found") for n in res.notes)
+    nonsense = service.search(SearchRequest(q="xyzzy qwerty"))
+    assert nonsense.hint is None  # the floor's empty answer keeps its own sentence
+
+
+def test_bad_filters_are_refused_before_the_stop_word_answer(service: SearchService) -> None:
+    with pytest.raises(ValueError, match="challenge"):
+        service.search(SearchRequest(q="de het", filters=SearchFilters(challenge=["bestaatniet"])))

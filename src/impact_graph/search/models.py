@@ -332,6 +332,12 @@ class SearchResponse(BaseModel):
     notes: list[str] = Field(
         default_factory=list, description="Warnings, e.g. an arm that could not run."
     )
+    hint: str | None = Field(
+        None,
+        description="Advice in Dutch for the person who asked, when the question itself "
+        "explains an empty answer (it has only common words such as 'de' and 'het'); "
+        "the web UI shows it. Null otherwise.",
+    )
 
 
 class WorkingElementOut(BaseModel):

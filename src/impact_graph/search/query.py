@@ -10,9 +10,12 @@ narrower, broader and related concepts with decreasing weights.
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import snowballstemmer
 
@@ -69,6 +72,49 @@ STOP_WORDS = frozenset(
 )
 
 _word_re = re.compile(r"[\w][\w'-]*", re.UNICODE)
+
+
+#: spaCy's stop-word lists read for the "only common words" check (Dutch and English).
+STOP_WORD_LANGS = ("nl", "en")
+
+
+def _spacy_stop_words(lang: str) -> frozenset[str]:
+    """spaCy's stop words of ``lang`` (``spacy.lang.<lang>.stop_words``), folded.
+
+    The module is loaded from its file when spaCy itself is not imported yet: importing
+    the ``spacy`` package loads thinc and torch (~2.2 s CPU here), which the search
+    never needs otherwise. Empty when spaCy is not installed (the hand list still holds).
+    """
+    name = f"spacy.lang.{lang}.stop_words"
+    if name in sys.modules or "spacy" in sys.modules:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            return frozenset()
+    else:
+        spec = importlib.util.find_spec("spacy")
+        if spec is None or not spec.submodule_search_locations:
+            return frozenset()
+        path = Path(next(iter(spec.submodule_search_locations))) / "lang" / lang / "stop_words.py"
+        file_spec = importlib.util.spec_from_file_location(f"_impact_graph_{lang}_stop_words", path)
+        if file_spec is None or file_spec.loader is None or not path.is_file():
+            return frozenset()
+        module = importlib.util.module_from_spec(file_spec)
+        file_spec.loader.exec_module(module)
+    return frozenset(
+        fold(w.replace("\u2019", "'").replace("\u2018", "'")) for w in module.STOP_WORDS
+    )
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Words that say nothing about what a question is about: spaCy's Dutch and English
+    stop words (the lists the NLP ships with) and the search's own ``STOP_WORDS`` (which
+    adds the question verbs "werkt", "helpt", "works", ...)."""
+    out = set(STOP_WORDS)
+    for lang in STOP_WORD_LANGS:
+        out |= _spacy_stop_words(lang)
+    return frozenset(out)
 
 
 @lru_cache(maxsize=2)
@@ -130,6 +176,17 @@ class ParsedQuery:
     def weight(self, iri: str | None) -> float:
         c = self.concepts.get(iri or "")
         return c.weight if c else 0.0
+
+    @property
+    def only_common_words(self) -> bool:
+        """True when the question has words, all of them stop words (`common_words`), and
+        names no vocabulary concept: "de het een", "van de", "the a". Searching such a
+        question matched nearly every chunk on the fulltext arm ("de" is in all of them),
+        so it answered 150 results that had nothing to do with it."""
+        if not self.words or self.concepts:
+            return False
+        common = common_words()
+        return all(w in common for w in self.words)
 
     @property
     def fulltext_text(self) -> str:

@@ -149,6 +149,19 @@ def _nothing_found(q: str, *, found: bool) -> str:
     )
 
 
+#: The note (English, for the API) and the hint (Dutch, for people) of a question of only
+#: common words ("de het een"): it is not searched, because every document has them.
+ONLY_COMMON_WORDS = (
+    "{nothing} for '{q}': it has only common words (stop words such as 'de', 'het', "
+    "'the'), which say nothing about what to look for; add a topic, target group or "
+    "approach."
+)
+ONLY_COMMON_WORDS_NL = (
+    "Uw zoekvraag bevat alleen veelvoorkomende woorden zoals 'de' en 'het'; probeer een "
+    "onderwerp, doelgroep of aanpak."
+)
+
+
 #: The key the vector arm's hits above the floor are spread under (never an arm name).
 STRONG_VECTOR = "vector>=floor"
 
@@ -314,6 +327,8 @@ class SearchService:
         with _stage(timings, "parse"):
             parsed = parse_query(request.q, self.vocab)
             filters = self._resolve_filters(request.filters)
+        if parsed.only_common_words:
+            return self._only_common_words(request, parsed)
         scores, notes, links, chunk_ids, weak = self._run_arms(parsed, arms, timings)
         with _stage(timings, "fuse"):
             rankings = {a: rank(s) for a, s in scores.items()}
@@ -400,6 +415,25 @@ class SearchService:
             ],
             arms=sorted(scores),
             notes=notes,
+        )
+
+    def _only_common_words(self, request: SearchRequest, parsed: ParsedQuery) -> SearchResponse:
+        """The empty answer to a question of only stop words, with why and what to do.
+
+        No arm runs: the fulltext arm would match nearly every chunk on "de" or "het"
+        (150 results), and the vector arm's neighbours of "de het een" mean nothing.
+        """
+        return SearchResponse(
+            q=parsed.text,
+            total=0,
+            limit=request.limit,
+            offset=request.offset,
+            results=[],
+            facets=self._facets([]),
+            matched_concepts=[],
+            arms=[],
+            notes=[ONLY_COMMON_WORDS.format(nothing=NOTHING_FOUND, q=parsed.text)],
+            hint=ONLY_COMMON_WORDS_NL,
         )
 
     def ranked_ids(
