@@ -1245,6 +1245,8 @@ class _Run:
         if self.programme is None:
             for m in P.PROGRAMME_RE.finditer(self.text):
                 found = self._name_to_line_end(m.start("name"), m.group("name"))
+                if self._concept_of_other_class(found, "Programme"):
+                    continue  # "het programma De Gezonde Schoolkantine": an intervention
                 ref = self.entity(
                     "Programme",
                     found,
@@ -1645,6 +1647,16 @@ class _Run:
                 for actor in self.refs_in(b.start, b.end, "Actor"):
                     if self.named_org(actor):
                         self.rel(actor, "DELIVERS", iv, rule, [sent])
+
+    def _concept_of_other_class(self, name: str, label: str) -> bool:
+        """Whether a vocabulary holds ``name`` as a concept of another class than
+        ``label``. Dutch texts call interventions "programma" too ("het programma De
+        Gezonde Schoolkantine van het Voedingscentrum"); the vocabulary's class wins over
+        the word before the name, or the name becomes a candidate programme beside the
+        vocabulary intervention."""
+        if self.vocab is None:
+            return False
+        return any(c.pg_label != label for c in self.vocab.lookup(name))
 
     def _generic_item_name(self, name: str) -> bool:
         """A list item's lead that is not the name of an intervention: a section heading
