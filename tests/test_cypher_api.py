@@ -94,6 +94,22 @@ def test_post_form_and_get_with_params(client) -> None:  # type: ignore[no-untyp
     assert get.json()["rows"] == [["challenge:eenzaamheid"]]
 
 
+@pytest.mark.parametrize("name", ["", "a b", "1x", "x` RETURN 1 //", "é"])
+def test_a_parameter_name_no_query_can_use_is_a_4xx_naming_it(client, name) -> None:  # type: ignore[no-untyped-def]
+    """Names reach FalkorDB's query text; one no ``$name`` can spell is refused with a
+    sentence (an empty one stopped the client with an error of its own, a 500)."""
+    q = "MATCH (p:Programme) RETURN count(p) AS n"
+    for r in (
+        client.post("/cypher", json={"query": q, "params": {name: 1}}),
+        client.get("/cypher", params={"query": q, "params": json.dumps({name: 1})}),
+    ):
+        assert r.status_code == 400, r.text
+        detail = r.json()["detail"]
+        assert repr(name) in detail and "letters, digits and underscores" in detail
+    ok = client.post("/cypher", json={"query": q, "params": {"_ok_2": 1}})
+    assert ok.status_code == 200 and ok.json()["rows"][0][0] >= 1
+
+
 def test_row_cap_is_reported(client) -> None:  # type: ignore[no-untyped-def]
     r = client.get("/cypher", params={"query": "MATCH (n) RETURN n.id", "row_cap": 7})
     body = r.json()

@@ -157,10 +157,22 @@ async def run_cypher_async(
     return _cypher_table(res, row_cap)
 
 
+#: A parameter's name as ``$name`` can spell it (FalkorDB's client puts names into the
+#: query text unquoted; an empty name stopped it with an error of its own).
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _check_cypher_call(query: str, params: Any) -> None:
     check_cypher(query, params)
     if params is not None and not isinstance(params, dict):
         raise QuerySyntaxError("Cypher parameters must be a JSON object of name: value.")
+    for name in params or ():
+        if not isinstance(name, str) or not _PARAM_NAME.fullmatch(name):
+            raise QuerySyntaxError(
+                f"Cypher parameter name {name!r} is not a name a query can use as $name: "
+                "use letters, digits and underscores, not starting with a digit "
+                '(for example {"min_count": 2} for $min_count).'
+            )
 
 
 def _cypher_table(res: Any, row_cap: int) -> Table:
