@@ -145,6 +145,8 @@ def test_a_search_during_the_warm_up_waits_for_it_and_answers(
         assert isinstance(state, WarmUpState)
         health = client.get("/health")  # answers at once, warm-up or not
         assert health.status_code == 200 and state.warming_up
+        assert health.json()["search"] == "warming up"
+        assert "Search is warming up" in health.json()["detail"]
         answer: dict[str, Any] = {}
 
         def ask() -> None:
@@ -162,6 +164,7 @@ def test_a_search_during_the_warm_up_waits_for_it_and_answers(
         assert state.error is None, state.error
         assert {"model", "store", "labels", "search", "page"} <= set(state.seconds)
         assert gated.encodes == 1
+        assert client.get("/health").json()["search"] == "ready"
 
 
 def test_no_warm_up_when_the_app_is_made_without_it(
@@ -174,6 +177,7 @@ def test_no_warm_up_when_the_app_is_made_without_it(
     with TestClient(app) as client:
         assert getattr(app.state, "search_warm_up", None) is None
         assert client.get("/search", params={"q": "eenzaamheid"}).status_code == 200
+        assert client.get("/health").json()["search"] is None
 
 
 # --- only stop words, over HTTP and on the page ---------------------------------------------

@@ -295,3 +295,9 @@ class Health(BaseModel):
     nodes: int | None = None
     relationships: int | None = None
     indexes: list[IndexOut] = Field(default_factory=list)
+    search: str | None = Field(
+        default=None,
+        description="'warming up' while the search loads its embedding model after a "
+        "start (a search meanwhile waits, it does not fail), then 'ready'; absent when the "
+        "app was made without a warm-up.",
+    )

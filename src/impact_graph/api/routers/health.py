@@ -95,6 +95,10 @@ def health(request: Request, svc: Services = Depends(services)) -> Any:  # noqa:
         )
     else:
         detail = "The store answers and all indexes are online."
+    warm = getattr(request.app.state, "search_warm_up", None)  # set by the search router
+    search = None if warm is None else ("warming up" if warm.warming_up else "ready")
+    if search == "warming up":
+        detail += " Search is warming up (loading the embedding model); a search waits for it."
     return Health(
         status="degraded" if building else "ok",
         backend=backend,
@@ -104,4 +108,5 @@ def health(request: Request, svc: Services = Depends(services)) -> Any:  # noqa:
         nodes=stats.total_nodes,
         relationships=stats.total_relationships,
         indexes=indexes,
+        search=search,
     )
