@@ -216,15 +216,16 @@ class LeanFastAPI(FastAPI):
     """The FastAPI app, with the lean path answered before its middleware stack.
 
     Why: for these requests most layers of FastAPI's stack only pass the messages on.
-    What it saves is small, measured (H25; 20k nodes, POST /cypher lookup, uvicorn and
-    ``http.client`` as ``bench/query.py`` runs them, 2,000 calls toggled call by call,
-    load 9-15): 0.004-0.005 ms of server CPU per call (0.462 against 0.466 ms; p50 1.086
-    against 1.083 ms, within the noise); in-process, on a lean handler answering at once,
-    16 against 21 us per call (the whole stack: 11-17 us). Answering with no layer at
-    all would save ~0.05 ms (0.413 ms), but the layers kept -- FastAPI's telemetry check
-    (3.5 us in-process), the exception layers, CORS -- are what make the answers the
-    stack's. The HTTP cost of /cypher is the HTTP floor (``http.client`` 0.19-0.24 and
-    uvicorn 0.10-0.13 ms CPU per call on a bare ASGI no-op), not this stack.
+    What it saves is small, measured (H25; 20k nodes, lookups, uvicorn and ``http.client``
+    as ``bench/query.py`` runs them, front and whole stack toggled call by call in a
+    shuffled order, 1,500 calls each, load 3-7): 0.014-0.017 ms of server CPU per call
+    (POST /cypher 0.497 against 0.514 ms, GET /sparql 0.523 against 0.537; p50 0.985x
+    and 0.994x); in-process, on a lean handler answering at once, 16 against 21 us per
+    call (the whole stack: 11-17 us). Answering with no layer at all would save ~0.05 ms
+    (separate run: 0.413 against 0.466 ms), but the layers kept -- FastAPI's telemetry
+    check (3.5 us in-process), the exception layers, CORS -- are what make the answers
+    the stack's. The HTTP cost of /cypher is the HTTP floor (``http.client`` 0.19-0.24
+    and uvicorn 0.10-0.13 ms CPU per call on a bare ASGI no-op), not this stack.
 
     For a request the lean path takes (`takes`), `__call__` runs `front`: the layers
     that act on it, built once from the app's own settings -- ``ServerErrorMiddleware``
