@@ -28,12 +28,10 @@ ratio is what the endpoint adds, not a difference in work:
   ``Store.query(...).serialize(JSON)`` on the Oxigraph directory opened once (read-only)
   in this process. No guard, no time limit, no row cap, no process boundary.
 * ``in-app`` -- the real FastAPI app called as an ASGI application in this process, with
-  no HTTP client or socket: for POST /cypher and GET /sparql the lean path
-  (`impact_graph.api.lean`: before the middleware stack, inside the layers of it that act
-  on these requests -- the 500 handler, CORS, the exception handlers -- since H25; inside
-  the whole stack before; read-key check, no routing; GET /sparql went through FastAPI's
-  routing and read dependency before 33e544d), request parsing, the guard and checks,
-  the time limit and row cap
+  no HTTP client or socket: the app's middleware, then for POST /cypher and GET /sparql
+  the lean path (`impact_graph.api.lean`: read-key check, no routing; GET /sparql went
+  through FastAPI's routing and read dependency before 33e544d), request parsing, the
+  guard and checks, the time limit and row cap
   (SPARQL: the long-lived worker process, a pipe round trip, serialisation in the
   worker), JSON. This is the endpoint's own cost.
 * ``HTTP`` -- the app served by uvicorn on a local TCP socket (with the settings

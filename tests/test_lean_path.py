@@ -495,99 +495,10 @@ def test_cors_headers_on_the_lean_path(demo_graph: DemoGraph) -> None:  # noqa: 
         assert ok.status_code == 200 and bad.status_code == 400
 
 
-def _count_stack(client: TestClient) -> list[str]:
-    """The paths of the requests that reach ``client``'s app's middleware stack (the
-    lean front answers its requests without it)."""
-    app = client.app
-    inner = app.middleware_stack  # type: ignore[attr-defined]
-    assert inner is not None, "the app has not started"
-    if isinstance(app, lean.LeanFastAPI):
-        app.front()  # built from the stack as the app built it, before it is wrapped here
-    seen: list[str] = []
-
-    async def counting(scope: Any, receive: Any, send: Any) -> None:
-        seen.append(scope["path"])
-        await inner(scope, receive, send)
-
-    app.middleware_stack = counting  # type: ignore[attr-defined]
-    return seen
-
-
-def test_front_answers_before_the_middleware_stack(
-    pair: tuple[TestClient, TestClient],
-) -> None:
-    """GET/POST /cypher and /sparql skip the stack (the same answers: the tests above);
-    a GET its handler leaves to the route is answered inside the front, by the route; any
-    other request, and every request with ``lean_front`` off, goes through the stack."""
-    lean_c, route_c = pair
-    assert isinstance(lean_c.app, lean.LeanFastAPI)
-    assert not isinstance(route_c.app, lean.LeanFastAPI)
-    stack = _count_stack(lean_c)
-    assert lean_c.post("/cypher", json={"query": PROGRAMMES}).status_code == 200
-    assert lean_c.post("/sparql", content=SELECT.encode(), headers=SPARQL).status_code == 200
-    assert lean_c.get("/cypher.csv", params={"query": PROGRAMMES}).status_code == 200
-    assert lean_c.get("/sparql", params={"query": SELECT}).status_code == 200
-    bad = {"query": PROGRAMMES, "row_cap": "2.5"}  # FastAPI's 422, from the route
-    a, b = lean_c.get("/cypher", params=bad), route_c.get("/cypher", params=bad)
-    _same(a, b, "row_cap=2.5")
-    assert a.status_code == 422 and stack == []
-    assert lean_c.get("/queries").status_code == 200
-    assert lean_c.head("/cypher", params={"query": PROGRAMMES}).status_code == 405
-    assert stack == ["/queries", "/cypher"]
-    lean_c.app.lean_front = False  # type: ignore[attr-defined]
-    assert lean_c.post("/cypher", json={"query": PROGRAMMES}).status_code == 200
-    assert stack == ["/queries", "/cypher", "/cypher"]
-
-
-def test_front_steps_aside_for_telemetry_and_unknown_middleware(
-    demo_graph: DemoGraph,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """With FastAPI's native telemetry on, or a middleware the front does not rebuild
-    (it might count or limit requests), the lean path is answered inside the stack."""
-    from starlette.middleware.gzip import GZipMiddleware
-
-    settings = demo_graph.settings
-    app = create_app(settings, warm_up=False, warm_sparql=False)
-    app.add_middleware(GZipMiddleware)
-    with TestClient(app) as c:
-        stack = _count_stack(c)
-        assert app.front() is None  # type: ignore[attr-defined]
-        assert c.post("/cypher", json={"query": PROGRAMMES}).status_code == 200
-        assert stack == ["/cypher"]
-    app = create_app(settings, warm_up=False, warm_sparql=False)
-    with TestClient(app) as c:
-        stack = _count_stack(c)
-        assert c.post("/cypher", json={"query": PROGRAMMES}).status_code == 200
-        assert stack == []
-        monkeypatch.setattr(app._native_telemetry, "enabled", lambda: True)
-        assert c.post("/cypher", json={"query": PROGRAMMES}).status_code == 200
-        assert stack == ["/cypher"]
-
-
-def test_front_only_with_the_stack_it_knows(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The front stands in for the layers FastAPI builds today; a layer it does not know
-    (a later FastAPI's), debug tracebacks or an app body limit leave every request to the
-    stack."""
-    from impact_graph.config import Settings
-
-    def front(**attrs: Any) -> Any:
-        app = create_app(Settings(data_dir=tmp_path), warm_up=False, warm_sparql=False)
-        for k, v in attrs.items():
-            setattr(app, k, v)
-        return app.front()  # type: ignore[attr-defined]
-
-    assert front() is not None
-    assert front(debug=True) is None
-    assert front(max_body_size=1000) is None
-    monkeypatch.setattr(lean, "STACK_LAYERS", lean.STACK_LAYERS - {"AsyncExitStackMiddleware"})
-    assert front() is None
-
-
 ORIGIN = "https://notebooks.example.org"
 
 
-def test_front_keeps_cors_headers_methods_and_size_limits(
+def test_lean_path_keeps_cors_headers_methods_and_size_limits(
     demo_graph: DemoGraph,  # noqa: F811
 ) -> None:
     """With CORS configured: allowed, other and no Origin, the preflight (OPTIONS), HEAD,
@@ -599,7 +510,6 @@ def test_front_keeps_cors_headers_methods_and_size_limits(
         _app(demo_graph, lean_path=True, cors_origins=ORIGIN) as a,
         _app(demo_graph, lean_path=False, cors_origins=ORIGIN) as b,
     ):
-        stack = _count_stack(a)
         for origin in ({"Origin": ORIGIN}, {"Origin": "https://elsewhere.example"}, {}):
             requests: list[tuple[str, str, dict[str, Any]]] = [
                 ("POST", "/cypher", {"json": {"query": PROGRAMMES}}),
@@ -642,9 +552,6 @@ def test_front_keeps_cors_headers_methods_and_size_limits(
                     assert "access-control-allow-origin" not in ra.headers, what
                 if method != "OPTIONS":
                     assert "Origin" in ra.headers.get("vary", ""), what
-        # Only HEAD and OPTIONS went through the stack: the rest were the front's.
-        assert sorted(set(stack)) == ["/cypher", "/sparql"]
-        assert len(stack) == 3 * 3  # HEAD /cypher, OPTIONS /cypher and /sparql, per origin
 
 
 def test_failure_inside_the_lean_path_is_the_stacks_500(
@@ -661,7 +568,6 @@ def test_failure_inside_the_lean_path_is_the_stacks_500(
         raise RuntimeError("the handler broke")
 
     lean_c, route_c = pair
-    stack = _count_stack(lean_c)
     monkeypatch.setattr(cypher, "post_answer", boom)  # what the route calls
     monkeypatch.setitem(lean.HANDLERS, "/cypher", boom)  # what the lean path calls
     monkeypatch.setattr(sparql, "get_answer", boom)  # the lean GET /sparql
@@ -676,7 +582,6 @@ def test_failure_inside_the_lean_path_is_the_stacks_500(
         assert ra.status_code == 500, ra.text
         assert ra.json()["type"].endswith("/internal-error")
         assert "handler broke" not in ra.text  # no internals in the answer
-    assert stack == []
     monkeypatch.undo()
     assert lean_c.post("/cypher", json={"query": PROGRAMMES}).status_code == 200
     assert lean_c.get("/sparql", params={"query": SELECT}).status_code == 200

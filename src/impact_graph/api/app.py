@@ -122,11 +122,10 @@ def create_app(
     costs seconds to load); ``warm_up`` loads the model right after the store opens so
     the first search does not pay for it. ``warm_sparql`` (default: as ``warm_up``)
     starts the embedded RDF view's SPARQL query workers at start-up, so the first
-    ``/sparql`` query does not pay for starting them. ``lean`` answers GET and POST /cypher and
-    /sparql before FastAPI's middleware stack and routing (`impact_graph.api.lean`: same
-    handlers, key check, headers and error answers, less CPU per request); ``False``
-    leaves them to the stack and their routes, the reference the lean path is tested
-    against.
+    ``/sparql`` query does not pay for starting them. ``lean`` answers POST /cypher and
+    POST /sparql before FastAPI's routing (`impact_graph.api.lean`: same handlers, key
+    check and error answers, less CPU per request); ``False`` leaves them to their
+    routes, the reference the lean path is tested against.
 
     Raises ``ValueError`` with a sentence when the API settings are invalid (e.g. an
     entry of ``IMPACT_GRAPH_API_KEYS`` that is not a sha256 digest).
@@ -161,11 +160,7 @@ def create_app(
             await close_reader(svc.ready_store())
             await run_in_threadpool(svc.close)
 
-    from impact_graph.api import lean as lean_path
-
-    # LeanFastAPI answers the lean path before the middleware stack (same layers' effects,
-    # less CPU per request); a plain FastAPI app leaves it all to the stack and the routes.
-    app = (lean_path.LeanFastAPI if lean else FastAPI)(
+    app = FastAPI(
         title="impact-graph API",
         version=_version(),
         description=DESCRIPTION,
@@ -231,6 +226,8 @@ def create_app(
     app.include_router(network.router, dependencies=read)
     app.include_router(web.router)  # the Dutch web UI; its "/" wins over the redirect below
     if lean:
+        from impact_graph.api import lean as lean_path
+
         lean_path.install(app)
 
     @app.get("/", include_in_schema=False)
