@@ -410,11 +410,11 @@ def worker_cpu_s(pids: Sequence[int]) -> float:
 async def interleaved(
     calls: dict[str, Callable[[Any], Any]],
     inputs: Sequence[Any],
-    warmup: int = 5,
+    warmup: int = 20,
     workers: Callable[[], Sequence[int]] = list,
 ) -> tuple[dict[str, Latency], dict[str, list[Any]], dict[str, float]]:
     """Time every variant once per input, in turn (so load drift hits all alike), the
-    order rotating from one input to the next. A call may return an awaitable (the in-app
+    order shuffled anew for each input. A call may return an awaitable (the in-app
     variant); the whole benchmark runs as one event loop task, as a server's loop does, so
     anyio's worker threads and the app's connections live on between requests.
 
@@ -422,7 +422,12 @@ async def interleaved(
     every thread, the app's worker threads included) plus that of the processes
     ``workers()`` names (the SPARQL query workers, whose idle polling is counted too). On
     a loaded machine CPU is steadier than wall time; the database server's CPU is not in
-    it (the direct call and the endpoint send it the same query)."""
+    it (the direct call and the endpoint send it the same query).
+
+    ``warmup`` is 20 calls a variant (5 before): the SPARQL lookup's in-app pass is the
+    first the query workers answer, and a fresh worker's extra over the direct call fell
+    from ~1.3 to ~0.8 ms CPU per call over its first 200 calls at 100k nodes
+    (bench/tools/sparql_overhead.py, H26), so 5 warm-up calls timed its warm-up."""
     import inspect
 
     for x in inputs[:warmup]:
@@ -436,9 +441,12 @@ async def interleaved(
     names = list(calls)
     pids = workers()
     workers_before = worker_cpu_s(pids)
-    for i, x in enumerate(inputs):
-        # Rotate who goes first: the first call for a parameter reads colder caches.
-        for name in names[i % len(names) :] + names[: i % len(names)]:
+    order = random.Random(len(inputs))
+    for x in inputs:
+        # A new order per input (seeded): the first call for a parameter reads colder
+        # caches, and a fixed rotation would put each variant after the same neighbour
+        # (H25 measured that skew in paired pairs).
+        for name in order.sample(names, len(names)):
             call = calls[name]
             p0 = time.process_time()
             t0 = time.perf_counter()
