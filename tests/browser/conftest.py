@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +51,23 @@ def browser_settings(
 @pytest.fixture(scope="session")
 def live_server(browser_settings: Settings, web_embedder: object) -> Iterator[str]:
     """The whole app (API and web UI) under uvicorn on a free port; yields its base URL."""
-    import uvicorn
-
     from impact_graph.api import create_app
 
     app = create_app(browser_settings, embedder=web_embedder, warm_up=False)
+    with serve(app, lifespan="on") as url:
+        yield url
+
+
+@contextmanager
+def serve(app: Any, lifespan: str) -> Iterator[str]:
+    """``app`` under uvicorn in a thread, on a free 127.0.0.1 port; yields its base URL
+    and stops the server after."""
+    import uvicorn
+
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -66,10 +75,12 @@ def live_server(browser_settings: Settings, web_embedder: object) -> Iterator[st
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("uvicorn did not start within 60 s; see the log above.")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(15)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        sock.close()
 
 
 @pytest.fixture(scope="package")

@@ -9,9 +9,6 @@ enough (tests/test_offline_docs_app.py checks the real app mounts the same pages
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,13 +16,12 @@ import pytest
 from fastapi import FastAPI
 
 from impact_graph.api.docs import add_offline_docs
+from tests.browser.conftest import serve
 
 
 @pytest.fixture(scope="module")
 def docs_server() -> Iterator[str]:
     """A bare app with the offline docs under uvicorn on a free port; its base URL."""
-    import uvicorn
-
     app = FastAPI(title="docs test", docs_url=None, redoc_url=None)
 
     @app.get("/items/{item_id}")
@@ -33,21 +29,8 @@ def docs_server() -> Iterator[str]:
         return {"item_id": item_id}
 
     add_offline_docs(app)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start within 60 s; see the log above.")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(15)
-    sock.close()
+    with serve(app, lifespan="off") as url:
+        yield url
 
 
 def visit(browser: Any, base: str, path: str, ready: str) -> tuple[list[str], list[str]]:
