@@ -189,6 +189,22 @@ def proc_cpu_s(pid: int | None) -> float | None:
 RDF_THREAD_PREFIX = "rocksdb:"
 
 
+def threads_cpu() -> dict[str, float]:
+    """CPU seconds of this process's living threads, summed by thread name (``comm``:
+    the Python threads are all "python"; RocksDB's background threads, used by the
+    embedded RDF view, name themselves ``rocksdb:*``). Threads that ended are not in it."""
+    out: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return out
+
+
 def rdf_threads_cpu_s() -> float:
     """User + system CPU seconds of this process's living RocksDB threads (/proc).
 
@@ -200,17 +216,7 @@ def rdf_threads_cpu_s() -> float:
     thread's 3.0 s in the view. A thread that ends between two reads (the view let go
     of its writer after 2 s idle) takes its CPU out of the sum: the figure is a floor.
     """
-    total = 0.0
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            stat = (task / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        if name.startswith(RDF_THREAD_PREFIX):
-            fields = stat.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
-    return total
+    return sum(s for name, s in threads_cpu().items() if name.startswith(RDF_THREAD_PREFIX))
 
 
 def server_pid(settings: Settings) -> int | None:

@@ -43,7 +43,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: ingest, tools
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from write_cost import CLK_TCK, DEMO, HashEmbedder, server_cpu_s
+from ingest import threads_cpu
+from write_cost import DEMO, HashEmbedder, server_cpu_s
 
 from impact_graph.config import Settings
 from impact_graph.ingest.pipeline import Pipeline
@@ -62,22 +63,6 @@ def corpus(work: Path, demo: bool, generated: int) -> list[Path]:
         generate(gen, generated)
         paths.append(gen.parent)
     return paths
-
-
-def threads_cpu() -> dict[str, float]:
-    """CPU seconds of this process's threads, summed by thread name (``comm``: the
-    Python threads are all "python"; RocksDB's background threads, used by the embedded
-    RDF view, name themselves ``rocksdb:*``). Threads that ended are not in here."""
-    out: dict[str, float] = {}
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            stat = (task / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat.rsplit(")", 1)[1].split()
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
-    return out
 
 
 def _split_write_cpu(store: Any) -> dict[str, float]:
