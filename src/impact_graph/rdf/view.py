@@ -40,7 +40,7 @@ watcher thread lets go of it
   writer that yielded cannot grab the store straight back);
 * at ``close()`` and at interpreter exit.
 
-The held writer is flushed every ~4 MB of updates and when it rests for 0.5 s, because an
+The held writer is flushed every ~8 MB of updates and when it rests for 0.5 s, because an
 unflushed write-ahead log is replayed by every later open, slowly (measured: 100
 unflushed documents made a read-only open take 6.3 s; flushed, 12 ms). Each document is
 still its own SPARQL Update transaction, so "a document is written whole or not at all"
@@ -112,8 +112,16 @@ IDLE_RELEASE_S = 2.0
 POLL_S = 0.05
 #: Idle time after which the held writer is flushed (keeps the release quick).
 FLUSH_IDLE_S = 0.5
-#: Update text written to the held writer after which it is flushed (~20 documents).
-FLUSH_BYTES = 4_000_000
+#: Update text written to the held writer after which it is flushed (~25 documents of
+#: ~800 statements). Why 8 MB and not less: every flush turns the memtables into new
+#: files that RocksDB's background threads then compact, so flushing often moves CPU
+#: from the write thread into compaction and adds to it. Measured (issue 3, the real
+#: ``write_batch`` of 79 demo + 100 generated documents, median of 3 paired rounds, load
+#: ~3-4 on 2 cores; write thread + RocksDB threads CPU): 4 MB 2.91 + 1.95 = 4.86 s,
+#: 8 MB 3.03 + 1.33 = 4.36 s, 12 MB 4.43 s, 20 MB 4.69 s (a larger memtable makes every
+#: insert dearer). The price is the flush a waiting reader waits for at release: ~80 ms
+#: wall for 13 unflushed documents, 130-220 ms for 26.
+FLUSH_BYTES = 8_000_000
 #: What one quad counts towards FLUSH_BYTES when it is written without update text (its
 #: share of a replace update's text, measured on the demo corpus: 383 bytes).
 QUAD_BYTES = 380
