@@ -140,6 +140,8 @@ def test_check_reports_deleted_vectors_and_rebuilds_the_index(
     assert [v for v in after.vector_indexes if v["label"] == "Chunk"] == [
         {"label": "Chunk", "live": 10, "deleted": 0, "building": False}
     ]
+    (clean,) = after.notes  # indexes without deletions share one sentence
+    assert clean.startswith("Vector indexes Chunk: 10 live vectors, none deleted")
     live = {b.nodes[0].id: _chunk_vector(b) for b in batches[:10]}
     assert _live_recall(store, live, k=10) == [1.0] * 10
 
