@@ -436,15 +436,24 @@ def test_a_group_only_match_gives_partial_quality_credit() -> None:
     """Recognition and evidence count fully for a result that fits what the question is
     about, half way for one that fits only the asked group, least for one that fits
     nothing."""
-    from impact_graph.search.boost import GROUP_ONLY, OFF_TOPIC, BoostFacts, boost
+    from impact_graph.search.boost import (
+        GROUP_ONLY,
+        GROUP_ONLY_MATCH,
+        OFF_TOPIC,
+        BoostFacts,
+        boost,
+    )
 
     strong = {"recognition_rank": 5, "evidence_strength": 6, "matched_groups_or_challenges": 1}
     on_topic = boost(BoostFacts(**strong))  # type: ignore[arg-type]
     group_only = boost(BoostFacts(**strong, group_only=True))  # type: ignore[arg-type]
     plain = boost(BoostFacts(matched_groups_or_challenges=1))
+    plain_group = boost(BoostFacts(matched_groups_or_challenges=1, group_only=True))
     off = boost(BoostFacts(recognition_rank=5, evidence_strength=6))
-    assert on_topic > group_only > plain
-    assert group_only - plain == pytest.approx(GROUP_ONLY * (on_topic - plain))
+    assert on_topic > group_only > plain > plain_group > 1.0
+    assert group_only - plain_group == pytest.approx(GROUP_ONLY * (on_topic - plain))
+    # The match itself: for whom alone counts less than what about.
+    assert plain_group - 1.0 == pytest.approx(GROUP_ONLY_MATCH * (plain - 1.0))
     assert off - 1.0 == pytest.approx(OFF_TOPIC * (on_topic - plain))
     # A favourable effect on the asked outcome is a full fit, whatever the group.
     with_effect = BoostFacts(**strong, group_only=True, positive_effect_on_query=True)  # type: ignore[arg-type]

@@ -167,6 +167,13 @@ class ParsedQuery:
     words: list[str]
     stems: list[str]
     concepts: dict[str, MatchedConcept] = field(default_factory=dict)
+    #: Share of the question's content words that lie inside a label of a named topic
+    #: or target-group concept, or 0 when no topic (challenge, outcome, approach) is
+    #: named at all: how much of the question the vocabulary understood. "jongeren die
+    #: niet naar school gaan" is understood whole (a group and a challenge); "kinderen
+    #: die veel te dik zijn" not at all when "te dik" is no label (a group alone says
+    #: for whom, not what about). The fusion trusts the concept arm by it.
+    understood: float = 0.0
 
     @property
     def direct(self) -> list[MatchedConcept]:
@@ -241,6 +248,23 @@ class LabelIndex:
                 )
                 for iri in sorted(iris or ()):
                     found.append((iri, " ".join(every[i : i + n]), set(range(i, i + n))))
+        return found
+
+    def glued(self, every: list[str]) -> list[tuple[str, str, int, int]]:
+        """(concept IRI, surface, first position, second position) for two neighbouring
+        words that a label writes as one compound: people often write a Dutch compound
+        apart ("thuis zitten" is the label "thuiszitten", "school verzuim" is
+        "schoolverzuim"). Both words must carry meaning and the whole must be a one-word
+        label; positions index ``every``."""
+        found: list[tuple[str, str, int, int]] = []
+        for i in range(len(every) - 1):
+            a, b = every[i], every[i + 1]
+            if a in STOP_WORDS or b in STOP_WORDS or not (a.isalpha() and b.isalpha()):
+                continue
+            if min(len(a), len(b)) < MIN_MODIFIER:
+                continue
+            for iri in sorted(self.single(a + b)):
+                found.append((iri, f"{a} {b}", i, i + 1))
         return found
 
     def single(self, word: str) -> set[str]:
@@ -356,6 +380,26 @@ def _word_forms(part: str) -> list[str]:
     return forms
 
 
+def _understood(
+    vocab: Vocabulary, direct: list[tuple[str, str, bool, frozenset[int]]], n_tokens: int
+) -> float:
+    """``ParsedQuery.understood``: the share of the ``n_tokens`` content words inside a
+    label of a named topic or target group (``direct``: IRI, surface, inner, content
+    positions), or 0 when no topic concept is named. Actors and laws are context and do
+    not count; a compound's modifier has a position of its own outside the words."""
+    schemes = {iri: vocab[iri].scheme for iri, *_ in direct}
+    if not n_tokens or not any(s in TOPIC_SCHEMES for s in schemes.values()):
+        return 0.0
+    covered = {
+        p
+        for iri, _, _, span in direct
+        if schemes[iri] in TOPIC_SCHEMES or schemes[iri] == "target-groups"
+        for p in span
+        if 0 <= p < n_tokens
+    }
+    return len(covered) / n_tokens
+
+
 def content_words(text: str) -> list[str]:
     """Folded words without stop words and stray letters."""
     return [w for w in words(text) if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]
@@ -407,6 +451,9 @@ def parse_query(text: str, vocab: Vocabulary) -> ParsedQuery:
     for iri, surface, head, mod in index.joined(every):
         at = frozenset(content_pos[i] for i in (head, mod) if i in content_pos)
         direct.append((iri, surface, False, at))
+    for iri, surface, first, second in index.glued(every):
+        at = frozenset(content_pos[i] for i in (first, second) if i in content_pos)
+        direct.append((iri, surface, False, at))
     named = {p for *_, span in direct for p in span}
     for pos, word in enumerate(tokens):
         if pos in named or len(word) < MIN_MODIFIER + MIN_HEAD:
@@ -416,6 +463,8 @@ def parse_query(text: str, vocab: Vocabulary) -> ParsedQuery:
             # pseudo-position keeps it apart from the head's.
             at = frozenset({pos}) if role == "head" else frozenset({-1_000_000 - pos})
             direct.append((iri, part, True, at))
+
+    parsed.understood = _understood(vocab, direct, len(tokens))
 
     # Facets: the smallest named parts of the question. "kinderen met overgewicht" names
     # "kinderen" and "overgewicht"; the compound concept answers both, each part alone one.
