@@ -22,7 +22,7 @@ import pytest
 
 from impact_graph.check import check
 from impact_graph.config import Settings
-from impact_graph.model import GraphBatch, make_id
+from impact_graph.model import DOC_NODES, GraphBatch, make_id
 from impact_graph.schema import Schema
 from impact_graph.store import falkordb_store
 from impact_graph.store.falkordb_store import FalkorDBStore
@@ -150,12 +150,7 @@ def test_check_reports_deleted_vectors_and_rebuilds_the_index(
 def falkordb(falkordb_data_dir: Path, schema: Schema) -> Iterator[FalkorDBStore]:
     """A FalkorDB graph of its own (the session's server), deleted whole after."""
     settings = Settings(backend="falkordb", data_dir=falkordb_data_dir, graph_name="rebuilds")
-
-    def drop(st: FalkorDBStore) -> None:
-        st.graph.delete()
-        st.db.connection.delete(st._deleted_key)
-
-    with schema_store(FalkorDBStore(settings), schema, drop=drop) as st:
+    with schema_store(FalkorDBStore(settings), schema, drop=FalkorDBStore.delete_graph) as st:
         yield st
 
 
@@ -184,3 +179,83 @@ def test_falkordb_rebuilds_the_index_once_deletions_reach_the_share(
 def _chunk_state(st: FalkorDBStore) -> tuple[int, int]:
     (chunk,) = [v for v in st.vector_indexes() if v.label == "Chunk"]
     return chunk.live, chunk.deleted
+
+
+def _counter(st: FalkorDBStore) -> dict[str, int]:
+    return {k: v for k, v in st._deleted_since_build().items() if not k.endswith(":old-index")}
+
+
+def test_falkordb_counts_deleted_vectors_in_the_writes_own_transaction(
+    falkordb: FalkorDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count is part of the write's MULTI/EXEC: a process that dies right after the
+    EXEC (here: whatever runs after it raises) has counted the write's deleted vectors.
+    Before, the count was added after the EXEC and lost with such a process."""
+    batches = [_doc(i) for i in range(6)]
+    for b in batches:
+        falkordb.upsert_batch(b)
+
+    def died(totals: dict[str, int]) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(falkordb, "_after_deletions", died)
+    with pytest.raises(KeyboardInterrupt):
+        falkordb.delete_document(batches[0].doc_id)
+    with pytest.raises(KeyboardInterrupt):  # a changed document deletes its old chunk
+        falkordb.upsert_batch(_doc(1, version="2"))
+    assert _counter(falkordb) == {"Chunk": 2}
+    assert batches[0].doc_id not in falkordb.document_hashes()
+
+
+def test_falkordb_counts_a_document_without_its_node_list_by_a_scan(
+    falkordb: FalkorDBStore,
+) -> None:
+    """The count is read with the stored state by the document's node list; a document
+    written before that list existed is counted by a scan instead, and still exactly."""
+    batches = [_doc(i) for i in range(4)]
+    for b in batches:
+        falkordb.upsert_batch(b)
+    falkordb._q(
+        f"MATCH (d:Document) WHERE d.id IN $ids REMOVE d.{DOC_NODES}",
+        {"ids": [batches[0].doc_id, batches[1].doc_id]},
+    )
+    assert falkordb.delete_document(batches[0].doc_id)
+    assert not falkordb.upsert_batch(_doc(1, version="2")).skipped
+    assert falkordb.delete_document(batches[2].doc_id)  # by its list
+    assert _counter(falkordb) == {"Chunk": 3}
+    (live,) = falkordb.read_query("MATCH (c:Chunk) RETURN count(c)").rows[0]
+    assert live == 2
+
+
+def test_falkordb_graph_deleted_whole_takes_its_counter_along(
+    falkordb_data_dir: Path, schema: Schema
+) -> None:
+    """``delete_graph`` deletes the counter with the graph; a graph deleted by another
+    client (``GRAPH.DELETE`` alone) leaves it, and the next store that opens the name
+    and finds no graph drops it."""
+    settings = Settings(backend="falkordb", data_dir=falkordb_data_dir, graph_name="whole")
+    st = FalkorDBStore(settings)
+    try:
+        st.setup_schema(schema)
+        batches = [_doc(i) for i in range(3)]
+        for b in batches:
+            st.upsert_batch(b)
+        st.delete_document(batches[0].doc_id)
+        key = st._deleted_key
+        assert _counter(st) == {"Chunk": 1}
+        st.delete_graph()
+        assert not st.db.connection.exists(key) and not st.db.connection.exists("whole")
+        st.delete_graph()  # no graph: no error
+
+        st.setup_schema(schema)
+        for b in batches:
+            st.upsert_batch(b)
+        st.delete_document(batches[0].doc_id)
+        st.graph.delete()  # another client's GRAPH.DELETE: the counter stays behind
+        assert st.db.connection.exists(key)
+        again = FalkorDBStore(settings)
+        again.close()
+        assert not st.db.connection.exists(key)
+    finally:
+        st.delete_graph()
+        st.close()

@@ -14,12 +14,20 @@ Contract (checked by ``tests/test_store_contract.py`` on every backend):
 * Search scores are similarities in [0, 1], best first.
 * ``read_query`` never writes, stops at ``timeout_s`` and returns at most ``row_cap`` rows
   (``truncated`` says when it cut).
+* Upkeep: a write may leave the store's own upkeep due (FalkorDB: a vector index to
+  rebuild, because its HNSW index keeps deleted vectors). Outside
+  ``maintenance_deferred`` the store does it at once; inside, writes only leave it due
+  and ``maintain`` does it. The ingest pipeline defers for a whole run and calls
+  ``maintain`` at its end, so no document's write waits for an index build; single
+  writes elsewhere (an API delete) keep the upkeep at once. Search recall never depends
+  on it: FalkorDB widens vector queries by the deleted count until the rebuild.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,6 +169,24 @@ class GraphStore(ABC):
     @abstractmethod
     def clear(self) -> None:
         """Drop every node and relationship (tests and ``db reset``); keeps indexes."""
+
+    def maintain(self, progress: Callable[[str], None] | None = None) -> list[str]:
+        """Do the upkeep that writes left due, now, and wait until it is done; one
+        sentence per thing done ([] when nothing was due).
+
+        ``progress`` is told what is about to take time (a phrase such as "rebuilding
+        the vector index of Chunk (20,000 vectors)"), so a caller can show it instead of
+        pausing silently. Not abstract: a store without upkeep (Neo4j: its vector index
+        drops deleted vectors itself) has nothing to do, and wrappers forward it."""
+        return []
+
+    @contextmanager
+    def maintenance_deferred(self) -> Iterator[None]:
+        """Within the block, writes that make upkeep due leave it for `maintain` instead
+        of doing it themselves (re-entrant; other threads' writes on this store are
+        deferred too). The caller calls `maintain` after the block. A store without
+        upkeep has nothing to defer."""
+        yield
 
     @abstractmethod
     def close(self) -> None:
