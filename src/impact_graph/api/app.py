@@ -15,7 +15,6 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
 from impact_graph.api import problems
@@ -180,8 +179,9 @@ def create_app(
     app.add_middleware(problems.TooLargeAsProblem)
     origins = _origins(settings.cors_origins)
     if origins:
+        # Starlette's CORS, but a refused preflight is problem+json like every error.
         app.add_middleware(
-            CORSMiddleware,
+            problems.ProblemCORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],

@@ -17,7 +17,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 
 from impact_graph.store.port import (
     QueryRefused,
@@ -350,3 +352,71 @@ class TooLargeAsProblem:
             await send(message)
 
         await self.app(scope, receive, sender)
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as problem+json.
+
+    Starlette answers a preflight (``OPTIONS`` with ``Origin`` and
+    ``Access-Control-Request-Method``) it refuses with a plain-text 400 "Disallowed CORS
+    origin", the one error of this API that was not problem+json. The decision and the
+    headers stay Starlette's (`CORSMiddleware.preflight_response`); only a refusal's body
+    becomes a problem whose ``detail`` says what was refused and where the allowed values
+    are set. Allowed preflights and every other request pass through unchanged.
+    """
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            headers = Headers(scope=scope)
+            if "origin" in headers and "access-control-request-method" in headers:
+                response = self.preflight_response(request_headers=headers)
+                if response.status_code == 400:
+                    response = self._refusal(Request(scope), headers, response)
+                await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    def _refusal(self, request: Request, asked: Headers, refused: Response) -> JSONResponse:
+        """The problem+json of a refused preflight, with Starlette's CORS headers."""
+        origin = asked["origin"]
+        method = asked["access-control-request-method"]
+        wanted = [h.strip() for h in asked.get("access-control-request-headers", "").split(",")]
+        sentences = []
+        if not self.is_allowed_origin(origin=origin):
+            sentences.append(
+                f"Browser pages from the origin {origin!r} may not call this API: the "
+                "server's cors_origins setting (IMPACT_GRAPH_CORS_ORIGINS) lists the "
+                "origins that may; ask the server's administrator to add it, or call the "
+                "API from a server or notebook, where CORS does not apply."
+            )
+        if method not in self.allow_methods:
+            sentences.append(
+                f"Browsers may not send {method} requests to this API; the methods allowed "
+                f"are {', '.join(self.allow_methods)}."
+            )
+        if not self.allow_all_headers and any(
+            h and h.lower() not in self.allow_headers for h in wanted
+        ):
+            sentences.append(
+                f"Of the request headers {', '.join(h for h in wanted if h)}, only these are "
+                f"allowed: {', '.join(self.allow_headers)}."
+            )
+        if "access-control-request-private-network" in asked and not self.allow_private_network:
+            sentences.append(
+                "A public web page may not call this server on a private network; call it "
+                "from a page on the same network."
+            )
+        if not sentences:  # a refusal Starlette has and this list not (a newer version)
+            sentences.append(
+                f"The browser's cross-origin request was refused ({refused.body.decode()}); "
+                "the server's cors_origins setting (IMPACT_GRAPH_CORS_ORIGINS) lists the "
+                "origins that may call this API."
+            )
+        kept = {
+            k: v
+            for k, v in refused.headers.items()
+            if k.lower() not in ("content-type", "content-length")
+        }
+        return problem_response(
+            request, 400, " ".join(sentences), slug="cors-refused", headers=kept
+        )
