@@ -284,6 +284,34 @@ def test_entity_page_speaks_dutch_about_its_properties_and_neighbours(client: Te
     assert "Doelgroep" in types or "Opgave" in types
 
 
+def test_entity_page_names_vocabulary_codes_by_their_dutch_labels(client: TestClient) -> None:
+    """An actor's page said "Soort document: organisation" and showed its concept as an
+    IRI: the kind is the Dutch prefLabel of the actor-role group that carries it, the
+    concept its Dutch prefLabel with the scheme's Dutch name (H34)."""
+    from impact_graph.vocab import load_vocabulary
+
+    vocab = load_vocabulary()
+    r = client.post(
+        "/cypher",
+        json={
+            "query": "MATCH (a:Actor) WHERE a.kind = 'organisation' AND a.concept IS NOT NULL "
+            "RETURN a.id, a.concept ORDER BY a.id LIMIT 1"
+        },
+    )
+    assert r.status_code == 200, r.text
+    ((org_id, org_concept),) = r.json()["rows"]
+    html = client.get(f"/entiteit/{org_id}").text
+    props = dict(re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", html))
+    assert "Soort document" not in props
+    tops = vocab.schemes["actor-roles"].top_concepts
+    (group,) = [vocab[i] for i in tops if vocab[i].kind == "organisation"]
+    assert props.get("Soort") == group.pref_nl
+    concept = vocab[org_concept]
+    scheme = vocab.schemes[concept.scheme].label_nl
+    assert props.get("Begrip in het vocabulaire") == f"{concept.pref_nl} ({scheme})"
+    assert "w3id.org" not in props.get("Begrip in het vocabulaire", "")
+
+
 def test_document_page_shows_its_text_and_dutch_kind(client: TestClient) -> None:
     """A document is not mentioned in sentences: its page shows its text fragments
     (it said "Waar staat dit? (0 zinnen)" with nothing under it) and its kind in Dutch."""

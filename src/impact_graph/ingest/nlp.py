@@ -1348,7 +1348,8 @@ class _Run:
             return
         direction = _field_str(fields, "direction", "richting") or ""
         direction = {"-": "−", "+": "+", "0": "0", "−": "−"}.get(direction, direction)
-        props: dict[str, PropValue] = {"outcome": self._outcome_name(outcome)}
+        name, measure = self._outcome_name(outcome)
+        props: dict[str, PropValue] = {"outcome": name}
         if direction:
             props["direction"] = direction
         es = fields.get("effect_size")
@@ -1359,6 +1360,8 @@ class _Run:
             props.setdefault("magnitude", str(es))
             with contextlib.suppress(ValueError):
                 props["effect_size"] = float(str(es).replace(",", "."))
+        if measure and "magnitude" in props:  # a size on that measure: "d = 0.5 (De Jong ...)"
+            props["magnitude"] = f"{props['magnitude']} ({measure})"
         self._effect(iref, str(props["outcome"]), props, None, "meta:outcome")
 
     # -- 3. sections --------------------------------------------------------------------
@@ -1722,12 +1725,33 @@ class _Run:
             for g in _groups_named_in(self.vocab, c):
                 self.entity("TargetGroup", g.pref_nl, None, "vocabulary", "challenge-name", g.iri)
 
-    def _outcome_name(self, text: str) -> str:
-        if self.vocab is not None:
-            for c in self.vocab.lookup(text):
-                if c.scheme == "outcomes" or c.pg_label == "Challenge":
-                    return c.pref_nl or c.pref_en
-        return text
+    def _outcome_name(self, text: str) -> tuple[str, str | None]:
+        """The outcome a record's field names (the Dutch prefLabel of an outcome or
+        challenge concept with that label, else the text), and the measure it gives in
+        brackets.
+
+        "loneliness (De Jong Gierveld scale)" names no concept whole, but each part does:
+        the bracket is the measure, whose outcome concept (eenzaamheidsgevoelens) is more
+        precise than the challenge "loneliness" outside it. So when the whole names no
+        concept, an outcome concept of either part wins over a challenge, the bracket part
+        first; the bracket text comes back as the measure, which `_meta_effect` keeps with
+        the effect's size. Without a concept for either part the text stays whole.
+        """
+        if self.vocab is None:
+            return text, None
+        split = _trailing_parenthetical(text)
+        parts = [(text, None)] + ([] if split is None else [(split[1], 1), (split[0], 2)])
+        found = [
+            (i is not None, c.scheme != "outcomes" if i else False, i or 0, c)
+            for part, i in parts
+            for c in self.vocab.lookup(part)
+            if c.scheme == "outcomes" or c.pg_label == "Challenge"
+        ]
+        if not found:
+            return text, None
+        # The whole text first (in lookup order, as before), then an outcome of a part.
+        from_part, *_, c = min(found, key=lambda f: f[:3])
+        return c.pref_nl or c.pref_en, (split[1] if from_part and split else None)
 
     def _outcome_after(self, pos: int, end: int) -> tuple[str, Span] | None:
         """The outcome named right after an effect verb: a vocabulary concept (outcome or

@@ -12,7 +12,7 @@ import logging
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -26,6 +26,9 @@ from impact_graph.network.build import MAX_HOPS, read_stakeholders
 from impact_graph.network.render import REL_NL, TYPE_NL, network_json, render_fragment, vis_assets
 from impact_graph.search.profile import instance_links
 from impact_graph.store.port import StoreError
+
+if TYPE_CHECKING:
+    from impact_graph.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +142,18 @@ def kind_reason_nl(reason: str) -> str:
     return reason
 
 
-def entity_properties(props: dict[str, Any]) -> list[tuple[str, str]]:
+def entity_properties(
+    props: dict[str, Any], label: str | None = None, vocab: Vocabulary | None = None
+) -> list[tuple[str, str]]:
     """The properties an entity page shows, as (Dutch name, text) in a fixed order:
     known ones first, in `PROPERTY_NL` order, then any other under its stored name,
     so a property the ontology gains still shows. Empty values and `HIDDEN_ON_PAGE`
-    are left out; lists are joined with commas."""
+    are left out; lists are joined with commas.
+
+    With the node's ``label`` and the ``vocab``, the stored English codes and IRIs that
+    the vocabularies name in Dutch are shown by those names: an Actor's ``kind``
+    ("organisation") by its actor-role group ("organisatie"), a ``concept`` IRI by the
+    concept's Dutch prefLabel and its scheme ("eenzaamheid (Opgaven)")."""
     shown: list[tuple[str, str]] = []
     rest = sorted(k for k in props if k not in PROPERTY_NL)
     for k in [*PROPERTY_NL, *rest]:
@@ -156,10 +166,26 @@ def entity_properties(props: dict[str, Any]) -> list[tuple[str, str]]:
             text = ", ".join(str(x) for x in v)
         elif k == "kind_reason":
             text = kind_reason_nl(str(v))
+        elif k == "concept" and vocab is not None and (c := vocab.get(str(v))) is not None:
+            text = f"{vocab.label(c.iri)} ({vocab.schemes[c.scheme].label_nl})"
+        elif k == "kind" and label not in (None, "Document"):
+            # An Actor's or Area's kind, not a document's: "Soort", in Dutch where the
+            # actor-role groups give it (their ig:nodeKind), else as stored ("gemeente").
+            kinds = actor_kinds_nl(vocab) if vocab is not None else {}
+            shown.append(("Soort", kinds.get(str(v), str(v))))
+            continue
         else:
             text = VALUE_NL.get(k, {}).get(str(v), str(v))
         shown.append((PROPERTY_NL.get(k, k), text))
     return shown
+
+
+def actor_kinds_nl(vocab: Vocabulary) -> dict[str, str]:
+    """An Actor's stored ``kind`` ("organisation", "person-role", "network") -> the Dutch
+    prefLabel of the actor-role top concept that carries it as ``ig:nodeKind``."""
+    scheme = vocab.schemes.get("actor-roles")
+    tops = [vocab.get(i) for i in scheme.top_concepts] if scheme else []
+    return {c.kind: vocab.label(c.iri) for c in tops if c is not None and c.kind}
 
 
 @lru_cache(maxsize=1)
@@ -416,7 +442,7 @@ def entity(
     return page(
         "entity.html",
         e=data,
-        props=entity_properties(data["properties"]),
+        props=entity_properties(data["properties"], data["label"], svc.vocab),
         links=distinct_neighbours(items),
         links_cut=data["neighbours"].total > len(items),
         fragments=fragments,
