@@ -16,6 +16,7 @@ export TRANSFORMERS_OFFLINE := 1
 .PHONY: setup browser demo stop test test-fast lint format bench vocab-vectors clean
 
 $(STAMP): pyproject.toml
+	@echo "Installing the Python packages into $(VENV) (several minutes the first time; pip prints nothing meanwhile)."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[nlp,api,dev]'

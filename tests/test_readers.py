@@ -362,9 +362,7 @@ def test_csv_records_mapped_with_dutch_columns_and_row_errors() -> None:
     assert kanjer.meta["source_url"] == "https://doi.org/10.1000/xyz"
     assert kanjer.meta["recognition"] == "Effectief volgens sterke aanwijzingen"
     assert kanjer.meta["ignored_columns"] == ["Opmerking"]  # extra column: noted, not used
-    assert (
-        "Kanjertraining vermindert pestgedrag (effectgrootte 0,3)." in kanjer.text
-    )
+    assert "Kanjertraining vermindert pestgedrag (effectgrootte 0,3)." in kanjer.text
     assert "Onderzoeksopzet: RCT." in kanjer.text
     assert wor.title == "Welzijn op Recept"
     [err] = result.errors
@@ -406,6 +404,27 @@ def test_csv_row_with_too_many_values_and_other_bad_values(tmp_path: Path) -> No
     assert "direction 'omhoog' is not known" in rows[5]
     assert "'groot' is not a number" in rows[6]
     assert "kind 'roman' is not known" in rows[7]
+
+
+def test_csv_row_with_too_few_values_is_reported(tmp_path: Path) -> None:
+    """A record split by an unquoted line break gives two short rows; neither may become
+    a record (the second half's first value would be its title). Walk-through H38: the
+    short row was ingested silently while a long one was reported."""
+    csv_text = (
+        "titel,interventie,samenvatting,jaar\n"
+        "Goed,Halt,Een samenvatting,2020\n"
+        "Gesplitst,Halt,Eerste regel\n"
+        "tweede regel,2021\n"
+        "Leeg mag,,,\n"
+    )
+    result = read_file(write(tmp_path / "r.csv", csv_text))
+    assert [d.title for d in result.documents] == ["Goed", "Leeg mag"]
+    rows = {e.row: e.reason for e in result.errors}
+    assert rows == {
+        3: "the row has 3 values for 4 columns",
+        4: "the row has 2 values for 4 columns",
+    }
+    assert all("double quotes" in e.hint for e in result.errors)
 
 
 def test_duplicate_titles_get_stable_distinct_keys(tmp_path: Path) -> None:

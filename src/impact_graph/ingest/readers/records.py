@@ -604,6 +604,24 @@ def read_csv(text: str, path: Path, mapping: RecordMapping) -> RecordsOut:
                 continue
             if all(v is None or not str(v).strip() for v in raw.values()):
                 continue  # an empty line of separators
+            given = sum(v is not None for v in raw.values())
+            if given < len(header):
+                # A short row is nearly always half of a record split by an unquoted line
+                # break: its other half would become a record of its own, with a piece of
+                # text as its title. (Empty values are "" here, not None: ",," is fine.)
+                yield (
+                    row,
+                    IngestError(
+                        path,
+                        f"the row has {given} value{'s' if given != 1 else ''} for "
+                        f"{len(header)} columns",
+                        "put values that contain a line break or the separator between "
+                        "double quotes, and give every column a value (empty is fine: ,,)",
+                        row=row,
+                    ),
+                    None,
+                )
+                continue
             yield row, raw, None
 
     return _collect(rows(), path, mapping, columns=columns, ignored=ignored)
