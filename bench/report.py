@@ -39,7 +39,7 @@ RUNS: list[tuple[str, list[str], str]] = [
     ("store", ["--sizes", "10000", "--queries", "200"], "10k nodes, both backends"),
     ("ingest", ["--generated", "100"], "demo corpus + 100 generated documents, FalkorDB"),
     ("extraction", [], "16 gold-annotated demo documents"),
-    ("search_quality", [], "42 graded Dutch queries on the demo corpus"),
+    ("search_quality", [], "49 graded Dutch queries on the demo corpus"),
     # The size; the generated store is kept in data/bench/search_speed/, so only
     # the first run (or a changed generator) pays for building it.
     ("search_speed", ["--chunks", "100000", "--queries", "60"], "100k chunks, 10k interventions"),
