@@ -6,6 +6,8 @@ Usage::
     .venv/bin/python bench/query.py                 # 100k nodes, ~1M triples
     .venv/bin/python bench/query.py --quick         # 2k nodes, ~20k triples (seconds)
     .venv/bin/python bench/query.py --nodes 20000   # any size (iterating on a change)
+    .venv/bin/python bench/query.py --nodes 20000 --languages cypher \
+        --queries lookup,two-hop,path --calls 300    # one endpoint's rows, more calls
 
 The queries are the kinds a researcher runs (notebooks/01-cypher.ipynb, 02-sparql.ipynb),
 each in Cypher and in SPARQL, and both must give the same rows:
@@ -517,7 +519,14 @@ def with_raw_noop(app: Any) -> Any:
     return served
 
 
-def run(n_nodes: int, json_path: Path | None) -> int:
+def run(
+    n_nodes: int,
+    json_path: Path | None,
+    *,
+    languages: Sequence[str] = ("cypher", "sparql"),
+    queries: Sequence[str] = tuple(q.name for q in QUERIES),
+    calls: int | None = None,
+) -> int:
     import asyncio
 
     import httpx
@@ -530,7 +539,7 @@ def run(n_nodes: int, json_path: Path | None) -> int:
     from impact_graph.rdf.view import view_dir
     from impact_graph.store.falkordb_server import FalkorDBServer
 
-    calls = 20 if n_nodes < 10_000 else 100
+    calls = calls or (20 if n_nodes < 10_000 else 100)
     with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:
         data = Path(tmp)
         try:
@@ -610,34 +619,47 @@ def run(n_nodes: int, json_path: Path | None) -> int:
                         picks = [
                             rnd.choice(ids[q.param]) if q.param else None for _ in range(calls)
                         ]
-                        lat_c, out_c, cpu_c = await grouped(cypher_calls(q), picks)
-                        lat_s, out_s, cpu_s = await grouped(
-                            sparql_calls(q), picks, workers=lambda: sparql_view.query_worker_pids
-                        )
-                        rows_c = [json.loads(b) for b in out_c["direct"]]
-                        rows_s = [sparql_rows(b) for b in out_s["direct"]]
-                        for i in range(len(picks)):
-                            # The same facts both ways, and every variant the same rows.
-                            assert rows_s[i] == rows_c[i], (q.name, rows_c[i][:3], rows_s[i][:3])
-                            for v in ("in-app", "HTTP"):
-                                status, body = out_c[v][i]
-                                assert status == 200, body[:300]
-                                assert json.loads(body)["rows"] == rows_c[i]
-                                status, body = out_s[v][i]
-                                assert status == 200, body[:300]
-                                assert sparql_rows(body) == rows_s[i]
-                            v = "HTTP httpx"
-                            assert out_c[v][i].status_code == 200, out_c[v][i].text[:300]
-                            assert out_c[v][i].json()["rows"] == rows_c[i]
-                            assert out_s[v][i].status_code == 200, out_s[v][i].text[:300]
-                            assert sparql_rows(out_s[v][i].content) == rows_s[i]
-                        for lang, lat, cpu, rows in (
-                            ("cypher", lat_c, cpu_c, rows_c),
-                            ("sparql", lat_s, cpu_s, rows_s),
-                        ):
+                        if q.name not in queries:
+                            continue
+                        done: list[tuple[str, Any, Any, Any, Any]] = []
+                        if "cypher" in languages:
+                            lat_c, out_c, cpu_c = await grouped(cypher_calls(q), picks)
+                            rows_c = [json.loads(b) for b in out_c["direct"]]
+                            check(out_c, rows_c, lambda b: json.loads(b)["rows"])
+                            done.append(("cypher", lat_c, cpu_c, rows_c, out_c))
+                        if "sparql" in languages:
+                            lat_s, out_s, cpu_s = await grouped(
+                                sparql_calls(q),
+                                picks,
+                                workers=lambda: sparql_view.query_worker_pids,
+                            )
+                            rows_s = [sparql_rows(b) for b in out_s["direct"]]
+                            check(out_s, rows_s, sparql_rows)
+                            done.append(("sparql", lat_s, cpu_s, rows_s, out_s))
+                        if len(done) == 2:  # the same facts both ways
+                            for i in range(len(picks)):
+                                assert rows_s[i] == rows_c[i], (
+                                    q.name,
+                                    rows_c[i][:3],
+                                    rows_s[i][:3],
+                                )
+                        for lang, lat, cpu, rows, _out in done:
                             rows_mean = statistics.mean(len(r) for r in rows)
                             out.append(entry(q, lang, lat, cpu, rows_mean))
                     return out
+
+                def check(
+                    outs: dict[str, list[Any]], rows: list[Any], read: Callable[[bytes], Any]
+                ) -> None:
+                    """Every variant gave the direct call's rows."""
+                    for i in range(len(rows)):
+                        for v in ("in-app", "HTTP"):
+                            status, body = outs[v][i]
+                            assert status == 200, body[:300]
+                            assert read(body) == rows[i]
+                        res = outs["HTTP httpx"][i]
+                        assert res.status_code == 200, res.text[:300]
+                        assert read(res.content) == rows[i]
 
                 results = asyncio.run(measure())
             print_table(results, n_nodes, calls)
@@ -792,11 +814,36 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="graph size (default 100,000; --quick: 2,000); ~10 triples per node",
     )
+    parser.add_argument(
+        "--languages",
+        default="cypher,sparql",
+        help="cypher, sparql or both (iterating on one endpoint; both also checks they agree)",
+    )
+    parser.add_argument(
+        "--queries",
+        default=",".join(q.name for q in QUERIES),
+        help="which of " + ", ".join(q.name for q in QUERIES),
+    )
+    parser.add_argument(
+        "--calls",
+        type=int,
+        default=None,
+        help="timed calls per variant (default 100; below 10,000 nodes 20)",
+    )
     args = parser.parse_args(argv)
     if args.nodes is not None and args.nodes < 1_000:
         parser.error("--nodes must be at least 1000 (the queries need programmes and challenges)")
+    languages = [x.strip() for x in args.languages.split(",") if x.strip()]
+    if not languages or set(languages) - {"cypher", "sparql"}:
+        parser.error("--languages takes cypher, sparql or cypher,sparql")
+    names = [x.strip() for x in args.queries.split(",") if x.strip()]
+    known = [q.name for q in QUERIES]
+    if not names or set(names) - set(known):
+        parser.error(f"--queries takes names from {', '.join(known)}")
+    if args.calls is not None and args.calls < 1:
+        parser.error("--calls must be at least 1")
     n_nodes = args.nodes or (2_000 if args.quick else 100_000)
-    return run(n_nodes, args.json)
+    return run(n_nodes, args.json, languages=languages, queries=names, calls=args.calls)
 
 
 if __name__ == "__main__":
