@@ -102,3 +102,45 @@ def test_shipped_vocabulary_vectors_serve_only_their_model(
 
     off = Embedder(vocab_vectors=False)
     assert off.shipped_vectors() is None
+
+
+def test_a_cpu_model_loads_without_triton_and_exits_cleanly(model_embedder: Embedder) -> None:
+    """Loading the model on the CPU keeps Triton out of the process (it only compiles GPU
+    kernels): the process exits without nanobind's "leaked ... triton" lines, and the
+    vectors are those of this process's model."""
+    import json
+    import subprocess
+    import sys
+
+    text = "Welzijn op Recept vermindert eenzaamheid bij ouderen."
+    script = (
+        "import json, sys\n"
+        "from impact_graph.ingest.embed import Embedder\n"
+        "e = Embedder(vocab_vectors=False)\n"
+        f"v = e.encode([{text!r}])[0]\n"
+        "print(json.dumps({'triton': sys.modules.get('triton') is not None,"
+        " 'dynamo': 'torch._dynamo' in sys.modules, 'vec': [float(x) for x in v]}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["dynamo"], "torch._dynamo no longer loads: the test no longer proves anything"
+    assert not got["triton"]
+    assert "leaked" not in done.stderr, done.stderr[-2000:]
+    mine = model_embedder.encode([text])[0]
+    assert float(np.asarray(got["vec"], dtype=np.float32) @ mine) >= 0.9999
+
+
+def test_triton_is_kept_out_only_for_a_cpu_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from impact_graph.ingest.embed import without_triton
+
+    monkeypatch.delitem(sys.modules, "triton", raising=False)
+    assert without_triton("cuda") is False and "triton" not in sys.modules
+    assert without_triton("cpu") is True and sys.modules["triton"] is None
+    with pytest.raises(ImportError):
+        import triton  # noqa: F401
+    assert without_triton("cpu") is False  # already decided: left as it is

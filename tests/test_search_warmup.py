@@ -141,7 +141,7 @@ def test_a_search_during_the_warm_up_waits_for_it_and_answers(
     gated = _GatedEmbedder(web_embedder)
     app = create_app(web_settings, embedder=gated, warm_up=True, warm_sparql=False)
     with TestClient(app) as client:
-        state = app.state.search_warm_up
+        state = app.state.services.warming
         assert isinstance(state, WarmUpState)
         health = client.get("/health")  # answers at once, warm-up or not
         assert health.status_code == 200 and state.warming_up
@@ -162,7 +162,7 @@ def test_a_search_during_the_warm_up_waits_for_it_and_answers(
         assert answer["r"].status_code == 200 and answer["r"].json()["total"] > 0
         assert answer["warm_at_answer"]
         assert state.error is None, state.error
-        assert {"model", "store", "labels", "search", "page"} <= set(state.seconds)
+        assert {"model", "store", "labels", "search", "page", "heap"} <= set(state.seconds)
         assert gated.encodes == 1
         assert client.get("/health").json()["search"] == "ready"
 
@@ -175,7 +175,7 @@ def test_no_warm_up_when_the_app_is_made_without_it(
 
     app = create_app(web_settings, embedder=web_embedder, warm_up=False)
     with TestClient(app) as client:
-        assert getattr(app.state, "search_warm_up", None) is None
+        assert app.state.services.warming is None
         assert client.get("/search", params={"q": "eenzaamheid"}).status_code == 200
         assert client.get("/health").json()["search"] is None
 

@@ -8,7 +8,10 @@ retried on a later request (at most every few seconds), so the API recovers by i
 once the database is back.
 
 The embedding model, the vocabulary, the search service and the ingest pipeline are
-loaded lazily on first use (the model costs ~5 s), each exactly once.
+loaded lazily on first use (the model costs ~5 s), each exactly once. An app made with
+``warm_up`` builds them at start-up instead, in one background thread that starts with the
+store's first open (`Services.start_warm_up`); ``/health`` and ``/search`` only read its
+`WarmUpState` (``Services.warming``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import gc
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
@@ -25,10 +28,16 @@ from impact_graph.api.problems import ProblemError
 from impact_graph.config import Settings
 from impact_graph.store.port import GraphStore, StoreError, StoreUnavailable
 
+if TYPE_CHECKING:
+    from impact_graph.search.warmup import WarmUpState
+
 log = logging.getLogger(__name__)
 
 #: Seconds between attempts to reopen a store that failed to open.
 RETRY_S = 3.0
+#: Longest the warm-up waits for the store to open before it gives up on the search part
+#: (the model is loaded meanwhile; a store loading a large snapshot can take minutes).
+STORE_WAIT_S = 600.0
 
 
 def freeze_startup_heap() -> None:
@@ -60,19 +69,24 @@ class Services:
         self._own_embedder = True
         self._search: Any = None
         self._pipeline: Any = None
+        #: The start-up warm-up's state (None: not started, or the app has no warm-up).
+        self.warming: WarmUpState | None = None
         #: One ingest at a time: the pipeline holds per-run state.
         self.ingest_lock = threading.Lock()
 
     # --- store ------------------------------------------------------------------------
 
     def start_opening(self) -> None:
-        """Open the store in a background thread (called by the lifespan)."""
+        """Open the store in a background thread (called by the lifespan); the first call
+        also starts the warm-up (`start_warm_up`), which loads the model meanwhile."""
         with self._lock:
             if self._store is not None or self._opening:
                 return
             self._opening = True
             self._opened.clear()
         threading.Thread(target=self._open, name="impact-graph-store-open", daemon=True).start()
+        if self.warm_up:
+            self.start_warm_up()
 
     def wait_opened(self, timeout_s: float) -> bool:
         """Wait until the current open attempt ended (successfully or not)."""
@@ -102,22 +116,47 @@ class Services:
         if error:
             log.warning("the graph store could not be opened: %s", error)
         self._opened.set()
-        if store is not None and self.warm_up:
-            self._warm_up()
 
-    def _warm_up(self) -> None:
-        """Load the embedding model and the search service now, so the first search does
-        not wait ~5-20 s; then take what start-up built out of the garbage collector's
-        sight (`freeze_startup_heap`)."""
-        try:
-            self.embedder.embed(["impact-graph warm-up"])
-        except Exception as e:  # search reports its own problem later; never fail start-up
-            log.warning("the embedding model could not be loaded at start-up: %s", e)
-        try:
-            self.search()
-        except Exception as e:  # e.g. the store went away meanwhile: built on first use
-            log.debug("the search service was not built at start-up: %s", e)
-        freeze_startup_heap()
+    # --- warm-up ----------------------------------------------------------------------
+
+    def start_warm_up(self) -> WarmUpState:
+        """Warm the search up in one background thread, once per app; returns its state
+        (also ``self.warming``, which ``/health`` reports and ``/search`` waits on).
+
+        Why at start-up: the first question after a restart loaded the embedding model
+        (19.2 s at load 8-9 on the demo). The steps are `impact_graph.search.warmup`'s:
+        the model first (it needs no store, so it loads while the store opens), then,
+        once the store is open, the search service and one whole search, then the web
+        page's template. Last, the heap start-up built is frozen (`freeze_startup_heap`),
+        however the other steps went: a failed step never stops the server.
+        """
+        from impact_graph.search.warmup import WarmUpState
+
+        with self._lock:
+            if self.warming is not None:
+                return self.warming
+            state = self.warming = WarmUpState()
+        threading.Thread(
+            target=self._warm_up, args=(state,), name="impact-graph-warm-up", daemon=True
+        ).start()
+        return state
+
+    def _warm_up(self, state: WarmUpState) -> None:
+        from impact_graph.search.warmup import warm_up
+
+        def service() -> Any:
+            self.wait_opened(STORE_WAIT_S)
+            return self.search()
+
+        def results_page() -> object:
+            # The web UI's search page compiles its template on first use (~27 ms CPU).
+            from impact_graph.web.pages import templates
+
+            return templates().get_template("home.html")
+
+        # The heap is frozen as the last step, before the state says "ready".
+        also = [("page", results_page), ("heap", lambda: freeze_startup_heap())]
+        warm_up(lambda: self.embedder, service, state, also=also)
 
     @property
     def store_error(self) -> str | None:

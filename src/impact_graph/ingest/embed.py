@@ -24,6 +24,7 @@ import copy
 import hashlib
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -91,6 +92,25 @@ def torch_thread_env() -> dict[str, str]:
     for name, value in TORCH_THREAD_ENV.items():
         os.environ.setdefault(name, value)
     return {name: os.environ[name] for name in TORCH_THREAD_ENV}
+
+
+def without_triton(device: str) -> bool:
+    """Keep Triton out of a CPU process: makes ``import triton`` fail (a ``None`` entry
+    in ``sys.modules`` is Python's documented way to block an import) unless Triton is
+    already loaded or the model runs on a GPU. Returns True when it blocked it.
+
+    Why: transformers' ``modeling_utils`` imports ``torch._dynamo``, whose ``utils``
+    imports Triton whenever the package is installed (PyPI's torch installs it), though
+    Triton only compiles GPU kernels and torch's CPU paths never call it. Loaded, it cost
+    ~0.3-0.7 CPU s at start, and at exit libtriton's nanobind printed ~30 lines of
+    "leaked instance ... triton" on every Ctrl-C of ``impact-graph serve``. torch asks
+    through ``torch.utils._triton.has_triton_package``, which then answers False and
+    torch works as without Triton.
+    """
+    if not device.startswith("cpu") or "triton" in sys.modules:
+        return False
+    sys.modules["triton"] = None  # type: ignore[assignment]
+    return True
 
 
 def _offline() -> None:
@@ -214,6 +234,7 @@ class Embedder:
 
     def _load(self) -> Any:
         _offline()
+        without_triton(self.device)
         try:
             import transformers
 

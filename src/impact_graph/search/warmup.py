@@ -13,6 +13,9 @@ quote sentences' caches, and the store's plans of the search's queries.
 one question through the whole search, so every cache and code path the first user's
 question needs is ready. A request that comes in meanwhile waits where it needs the model
 (the embedder loads it once, under a lock) and never fails because of the warm-up.
+
+The API runs it once per app, in the background, from ``Services.start_warm_up``
+(`impact_graph.api.deps`); ``/health`` and ``/search`` only read its `WarmUpState`.
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ class WarmUpState:
     """Where a background warm-up is: ``done`` is set when it ended, however it ended.
 
     ``seconds`` holds each step's wall-clock seconds (``model``, ``store``, ``labels``,
-    ``search``); ``error`` the sentence of the last step that failed (the search still
-    works; its first request then pays for what was not warmed).
+    ``search``, then the caller's ``also`` steps); ``error`` the sentence of the last
+    step that failed (the search still works; its first request then pays for what was
+    not warmed).
     """
 
     done: threading.Event = field(default_factory=threading.Event)

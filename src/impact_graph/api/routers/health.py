@@ -95,7 +95,7 @@ def health(request: Request, svc: Services = Depends(services)) -> Any:  # noqa:
         )
     else:
         detail = "The store answers and all indexes are online."
-    warm = getattr(request.app.state, "search_warm_up", None)  # set by the search router
+    warm = svc.warming  # the start-up warm-up (`Services.start_warm_up`), if any
     search = None if warm is None else ("warming up" if warm.warming_up else "ready")
     if search == "warming up":
         detail += " Search is warming up (loading the embedding model); a search waits for it."

@@ -8,16 +8,13 @@ with a ``next`` link added for paging.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
-from impact_graph.api.deps import Services, freeze_startup_heap, services
+from impact_graph.api.deps import Services, services
 from impact_graph.api.models import MAX_PAGE, next_url
 from impact_graph.api.problems import ProblemError, problem_responses
 from impact_graph.search.models import (
@@ -27,60 +24,13 @@ from impact_graph.search.models import (
     SearchResponse,
     WorkingElementsResponse,
 )
-from impact_graph.search.warmup import WarmUpState, warm_up
 from impact_graph.store.port import QueryTimeout
 
 #: Longest a search request waits for the start-up warm-up (seconds); after that it goes
 #: on and waits only where it needs the model (loaded once, under the embedder's lock).
 WARM_WAIT_S = 120.0
-#: Longest the warm-up waits for the store to open before it gives up on the store's part.
-STORE_WAIT_S = 600.0
 
-
-def start_warm_up(app: Any) -> WarmUpState | None:
-    """Warm the search up in a background thread (`impact_graph.search.warmup`), when the
-    app's `Services` were made with ``warm_up``; the state is ``app.state.search_warm_up``.
-
-    The first question after a restart used to load the embedding model (19.2 s at load
-    8-9 on the demo): the app's own warm-up embedded a text the embedding cache already
-    held. The model loads first (it needs no store: a store still loading a large
-    snapshot after the app's start-up wait is not waited for), then one whole search runs.
-    Afterwards the start-up heap is frozen again (`freeze_startup_heap`), so the model's
-    objects stay out of the garbage collector's full collections too.
-    """
-    svc = getattr(app.state, "services", None)
-    if not isinstance(svc, Services) or not svc.warm_up:
-        return None
-    state = WarmUpState()
-    app.state.search_warm_up = state
-
-    def service() -> Any:
-        svc.wait_opened(STORE_WAIT_S)
-        return svc.search()
-
-    def results_page() -> object:
-        # The web UI's search page compiles its template on first use (~27 ms CPU).
-        from impact_graph.web.pages import templates
-
-        return templates().get_template("home.html")
-
-    def run() -> None:
-        warm_up(lambda: svc.embedder, service, state, also=[("page", results_page)])
-        freeze_startup_heap()
-
-    threading.Thread(target=run, name="impact-graph-search-warm-up", daemon=True).start()
-    return state
-
-
-@asynccontextmanager
-async def _lifespan(app: Any) -> AsyncIterator[None]:
-    """Start the search warm-up with the app; nothing to undo at shutdown (the thread
-    is a daemon and the store it uses is closed by the app's own lifespan)."""
-    start_warm_up(app)
-    yield
-
-
-router = APIRouter(tags=["search"], lifespan=_lifespan)
+router = APIRouter(tags=["search"])
 
 #: Longest question accepted (characters); the service's own limit.
 try:
@@ -203,9 +153,8 @@ def search(
 ) -> Any:
     if not q.strip():
         raise ProblemError(422, "Query parameter 'q' is blank; type a question or some words.")
-    warming = getattr(request.app.state, "search_warm_up", None)
-    if isinstance(warming, WarmUpState):  # a request at start-up waits, it does not fail
-        warming.wait(WARM_WAIT_S)
+    if svc.warming is not None:  # a request at start-up waits for the warm-up, not fails
+        svc.warming.wait(WARM_WAIT_S)
     filters = SearchFilters(
         challenge=_check_values("challenge", challenge),
         target_group=_check_values("target_group", target_group),
