@@ -237,7 +237,10 @@ def test_a_string_past_the_memory_limit_is_stopped(
     from impact_graph.api import create_app
 
     settings = build_settings(tmp_path_factory.mktemp("walk-memory"), timeout_s=10.0)
-    settings = settings.model_copy(update={"rdf_query_memory_mb": 1024})
+    # The app's lifespan starts an embedded FalkorDB in the data dir: stop it with the app.
+    settings = settings.model_copy(
+        update={"rdf_query_memory_mb": 1024, "falkordb_stop_on_close": True}
+    )
     names = "abcdefghij"
     binds = " ".join(
         f"BIND(CONCAT({','.join(['?' + names[i]] * 10)}) AS ?{names[i + 1]})" for i in range(8)
