@@ -20,7 +20,8 @@ Everything else (search, reads, Cypher, stats) is the wrapped store's, untouched
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from impact_graph.model import GraphBatch, QueryResult, SearchHit, Subgraph
@@ -79,6 +80,17 @@ class WriteThroughStore(GraphStore):
     def clear(self) -> None:
         self.inner.clear()
         self.view.clear()
+
+    # -- upkeep: the graph store's (the view has none) -----------------------------------
+    # Forwarded by name: the port's no-op defaults would otherwise hide the graph store's
+    # own (``__getattr__`` is only asked for names the class lacks), and an ingest run
+    # would still rebuild FalkorDB's vector indexes inside its writes, never at its end.
+
+    def maintain(self, progress: Callable[[str], None] | None = None) -> list[str]:
+        return self.inner.maintain(progress)
+
+    def maintenance_deferred(self) -> AbstractContextManager[None]:
+        return self.inner.maintenance_deferred()
 
     def close(self) -> None:
         try:
