@@ -332,14 +332,22 @@ def send_frames(conn: Connection, *payloads: bytes) -> None:
 
 def serve(worker: Worker, recv: Connection, send: Connection) -> None:
     """Answer requests until the parent closes the pipe (or dies)."""
+    first = True
     while True:
         try:
             req = json.loads(recv.recv_bytes())
         except (EOFError, OSError):
             return
         with worker.mutex:
+            # The parent allows a worker that never answered time to start (wait_s + 60 s)
+            # until its first message. A worker that opened the store at start-up
+            # (`open_if_free`: the replacement of a killed one) would send the answer
+            # itself as that first message, so its first query ran under the start-up
+            # allowance, not the time limit (65 s for a 5 s limit, measured). Its first
+            # query therefore announces "opening"/"ready" too: the limit starts there.
+            announce, first = first, False
             try:
-                if worker.store is None:
+                if worker.store is None or announce:
                     # Opening may wait for a writer: the parent's time limit starts at
                     # "ready". With the store held, the answer follows at once (one wake-up
                     # of the parent less per query).
@@ -353,7 +361,7 @@ def serve(worker: Worker, recv: Connection, send: Connection) -> None:
                 msg = {"ok": False, "error": "store", "message": str(e)}
                 send.send_bytes(json.dumps(msg).encode())
                 continue
-            if worker.opened_now:
+            if worker.opened_now or announce:
                 send.send_bytes(b'{"ready": true}')
             try:
                 # No local reference to the store survives the query: when the watcher
