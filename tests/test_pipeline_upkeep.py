@@ -141,3 +141,45 @@ def test_a_dry_run_and_an_unchanged_rerun_do_no_upkeep(
         shown = p._bar.shown
     assert unchanged.unchanged == FILES and unchanged.notes == []
     assert not [s for s in shown if s.startswith("rebuilding")]
+
+
+def test_an_upload_does_not_wait_for_a_rebuild(
+    falkordb: FalkorDBStore,
+    embedder: Any,
+    schema: Schema,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``defer_upkeep=False`` (the API's upload): the write that makes the rebuild due
+    starts it, and the run does not wait for the build at its end (inside a request it
+    would wait ~8 s at 5,000 vectors)."""
+    monkeypatch.setattr(falkordb_store, "VECTOR_REBUILD_MIN", FILES // 2)
+    folder = tmp_path / "corpus"
+    settings = falkordb.settings.model_copy(update={"data_dir": tmp_path / "data"})
+    events: list[str] = []
+    write, rebuild = falkordb.upsert_batch, falkordb.rebuild_vector_index
+
+    def recorded_write(batch: GraphBatch) -> WriteResult:
+        result = write(batch)
+        events.append("write")
+        return result
+
+    def recorded_rebuild(label: str) -> bool:
+        events.append(f"rebuild {label}")
+        return rebuild(label)
+
+    monkeypatch.setattr(falkordb, "upsert_batch", recorded_write)
+    monkeypatch.setattr(falkordb, "rebuild_vector_index", recorded_rebuild)
+    config = PipelineConfig(flush_texts=1)
+    with Pipeline(settings, store=falkordb, embedder=embedder, schema=schema, config=config) as p:
+        _write_corpus(folder, 1)
+        assert p.run([folder], progress=False, defer_upkeep=False).new == FILES
+        events.clear()
+        _write_corpus(folder, 2)
+        again = p.run([folder], progress=False, defer_upkeep=False)
+    assert again.changed == FILES
+    # The rebuild came inside the run's writes, not after the last one ...
+    assert "rebuild Chunk" in events and events[-1] == "write", events
+    # ... and the run's end neither waited nor reported an upkeep.
+    assert "upkeep" not in again.stage_seconds
+    assert not [n for n in again.notes if "vector index" in n]

@@ -212,7 +212,14 @@ def build_router(settings: Settings) -> APIRouter:
             )
         with svc.ingest_lock:
             pipeline = svc.pipeline()
-            rep = pipeline.run([path], kind=kind.strip().lower() if kind else None, progress=False)
+            # defer_upkeep=False: a vector-index rebuild an upload makes due starts at once
+            # and is not waited for inside the request (see `Pipeline.run`).
+            rep = pipeline.run(
+                [path],
+                kind=kind.strip().lower() if kind else None,
+                progress=False,
+                defer_upkeep=False,
+            )
         report = _report(filename, path, size, rep)
         written = rep.new + rep.changed
         if rep.failures and not (written or rep.unchanged):
