@@ -193,6 +193,53 @@ def test_plain_rows_reads_scalars_and_leaves_the_rest_to_the_parser() -> None:
     assert plain_rows([[[8, [1, [0], []]]]]) is None
 
 
+def test_packed_commands_are_the_bytes_redis_py_sends() -> None:
+    """`packed` writes what redis-py's ``pack_command`` writes for the reader's commands:
+    a query with a parameter header, quotes, line breaks, non-ASCII text and a RESP-like
+    fragment stays one argument (every argument goes with its byte length)."""
+    from redis.asyncio.connection import Connection
+
+    from impact_graph.store.falkordb_async import packed
+
+    conn = Connection()
+    text = "CYPHER id='a\\'b' MATCH (n {id: $id})\r\n*1\r\n$4\r\nPING RETURN 'ë€😀' AS s"
+    for args in (
+        ("GRAPH.RO_QUERY", "graph name", text, "--compact", "timeout", 5000),
+        ("GRAPH.RO_QUERY", "g", "RETURN 1", "--compact"),
+        ("GRAPH.QUERY", "ïmpact", "", "--compact", "timeout", 1),
+    ):
+        assert packed(*args) == b"".join(conn.pack_command(*args))
+    with pytest.raises(UnicodeEncodeError):  # as redis-py: a lone surrogate is no UTF-8
+        packed("GRAPH.RO_QUERY", "g", "RETURN '\ud800'")
+
+
+def test_the_reader_of_the_last_request_is_found_again(falkordb_graph: DemoGraph) -> None:
+    """`async_reader` remembers its last answer (store, loop, reader): the same store on
+    the same loop gets the same reader; a closed reader or another loop gets a new one."""
+    store = falkordb_graph.store
+
+    async def twice() -> tuple[Any, Any, Any]:
+        first, again = async_reader(store), async_reader(store)
+        assert first is not None
+        await first.aclose()
+        return first, again, async_reader(store)
+
+    first, again, after_close = asyncio.run(twice())
+    assert again is first and after_close is not first and not after_close.closed
+    other_loop = asyncio.run(_reader_of(store))
+    assert other_loop is not after_close and after_close.closed  # the last loop's, retired
+    inner = store.inner if falkordb_async._reads_inner(store) else store  # type: ignore[attr-defined]
+    held = falkordb_async._readers.pop(inner, None)
+    if held is not None:
+        held[1].abandon()
+
+
+async def _reader_of(store: Any) -> Any:
+    reader = async_reader(store)
+    assert reader is not None and (await reader.read_query("RETURN 1 AS one")).rows == [[1]]
+    return reader
+
+
 def test_one_reader_refuses_a_repeated_refusal_every_time(falkordb_graph: DemoGraph) -> None:
     """The reader remembers only the texts that passed the store's read-only check, so the
     same refused text is refused again after a passing query, with the same sentence."""
