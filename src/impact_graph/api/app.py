@@ -118,10 +118,11 @@ def create_app(
     """Build the API for ``settings`` (default: from the environment).
 
     ``embedder`` shares an already loaded embedding model (tests, benchmarks: the model
-    costs seconds to load); ``warm_up`` loads the model right after the store opens so
-    the first search does not pay for it. ``warm_sparql`` (default: as ``warm_up``)
-    starts the embedded RDF view's SPARQL query workers at start-up, so the first
-    ``/sparql`` query does not pay for starting them. ``lean`` answers POST /cypher and
+    costs seconds to load); ``warm_up`` loads the model, in the background while the
+    store opens, and runs one search, so the first search does not pay for either.
+    ``warm_sparql`` (default: as ``warm_up``) starts the embedded RDF view's SPARQL
+    query workers at start-up, so the first ``/sparql`` query does not pay for starting
+    them. ``lean`` answers POST /cypher and
     POST /sparql before FastAPI's routing (`impact_graph.api.lean`: same handlers, key
     check and error answers, less CPU per request); ``False`` leaves them to their
     routes, the reference the lean path is tested against.
