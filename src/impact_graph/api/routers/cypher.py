@@ -174,6 +174,13 @@ def _params(raw: Any) -> dict[str, Any]:
                 'as {"challenge": "eenzaamheid"}.',
                 slug="bad-parameter",
             ) from None
+        except RecursionError:  # json gives up past ~1,000 levels: not a parse error
+            raise ProblemError(
+                422,
+                "params nests lists or objects too deeply to read; send an object of plain "
+                'values such as {"challenge": "eenzaamheid"}.',
+                slug="bad-parameter",
+            ) from None
     if not isinstance(raw, dict):
         raise ProblemError(
             422,
@@ -367,6 +374,13 @@ async def post_answer(request: Request) -> Response:
             raise ProblemError(
                 400,
                 'The body is not valid JSON; send {"query": "MATCH ...", "params": {...}}.',
+                slug="bad-request",
+            ) from None
+        except RecursionError:  # json gives up past ~1,000 levels (a 500 before)
+            raise ProblemError(
+                400,
+                "The body nests lists or objects too deeply to read; send "
+                '{"query": "MATCH ...", "params": {...}} with plain parameter values.',
                 slug="bad-request",
             ) from None
         if not isinstance(data, dict):
