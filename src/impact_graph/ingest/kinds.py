@@ -106,6 +106,11 @@ _FIRST_PERSON = {"ik", "mijn", "mij", "me", "my"}
 
 _WORD = re.compile(r"[\wÀ-ÿ'’-]+", re.UNICODE)
 
+#: The reason `detect_kind` gives when nothing in the text pointed to a kind. Kept as one
+#: constant because later stages ask whether a kind was only defaulted (see
+#: `kind_was_defaulted`) and the web page translates it by its start.
+DEFAULTED_REASON = "detected: no cue words found, so the default 'plan'"
+
 
 def _cue_pattern(cue: str) -> re.Pattern[str]:
     flags = 0 if cue in _CASE_SENSITIVE else re.IGNORECASE
@@ -177,11 +182,22 @@ def detect_kind(text: str) -> tuple[str, str]:
 
     best = max(("policy", "research", "plan", "story"), key=lambda k: scores[k])
     if scores[best] == 0:
-        return "plan", "detected: no cue words found, so the default 'plan'"
+        return "plan", DEFAULTED_REASON
     cues = ", ".join(c for c, _ in found[best].most_common(4))
     more = ", …" if len(found[best]) > 4 else ""
     what = "first-person words" if best == "story" else f"{best} cue words"
     return best, f"detected: {scores[best]} {what} ({cues}{more})"
+
+
+def kind_was_defaulted(reason: str) -> bool:
+    """Whether a document's kind is only the fallback "plan": no ``--kind``, no declared
+    kind, no folder and no cue word said anything.
+
+    Why: a plan's title names its programme, but a defaulted plan is not known to be a
+    plan at all (a stray "Windows.txt"), so the extractor must not take its title -- often
+    just the file name -- for a programme.
+    """
+    return reason == DEFAULTED_REASON
 
 
 def decide_kind(

@@ -45,6 +45,7 @@ from impact_graph.ingest.extraction import (
     Span,
     Status,
 )
+from impact_graph.ingest.kinds import kind_was_defaulted
 from impact_graph.ingest.resolve import KnownEntities, Resolver, fold, normalise_name
 from impact_graph.model import PropValue
 from impact_graph.ontology import load_schema
@@ -519,6 +520,31 @@ def _doc_year(doc: Document) -> int | None:
             return int(m.group(0))
     m = re.search(r"(?im)^(?:year|jaar)\s*:\s*((?:19|20)\d\d)", doc.text[:1000])
     return int(m.group(1)) if m else None
+
+
+def _title_is_a_guess(doc: Document) -> bool:
+    """Whether a plan's title is too weak to name its programme: the kind was only
+    defaulted (`kinds.kind_was_defaulted`) and the title is the reader's fallback -- the
+    file name, or a plain-text file's first line -- not one the document marks as its
+    title (front matter ``title``, a heading, a format's own title field).
+
+    Why: "Windows.txt" with a few unrelated lines became a Programme "Windows" in the
+    search facets, the network and the entity pages. A plan's title names its programme
+    ("Programma-aanpak Wadstede Werkt Mee"), but a document that nothing says is a plan,
+    titled by its file name, names nothing; its text may still name a programme
+    ("het programma X"), which the text scan finds.
+    """
+    if not kind_was_defaulted(doc.kind_reason) or _meta_str(doc, "title"):
+        return False
+    title = doc.title.strip()
+    if any(s.heading.strip() == title for s in doc.sections):
+        return False
+    if doc.format == "txt":
+        return True  # plain text has no title markup: its title is a first line or the name
+    # Lazy: the extractor needs only the readers' rule for a title from a file name.
+    from impact_graph.ingest.readers._common import title_from_stem
+
+    return title == title_from_stem(doc.path)
 
 
 def _meta_str(doc: Document, *keys: str) -> str | None:
@@ -1230,7 +1256,7 @@ class _Run:
             m = P.PROGRAMME_RE.search(doc.title)
             if m:
                 name, rule = m.group("name"), "title:programme"
-            elif doc.kind == "plan":
+            elif doc.kind == "plan" and not _title_is_a_guess(doc):
                 name = re.split(r"\s+[–—-]\s+|:\s+", doc.title)[0]
                 name = re.sub(
                     r"(?i)^(programma-?aanpak|programma|reisverslag|opdracht|foto)\s+", "", name
