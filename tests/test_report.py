@@ -27,8 +27,8 @@ def _report() -> IngestReport:
         DocumentOutcome("c/b.md", "document:c-b-md", "new", "story", "--kind story"),
     ]
     r.fail("c/leeg.md", "the file holds no text", "add content or remove the file")
-    r.fail("c/data.csv row 3", "the row has 4 columns where the header has 6", "fix row 3")
-    r.fail("c/data.csv row 7", "the title column is empty", "fill it in")
+    r.fail("c/data.csv", "the row has 4 columns where the header has 6", "fix row 3", row=3)
+    r.fail("c/data.csv", "the title column is empty", "fill it in", row=7)
     return r
 
 

@@ -219,7 +219,11 @@ class DocumentOut(DocumentRef):
 
 
 class Failure(BaseModel):
-    file: str = Field(description="The file (or file:row) that failed.")
+    file: str = Field(description="The file that failed (the uploaded file's name).")
+    row: int | None = Field(
+        None, description="The record that failed in a CSV, JSON(L), RIS or BibTeX file."
+    )
+    line: int | None = Field(None, description="The line of the file the reason applies to.")
     reason: str = Field(description="What was wrong.")
     hint: str = Field("", description="What to do.")
 

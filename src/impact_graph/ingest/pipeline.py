@@ -86,7 +86,7 @@ from impact_graph.ingest.file_index import (
     file_digest,
 )
 from impact_graph.ingest.mapping import batch_counts, entity_texts, to_batch
-from impact_graph.ingest.report import DocumentOutcome, IngestReport
+from impact_graph.ingest.report import DocumentOutcome, IngestReport, record_place
 from impact_graph.schema import Schema
 from impact_graph.store.port import GraphStore, StoreAuthError, StoreError, StoreUnavailable
 
@@ -833,7 +833,7 @@ class Pipeline:
                 if digest is not None and file_digest(file, self.config.max_bytes) != digest:
                     digest = None
         except IngestError as e:
-            self._fail(file, e.reason, e.hint, where=e.where)
+            self._fail(file, e.reason, e.hint, row=e.row, line=e.line)
             return
         except FATAL_STORE_ERRORS:
             raise
@@ -841,7 +841,7 @@ class Pipeline:
             self._fail_unexpected(file, e, "reading")
             return
         for err in result.errors:
-            self._fail(file, err.reason, err.hint, where=err.where)
+            self._fail(file, err.reason, err.hint, row=err.row, line=err.line)
         seen: list[tuple[IndexedDocument, bool]] = []
         for doc in result.documents:
             self._prepare(file, doc, seen)
@@ -930,7 +930,7 @@ class Pipeline:
         except FATAL_STORE_ERRORS:
             raise
         except IngestError as e:
-            self._fail(file, e.reason, e.hint, where=e.where)
+            self._fail(file, e.reason, e.hint, row=e.row, line=e.line)
         except Exception as e:
             self._fail_unexpected(file, e, stage, doc_id=doc.id)
 
@@ -1283,11 +1283,22 @@ class Pipeline:
 
     # --- failures --------------------------------------------------------------------
 
-    def _fail(self, file: Path, reason: str, hint: str, where: str | None = None) -> None:
+    def _fail(
+        self,
+        file: Path,
+        reason: str,
+        hint: str,
+        *,
+        row: int | None = None,
+        line: int | None = None,
+    ) -> None:
+        """Report ``file`` as failed; ``row``/``line`` name the record of a multi-record
+        file (kept apart from the path, which scripts reading the report open)."""
         with self._lock:  # the write stage fails documents too
             self._failed_files.add(file)  # no file index entry: tried again next time
-            kept = None if self._dry_run else self._keep_aside(file, reason, hint)
-            self._report.fail(where or file.as_posix(), reason, hint, kept)
+            at = record_place(row, line)
+            kept = None if self._dry_run else self._keep_aside(file, reason, hint, at)
+            self._report.fail(file.as_posix(), reason, hint, kept, row=row, line=line)
             self._done(DocumentOutcome(file=file.as_posix(), doc_id="", status="failed"))
 
     def _fail_unexpected(
@@ -1302,18 +1313,19 @@ class Pipeline:
         )
         self._fail(file, reason, hint)
 
-    def _keep_aside(self, file: Path, reason: str, hint: str) -> str | None:
+    def _keep_aside(self, file: Path, reason: str, hint: str, at: str = "") -> str | None:
         """Copy a failed file into ``<data_dir>/rejected/`` with a ``.reason.txt``.
 
         The copy's name starts with a hash of the original path, so same-named files
         from different folders do not overwrite each other; several reasons for one file
-        (bad rows) go into one reason file.
+        (bad rows) go into one reason file, each with its row (``at``: "row 3").
         """
         rejected = self.settings.data_path / "rejected"
         tag = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:8]
         target = rejected / f"{tag}-{file.name}"
         reason_file = target.with_name(target.name + ".reason.txt")
-        line = f"file: {file.as_posix()}\nreason: {reason}\nwhat to do: {hint}\n"
+        line = f"file: {file.as_posix()}\n" + (f"where: {at}\n" if at else "")
+        line += f"reason: {reason}\nwhat to do: {hint}\n"
         try:
             rejected.mkdir(parents=True, exist_ok=True)
             first = file not in self._kept

@@ -8,7 +8,6 @@ went through.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,12 +20,33 @@ from rich.text import Text
 
 @dataclass(slots=True)
 class Failure:
-    """One input that could not be ingested."""
+    """One input that could not be ingested.
+
+    ``file`` is always the path as given, so a script reading the ``--report`` JSON can
+    open it; the record of a multi-record file that failed is in ``row`` (or the line
+    the reason applies to in ``line``), not glued onto the path. ``where`` joins them the
+    way a person looks it up ("data.csv row 3").
+    """
 
     file: str
     reason: str
     hint: str = ""
     kept_at: str | None = None  # copy in <data_dir>/rejected/, if one was kept
+    row: int | None = None  # record number in a multi-record file (CSV: spreadsheet row)
+    line: int | None = None  # line of the file the reason applies to (JSON, YAML)
+
+    @property
+    def where(self) -> str:
+        """The path plus row or line, as the user would look it up."""
+        at = record_place(self.row, self.line)
+        return f"{self.file} {at}" if at else self.file
+
+
+def record_place(row: int | None, line: int | None) -> str:
+    """Where in a file a failure applies, in the user's words: "row 3", "line 12" or ""."""
+    if row is not None:
+        return f"row {row}"
+    return f"line {line}" if line is not None else ""
 
 
 @dataclass(slots=True)
@@ -87,13 +107,13 @@ class IngestReport:
         """The reason of each failed entry of ``documents``, in their order ("" for the
         others), so a per-file table can say why a file failed next to the file.
 
-        A failed file is recorded twice -- a `Failure` (file or "file row N", reason,
-        hint) and a failed `DocumentOutcome` (the file) -- in the same order, so the
-        failures of one file are paired with its failed outcomes one by one.
+        A failed file is recorded twice -- a `Failure` (file, row or line, reason, hint)
+        and a failed `DocumentOutcome` (the file) -- in the same order, so the failures of
+        one file are paired with its failed outcomes one by one.
         """
         pending: dict[str, list[Failure]] = {}
         for f in self.failures:
-            pending.setdefault(_file_of(f.file), []).append(f)
+            pending.setdefault(f.file, []).append(f)
         out = []
         for d in self.documents:
             queue = pending.get(d.file) if d.status == "failed" else None
@@ -107,8 +127,18 @@ class IngestReport:
 
     # --- recording ------------------------------------------------------------------
 
-    def fail(self, file: str, reason: str, hint: str = "", kept_at: str | None = None) -> Failure:
-        f = Failure(file, reason, hint, kept_at)
+    def fail(
+        self,
+        file: str,
+        reason: str,
+        hint: str = "",
+        kept_at: str | None = None,
+        *,
+        row: int | None = None,
+        line: int | None = None,
+    ) -> Failure:
+        """Record a failed input; ``file`` is the bare path, the record in ``row``/``line``."""
+        f = Failure(file, reason, hint, kept_at, row, line)
         self.failures.append(f)
         return f
 
@@ -224,7 +254,7 @@ class IngestReport:
         """One sentence per failed input: file, reason, what to do, where it was kept."""
         lines = []
         for f in self.failures:
-            line = f"{f.file}: {f.reason.rstrip('.')}"
+            line = f"{f.where}: {f.reason.rstrip('.')}"
             if f.hint:
                 line += f"; {f.hint.rstrip('.')}"
             line += "."
@@ -240,8 +270,3 @@ class IngestReport:
             console.print(f"[red]{len(self.failures)} input(s) failed:[/red]")
             for line in self.failure_lines():
                 console.print(Text("✗ ", style="red") + Text(line), soft_wrap=True)
-
-
-def _file_of(where: str) -> str:
-    """The file of a failure's place ("data.csv row 4" -> "data.csv")."""
-    return re.sub(r" (?:row|line) \d+$", "", where)

@@ -40,6 +40,7 @@ from impact_graph.api.models import (
 )
 from impact_graph.api.problems import ProblemError, problem_responses
 from impact_graph.config import Settings
+from impact_graph.ingest.report import record_place
 from impact_graph.store.port import GraphStore
 
 #: Room for the multipart framing around the file in the whole request body.
@@ -144,6 +145,8 @@ def _report(filename: str, stored: FsPath, size: int, rep: Any) -> UploadReport:
         failures=[
             Failure(
                 file=f.file.replace(str(stored), filename),
+                row=f.row,
+                line=f.line,
                 reason=f.reason.replace(str(stored), filename),
                 hint=f.hint,
             )
@@ -225,9 +228,11 @@ def build_router(settings: Settings) -> APIRouter:
         if rep.failures and not (written or rep.unchanged):
             _remove_upload(path)
             first = report.failures[0]
+            at = record_place(first.row, first.line)
+            at = f" ({at})" if at else ""
             raise ProblemError(
                 422,
-                f"The file could not be ingested: {first.reason.rstrip('.')}; {first.hint}.",
+                f"The file could not be ingested{at}: {first.reason.rstrip('.')}; {first.hint}.",
                 slug="ingest-failed",
                 errors=[f.model_dump() for f in report.failures],
             )
