@@ -221,6 +221,9 @@ class LabelIndex:
         # shrink to one generic word ("school") and match every question that has it.
         self.phrase_exact: dict[tuple[str, ...], set[str]] = {}
         self.phrase_stemmed: dict[tuple[str, ...], set[str]] = {}
+        # The label word sequences behind each stem key, per concept: a stem match is
+        # checked against them (``_by_stem``) so that a stem collision does not count.
+        self._forms: dict[tuple[str, ...], dict[str, set[tuple[str, ...]]]] = {}
         for c in vocab.concepts.values():
             if c.scheme == "recognition":
                 continue  # levels are filters, not topics
@@ -228,11 +231,15 @@ class LabelIndex:
                 toks = content_words(label)
                 every = words(label)
                 if len(toks) <= 1 < len(every):
+                    key = tuple(stem(t) for t in every)
                     self.phrase_exact.setdefault(tuple(every), set()).add(c.iri)
-                    self.phrase_stemmed.setdefault(tuple(stem(t) for t in every), set()).add(c.iri)
+                    self.phrase_stemmed.setdefault(key, set()).add(c.iri)
+                    self._forms.setdefault(key, {}).setdefault(c.iri, set()).add(tuple(every))
                 elif toks:
+                    key = tuple(stem(t) for t in toks)
                     self.exact.setdefault(tuple(toks), set()).add(c.iri)
-                    self.stemmed.setdefault(tuple(stem(t) for t in toks), set()).add(c.iri)
+                    self.stemmed.setdefault(key, set()).add(c.iri)
+                    self._forms.setdefault(key, {}).setdefault(c.iri, set()).add(tuple(toks))
         self.max_len = max((len(k) for k in self.exact), default=1)
         self.max_phrase = max((len(k) for k in self.phrase_exact), default=1)
 
@@ -243,8 +250,8 @@ class LabelIndex:
         found: list[tuple[str, str, set[int]]] = []
         for n in range(min(self.max_phrase, len(every)), 1, -1):
             for i in range(len(every) - n + 1):
-                iris = self.phrase_exact.get(tuple(every[i : i + n])) or self.phrase_stemmed.get(
-                    tuple(stems[i : i + n])
+                iris = self.phrase_exact.get(tuple(every[i : i + n])) or self._by_stem(
+                    every[i : i + n], stems[i : i + n], self.phrase_stemmed
                 )
                 for iri in sorted(iris or ()):
                     found.append((iri, " ".join(every[i : i + n]), set(range(i, i + n))))
@@ -269,7 +276,23 @@ class LabelIndex:
 
     def single(self, word: str) -> set[str]:
         """Concepts with a one-word label equal to ``word`` (exact, else stemmed)."""
-        return set(self.exact.get((word,)) or self.stemmed.get((stem(word),)) or ())
+        return set(self.exact.get((word,)) or self._by_stem([word], [stem(word)], self.stemmed))
+
+    def _by_stem(
+        self, toks: list[str], stems: list[str], table: dict[tuple[str, ...], set[str]]
+    ) -> set[str]:
+        """Concepts whose label stems to ``stems``, leaving out a label reached only
+        through a known stem collision (``STEM_COLLISIONS``): "afval" (litter) stems as
+        "afvallen" (losing weight) does, but names another thing."""
+        iris = table.get(tuple(stems))
+        if not iris:
+            return set()
+        forms = self._forms.get(tuple(stems), {})
+        return {
+            iri
+            for iri in iris
+            if any(not _collides(toks, label) for label in forms.get(iri, {tuple(toks)}))
+        }
 
     def joined(self, every: list[str]) -> list[tuple[str, str, int, int]]:
         """(concept IRI, surface, head position, modifier position) for "head <preposition>
@@ -335,7 +358,7 @@ class LabelIndex:
                 span = set(range(i, i + n))
                 iris = self.exact.get(tuple(tokens[i : i + n]))
                 if not iris and not span & covered:
-                    iris = self.stemmed.get(tuple(stems[i : i + n]))
+                    iris = self._by_stem(tokens[i : i + n], stems[i : i + n], self.stemmed)
                 if not iris:
                     continue
                 inner = span <= covered
@@ -345,6 +368,34 @@ class LabelIndex:
                     seen.add(iri)
                     found.append((iri, surface, inner, frozenset(span)))
         return found
+
+
+#: Dutch words the Snowball stemmer gives one stem although they name different things;
+#: each group lists the forms of each meaning. A question word reaches a label word of
+#: another meaning in its group only when the label is that very word (exact match), never
+#: through the shared stem: "afval en overlast in de flat" is about litter, not about
+#: "afvallen" (losing weight), and "alleenstaande ouder" is a parent, not "alleenstaande
+#: ouderen" (older people living alone). Add a group when the bench shows a collision.
+STEM_COLLISIONS: tuple[tuple[frozenset[str], ...], ...] = (
+    (frozenset({"afval"}), frozenset({"afvallen"})),
+    (frozenset({"ouder", "ouders"}), frozenset({"ouderen"})),
+)
+_MEANING: dict[str, tuple[int, int]] = {
+    w: (g, m)
+    for g, group in enumerate(STEM_COLLISIONS)
+    for m, forms in enumerate(group)
+    for w in forms
+}
+
+
+def _collides(query: list[str] | tuple[str, ...], label: tuple[str, ...]) -> bool:
+    """True when some word of ``query`` and the label word at its place share a stem
+    but belong to different meanings of one ``STEM_COLLISIONS`` group."""
+    for q, w in zip(query, label, strict=False):
+        a, b = _MEANING.get(q), _MEANING.get(w)
+        if a and b and a[0] == b[0] and a[1] != b[1]:
+            return True
+    return False
 
 
 #: Prepositions that link a head noun to its modifier in a phrase Dutch often writes as
