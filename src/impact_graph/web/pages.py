@@ -168,6 +168,12 @@ def entity_properties(
             text = kind_reason_nl(str(v))
         elif k == "concept" and vocab is not None and (c := vocab.get(str(v))) is not None:
             text = f"{vocab.label(c.iri)} ({vocab.schemes[c.scheme].label_nl})"
+        elif k == "status" and label == "Effect" and v == "candidate":
+            # An Effect's name is built ("energiecoach → gasverbruik"), never looked up:
+            # "kandidaat: in geen vocabulaire" read as if the outcome were unknown.
+            text = "samengesteld uit de interventie en de uitkomst"
+        elif k == "outcome" and label == "Effect":
+            text = outcome_nl(str(v), props.get("concept"), vocab)
         elif k == "kind" and label not in (None, "Document"):
             # An Actor's or Area's kind, not a document's: "Soort", in Dutch where the
             # actor-role groups give it (their ig:nodeKind), else as stored ("gemeente").
@@ -178,6 +184,24 @@ def entity_properties(
             text = VALUE_NL.get(k, {}).get(str(v), str(v))
         shown.append((PROPERTY_NL.get(k, k), text))
     return shown
+
+
+def outcome_nl(outcome: str, concept: Any, vocab: Vocabulary | None) -> str:
+    """An Effect's outcome with where it comes from: the vocabulary concept it names and
+    that concept's scheme ("gasverbruik (begrip uit Uitkomsten)"), or that no vocabulary
+    holds it. The ingest stores the outcome as the concept's Dutch prefLabel and (so far)
+    no ``concept`` on the Effect, so the label is looked up, outcomes first."""
+    if vocab is None:
+        return outcome
+    c = vocab.get(str(concept)) if concept else None
+    if c is None:
+        found = [
+            x for x in vocab.lookup(outcome) if x.scheme == "outcomes" or x.pg_label == "Challenge"
+        ]
+        c = min(found, key=lambda x: x.scheme != "outcomes", default=None)
+    if c is None:
+        return f"{outcome} (in geen vocabulaire)"
+    return f"{outcome} (begrip uit {vocab.schemes[c.scheme].label_nl})"
 
 
 def actor_kinds_nl(vocab: Vocabulary) -> dict[str, str]:
