@@ -81,3 +81,29 @@ def test_skip_and_limit_past_32_bits_are_refused(query: str, ok: bool) -> None:
     else:
         with pytest.raises(QueryRefused, match="below 4,294,967,296"):
             check_cypher(query)
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b'{"query": "RETURN \'\\ud800\' AS x"}', "at line 1, column 9"),
+        (b'{"query": "RETURN $x AS x", "params": {"x": ["a", "\\udfff"]}}', "Parameter $x"),
+    ],
+    ids=["in-query", "in-parameter"],
+)
+def test_a_lone_surrogate_is_a_400_not_a_500(
+    falkordb_data_dir: Any, body: bytes, said: str
+) -> None:
+    """JSON's "\\ud800" decodes to a lone surrogate, which cannot be encoded for the store:
+    the command failed with a UnicodeEncodeError, a 500 (H37 found it, lead measured)."""
+    from fastapi.testclient import TestClient
+
+    from impact_graph.api.app import create_app
+    from impact_graph.config import Settings
+
+    settings = Settings(backend="falkordb", data_dir=falkordb_data_dir, graph_name="walk-params")
+    with TestClient(create_app(settings, warm_up=False)) as client:
+        r = client.post("/cypher", content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 400, r.text
+        assert "not valid Unicode" in r.json()["detail"] and said in r.json()["detail"]
+        assert client.get("/health").status_code == 200

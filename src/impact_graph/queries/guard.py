@@ -322,7 +322,12 @@ def _check_values(params: Any) -> None:
         stack = [value]
         while stack:
             v = stack.pop()
-            if isinstance(v, bool) or v is None or isinstance(v, str):
+            if isinstance(v, str):
+                if v.isascii() or _lone_surrogate(v) is None:
+                    continue
+                why = "text with a character that is not valid Unicode (a lone surrogate)"
+                raise QuerySyntaxError(f"Parameter ${name} holds {why}; send UTF-8 text.")
+            if isinstance(v, bool) or v is None:
                 continue
             if isinstance(v, int) and not -_INT64 <= v < _INT64:
                 why = "an integer past the 64-bit range the stores hold"
@@ -338,6 +343,17 @@ def _check_values(params: Any) -> None:
                 f"Parameter ${name} holds {why}; send a number between "
                 f"-{_INT64:,} and {_INT64 - 1:,}, or the value as a string."
             )
+
+
+def _lone_surrogate(text: str) -> str | None:
+    """The first lone surrogate in ``text`` (JSON's ``"\\ud800"`` decodes to one), or
+    None. Such text cannot be encoded for either store: FalkorDB's command failed with a
+    UnicodeEncodeError, a 500 (measured on /cypher)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError as e:
+        return text[e.start]
+    return None
 
 
 #: The first SKIP or LIMIT FalkorDB reads wrongly: it keeps only the low 32 bits, so
@@ -376,6 +392,12 @@ def _check(query: str) -> tuple[tuple[list[str], int], ...]:
         )
     if "\x00" in query:
         raise QuerySyntaxError("The Cypher query contains a NUL character; remove it.")
+    bad = _lone_surrogate(query)
+    if bad is not None:
+        raise QuerySyntaxError(
+            f"The Cypher query holds a character that is not valid Unicode (a lone "
+            f"surrogate, {bad!r}) at {_where(query, query.index(bad))}; send UTF-8 text."
+        )
     tokens: list[tuple[str, str, int]] = []
     for m in _TOKEN.finditer(query):
         kind = m.lastgroup or "other"
