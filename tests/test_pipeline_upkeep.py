@@ -58,6 +58,25 @@ def _write_corpus(folder: Path, version: int) -> None:
         )
 
 
+def _recorded(store: FalkorDBStore, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """The store's writes ("write", doc id) and index rebuilds ("rebuild", label), in order."""
+    events: list[tuple[str, str]] = []
+    write, rebuild = store.upsert_batch, store.rebuild_vector_index
+
+    def recorded_write(batch: GraphBatch) -> WriteResult:
+        result = write(batch)
+        events.append(("write", batch.doc_id))
+        return result
+
+    def recorded_rebuild(label: str) -> bool:
+        events.append(("rebuild", label))
+        return rebuild(label)
+
+    monkeypatch.setattr(store, "upsert_batch", recorded_write)
+    monkeypatch.setattr(store, "rebuild_vector_index", recorded_rebuild)
+    return events
+
+
 def test_rebuild_comes_after_the_last_write_and_is_announced(
     falkordb: FalkorDBStore,
     embedder: Any,
@@ -70,20 +89,7 @@ def test_rebuild_comes_after_the_last_write_and_is_announced(
     monkeypatch.setattr(falkordb_store, "VECTOR_REBUILD_MIN", FILES // 2)
     folder = tmp_path / "corpus"
     settings = falkordb.settings.model_copy(update={"data_dir": tmp_path / "data"})
-    events: list[tuple[str, str]] = []
-    write, rebuild = falkordb.upsert_batch, falkordb.rebuild_vector_index
-
-    def recorded_write(batch: GraphBatch) -> WriteResult:
-        result = write(batch)
-        events.append(("write", batch.doc_id))
-        return result
-
-    def recorded_rebuild(label: str) -> bool:
-        events.append(("rebuild", label))
-        return rebuild(label)
-
-    monkeypatch.setattr(falkordb, "upsert_batch", recorded_write)
-    monkeypatch.setattr(falkordb, "rebuild_vector_index", recorded_rebuild)
+    events = _recorded(falkordb, monkeypatch)
     config = PipelineConfig(flush_texts=1)  # documents written one by one, as they come
     with Pipeline(settings, store=falkordb, embedder=embedder, schema=schema, config=config) as p:
         _write_corpus(folder, 1)
@@ -156,20 +162,7 @@ def test_an_upload_does_not_wait_for_a_rebuild(
     monkeypatch.setattr(falkordb_store, "VECTOR_REBUILD_MIN", FILES // 2)
     folder = tmp_path / "corpus"
     settings = falkordb.settings.model_copy(update={"data_dir": tmp_path / "data"})
-    events: list[str] = []
-    write, rebuild = falkordb.upsert_batch, falkordb.rebuild_vector_index
-
-    def recorded_write(batch: GraphBatch) -> WriteResult:
-        result = write(batch)
-        events.append("write")
-        return result
-
-    def recorded_rebuild(label: str) -> bool:
-        events.append(f"rebuild {label}")
-        return rebuild(label)
-
-    monkeypatch.setattr(falkordb, "upsert_batch", recorded_write)
-    monkeypatch.setattr(falkordb, "rebuild_vector_index", recorded_rebuild)
+    events = _recorded(falkordb, monkeypatch)
     config = PipelineConfig(flush_texts=1)
     with Pipeline(settings, store=falkordb, embedder=embedder, schema=schema, config=config) as p:
         _write_corpus(folder, 1)
@@ -179,7 +172,7 @@ def test_an_upload_does_not_wait_for_a_rebuild(
         again = p.run([folder], progress=False, defer_upkeep=False)
     assert again.changed == FILES
     # The rebuild came inside the run's writes, not after the last one ...
-    assert "rebuild Chunk" in events and events[-1] == "write", events
+    assert ("rebuild", "Chunk") in events and events[-1][0] == "write", events
     # ... and the run's end neither waited nor reported an upkeep.
     assert "upkeep" not in again.stage_seconds
     assert not [n for n in again.notes if "vector index" in n]
