@@ -1779,6 +1779,20 @@ class _Run:
         from_part, *_, c = min(found, key=lambda f: f[:3])
         return c.pref_nl or c.pref_en, (split[1] if from_part and split else None)
 
+    def _outcome_concept(self, outcome: str) -> str | None:
+        """IRI of the outcome (else challenge) concept an Effect's outcome names. The
+        outcome is stored as the concept's Dutch prefLabel; without the IRI on the Effect
+        the search's concept arm, which finds Effects by ``concept``, never reached one
+        ("energiecoach → gasverbruik" did not count for a question about gasverbruik)."""
+        if self.vocab is None:
+            return None
+        found = [
+            c
+            for c in self.vocab.lookup(outcome)
+            if c.scheme == "outcomes" or c.pg_label == "Challenge"
+        ]
+        return min(found, key=lambda c: c.scheme != "outcomes").iri if found else None
+
     def _outcome_after(self, pos: int, end: int) -> tuple[str, Span] | None:
         """The outcome named right after an effect verb: a vocabulary concept (outcome or
         challenge) starting within a few words, else the noun phrase up to a stop word."""
@@ -1912,6 +1926,7 @@ class _Run:
             name=key,
             status="metadata" if rule.startswith("meta") else "candidate",
             rule=rule,
+            concept=self._outcome_concept(outcome),
             props=dict(props),
         )
         # An Effect's key is built, not resolved: it is one outcome claim of one intervention.
