@@ -49,7 +49,7 @@ def settings(data_dir: Path) -> Settings:
 @pytest.fixture
 def store(settings: Settings, schema: Schema) -> Iterator[FalkorDBStore]:
     """A graph of its own, with the schema; deleted whole afterwards."""
-    with schema_store(FalkorDBStore(settings), schema, drop=lambda st: st.graph.delete()) as st:
+    with schema_store(FalkorDBStore(settings), schema, drop=lambda st: st.delete_graph()) as st:
         yield st
 
 

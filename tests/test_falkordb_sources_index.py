@@ -51,7 +51,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def store(data_dir: Path, schema: Schema) -> Iterator[FalkorDBStore]:
     """A graph of its own, with the schema; deleted whole afterwards."""
     settings = Settings(data_dir=data_dir, graph_name=f"s{next(_names)}")
-    with schema_store(FalkorDBStore(settings), schema, drop=lambda st: st.graph.delete()) as st:
+    with schema_store(FalkorDBStore(settings), schema, drop=lambda st: st.delete_graph()) as st:
         yield st
 
 

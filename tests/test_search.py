@@ -67,7 +67,7 @@ def store(backend_settings: Settings, schema: Schema) -> Iterator[GraphStore]:
             yield st
         return
     own = backend_settings.model_copy(update={"graph_name": f"search-{next(_graphs)}"})
-    with schema_store(open_store(own), schema, drop=lambda st: st.graph.delete()) as st:  # type: ignore[attr-defined]
+    with schema_store(open_store(own), schema, drop=lambda st: st.delete_graph()) as st:  # type: ignore[attr-defined]
         yield st
 
 

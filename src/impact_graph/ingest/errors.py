@@ -11,6 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def record_place(row: int | None, line: int | None) -> str:
+    """Where in a file a failure applies, in the user's words: "row 3", "line 12" or ""."""
+    if row is not None:
+        return f"row {row}"
+    return f"line {line}" if line is not None else ""
+
+
 class IngestError(Exception):
     """A file (or one record in it) that cannot be read.
 
@@ -38,12 +45,8 @@ class IngestError(Exception):
     @property
     def where(self) -> str:
         """The path plus row or line, as the user would look it up."""
-        where = self.path.as_posix()
-        if self.row is not None:
-            where += f" row {self.row}"
-        elif self.line is not None:
-            where += f" line {self.line}"
-        return where
+        at = record_place(self.row, self.line)
+        return f"{self.path.as_posix()} {at}" if at else self.path.as_posix()
 
     def __str__(self) -> str:
         text = f"{self.where}: {self.reason.rstrip('.')}"

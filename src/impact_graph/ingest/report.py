@@ -17,6 +17,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from impact_graph.ingest.errors import record_place
+
 
 @dataclass(slots=True)
 class Failure:
@@ -40,13 +42,6 @@ class Failure:
         """The path plus row or line, as the user would look it up."""
         at = record_place(self.row, self.line)
         return f"{self.file} {at}" if at else self.file
-
-
-def record_place(row: int | None, line: int | None) -> str:
-    """Where in a file a failure applies, in the user's words: "row 3", "line 12" or ""."""
-    if row is not None:
-        return f"row {row}"
-    return f"line {line}" if line is not None else ""
 
 
 @dataclass(slots=True)
