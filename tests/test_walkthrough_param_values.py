@@ -107,3 +107,19 @@ def test_a_lone_surrogate_is_a_400_not_a_500(
         assert r.status_code == 400, r.text
         assert "not valid Unicode" in r.json()["detail"] and said in r.json()["detail"]
         assert client.get("/health").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query", ["MATCH (n) RETURN n LIMIT $n", "MATCH (n) RETURN n skip $n LIMIT 5"]
+)
+def test_skip_or_limit_from_a_parameter_past_32_bits_is_refused(query: str) -> None:
+    """FalkorDB read ``LIMIT $n`` with n = 2^32 as 0 rows, as it read the literal."""
+    from impact_graph.store.port import QueryRefused
+
+    with pytest.raises(QueryRefused, match=r"\$n is 4,294,967,296"):
+        check_cypher(query, {"n": 2**32})
+    check_cypher(query, {"n": 2**32 - 1})  # the largest it reads right
+
+
+def test_a_large_parameter_elsewhere_than_skip_or_limit_passes() -> None:
+    check_cypher("MATCH (n) WHERE n.size < $n RETURN n LIMIT $m", {"n": 2**40, "m": 3})

@@ -301,6 +301,7 @@ def check_cypher(query: str, params: Any = None) -> None:
         _check_ranges(query, list(calls), params)
     if params:
         _check_values(params)
+        _check_skip_limit_params(query, params)
 
 
 #: Integers both stores hold exactly (64-bit signed).
@@ -374,6 +375,25 @@ def _check_skip_limit(clause: str, query: str, pos: int) -> None:
         f"correctly (FalkorDB takes {clause} below {SKIP_LIMIT_MAX:,}); the row cap limits "
         f"the answer anyway, so leave {clause} out or give a smaller number."
     )
+
+
+def _check_skip_limit_params(query: str, params: Any) -> None:
+    """Refuse ``SKIP $n``/``LIMIT $n`` with n from `SKIP_LIMIT_MAX`: FalkorDB reads a
+    parameter there as wrongly as a literal (``LIMIT $n`` with n = 2^32 answered no rows,
+    walk-through H38). Only a large integer value costs the search for its clause."""
+    if not isinstance(params, dict):
+        return
+    for name, value in params.items():
+        if type(value) is not int or value < SKIP_LIMIT_MAX:
+            continue
+        m = re.search(rf"\b(SKIP|LIMIT)\s+\${re.escape(name)}\b", query, re.IGNORECASE)
+        if m is not None:
+            clause = m.group(1).upper()
+            raise QueryRefused(
+                f"{clause} ${name} is {value:,}, larger than the graph store reads correctly "
+                f"(FalkorDB takes {clause} below {SKIP_LIMIT_MAX:,}); the row cap limits the "
+                f"answer anyway, so leave {clause} out or send a smaller number."
+            )
 
 
 @functools.lru_cache(maxsize=1024)
