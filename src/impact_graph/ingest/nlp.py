@@ -1827,16 +1827,37 @@ class _Run:
         start = self.text.find(name, pos)
         return name, (start, start + len(name))
 
+    def _unreal(self, s: int, sent: str, upto: int) -> bool:
+        """A sentence that states no finding: a question, or a modal, goal or condition
+        before the effect's verb (``upto``, an offset into ``sent``): "zou kunnen leiden
+        tot minder ...", "we willen dat het verzuim daalt", "could reduce"; or a year after
+        the document's ("in 2027 daalt het aantal thuiszitters met 30%" is a Goal, not an
+        Effect). The goals section is no cue: its headings include "Resultaten"."""
+        if sent.rstrip().endswith("?") or P.UNREAL_RE.search(sent, 0, upto):
+            return True
+        if self.year is None or not P.may_match(P.GOAL_YEAR_RE, sent):
+            return False
+        return any(int(y.group("year")) > self.year for y in P.GOAL_YEAR_RE.finditer(sent))
+
     def _effects(self, s: int, e: int, sent: str) -> None:
         for m in P.EFFECT_RE.finditer(sent):
             idx = next(int(k[1:]) for k, v in m.groupdict().items() if v is not None)
             direction = P.EFFECT_PATTERNS[idx][1]
             vs, ve = s + m.start(), s + m.end()
+            if self._unreal(s, sent, m.end()):
+                continue
             ivs = [r for ms, _me, r in self.mentions_in(s, vs, "Intervention")]
             iv = ivs[-1] if ivs else None
-            if iv is None and self.doc.kind == "research" and idx < _FIRST_BARE_VERB:
+            if (
+                iv is None
+                and self.doc.kind == "research"
+                and idx < _FIRST_BARE_VERB
+                and not re.search(r"\s[A-Z]", m.group(0))
+            ):
                 # No subject named: the study's intervention, but only for phrases that
-                # state a cause ("was associated with reduced"), not bare "decreased".
+                # state a cause ("was associated with reduced"), not bare "decreased",
+                # and not when a name the vocabulary does not know sits inside the verb
+                # phrase ("leidde MDFT tot een afname"): that name is the subject.
                 iv = self.main_intervention()
             if iv is None:
                 continue
@@ -1850,16 +1871,35 @@ class _Run:
             )
             # "leidt niet tot minder", "X niet vermindert", "vermindert X niet".
             after = self.text[ve : min(e, ve + 40)].split(",")[0]
-            if direction != "0" and (
+            negated = bool(
                 P.NEGATION_RE.search(self.text[iv_end:ve])
                 or re.search(r"(?i)\b(niet|not)\b", after)
-            ):
+            )
+            if direction != "0" and negated:
                 direction = "0"
             props: dict[str, PropValue] = {"outcome": outcome, "direction": direction}
             self._magnitude(sent, m.end(), props, max(out_end - s, m.end()))
             self._effect(iv, outcome, props, (s, e), "effect-verb")
+            if not negated:
+                self._coordinated_effect(iv, s, e, sent, out_end)
+        for m in P.NO_EFFECT_ON_RE.finditer(sent) if "geen" in sent else ():
+            if self._unreal(s, sent, m.end()):
+                continue
+            ivs = self.refs_in(s, e, "Intervention")
+            iv = (
+                ivs[0]
+                if ivs
+                else (self.main_intervention() if self.doc.kind == "research" else None)
+            )
+            out = self._outcome_after(s + m.start("outcome"), s + m.end("outcome"))
+            if iv is None or out is None:
+                continue
+            props = {"outcome": out[0], "direction": "0"}
+            self._effect(iv, out[0], props, (s, e), "no-effect-on")
         for m in P.OUTCOME_CHANGE_RE.finditer(sent):
             vs = s + m.start()
+            if self._unreal(s, sent, m.end()):
+                continue
             outcomes = [(ms, me, r) for ms, me, r in self.mentions_in(s, vs, "Challenge")] + [
                 (hs, he, c)
                 for hs, he, c in self.value_hits
@@ -1880,9 +1920,25 @@ class _Run:
                 self.ext.entities[o].name if isinstance(o, tuple) else (o.pref_nl or o.pref_en)
             )
             verb = re.sub(r"\s+", " ", m.group("verb").lower())
-            props = {"outcome": outcome, "direction": P.OUTCOME_CHANGE_DIRECTION.get(verb, "")}
+            props = {"outcome": outcome, "direction": P.outcome_change_direction(verb)}
             self._magnitude(sent, 0, props, m.end())
             self._effect(iv, outcome, props, (s, e), "outcome-change")
+
+    def _coordinated_effect(self, iv: EntityRef, s: int, e: int, sent: str, out_end: int) -> None:
+        """The second claim of a coordinated effect: "samengaat met minder
+        eenzaamheidsgevoelens en met een daling van het aantal huisartsbezoeken" states
+        two effects of one intervention; "and fewer GP visits" likewise."""
+        m = P.COORDINATED_EFFECT_RE.match(self.text, out_end, e)
+        if m is None:
+            return
+        out = self._outcome_after(m.end(), e)
+        if out is None:
+            return
+        outcome, (_, end2) = out
+        direction = "−" if m.group("down") else "+"
+        props: dict[str, PropValue] = {"outcome": outcome, "direction": direction}
+        self._magnitude(sent, m.end() - s, props, end2 - s)
+        self._effect(iv, outcome, props, (s, e), "effect-verb:coordinated")
 
     def _magnitude(
         self, sent: str, after: int, props: dict[str, PropValue], claim_end: int | None = None

@@ -349,19 +349,57 @@ FUNDING_RE = re.compile(rf"(?i)\b(?=[{FUNDING_FIRST_LETTERS}]){_FUNDING_WORDS}")
 #: Effect verb phrases → direction of change of the named outcome ("+", "−", "0").
 #: Longer phrases first; ``{GAP}`` allows a few words between verb and particle.
 _GAP = r"(?:\s+\S+){0,4}?"
+#: A finding's verb between "geen effect" and its outcome ("er is geen effect gevonden op
+#: de schoolprestaties", "no effect was found on ...").
+_FOUND = r"(?:gevonden|aangetoond|vastgesteld|gemeten)"
+_FOUND_EN = r"(?:was\s+|were\s+)?(?:found|observed|shown|detected)"
+#: Nouns of a decrease or an increase after "leidt tot", "zorgt voor", "resulted in":
+#: "leidde tot een afname van het verzuim", "resulted in a reduction in ...".
+_DOWN_NOUN = r"(?:afname|daling|vermindering|reductie|verlaging)"
+_UP_NOUN = r"(?:toename|stijging|verbetering|verhoging|groei)"
+_CAUSE_NL = (
+    rf"(?:leidt|leidde|leiden|leidden){_GAP}\s+tot|(?:zorgt|zorgde|zorgen|zorgden){_GAP}\s+voor"
+    rf"|(?:resulteert|resulteerde|resulteren|resulteerden){_GAP}\s+in"
+)
+_REPORT = (
+    r"rapporte(?:ert|erde|erden|ren)|meld(?:t|en|de|den)|ervaart|ervoeren|report(?:s|ed)?"
+    r"|experienc(?:es|ed)"
+)
+_CAUSE_EN = r"(?:leads?|led|results?|resulted)\s+(?:to|in)"
 EFFECT_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"heeft\s+geen(?:\s+(?:significant|aantoonbaar|meetbaar))?e?\s+effect\s+op", "0"),
     (r"(?:had|hebben|hadden)\s+geen(?:\s+\w+)?\s+effect\s+op", "0"),
-    (r"geen(?:\s+(?:significant|aantoonbaar|meetbaar))?e?\s+effect\s+op", "0"),
+    (rf"geen(?:\s+(?:significant|aantoonbaar|meetbaar))?e?\s+effect\s+(?:{_FOUND}\s+)?op", "0"),
     (r"(?:had|has|have|showed)\s+no(?:\s+significant)?\s+effect\s+on", "0"),
-    (r"no(?:\s+significant)?\s+effect\s+on", "0"),
+    (rf"no(?:\s+significant)?\s+effect\s+(?:{_FOUND_EN}\s+)?on", "0"),
+    # "leidde tot een afname van X", "zorgde voor een stijging van X", "resulted in a
+    # reduction in X"; "leidt tot gewichtsverlies" (a compound that is itself a decrease).
+    (rf"(?:{_CAUSE_NL})\s+(?:een\s+)?(?:\w+\s+)?{_DOWN_NOUN}\s+van", "−"),
+    (rf"(?:{_CAUSE_NL})\s+(?:een\s+)?(?:\w+\s+)?{_UP_NOUN}\s+van", "+"),
+    (rf"(?:{_CAUSE_NL})(?=\s+(?:een\s+)?\w+(?:verlies|daling|afname|reductie)\b)", "−"),
+    (
+        rf"{_CAUSE_EN}\s+(?:an?\s+)?(?:\w+\s+)?(?:decrease|reduction|decline|drop|fall)\s+(?:in|of)",
+        "−",
+    ),
+    (rf"{_CAUSE_EN}\s+(?:an?\s+)?(?:\w+\s+)?(?:increase|improvement|rise)\s+(?:in|of)", "+"),
+    # "gaven een lagere score op de eenzaamheidsschaal", "scoorden hoger op", "scored
+    # lower on": the direction of the scale's outcome.
+    (r"een\s+lagere\s+scores?\s+op|lagere\s+scores?\s+op|scoor(?:t|de|den|en)\s+lager\s+op", "−"),
+    (r"een\s+hogere\s+scores?\s+op|hogere\s+scores?\s+op|scoor(?:t|de|den|en)\s+hoger\s+op", "+"),
+    (r"a\s+lower\s+scores?\s+on|lower\s+scores?\s+on|scor(?:es|ed)\s+lower\s+on", "−"),
+    (r"a\s+higher\s+scores?\s+on|higher\s+scores?\s+on|scor(?:es|ed)\s+higher\s+on", "+"),
+    # What participants or others report: "Kinderen rapporteren na de training minder
+    # angstklachten", "deelnemers ervaren meer steun", "participants reported less stress".
+    # ("ervaren" only right before the comparative: it is also the adjective "experienced".)
+    (rf"(?:{_REPORT}){_GAP}\s+(?:minder|less|fewer)|ervaren\s+(?:\w+\s+)?minder", "−"),
+    (rf"(?:{_REPORT}){_GAP}\s+(?:meer|more)|ervaren\s+(?:\w+\s+)?meer", "+"),
     (r"(?:heeft|hebben|had|hadden)\s+een\s+(?:\w+\s+)?positief\s+effect\s+op", "+"),
     (r"(?:heeft|hebben|had|hadden)\s+een\s+(?:\w+\s+)?negatief\s+effect\s+op", "−"),
     (r"positive\s+effect\s+on", "+"),
     (r"negative\s+effect\s+on", "−"),
-    (rf"(?:leidt|leidde|leiden|leidden){_GAP}\s+tot\s+(?:minder|lagere?|een\s+daling)", "−"),
+    (rf"(?:{_CAUSE_NL})\s+(?:minder|lagere?|een\s+daling)", "−"),
     (
-        rf"(?:leidt|leidde|leiden|leidden){_GAP}\s+tot\s+(?:meer|hogere?|betere?|een\s+stijging)",
+        rf"(?:{_CAUSE_NL})\s+(?:meer|hogere?|betere?|een\s+stijging)",
         "+",
     ),
     (
@@ -383,8 +421,8 @@ EFFECT_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"was\s+associated\s+with\s+(?:improved|higher|more|increased|better)", "+"),
     (r"associated\s+with\s+(?:reduced|lower|less|decreased)", "−"),
     (r"associated\s+with\s+(?:improved|higher|more|increased|better)", "+"),
-    (r"led\s+to\s+(?:less|lower|fewer|reduced)", "−"),
-    (r"led\s+to\s+(?:more|higher|better|improved)", "+"),
+    (rf"{_CAUSE_EN}\s+(?:less|lower|fewer|reduced)", "−"),
+    (rf"{_CAUSE_EN}\s+(?:more|higher|better|improved)", "+"),
     (r"reduc(?:es|ed)|decreas(?:es|ed)|lower(?:s|ed)|prevent(?:s|ed)", "−"),
     (r"improv(?:es|ed)|increas(?:es|ed)|strengthen(?:s|ed)|enhanc(?:es|ed)", "+"),
 )
@@ -392,7 +430,7 @@ EFFECT_PATTERNS: tuple[tuple[str, str], ...] = (
 #: `EFFECT_RE` checks one of them after a word boundary before trying its ~30
 #: alternatives: the same matches, ~6x less time than trying each alternative at every
 #: position (it was ~10% of extraction). tests/test_nlp.py checks the set is complete.
-EFFECT_FIRST_LETTERS = "adeghilnprsvw"
+EFFECT_FIRST_LETTERS = "adeghilmnprsvwz"
 EFFECT_RE = re.compile(
     rf"\b(?=[{EFFECT_FIRST_LETTERS}])(?:"
     # Each phrase is grouped before the word boundaries: a phrase of alternatives
@@ -429,11 +467,21 @@ OUTCOME_STOP_RE = re.compile(
 )
 
 #: Outcome-first statements: "<outcome> daalde/nam af" with the document's intervention.
+#: Present tense too ("de kwaliteit van leven verbetert"), a comparison with the period
+#: before ("The number of GP consultations ... was 14% lower", "lag 10% hoger") and the
+#: infinitive after a perception verb ("zagen het aantal consulten met 14% dalen").
+#: "verbetert"/"improved" only where the clause ends or a size follows: with an object
+#: after it ("X verbetert de Y") the subject is no outcome, and the effect-verb rule reads it.
+_CLAUSE_END = r"(?=\s*(?:[.,;:)]|$)|\s+(?:met|van|na|bij|sterk|flink|licht|duidelijk|by|after)\b)"
 _OUTCOME_CHANGE_WORDS = (
-    r"(?P<verb>daalde|daalden|nam\s+af|namen\s+af|steeg|stegen|nam\s+toe|namen\s+toe|"
+    r"(?P<verb>daalde|daalden|daalt|dalen|nam\s+af|namen\s+af|neemt\s+af|nemen\s+af|"
+    r"steeg|stegen|stijgt|stijgen|nam\s+toe|namen\s+toe|neemt\s+toe|nemen\s+toe|"
+    rf"(?:verbeter|verslechter)(?:t|de|den){_CLAUSE_END}|"
+    r"(?:was|were|waren|lag|lagen)\s+(?:\S+\s+){0,3}?(?:lower|higher|lager|hoger)|"
+    rf"(?:improved|worsened){_CLAUSE_END}|"
     r"decreased|declined|fell|increased|rose)"
 )
-OUTCOME_CHANGE_FIRST_LETTERS = "dfinrs"  # as FUNDING_FIRST_LETTERS
+OUTCOME_CHANGE_FIRST_LETTERS = "dfilnrsvw"  # as FUNDING_FIRST_LETTERS
 OUTCOME_CHANGE_RE = re.compile(
     rf"(?i)\b(?=[{OUTCOME_CHANGE_FIRST_LETTERS}]){_OUTCOME_CHANGE_WORDS}\b"
 )
@@ -452,6 +500,61 @@ OUTCOME_CHANGE_DIRECTION: dict[str, str] = {
     "increased": "+",
     "rose": "+",
 }
+#: The last word of the other outcome-first verbs → direction.
+_OUTCOME_CHANGE_LAST: dict[str, str] = {
+    "daalt": "−",
+    "dalen": "−",
+    "af": "−",
+    "lower": "−",
+    "lager": "−",
+    "worsened": "−",
+    "stijgt": "+",
+    "stijgen": "+",
+    "toe": "+",
+    "higher": "+",
+    "hoger": "+",
+    "improved": "+",
+}
+
+
+def outcome_change_direction(verb: str) -> str:
+    """Direction of an `OUTCOME_CHANGE_RE` verb (lower-cased, single-spaced), "" if none."""
+    if verb in OUTCOME_CHANGE_DIRECTION:
+        return OUTCOME_CHANGE_DIRECTION[verb]
+    if verb.startswith("verbeter"):
+        return "+"
+    if verb.startswith("verslechter"):
+        return "−"
+    return _OUTCOME_CHANGE_LAST.get(verb.rsplit(" ", 1)[-1], "")
+
+
+#: A second claim coordinated after an effect's outcome ("samengaat met minder
+#: eenzaamheidsgevoelens en met een daling van het aantal huisartsbezoeken", "reduced
+#: loneliness and fewer GP visits"): its direction word; the outcome follows.
+COORDINATED_EFFECT_RE = re.compile(
+    r"(?i)\s*,?\s*(?:en|and)\s+(?:met\s+|with\s+|tot\s+|to\s+)?(?:"
+    r"(?P<down>minder|lagere?|fewer|less|lower|reduced|"
+    r"een\s+(?:daling|afname|vermindering)\s+van|an?\s+(?:decrease|reduction|decline)\s+in)"
+    r"|(?P<up>meer|hogere?|betere?|more|higher|better|improved|increased|"
+    r"een\s+(?:stijging|toename|verbetering)\s+van|an?\s+(?:increase|improvement)\s+in))\b"
+)
+
+#: A statement that is no finding: a question, a goal or a possibility ("zou kunnen
+#: leiden tot", "we willen dat ... daalt", "this could reduce"). Checked on the sentence
+#: up to the effect's verb, where Dutch and English put the modal.
+UNREAL_RE = re.compile(
+    r"(?i)\b(?:zou|zouden|zal|zullen|kan|kunnen|moet|moeten|wil|willen|mogen|hopen|hoop|"
+    r"verwacht\w*|beoog\w*|streven|streeft|doel|doelen|doelstelling\w*|ambitie\w*|indien|"
+    r"mits|could|would|should|might|may|will|can|aims?|hopes?|expect\w*|goals?|if|"
+    r"targets?(?!\s+groups?))\b"
+)
+#: "Op het elektriciteitsverbruik werd geen effect gevonden": the outcome before a
+#: finding of no effect (the effect phrases read "geen effect (gevonden) op X" after it).
+NO_EFFECT_ON_RE = re.compile(
+    r"(?i)\b(?:op|on)\s+(?P<outcome>[^,;:.()]{2,80}?)\s+(?:werd|werden|is|zijn|was|were)\s+"
+    r"(?:er\s+)?geen(?:\s+(?:significant|aantoonbaar|meetbaar))?e?\s+effect\w*\s+"
+    r"(?:gevonden|aangetoond|vastgesteld|gemeten)\b"
+)
 
 # --- evidence -----------------------------------------------------------------------
 
