@@ -81,6 +81,12 @@ DUTCH = [
     ),
     # what participants report
     (
+        "Welzijn op Recept",
+        "Deelnemers geven in interviews aan dat zij meer sociale contacten hebben.",
+        "sociaal netwerk",
+        "+",
+    ),
+    (
         "Kanjertraining",
         "Kinderen rapporteren na de training minder angstklachten.",
         "psychische gezondheid",

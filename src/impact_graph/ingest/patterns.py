@@ -363,7 +363,7 @@ _CAUSE_NL = (
 )
 _REPORT = (
     r"rapporte(?:ert|erde|erden|ren)|meld(?:t|en|de|den)|ervaart|ervoeren|report(?:s|ed)?"
-    r"|experienc(?:es|ed)"
+    rf"|experienc(?:es|ed)|(?:geeft|geven|gaf|gaven){_GAP}\s+aan\s+dat"
 )
 _CAUSE_EN = r"(?:leads?|led|results?|resulted)\s+(?:to|in)"
 EFFECT_PATTERNS: tuple[tuple[str, str], ...] = (
@@ -389,7 +389,8 @@ EFFECT_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"a\s+lower\s+scores?\s+on|lower\s+scores?\s+on|scor(?:es|ed)\s+lower\s+on", "−"),
     (r"a\s+higher\s+scores?\s+on|higher\s+scores?\s+on|scor(?:es|ed)\s+higher\s+on", "+"),
     # What participants or others report: "Kinderen rapporteren na de training minder
-    # angstklachten", "deelnemers ervaren meer steun", "participants reported less stress".
+    # angstklachten", "deelnemers geven aan dat zij meer sociale contacten hebben",
+    # "deelnemers ervaren meer steun", "participants reported less stress".
     # ("ervaren" only right before the comparative: it is also the adjective "experienced".)
     (rf"(?:{_REPORT}){_GAP}\s+(?:minder|less|fewer)|ervaren\s+(?:\w+\s+)?minder", "−"),
     (rf"(?:{_REPORT}){_GAP}\s+(?:meer|more)|ervaren\s+(?:\w+\s+)?meer", "+"),
