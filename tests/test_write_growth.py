@@ -148,9 +148,9 @@ def _record_writes(store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> list[t
             sent.append((query, repr(params)))
             return q(self, query, params, **kw)  # type: ignore[arg-type]
 
-        def rec_tx(self: FalkorDBStore, cmds: list[list[object]], *a: object) -> None:
+        def rec_tx(self: FalkorDBStore, cmds: list[list[object]], *a: object) -> object:
             sent.extend((str(c[2]), "") for c in cmds)
-            transaction(self, cmds, *a)  # type: ignore[arg-type]
+            return transaction(self, cmds, *a)  # type: ignore[arg-type]
 
         monkeypatch.setattr(FalkorDBStore, "_q", rec_q)
         monkeypatch.setattr(FalkorDBStore, "_transaction", rec_tx)
