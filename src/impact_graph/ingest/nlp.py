@@ -1620,6 +1620,14 @@ class _Run:
         main = self.main_intervention()
         return [(main, "HAS_ELEMENT")] if main else []
 
+    def _sentence_intervention(self, s: int, e: int) -> EntityRef | None:
+        """The intervention a finding in sentence ``s..e`` is about: the first one named in
+        it, else (in research texts only, which report on one study) the document's own."""
+        ivs = self.refs_in(s, e, "Intervention")
+        if ivs:
+            return ivs[0]
+        return self.main_intervention() if self.doc.kind == "research" else None
+
     def main_intervention(self) -> EntityRef | None:
         """What the document is about: record field, title, else the most mentioned one."""
         if self.main_override is not None:
@@ -1885,12 +1893,7 @@ class _Run:
         for m in P.NO_EFFECT_ON_RE.finditer(sent) if "geen" in sent else ():
             if self._unreal(s, sent, m.end()):
                 continue
-            ivs = self.refs_in(s, e, "Intervention")
-            iv = (
-                ivs[0]
-                if ivs
-                else (self.main_intervention() if self.doc.kind == "research" else None)
-            )
+            iv = self._sentence_intervention(s, e)
             out = self._outcome_after(s + m.start("outcome"), s + m.end("outcome"))
             if iv is None or out is None:
                 continue
@@ -1907,12 +1910,7 @@ class _Run:
             ]
             if not outcomes:
                 continue
-            ivs = self.refs_in(s, e, "Intervention")
-            iv = (
-                ivs[0]
-                if ivs
-                else (self.main_intervention() if self.doc.kind == "research" else None)
-            )
+            iv = self._sentence_intervention(s, e)
             if iv is None:
                 continue
             _, _, o = outcomes[-1]
