@@ -196,7 +196,10 @@ def entity_text(
     per plan), so they take the chunk mean.
     """
     desc = entity.props.get("description")
-    if not (isinstance(desc, str) and desc.strip()) and entity.concept and definitions:
+    # A claim's concept is what it is about (an Effect's outcome), not what it is: its
+    # definition would make a claim text the model must encode (32 on the demo).
+    own_concept = entity.concept and entity.label not in CLAIM_LABELS
+    if not (isinstance(desc, str) and desc.strip()) and own_concept and definitions:
         desc = definitions.get(entity.concept)
     if isinstance(desc, str) and desc.strip():
         return f"{entity.name}: {desc.strip()}"
