@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from impact_graph.ingest.errors import record_place
+from impact_graph.ingest.kinds import kind_was_defaulted
 
 
 @dataclass(slots=True)
@@ -120,6 +121,28 @@ class IngestReport:
         c = Counter((d.kind, d.kind_reason) for d in self.documents if d.kind)
         return [(k, r, n) for (k, r), n in c.most_common()]
 
+    def hints(self) -> list[str]:
+        """Sentences about what the run did that a user may not expect, with what to do.
+
+        Why: a plan whose kind was only defaulted (no cue word, folder or ``--kind``) and
+        whose title is its file name or first line makes no Programme (H39's rule in
+        ``nlp._title_is_a_guess``). Without a word here a user whose plans are plain
+        files saw no programme and no reason; ``--kind plan`` brings it back.
+        """
+        defaulted = [
+            d for d in self.documents if d.status != "failed" and kind_was_defaulted(d.kind_reason)
+        ]
+        if not defaulted:
+            return []
+        n = len(defaulted)
+        which = "1 document was" if n == 1 else f"{n} documents were"
+        return [
+            f"{which} read as a plan only by default (no cue words, folder or --kind), so a "
+            "title taken from its file name or first line named no Programme; if "
+            f"{'it is a plan' if n == 1 else 'they are plans'}, ingest again with --kind plan "
+            "(or keep plans in a folder named 'plan') to name their programmes."
+        ]
+
     # --- recording ------------------------------------------------------------------
 
     def fail(
@@ -167,6 +190,7 @@ class IngestReport:
             "documents_per_s": round(self.docs_per_s, 2),
             "chunks_per_s": round(self.chunks_per_s, 2),
             "notes": self.notes,
+            "hints": self.hints(),
         }
 
     def write_json(self, path: Path) -> None:
@@ -243,6 +267,8 @@ class IngestReport:
 
         for note in self.notes:
             parts.append(f"[yellow]note:[/yellow] {note}")
+        for hint in self.hints():
+            parts.append(Text("hint: ", style="cyan") + Text(hint))
         return Group(*parts)
 
     def failure_lines(self) -> list[str]:
