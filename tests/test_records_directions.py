@@ -18,7 +18,7 @@ import pytest
 
 from impact_graph.ingest.errors import IngestError
 from impact_graph.ingest.readers import read_file
-from impact_graph.ingest.readers.records import load_mapping
+from impact_graph.ingest.readers.records import RecordMapping, load_mapping
 from impact_graph.vocab import load_vocabulary
 
 
@@ -119,7 +119,69 @@ def test_direction_symbols_and_words_are_unchanged(tmp_path: Path) -> None:
         "title,outcome,direction\nA,eenzaamheid,-\nB,eenzaamheid,positief\nC,werk,geen effect\n",
     )
     got = [d.meta["direction"] for d in read_file(path).documents]
-    assert got == ["−", "+", "0"]
+    assert got == ["−", "+", "0"]  # read_as: direction, the shipped default
+
+
+#: Records whose "positief"/"negatief" mean different things as a change and as news.
+LOOSE = (
+    "title,outcome,direction\n"
+    "Eenzaam,eenzaamheid,positief\n"  # less is better: up, or less loneliness?
+    "Verzuim,schoolverzuim,Negative\n"
+    "Netwerk,sociaal netwerk,positive\n"  # more is better: both readings say "+"
+    "Werk,werk,positief\n"  # no desirable direction known
+)
+
+
+def _mapping_reading(tmp_path: Path, read_as: str) -> RecordMapping:
+    text = load_mapping().path.read_text(encoding="utf-8")
+    changed = text.replace("  read_as: direction\n", f"  read_as: {read_as}\n", 1)
+    assert changed != text
+    return load_mapping(write(tmp_path / f"records-{read_as}.yaml", changed))
+
+
+def test_ambiguous_words_can_be_refused_where_their_readings_differ(tmp_path: Path) -> None:
+    """ "positief effect op eenzaamheid" usually means less loneliness; read as a change
+    it stores loneliness going up. With ``read_as: refuse`` such a record is refused with
+    what to write, where more is better the word reads as usual, and the rest of the
+    file is read."""
+    result = read_file(
+        write(tmp_path / "r.csv", LOOSE), mapping=_mapping_reading(tmp_path, "refuse")
+    )
+    assert {d.title: d.meta["direction"] for d in result.documents} == {"Netwerk": "+"}
+    lonely, absent, unknown = result.errors
+    assert (lonely.row, absent.row, unknown.row) == (2, 3, 5)
+    assert (
+        "'positief' can mean that 'eenzaamheid' went up or that the effect was good news, "
+        "and for 'eenzaamheid' (less is better) the two differ"
+    ) in lonely.reason
+    assert "write + if eenzaamheid went up, − if it went down" in lonely.hint
+    assert "'Negative' can mean that 'schoolverzuim' went down" in absent.reason
+    assert "gives 'werk' no desirable direction" in unknown.reason
+
+
+def test_ambiguous_words_can_be_read_as_good_or_bad_news(tmp_path: Path) -> None:
+    result = read_file(
+        write(tmp_path / "r.csv", LOOSE), mapping=_mapping_reading(tmp_path, "judgement")
+    )
+    got = {d.title: d.meta["direction"] for d in result.documents}
+    assert got == {"Eenzaam": "−", "Verzuim": "+", "Netwerk": "+"}
+    (unknown,) = result.errors  # as for "gunstig": no desirable direction, no reading
+    assert unknown.row == 5 and "'positief' says the effect on 'werk' was favourable" in (
+        unknown.reason
+    )
+
+
+def test_a_wrong_ambiguous_words_entry_is_refused_at_load(tmp_path: Path) -> None:
+    text = load_mapping().path.read_text(encoding="utf-8")
+    for old, new, says in (
+        ("  words: [positief,", "  words: [misschien, positief,", "['misschien']"),
+        ("  read_as: direction\n", "  read_as: soms\n", "'soms'"),
+    ):
+        bad = text.replace(old, new, 1)
+        assert bad != text
+        with pytest.raises(IngestError) as info:
+            load_mapping(write(tmp_path / "records.yaml", bad))
+        assert says in info.value.reason and "ambiguous_directions" in info.value.reason
 
 
 def test_a_word_in_both_lists_is_refused_when_the_mapping_loads(tmp_path: Path) -> None:

@@ -1374,8 +1374,12 @@ class _Run:
             return
         direction = _field_str(fields, "direction", "richting") or ""
         direction = {"-": "−", "+": "+", "0": "0", "−": "−"}.get(direction, direction)
-        name, measure = self._outcome_name(outcome)
+        name, concept, measure = self._outcome_name(outcome)
         props: dict[str, PropValue] = {"outcome": name}
+        if measure:
+            # The source's own wording of what was measured, kept whether or not a size
+            # comes with it ("eenzaamheid (De Jong Gierveld-schaal)" without a size lost it).
+            props["measure"] = measure
         if direction:
             props["direction"] = direction
         es = fields.get("effect_size")
@@ -1386,9 +1390,11 @@ class _Run:
             props.setdefault("magnitude", str(es))
             with contextlib.suppress(ValueError):
                 props["effect_size"] = float(str(es).replace(",", "."))
-        if measure and "magnitude" in props:  # a size on that measure: "d = 0.5 (De Jong ...)"
+        if measure and "magnitude" in props and measure != outcome:
+            # A size on a bracketed measure reads "d = 0.5 (De Jong ...)" where views show
+            # the size alone; an outcome read whole as the measure adds nothing to it.
             props["magnitude"] = f"{props['magnitude']} ({measure})"
-        self._effect(iref, str(props["outcome"]), props, None, "meta:outcome")
+        self._effect(iref, name, props, None, "meta:outcome", concept)
 
     # -- 3. sections --------------------------------------------------------------------
 
@@ -1759,20 +1765,28 @@ class _Run:
             for g in _groups_named_in(self.vocab, c):
                 self.entity("TargetGroup", g.pref_nl, None, "vocabulary", "challenge-name", g.iri)
 
-    def _outcome_name(self, text: str) -> tuple[str, str | None]:
-        """The outcome a record's field names (the Dutch prefLabel of an outcome or
-        challenge concept with that label, else the text), and the measure it gives in
-        brackets.
+    def _outcome_name(self, text: str) -> tuple[str, str | None, str | None]:
+        """The outcome a record's field names, the IRI of its concept, and the measure.
 
-        "loneliness (De Jong Gierveld scale)" names no concept whole, but each part does:
-        the bracket is the measure, whose outcome concept (eenzaamheidsgevoelens) is more
-        precise than the challenge "loneliness" outside it. So when the whole names no
-        concept, an outcome concept of either part wins over a challenge, the bracket part
-        first; the bracket text comes back as the measure, which `_meta_effect` keeps with
-        the effect's size. Without a concept for either part the text stays whole.
+        The outcome is the Dutch prefLabel of the outcome or challenge concept the text
+        names, else the text; the measure is the source's own, more specific wording where
+        it differs from that concept (``ig:measure``), else ``None``. In order:
+
+        1. The whole text is a label: that concept, no measure.
+        2. "loneliness (De Jong Gierveld scale)": each part names a concept; the bracket is
+           the measure, whose outcome concept (eenzaamheidsgevoelens) is more precise than
+           the challenge "loneliness" outside it. An outcome concept of either part wins
+           over a challenge, the bracket part first; the bracket text is the measure.
+        3. Dutch free text that holds a label: "aantal huisartsbezoeken" (zorggebruik),
+           "kans op betaald werk" (arbeidsparticipatie). The concept named inside is the
+           outcome (an outcome concept before a challenge, then the longest label); the
+           whole text is the measure. Not for a negated text ("geen nieuw politiecontact"):
+           the label inside would name the opposite outcome.
+
+        Without a concept the text stays whole and has no measure.
         """
         if self.vocab is None:
-            return text, None
+            return text, None, None
         split = _trailing_parenthetical(text)
         parts = [(text, None)] + ([] if split is None else [(split[1], 1), (split[0], 2)])
         found = [
@@ -1781,29 +1795,72 @@ class _Run:
             for c in self.vocab.lookup(part)
             if c.scheme == "outcomes" or c.pg_label == "Challenge"
         ]
-        if not found:
-            return text, None
-        # The whole text first (in lookup order, as before), then an outcome of a part.
-        from_part, *_, c = min(found, key=lambda f: f[:3])
-        return c.pref_nl or c.pref_en, (split[1] if from_part and split else None)
+        if found:
+            # The whole text first (in lookup order, as before), then an outcome of a part.
+            from_part, *_, c = min(found, key=lambda f: f[:3])
+            concept = self._outcome_concept(c)
+            return (
+                concept.pref_nl or concept.pref_en,
+                concept.iri,
+                split[1] if from_part and split else None,
+            )
+        inside = None if P.NEGATION_RE.search(text) else self._outcome_inside(text)
+        if inside is None:
+            return text, None, None
+        concept = self._outcome_concept(inside)
+        return concept.pref_nl or concept.pref_en, concept.iri, " ".join(text.split())
 
-    def _outcome_concept(self, outcome: str) -> str | None:
-        """IRI of the outcome (else challenge) concept an Effect's outcome names. The
-        outcome is stored as the concept's Dutch prefLabel; without the IRI on the Effect
-        the search's concept arm, which finds Effects by ``concept``, never reached one
-        ("energiecoach → gasverbruik" did not count for a question about gasverbruik)."""
+    def _outcome_inside(self, text: str) -> Concept | None:
+        """The outcome (else challenge) concept a label inside ``text`` names, by the same
+        matchers as the text's mentions (exact, lower case, and a stem that only inflects
+        the label: "huisartsbezoeken" for "huisartsbezoek"). An outcome concept before a
+        challenge, then the longest label, then the first."""
+        assert self.vocab is not None
+        m = _matchers(self.lang, self.vocab)
+        sdoc = pipeline(self.lang)(text)
+        hits: list[tuple[bool, int, int, Concept]] = []
+        for matcher, stemmed in ((m.orth, False), (m.lower, False), (m.norm, True)):
+            for mid, ts, te in matcher(sdoc):
+                span = sdoc[ts:te]
+                key = sdoc.vocab.strings[mid]
+                if stemmed and not _same_word_class(span.text, m.terms[key]):
+                    continue
+                for iri in m.iris[key]:
+                    c = self.vocab.concepts[iri]
+                    if c.scheme == "outcomes" or c.pg_label == "Challenge":
+                        hits.append((c.scheme != "outcomes", -len(span.text), span.start_char, c))
+        return min(hits, key=lambda h: h[:3])[3] if hits else None
+
+    def _outcome_concept(self, c: Concept) -> Concept:
+        """The concept an Effect on ``c`` carries: ``c`` when it is an outcome, else (a
+        challenge named as the outcome, "vermindert pesten") the outcome concept with the
+        same label where there is one, so an Effect on "pesten" carries the outcome
+        pesten as it did when the name was looked up again."""
+        if c.scheme == "outcomes" or self.vocab is None:
+            return c
+        same = [o for o in self.vocab.lookup(c.pref_nl or c.pref_en) if o.scheme == "outcomes"]
+        return same[0] if same else c
+
+    def _free_outcome_concept(self, name: str) -> str | None:
+        """IRI of the outcome (else challenge) concept a free outcome phrase is a label of,
+        for the one path that has no concept yet (`_outcome_after` without a hit)."""
         if self.vocab is None:
             return None
         found = [
             c
-            for c in self.vocab.lookup(outcome)
+            for c in self.vocab.lookup(name)
             if c.scheme == "outcomes" or c.pg_label == "Challenge"
         ]
-        return min(found, key=lambda c: c.scheme != "outcomes").iri if found else None
+        return (
+            self._outcome_concept(min(found, key=lambda c: c.scheme != "outcomes")).iri
+            if found
+            else None
+        )
 
-    def _outcome_after(self, pos: int, end: int) -> tuple[str, Span] | None:
-        """The outcome named right after an effect verb: a vocabulary concept (outcome or
-        challenge) starting within a few words, else the noun phrase up to a stop word."""
+    def _outcome_after(self, pos: int, end: int) -> tuple[str, Span, str | None] | None:
+        """The outcome named right after an effect verb, its span and its concept's IRI: a
+        vocabulary concept (outcome or challenge) starting within a few words, else the
+        noun phrase up to a stop word (with the concept it is a label of, if any)."""
         window = self.text[pos:end]
         near = pos + len(" ".join(window.split()[:5])) + 2
         hits = [
@@ -1820,7 +1877,7 @@ class _Run:
         )
         if hits:
             s, ee, c = min(hits, key=lambda h: h[0])
-            return (c.pref_nl or c.pref_en), (s, ee)
+            return (c.pref_nl or c.pref_en), (s, ee), self._outcome_concept(c).iri
         stop = P.OUTCOME_STOP_RE.search(window)
         phrase = window[: stop.start()] if stop else window
         words = phrase.split()
@@ -1833,7 +1890,7 @@ class _Run:
             return None
         name = " ".join(words).strip(" .,;:")
         start = self.text.find(name, pos)
-        return name, (start, start + len(name))
+        return name, (start, start + len(name)), self._free_outcome_concept(name)
 
     def _unreal(self, s: int, sent: str, upto: int) -> bool:
         """A sentence that states no finding: a question, or a modal, goal or condition
@@ -1872,7 +1929,7 @@ class _Run:
             out = self._outcome_after(ve, e)
             if out is None:
                 continue
-            outcome, (_, out_end) = out
+            outcome, (_, out_end), concept = out
             # Negation in the verb phrase (between the subject and the verb, or right after).
             iv_end = max(
                 (me for ms, me, r in self.mentions_in(s, vs, "Intervention") if r == iv), default=vs
@@ -1887,7 +1944,7 @@ class _Run:
                 direction = "0"
             props: dict[str, PropValue] = {"outcome": outcome, "direction": direction}
             self._magnitude(sent, m.end(), props, max(out_end - s, m.end()))
-            self._effect(iv, outcome, props, (s, e), "effect-verb")
+            self._effect(iv, outcome, props, (s, e), "effect-verb", concept)
             if not negated:
                 self._coordinated_effect(iv, s, e, sent, out_end)
         for m in P.NO_EFFECT_ON_RE.finditer(sent) if "geen" in sent else ():
@@ -1898,7 +1955,7 @@ class _Run:
             if iv is None or out is None:
                 continue
             props = {"outcome": out[0], "direction": "0"}
-            self._effect(iv, out[0], props, (s, e), "no-effect-on")
+            self._effect(iv, out[0], props, (s, e), "no-effect-on", out[2])
         for m in P.OUTCOME_CHANGE_RE.finditer(sent):
             vs = s + m.start()
             if self._unreal(s, sent, m.end()):
@@ -1914,13 +1971,16 @@ class _Run:
             if iv is None:
                 continue
             _, _, o = outcomes[-1]
-            outcome = (
-                self.ext.entities[o].name if isinstance(o, tuple) else (o.pref_nl or o.pref_en)
-            )
+            if isinstance(o, tuple):  # a Challenge mention: its name, and its concept's
+                ent = self.ext.entities[o]
+                outcome, known = ent.name, self.vocab.concepts.get(ent.concept or "")  # type: ignore[union-attr]
+            else:
+                outcome, known = o.pref_nl or o.pref_en, o
+            concept = self._outcome_concept(known).iri if known is not None else None
             verb = re.sub(r"\s+", " ", m.group("verb").lower())
             props = {"outcome": outcome, "direction": P.outcome_change_direction(verb)}
             self._magnitude(sent, 0, props, m.end())
-            self._effect(iv, outcome, props, (s, e), "outcome-change")
+            self._effect(iv, outcome, props, (s, e), "outcome-change", concept)
 
     def _coordinated_effect(self, iv: EntityRef, s: int, e: int, sent: str, out_end: int) -> None:
         """The second claim of a coordinated effect: "samengaat met minder
@@ -1932,11 +1992,11 @@ class _Run:
         out = self._outcome_after(m.end(), e)
         if out is None:
             return
-        outcome, (_, end2) = out
+        outcome, (_, end2), concept = out
         direction = "−" if m.group("down") else "+"
         props: dict[str, PropValue] = {"outcome": outcome, "direction": direction}
         self._magnitude(sent, m.end() - s, props, end2 - s)
-        self._effect(iv, outcome, props, (s, e), "effect-verb:coordinated")
+        self._effect(iv, outcome, props, (s, e), "effect-verb:coordinated", concept)
 
     def _magnitude(
         self, sent: str, after: int, props: dict[str, PropValue], claim_end: int | None = None
@@ -1970,8 +2030,18 @@ class _Run:
                 props["effect_size"] = float(num.group(0).replace(",", "."))
 
     def _effect(
-        self, iv: EntityRef, outcome: str, props: dict[str, PropValue], sent: Span | None, rule: str
+        self,
+        iv: EntityRef,
+        outcome: str,
+        props: dict[str, PropValue],
+        sent: Span | None,
+        rule: str,
+        concept: str | None,
     ) -> EntityRef:
+        """One outcome claim of ``iv``. ``concept`` is the IRI of the outcome's concept as
+        the caller found it: without it on the Effect the search's concept arm, which finds
+        Effects by ``concept``, never reached one ("energiecoach → gasverbruik" did not
+        count for a question about gasverbruik)."""
         iv_name = self.ext.entities[iv].name
         key = f"{iv_name} → {outcome}"
         ent = Entity(
@@ -1980,7 +2050,7 @@ class _Run:
             name=key,
             status="metadata" if rule.startswith("meta") else "candidate",
             rule=rule,
-            concept=self._outcome_concept(outcome),
+            concept=concept,
             props=dict(props),
         )
         # An Effect's key is built, not resolved: it is one outcome claim of one intervention.

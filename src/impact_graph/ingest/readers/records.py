@@ -81,6 +81,12 @@ class RecordMapping:
     #: the outcome's desirable direction (`_parse_direction`).
     favourable: frozenset[str] = frozenset()
     unfavourable: frozenset[str] = frozenset()
+    #: Words of ``directions`` that some sources mean as a judgement ("positief effect op
+    #: eenzaamheid": less of it), ``ambiguous_directions.words`` in the YAML, and how this
+    #: mapping reads them (``read_as``): "direction", "judgement" or "refuse" where the
+    #: two readings differ (`_parse_direction`).
+    ambiguous: frozenset[str] = frozenset()
+    ambiguous_read_as: str = "direction"
 
     def resolve(self, columns: Iterable[str]) -> tuple[dict[str, str], list[str]]:
         """Map fields to the file's own column names; also return the ignored columns."""
@@ -138,6 +144,10 @@ def _display(path: Path) -> str:
         return path.as_posix()
 
 
+#: How a mapping may read its ambiguous direction words (``ambiguous_directions.read_as``).
+_READ_AS = ("direction", "judgement", "refuse")
+
+
 @lru_cache(maxsize=8)
 def load_mapping(path: Path | None = None) -> RecordMapping:
     """Load and check ``records.yaml`` (cached: it is read once per process)."""
@@ -164,6 +174,9 @@ def load_mapping(path: Path | None = None) -> RecordMapping:
         item_fields = tuple(
             str(f) for f in data.get("outcome_item_fields", ["outcome", "direction", "effect_size"])
         )
+        loose_spec = data.get("ambiguous_directions") or {}
+        ambiguous = frozenset(str(v).strip().lower() for v in loose_spec.get("words") or [])
+        read_as = str(loose_spec.get("read_as") or "direction").strip().lower()
         judgements = data.get("judgements") or {}
         favourable, unfavourable = (
             frozenset(str(v).strip().lower() for v in judgements.get(k) or [])
@@ -193,8 +206,34 @@ def load_mapping(path: Path | None = None) -> RecordMapping:
             "(favourable, unfavourable)",
             "keep each word in one place: a direction of change, or a judgement",
         )
+    loose = sorted(
+        w
+        for w in ambiguous
+        if not any(w in d.values and d.symbol in ("+", "−") for d in directions)
+    )
+    if read_as not in _READ_AS:
+        raise IngestError(
+            path,
+            f"ambiguous_directions.read_as is {read_as!r}",
+            f"use one of {', '.join(_READ_AS)}",
+        )
+    if loose:
+        raise IngestError(
+            path,
+            f"the words {loose} of 'ambiguous_directions' are no value of the '+' or '−' direction",
+            "list them under 'values' of '+' or '−' in 'directions', or remove them",
+        )
     return RecordMapping(
-        path, required, synonyms, templates, directions, item_fields, favourable, unfavourable
+        path,
+        required,
+        synonyms,
+        templates,
+        directions,
+        item_fields,
+        favourable,
+        unfavourable,
+        ambiguous,
+        read_as,
     )
 
 
@@ -347,12 +386,42 @@ def _parse_direction(value: Any, mapping: RecordMapping, outcome: str | None = N
     was good news, not which way ``outcome`` moved: it is read through the outcome's
     desirable direction in the vocabulary (``ig:desirableDirection``), since "verbetering"
     of loneliness is loneliness going down. Without one the value cannot be read and the
-    record is refused with what to write instead."""
+    record is refused with what to write instead.
+
+    "positief"/"negatief" (``ambiguous_directions``) say "+"/"−" to some sources and
+    good/bad news to others ("positief effect op eenzaamheid": less loneliness). The
+    mapping says which its sources mean (``read_as``): as a direction (the default, as
+    the field is documented), as a judgement (read like "gunstig"), or "refuse": read only
+    where both readings agree (more is better), else the record is refused with what to
+    write, rather than stored the wrong way round."""
+    from impact_graph.vocab import load_vocabulary  # the ontology's vocabularies, cached
+
     text = _as_text(value)
     d = mapping.direction(text)
-    if d is not None:
+    loose = d is not None and text.strip().lower() in mapping.ambiguous
+    if d is not None and not (loose and mapping.ambiguous_read_as != "direction"):
         return d.symbol
-    good = mapping.judgement(text)
+    if d is not None and mapping.ambiguous_read_as == "refuse":
+        want = load_vocabulary().desirable_direction(outcome) if outcome else None
+        if want == "+":
+            return d.symbol  # "positief" on sociaal netwerk: up, and good news, either way
+        went = "went up" if d.symbol == "+" else "went down"
+        news = "good" if d.symbol == "+" else "bad"
+        named = repr(outcome) if outcome else "the outcome"
+        differ = (
+            f"for {outcome!r} (less is better) the two differ"
+            if want == "−"
+            else f"the vocabulary gives {outcome!r} no desirable direction to tell them apart"
+            if outcome
+            else "the record names no outcome to tell them apart"
+        )
+        raise _RowProblem(
+            f"the direction {text!r} can mean that {named} {went} or "
+            f"that the effect was {news} news, and {differ}",
+            f"write + if {outcome or 'the outcome'} went up, − if it went down or 0 for no "
+            "effect; or gunstig/ongunstig for good or bad news",
+        )
+    good = (d.symbol == "+") if d is not None else mapping.judgement(text)
     if good is None:
         allowed = ", ".join(d.symbol for d in mapping.directions)
         raise _RowProblem(
@@ -360,8 +429,6 @@ def _parse_direction(value: Any, mapping: RecordMapping, outcome: str | None = N
             f"use one of {allowed} (or positief, geen, negatief, or a word of 'judgements' "
             f"in {_display(mapping.path)} such as gunstig or verbetering)",
         )
-    from impact_graph.vocab import load_vocabulary  # the ontology's vocabularies, cached
-
     want = load_vocabulary().desirable_direction(outcome) if outcome else None
     if want in ("+", "−"):
         return want if good else ("−" if want == "+" else "+")
