@@ -176,8 +176,8 @@ def test_failed_write_is_rolled_back_whole(
     batch = doc_batch("a.md", [WOR, LONELY])
     real = store._fact_queries
 
-    def with_a_failing_query(b: GraphBatch) -> list[list[object]]:
-        return [*real(b), store._command("RETURN 1 +")]  # a runtime error inside EXEC
+    def with_a_failing_query(b: GraphBatch, *rest: object) -> list[list[object]]:
+        return [*real(b, *rest), store._command("RETURN 1 +")]  # a runtime error inside EXEC
 
     monkeypatch.setattr(store, "_fact_queries", with_a_failing_query)
     with pytest.raises(StoreError, match=r"a-md .*nothing of it was kept"):

@@ -73,7 +73,7 @@ import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,6 +120,8 @@ _HIDDEN = frozenset({EMBEDDING, DOC_NODES})
 DOCUMENT_LABEL = "Document"
 VECTOR_CHUNK = 200  # rows per vector write (each 384-d row is ~8 kB of query text)
 ROW_CHUNK = 2000  # rows per write without vectors
+#: Most node ids `FalkorDBStore._vectored` remembers before it starts afresh (~100 B each).
+_VECTORED_MAX = 500_000
 
 #: Procedures a researcher query may call, lower case (everything else is refused); the
 #: list lives with the researcher-query guard, which checks both backends' names.
@@ -342,6 +344,22 @@ _VECTOR_SEGMENT = (
 )
 
 
+#: The one write query's end (`FalkorDBStore._one_query`): which ``$skip`` ids name a
+#: node without a vector. Why: every document that mentions a shared entity sent its
+#: vector again (~5 kB of query text for 384 numbers), which `_VECTOR_SEGMENT` then
+#: drops because the node has one. 6.3 of 12.5 vectors per demo document and 4.9 of 10
+#: per generated one (chunks never repeat), more as a corpus grows. So a new document
+#: leaves out the vectors of the nodes this store saw hold one after an earlier write
+#: (`FalkorDBStore._vectored`), and this segment, inside the same transaction, names
+#: any of them that holds none after all (deleted meanwhile, by this process or another,
+#: and made again by this write): `FalkorDBStore.upsert_batch` sets those at once with
+#: the vectors it kept back, so the graph ends as if they had been sent.
+_VECTOR_KNOWN = (
+    "UNWIND $skip AS i MATCH (n:" + BASE_LABEL + " {id: i}) "
+    "WHERE n." + EMBEDDING + " IS NULL RETURN n.id"
+)
+
+
 class _Vector:
     """An embedding as a query parameter: each number written as an integer count of
     billionths (``19155025e-9``), which Cypher reads as a float literal.
@@ -497,6 +515,9 @@ class FalkorDBStore(GraphStore):
         # _one_query): the schema's, plus any a batch brings that it does not know.
         self._canon_labels: list[str] = []
         self._canon_types: list[str] = []
+        # Ids of nodes this store saw hold a vector after one of its writes (see
+        # `_VECTOR_KNOWN`): a new document does not send their vectors again.
+        self._vectored: set[str] = set()
         try:
             if settings.falkordb_url:
                 self.db = FalkorDB.from_url(settings.falkordb_url)
@@ -822,13 +843,19 @@ class FalkorDBStore(GraphStore):
             )
         return by_type
 
-    def _fact_queries(self, batch: GraphBatch) -> list[list[Any]]:
+    def _fact_queries(
+        self, batch: GraphBatch, skip: Collection[str] = frozenset()
+    ) -> list[list[Any]]:
         """The queries that write a batch's nodes, vectors and edges.
 
         One query for a document of ordinary size (see ``_one_query``); a document with
         more than ``ROW_CHUNK`` rows of one label or type, or more than ``VECTOR_CHUNK``
         vectors of one label, is written in sub-batches instead (several queries in
         the same MULTI/EXEC), so no single query text grows without bound.
+
+        ``skip``: ids of nodes believed to hold a vector already, whose vectors the one
+        query leaves out and whose ids it returns if they hold none after all (see
+        `_VECTOR_KNOWN`); the sub-batch queries send every vector and return nothing.
         """
         by_label: dict[str, list[Node]] = defaultdict(list)
         for n in batch.all_nodes():
@@ -841,13 +868,14 @@ class FalkorDBStore(GraphStore):
         )
         if big:
             return [*self._node_queries(by_label, batch.doc_id), *self._edge_queries(edges, batch)]
-        return [self._one_query(by_label, edges, batch.doc_id)]
+        return [self._one_query(by_label, edges, batch.doc_id, skip)]
 
     def _one_query(
         self,
         by_label: dict[str, list[Node]],
         edges: dict[str, list[dict[str, Any]]],
         doc: str,
+        skip: Collection[str] = frozenset(),
     ) -> list[Any]:
         """All nodes, vectors and edges of a document in ONE query of fixed text.
 
@@ -860,7 +888,8 @@ class FalkorDBStore(GraphStore):
         the plan (one text per document's mix of labels planned each time: 16 ms).
         Segments are joined by ``WITH count(*)``, which yields one row even after an
         empty UNWIND, so every segment runs; each segment sees the nodes the earlier
-        ones merged (checked: same graph as the per-label queries).
+        ones merged (checked: same graph as the per-label queries). Last, the ids of
+        ``skip`` whose nodes hold no vector (`_VECTOR_KNOWN`), ``[]`` when none.
         """
         for label in by_label:
             if label not in self._canon_labels:
@@ -879,8 +908,8 @@ class FalkorDBStore(GraphStore):
                 + _MERGE_PROVENANCE
                 + f"WITH count(*) AS _n{i} "
             )
-            vrows = self._vector_rows(nodes)
-            if vrows:
+            vrows = self._vector_rows([n for n in nodes if n.id not in skip] if skip else nodes)
+            if vrows or (skip and any(n.id in skip for n in nodes)):
                 self._vector_labels.add(label)
             if label in self._vector_labels:
                 params[f"v{i}"] = vrows
@@ -892,7 +921,8 @@ class FalkorDBStore(GraphStore):
             parts.append(
                 _EDGE_SEGMENT.format(rows=f"$e{j}", type=_ident(type_)) + f"WITH count(*) AS _e{j} "
             )
-        return self._command("".join(parts) + "RETURN 0", params)
+        params["skip"] = sorted(skip)
+        return self._command("".join(parts) + _VECTOR_KNOWN, params)
 
     def _node_queries(self, by_label: dict[str, list[Node]], doc: str) -> list[list[Any]]:
         """Per label: the nodes in sub-batches of ``ROW_CHUNK``, then their vectors in
@@ -1014,16 +1044,17 @@ class FalkorDBStore(GraphStore):
         doc_id: str,
         what: str,
         plan: Callable[[_Stored | None], list[list[Any]] | None],
-    ) -> bool:
+    ) -> list[Any] | None:
         """Run the write ``plan(stored)`` gives for the document as it is stored (None:
         nothing to do), with the vectors it deletes added to the deletion counter in the
-        same MULTI/EXEC (see `WATCH_TRIES` for why read just before); returns whether it
-        wrote. The stored state and the count come in one round trip, so a write has
-        as many round trips as before the count moved into its transaction."""
+        same MULTI/EXEC (see `WATCH_TRIES` for why read just before); returns the
+        replies of the plan's commands, None if it wrote nothing. The stored state and
+        the count come in one round trip, so a write has as many round trips as before
+        the count moved into its transaction."""
         stored, deleted = self._stored_with_deletions(doc_id)
         cmds = plan(stored)
         if cmds is None:
-            return False
+            return None
         replies = self._transaction(
             cmds + [["HINCRBY", self._deleted_key, label, n] for label, n in deleted],
             doc_id,
@@ -1033,23 +1064,25 @@ class FalkorDBStore(GraphStore):
         self._after_deletions(
             {label: int(t) for (label, _n), t in zip(deleted, totals, strict=True)}
         )
-        return True
+        return replies[: len(cmds)]
 
     def upsert_batch(self, batch: GraphBatch) -> WriteResult:
         batch.validate()
         doc = batch.doc_id
         doc_label = _ident(batch.document.label)
-        # Made once, whatever the tries (`_counted_write`): the same for every one.
-        facts = [
-            *self._fact_queries(batch),
-            # Last: the list of its nodes, and the document is whole.
-            *self._list_commands(doc, [n.id for n in batch.nodes]),
-        ]
+        vectored = {n.id: n for n in batch.all_nodes() if n.vector is not None and len(n.vector)}
+        skip: set[str] = set()
+        facts_at = 0
 
         def plan(stored: _Stored | None) -> list[list[Any]] | None:
+            nonlocal facts_at
             if stored is not None and stored[1] and stored[0] == batch.content_hash:
                 return None  # unchanged
-            return [
+            if stored is None:
+                # A changed document's own nodes are deleted and made again by its
+                # write, so only a new one leaves out known vectors (`_VECTOR_KNOWN`).
+                skip.update(i for i in vectored if i in self._vectored)
+            head = [
                 # First write: the document exists but is incomplete (ignored by readers).
                 self._command(
                     f"MERGE (d:{BASE_LABEL} {{id: $doc}}) SET d:{doc_label}, d.complete = false",
@@ -1057,12 +1090,46 @@ class FalkorDBStore(GraphStore):
                 ),
                 # A new document has no previous facts to remove (all-or-nothing writes).
                 *(self._removal_queries(doc, by_list=stored[2]) if stored is not None else []),
-                *facts,
+            ]
+            facts_at = len(head)
+            return [
+                *head,
+                *self._fact_queries(batch, skip),
+                # Last: the list of its nodes, and the document is whole.
+                *self._list_commands(doc, [n.id for n in batch.nodes]),
             ]
 
-        if not self._counted_write(doc, "write", plan):
+        replies = self._counted_write(doc, "write", plan)
+        if replies is None:
             return WriteResult(doc_id=doc, skipped=True)
+        if skip:
+            self._set_missing_vectors(doc, replies[facts_at], vectored)
+        if len(self._vectored) > _VECTORED_MAX:
+            self._vectored.clear()
+        self._vectored.update(vectored)
         return WriteResult(doc_id=doc, nodes=len(batch.nodes) + 1, edges=len(batch.edges))
+
+    def _set_missing_vectors(self, doc: str, reply: Any, vectored: dict[str, Node]) -> None:
+        """Set the vectors a write left out of its query for nodes that hold none after
+        all (the ids its `_VECTOR_KNOWN` segment returned in ``reply``), by label, with
+        the same segment as the write: the graph then holds what sending them would
+        have left (a vector only where there was none)."""
+        rows = reply[1] if isinstance(reply, list) and len(reply) == 3 else []
+        if not rows:
+            return
+        missing = [str(r[0]) for r in FQueryResult(self.graph, reply).result_set]
+        by_label: dict[str, list[Node]] = defaultdict(list)
+        for i in missing:
+            by_label[vectored[i].label].append(vectored[i])
+        cmds = [
+            self._command(
+                _VECTOR_SEGMENT.format(rows="$rows", label=_ident(label)),
+                {"rows": self._vector_rows(nodes[j : j + VECTOR_CHUNK])},
+            )
+            for label, nodes in by_label.items()
+            for j in range(0, len(nodes), VECTOR_CHUNK)
+        ]
+        self._transaction(cmds, doc, "write the vectors of")
 
     def _delete_queries(self, doc_id: str, by_list: bool) -> list[list[Any]]:
         """Everything of ``doc_id`` out."""
@@ -1080,7 +1147,7 @@ class FalkorDBStore(GraphStore):
         def plan(stored: _Stored | None) -> list[list[Any]] | None:
             return None if stored is None else self._delete_queries(doc_id, by_list=stored[2])
 
-        return self._counted_write(doc_id, "delete", plan)
+        return self._counted_write(doc_id, "delete", plan) is not None
 
     # -- vector index upkeep (see VECTOR_REBUILD_SHARE) ---------------------------------
 
@@ -1757,6 +1824,7 @@ class FalkorDBStore(GraphStore):
             ro=True,
         )
         self._q("MATCH (n) DETACH DELETE n")
+        self._vectored.clear()
         counted = {k for k in self._deleted_since_build() if not k.endswith(_OLD_INDEX)}
         for label in sorted({r[0] for r in held} | counted):
             self.rebuild_vector_index(label)
@@ -1769,6 +1837,7 @@ class FalkorDBStore(GraphStore):
         next read makes an empty graph (`create_graph`), without indexes until
         `setup_schema`."""
         self.graph.schema.clear()  # the client's cached labels and types
+        self._vectored.clear()
         try:
             pipe = self.db.connection.pipeline(transaction=True)
             pipe.execute_command("GRAPH.DELETE", self.graph.name)
