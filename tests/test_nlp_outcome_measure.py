@@ -130,3 +130,20 @@ def test_measure_is_an_effect_property_of_the_ontology_and_the_rdf_view() -> Non
     assert effect["measure"].datatype == "string"
     iri = RdfMapping(schema).prop("measure")
     assert str(iri).endswith("#measure>") or str(iri).endswith("#measure")
+
+
+def test_an_effect_phrased_with_a_challenge_keeps_the_challenge_concept(
+    tmp_path: Path, vocab: Vocabulary
+) -> None:
+    """Decision, not a fix: "verminderde eenzaamheid" carries ch:eenzaamheid, not the
+    outcome outcomes.ttl relates to it (skos:related is an association; taking it left
+    the search's figures unchanged and put other Effects under the wrong outcome, see
+    `_Run._outcome_concept`). The link is there for the search to expand."""
+    f = tmp_path / "research" / "buurt.md"
+    f.parent.mkdir(parents=True)
+    f.write_text("# Buurtkamer\n\nDe Buurtkamer leidde tot verminderde eenzaamheid.\n", "utf-8")
+    (doc,) = read_file(f, root=tmp_path).documents
+    (effect,) = [e for e in extract(doc, vocab, {}).entities.values() if e.label == "Effect"]
+    ch = "https://w3id.org/impact-graph/vocab/challenges/eenzaamheid"
+    assert (effect.props["outcome"], effect.concept) == ("eenzaamheid", ch)
+    assert OC + "eenzaamheidsgevoelens" in vocab.concepts[ch].related

@@ -1835,7 +1835,17 @@ class _Run:
         """The concept an Effect on ``c`` carries: ``c`` when it is an outcome, else (a
         challenge named as the outcome, "vermindert pesten") the outcome concept with the
         same label where there is one, so an Effect on "pesten" carries the outcome
-        pesten as it did when the name was looked up again."""
+        pesten as it did when the name was looked up again.
+
+        A challenge's ``skos:related`` outcome is not taken ("verminderde eenzaamheid"
+        keeps ch:eenzaamheid, not oc:eenzaamheidsgevoelens): related is an association,
+        not "measured as" (ch:leefbaarheid ~ oc:sociale-cohesie, ch:jeugdcriminaliteit ~
+        oc:recidive), and the search expands related concepts both ways anyway. Measured
+        on the demo (session 10, H46): taking the one related outcome left
+        bench/search_quality.py unchanged (concept arm nDCG@10 0.777 both, fused 0.865
+        both) and merged evidence-map columns 36 -> 34, one of them wrongly (MDFT's
+        "jeugdcriminaliteit en veiligheid" under recidive). An equivalence the
+        vocabularies state (e.g. skos:closeMatch) would be the way to merge them."""
         if c.scheme == "outcomes" or self.vocab is None:
             return c
         same = [o for o in self.vocab.lookup(c.pref_nl or c.pref_en) if o.scheme == "outcomes"]
