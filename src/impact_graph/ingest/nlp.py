@@ -1390,7 +1390,7 @@ class _Run:
             props.setdefault("magnitude", str(es))
             with contextlib.suppress(ValueError):
                 props["effect_size"] = float(str(es).replace(",", "."))
-        if measure and "magnitude" in props and measure != outcome:
+        if measure and "magnitude" in props and measure != " ".join(outcome.split()):
             # A size on a bracketed measure reads "d = 0.5 (De Jong ...)" where views show
             # the size alone; an outcome read whole as the measure adds nothing to it.
             props["magnitude"] = f"{props['magnitude']} ({measure})"
@@ -1983,7 +1983,8 @@ class _Run:
             _, _, o = outcomes[-1]
             if isinstance(o, tuple):  # a Challenge mention: its name, and its concept's
                 ent = self.ext.entities[o]
-                outcome, known = ent.name, self.vocab.concepts.get(ent.concept or "")  # type: ignore[union-attr]
+                outcome = ent.name
+                known = self.vocab.concepts.get(ent.concept) if self.vocab and ent.concept else None
             else:
                 outcome, known = o.pref_nl or o.pref_en, o
             concept = self._outcome_concept(known).iri if known is not None else None
