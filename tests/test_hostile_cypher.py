@@ -38,8 +38,11 @@ class Hostile:
     expect: str  # "refused" | "timeout" | "syntax" | "capped" | "limited"
     params: dict[str, Any] | None = None
     #: False for what only the guard may stop: the store alone would first build it
-    #: (FalkorDB makes a range() list whole: gigabytes before any limit looks).
+    #: (FalkorDB makes a range() list whole: gigabytes before any limit looks), or run
+    #: it past its time limit (Neo4j's regular expressions).
     store_alone: bool = True
+    #: What the guard's sentence names, for those.
+    guard_says: str = "range"
 
 
 HOSTILE: list[Hostile] = [
@@ -160,6 +163,29 @@ HOSTILE: list[Hostile] = [
         "refused",
         store_alone=False,
     ),
+    # -- regular expressions Neo4j runs past the time limit on one value ------------------
+    Hostile(
+        "regex-nested",
+        "MATCH (n:Programme) WHERE n.name =~ '(a+)+b' RETURN n.id",
+        "refused",
+        store_alone=False,
+        guard_says="nested quantifiers",
+    ),
+    Hostile(
+        "regex-param-repeats",
+        "MATCH (n:Programme) WHERE n.name =~ $p RETURN n.id",
+        "refused",
+        {"p": ".*.*.*x"},
+        store_alone=False,
+        guard_says="3 variable repeats",
+    ),
+    Hostile(
+        "regex-from-property",
+        "MATCH (n:Programme) WHERE n.name =~ n.id RETURN n.id",
+        "refused",
+        store_alone=False,
+        guard_says="not a string or a parameter",
+    ),
     # Memory bombs that pass the guard (ORDER BY / collect() over a cartesian product,
     # reduce() doubling a string) are in test_query_memory.MEMORY_BOMBS, on both backends:
     # run here they would grow the session's FalkorDB to its address-space limit.
@@ -238,7 +264,7 @@ def test_store_refuses_or_limits(guarded: tuple[GraphStore, Any], h: Hostile) ->
         # range(1, 300000000) grew the server to 4.7-8.8 GB for 16-57 s, and under a
         # loaded machine the kernel killed it): the guard in front of every researcher
         # route refuses it instead, which is what this asserts.
-        with pytest.raises(QueryRefused, match="range"):
+        with pytest.raises(QueryRefused, match=h.guard_says):
             check_cypher(h.query, h.params)
         return
     gap = KNOWN_STORE_GAPS.get((store.backend, h.id))

@@ -274,6 +274,189 @@ def _check_ranges(query: str, calls: list[tuple[list[str], int]], params: Any) -
             )
 
 
+#: Variable repeats (``*``, ``+``, ``{n,}``, ``{n,m}``) one alternative of a ``=~``
+#: pattern may hold: ``(?i).*word.*`` needs two.
+MAX_REGEX_REPEATS = 2
+#: Why: Neo4j evaluates ``=~`` on one value without looking at the transaction's time
+#: limit (measured on Neo4j 5.26, 5 s limit, load ~16: ``$s =~ '(a+)+b'`` answered after
+#: 28 s on 20,001 characters and 11 s on 5,001; ``'.*.*.*b'`` on 2,001 characters was
+#: still running after 40 s). FalkorDB has no ``=~`` (a syntax error there), so the rule
+#: costs it nothing and keeps the answers alike.
+_REGEX_HELP = (
+    "a regular expression runs on each value the query reads without looking at the time "
+    "limit, so a pattern may not repeat a group that itself repeats, and at most "
+    f"{MAX_REGEX_REPEATS} variable repeats (*, +, {{n,}}) are allowed per alternative; "
+    "write e.g. '(?i).*word.*', or use CONTAINS, STARTS WITH or ENDS WITH (with "
+    "toLower() to ignore case)"
+)
+
+
+def _cypher_string(token: str) -> str:
+    """The value of a Cypher string literal token (quotes off, escapes read)."""
+    body, out, i = token[1:-1], [], 0
+    simple = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2 : i + 6]):
+                out.append(chr(int(body[i + 2 : i + 6], 16)))
+                i += 6
+                continue
+            out.append(simple.get(nxt, nxt))
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _quantifier(p: str, i: int) -> tuple[str | None, int]:
+    """The quantifier at ``p[i]``: ("var", end) for a variable repeat, ("many", end) for
+    ``{n}`` with n > 1, ("once", end) for ``?``, ``{0}``, ``{1}``, (None, i) for none; a
+    lazy or possessive mark is skipped."""
+    kind: str | None = None
+    end = i
+    if i < len(p) and p[i] in "*+":
+        kind, end = "var", i + 1
+    elif i < len(p) and p[i] == "?":
+        kind, end = "once", i + 1
+    elif i < len(p) and p[i] == "{":
+        m = re.match(r"\{(\d+)(,(\d*))?\}", p[i:])
+        if m:
+            low, high = int(m.group(1)), m.group(3)
+            if m.group(2) is not None and (high == "" or int(high) != low):
+                kind = "once" if high == "1" else "var"
+            else:
+                kind = "many" if low > 1 else "once"
+            end = i + m.end()
+    if kind is not None and end < len(p) and p[end] in "?+":
+        end += 1
+    return kind, end
+
+
+def _regex_trouble(p: str) -> str | None:
+    """Why the regular expression ``p`` may backtrack for minutes on one value (a repeated
+    group that repeats inside, or more than `MAX_REGEX_REPEATS` variable repeats in one
+    alternative), or None. A reading of Java's syntax that errs towards refusing."""
+    frames: list[bool] = [False]  # per open group: holds a variable repeat
+    count = worst = 0
+    i, n = 0, len(p)
+    while i < n:
+        c = p[i]
+        inner = False
+        if c == "\\":
+            if p.startswith("Q", i + 1):  # \Q...\E quotes text
+                end = p.find("\\E", i + 2)
+                i = n if end < 0 else end + 2
+            else:
+                i += 2
+        elif c == "[":
+            j, depth = i + 1, 1
+            if p.startswith("^", j):
+                j += 1
+            if p.startswith("]", j):
+                j += 1
+            while j < n and depth:
+                if p[j] == "\\":
+                    j += 1
+                elif p[j] == "[":
+                    depth += 1
+                elif p[j] == "]":
+                    depth -= 1
+                j += 1
+            i = j
+        elif c == "(":
+            i += 1
+            m = re.match(
+                r"\?(?:[a-zA-Z-]*\)|[a-zA-Z-]*:|[=!>]|<[=!]|<[A-Za-z][A-Za-z0-9]*>)", p[i:]
+            )
+            if m and m.group().endswith(")"):
+                i += m.end()  # (?i): flags only, no group
+                continue
+            i += m.end() if m else 0
+            frames.append(False)
+            continue
+        elif c == ")":
+            inner = frames.pop() if len(frames) > 1 else False
+            i += 1
+        elif c == "|":
+            if len(frames) == 1:
+                worst, count = max(worst, count), 0
+            i += 1
+            continue
+        else:
+            i += 1
+        kind, i = _quantifier(p, i)
+        if kind == "many" and inner:
+            return "repeats a group that itself repeats (nested quantifiers)"
+        if kind == "var":
+            if inner:
+                return "repeats a group that itself repeats (nested quantifiers)"
+            count += 1
+            frames[-1] = True
+        elif inner:
+            frames[-1] = True
+    worst = max(worst, count)
+    if worst > MAX_REGEX_REPEATS:
+        return f"holds {worst} variable repeats in one alternative"
+    return None
+
+
+def _regex_sites(query: str, tokens: list[tuple[str, str, int]]) -> list[Any]:
+    """Each ``=~`` whose pattern names a parameter (checked per call, `_check_pattern`);
+    a pattern written whole in the text is checked here, and one the check cannot read
+    (a property, a function) is refused."""
+    sites = []
+    for i, (_kind, tok, pos) in enumerate(tokens):
+        if tok != "=" or i + 1 >= len(tokens) or tokens[i + 1][1] != "~":
+            continue
+        if tokens[i + 1][2] != pos + 1:
+            continue
+        parts: list[tuple[str, str]] = []
+        j, dangling = i + 2, False  # dangling: a '+' not yet followed by a part
+        while j < len(tokens) and tokens[j][0] in ("string", "param"):
+            k, t, _ = tokens[j]
+            parts.append(("text", _cypher_string(t)) if k == "string" else ("param", t[1:]))
+            j += 1
+            dangling = j < len(tokens) and tokens[j][1] == "+"
+            if not dangling:
+                break
+            j += 1
+        nxt = tokens[j][1] if j < len(tokens) else ""
+        if not parts or dangling or nxt in (".", "(", "["):
+            raise QueryRefused(
+                f"The pattern after =~ at {_where(query, pos)} is not a string or a "
+                f"parameter the check can read before the query runs; {_REGEX_HELP}."
+            )
+        if any(k == "param" for k, _ in parts):
+            sites.append((tuple(parts), pos))
+        else:
+            _check_pattern(query, tuple(parts), pos, None)
+    return sites
+
+
+def _check_pattern(query: str, parts: Any, pos: int, params: Any) -> None:
+    """Refuse the ``=~`` pattern made of ``parts`` when `_regex_trouble` finds why."""
+    texts = []
+    for kind, value in parts:
+        if kind == "text":
+            texts.append(value)
+            continue
+        got = params.get(value) if isinstance(params, dict) else None
+        if not isinstance(got, str):
+            return  # missing or not text: the store says so
+        texts.append(got)
+    pattern = "".join(texts)
+    why = _regex_trouble(pattern)
+    if why is not None:
+        shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
+        raise QueryRefused(
+            f"The regular expression {shown!r} after =~ at {_where(query, pos)} {why}; "
+            f"{_REGEX_HELP}."
+        )
+
+
 #: Query texts up to this length that passed the check are remembered (`check_cypher`).
 CACHED_CHARS = 4096
 
@@ -294,22 +477,24 @@ def check_cypher(query: str, params: Any = None) -> None:
     given as parameters: what is remembered per text is where the ranges are.
     """
     if isinstance(query, str) and len(query) <= CACHED_CHARS:
-        calls = _check_cached(query)
+        calls, patterns = _check_cached(query)
     else:
-        calls = _check(query)
+        calls, patterns = _check(query)
     if calls:
         _check_ranges(query, list(calls), params)
+    for parts, pos in patterns:
+        _check_pattern(query, parts, pos, params)
     if params:
-        _check_values(params)
-        _check_skip_limit_params(query, params)
+        _check_values(query, params)
 
 
 #: Integers both stores hold exactly (64-bit signed).
 _INT64 = 2**63
 
 
-def _check_values(params: Any) -> None:
-    """Refuse parameter values no store holds as sent, naming the parameter.
+def _check_values(query: str, params: Any) -> None:
+    """Refuse parameter values no store holds as sent, naming the parameter, and a
+    large ``SKIP $n``/``LIMIT $n`` (`_check_skip_limit_param`), in one pass over them.
 
     Python's json reads integers of any size and ``NaN``/``Infinity``; FalkorDB's client
     writes them into the query text, where an integer past 64 bits became
@@ -319,7 +504,10 @@ def _check_values(params: Any) -> None:
     """
     if not isinstance(params, dict):
         return
+    large: list[tuple[str, int]] = []  # checked after every value, as the values come first
     for name, value in params.items():
+        if type(value) is int and value >= SKIP_LIMIT_MAX:
+            large.append((name, value))
         stack = [value]
         while stack:
             v = stack.pop()
@@ -344,6 +532,8 @@ def _check_values(params: Any) -> None:
                 f"Parameter ${name} holds {why}; send a number between "
                 f"-{_INT64:,} and {_INT64 - 1:,}, or the value as a string."
             )
+    for name, value in large:
+        _check_skip_limit_param(query, name, value)
 
 
 def _lone_surrogate(text: str) -> str | None:
@@ -377,32 +567,37 @@ def _check_skip_limit(clause: str, query: str, pos: int) -> None:
     )
 
 
-def _check_skip_limit_params(query: str, params: Any) -> None:
-    """Refuse ``SKIP $n``/``LIMIT $n`` with n from `SKIP_LIMIT_MAX`: FalkorDB reads a
-    parameter there as wrongly as a literal (``LIMIT $n`` with n = 2^32 answered no rows,
-    walk-through H38). Only a large integer value costs the search for its clause."""
-    if not isinstance(params, dict):
-        return
-    for name, value in params.items():
-        if type(value) is not int or value < SKIP_LIMIT_MAX:
-            continue
-        m = re.search(rf"\b(SKIP|LIMIT)\s+\${re.escape(name)}\b", query, re.IGNORECASE)
-        if m is not None:
-            clause = m.group(1).upper()
-            raise QueryRefused(
-                f"{clause} ${name} is {value:,}, larger than the graph store reads correctly "
-                f"(FalkorDB takes {clause} below {SKIP_LIMIT_MAX:,}); the row cap limits the "
-                f"answer anyway, so leave {clause} out or send a smaller number."
-            )
+def _check_skip_limit_param(query: str, name: str, value: int) -> None:
+    """Refuse ``SKIP $name``/``LIMIT $name`` when ``value`` is from `SKIP_LIMIT_MAX`:
+    FalkorDB reads a parameter there as wrongly as a literal (``LIMIT $n`` with n = 2^32
+    answered no rows, walk-through H38). Called only for such a large integer, so only
+    it costs the search for its clause."""
+    m = re.search(rf"\b(SKIP|LIMIT)\s+\${re.escape(name)}\b", query, re.IGNORECASE)
+    if m is not None:
+        clause = m.group(1).upper()
+        raise QueryRefused(
+            f"{clause} ${name} is {value:,}, larger than the graph store reads correctly "
+            f"(FalkorDB takes {clause} below {SKIP_LIMIT_MAX:,}); the row cap limits the "
+            f"answer anyway, so leave {clause} out or send a smaller number."
+        )
+
+
+#: What `_check` finds for the checks that need the parameters: each ``range()`` call
+#: (argument texts, position) and each ``=~`` pattern that names a parameter (its parts:
+#: ``("text", literal)`` or ``("param", name)``, and the position of ``=~``).
+_Found = tuple[
+    tuple[tuple[list[str], int], ...], tuple[tuple[tuple[tuple[str, str], ...], int], ...]
+]
 
 
 @functools.lru_cache(maxsize=1024)
-def _check_cached(query: str) -> tuple[tuple[list[str], int], ...]:
+def _check_cached(query: str) -> _Found:
     return _check(query)
 
 
-def _check(query: str) -> tuple[tuple[list[str], int], ...]:
-    """The clause checks; returns the ``range()`` calls for `_check_ranges`."""
+def _check(query: str) -> _Found:
+    """The clause checks, and the regular expressions written whole in the text;
+    returns what needs the parameters (`_Found`)."""
     if not query or not query.strip():
         raise QuerySyntaxError("The Cypher query is empty; send it as 'query'.")
     if len(query) > MAX_CYPHER_CHARS:
@@ -479,4 +674,4 @@ def _check(query: str) -> tuple[tuple[list[str], int], ...]:
             raise _refused(_ADMIN_PAIRS[pair], query, pos)
         if upper == "USE" and nxt[0] in ("name", "quoted"):
             raise _refused("USE switches to another database", query, pos)
-    return tuple(_range_calls(query, tokens))
+    return tuple(_range_calls(query, tokens)), tuple(_regex_sites(query, tokens))
