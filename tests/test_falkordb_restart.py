@@ -82,13 +82,14 @@ def _starts(st: FalkorDBStore) -> int:
 
 
 def _count_sends(reader: AsyncFalkorReader, text: str) -> list[Any]:
-    """Wrap the reader's `_send` to record every command whose query contains ``text``
-    (the wrapped method still talks to the real server)."""
+    """Wrap the reader's `_send` to record every query run whose text contains ``text``
+    (the wrapped method still talks to the real server). Only runs count: the plan the
+    reader asks for first (``GRAPH.EXPLAIN``, `falkordb_sort`) makes no rows."""
     seen: list[Any] = []
     real = reader._send
 
     async def send(command: list[Any], *, fresh: bool = False) -> Any:
-        if text in str(command[2]):
+        if command[0] != "GRAPH.EXPLAIN" and text in str(command[2]):
             seen.append(command)
         return await real(command, fresh=fresh)
 

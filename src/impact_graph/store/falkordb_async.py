@@ -67,6 +67,7 @@ from falkordb.query_result import QueryResult as FQueryResult
 from redis.asyncio.connection import AbstractConnection
 
 from impact_graph.model import QueryResult
+from impact_graph.store import falkordb_sort
 from impact_graph.store.falkordb_store import _SCALARS, NODE_IDS_QUERY, missing_graph
 from impact_graph.store.port import GraphStore
 
@@ -256,6 +257,34 @@ class AsyncFalkorReader:
         else:
             await conn.disconnect()
 
+    async def _check_sort(self, query: str, params: dict[str, Any] | None) -> None:
+        """`falkordb_sort.check_sort` on this reader's connections: plan the text once
+        and refuse an ORDER BY of a too large cartesian product of scans. An error while
+        planning is left for the query itself to report."""
+        settings = self.store.settings
+        most = falkordb_sort.max_sorted_rows(
+            settings.falkordb_query_memory_mb, settings.falkordb_server_memory_mb
+        )
+        if most <= 0:
+            return
+        graph = self.store.graph
+        text = graph._build_params_header(params) + query
+        try:
+            plan = await self._send(["GRAPH.EXPLAIN", graph.name, text])
+            scans = falkordb_sort.unbounded_sort_of_scans([str(line) for line in plan])
+            if scans is None:
+                falkordb_sort.remember_safe(query)
+                return
+            counts = []
+            for scan in scans:
+                reply = await self._send(
+                    ["GRAPH.RO_QUERY", graph.name, falkordb_sort.count_query(scan), "--compact"]
+                )
+                counts.append(int(reply[1][0][0][1]))
+        except redis.exceptions.RedisError:
+            return
+        falkordb_sort.refuse_if_too_many(scans, counts, most)
+
     async def _parse(self, response: Any) -> FQueryResult:
         rows = response[1] if len(response) > 2 and isinstance(response[1], list) else []
         if len(rows) > PARSE_INLINE_ROWS:
@@ -277,6 +306,8 @@ class AsyncFalkorReader:
             if len(self._read_only_ok) >= READ_ONLY_CACHE:
                 self._read_only_ok.clear()
             self._read_only_ok.add(query)
+        if not falkordb_sort.known_safe(query):
+            await self._check_sort(query, params)
         started = time.perf_counter()
         try:  # the store's sentences for the client's errors: `researcher_errors` below
             text = store.graph._build_params_header(params) + query
