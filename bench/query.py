@@ -8,6 +8,8 @@ Usage::
     .venv/bin/python bench/query.py --nodes 20000   # any size (iterating on a change)
     .venv/bin/python bench/query.py --nodes 20000 --languages cypher \
         --queries lookup,two-hop,path --calls 300    # one endpoint's rows, more calls
+    .venv/bin/python bench/query.py --data /tmp/q100k   # build once, reuse next time;
+    PYTHONPATH=/tmp/old/src .venv/bin/python bench/query.py --data /tmp/q100k  # paired
 
 The queries are the kinds a researcher runs (notebooks/01-cypher.ipynb, 02-sparql.ipynb),
 each in Cypher and in SPARQL, and both must give the same rows:
@@ -152,6 +154,16 @@ def build(data: Path, n_nodes: int, seed: int = 7) -> tuple[Any, dict[str, list[
     store.graph.query("CREATE INDEX FOR (n:Node) ON (n.id)")
     for label, _ in labels:  # as the app's schema: each label's id is indexed too
         store.graph.query(f"CREATE INDEX FOR (n:{label}) ON (n.id)")
+    # FalkorDB builds an index in the background: a MATCH planned before it is ready scans
+    # the label instead (at 100k nodes on a loaded machine the first relationship batch
+    # ran for 18 minutes so).
+    deadline = time.monotonic() + 600
+    while store.graph.ro_query(
+        "CALL db.indexes() YIELD status WHERE status <> 'OPERATIONAL' RETURN count(*)"
+    ).result_set[0][0]:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the bench graph's indexes were not ready within 600 s")
+        time.sleep(0.1)
     for rel, pairs in rels:
         for i in range(0, len(pairs), 5000):
             store.graph.query(
@@ -194,6 +206,51 @@ def build(data: Path, n_nodes: int, seed: int = 7) -> tuple[Any, dict[str, list[
     n_rels = sum(len(pairs) for _, pairs in rels)
     console.print(f"{n_nodes:,} nodes, {n_rels:,} relationships; {len(quads):,} quads")
     return settings, {"programmes": progs, "challenges": chs}
+
+
+def compact_aof(data: Path, wait_s: float = 600.0) -> None:
+    """Rewrite the FalkorDB server's append-only file as a snapshot. Left as the build's
+    log of queries, the next start replays every relationship-building MATCH (at 100k
+    nodes on a loaded machine it was still loading when the app gave up waiting)."""
+    import redis
+
+    r = redis.Redis(unix_socket_path=str(data / "falkordb.sock"))
+    try:
+        r.bgrewriteaof()
+        deadline = time.monotonic() + wait_s
+        while True:
+            info = r.info("persistence")
+            if not (info["aof_rewrite_in_progress"] or info["aof_rewrite_scheduled"]):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"FalkorDB did not rewrite its append-only file in {wait_s} s")
+            time.sleep(0.2)
+    finally:
+        r.close()
+
+
+def built(data: Path, n_nodes: int) -> tuple[Any, dict[str, list[str]]]:
+    """`build` into ``data`` once and reuse it afterwards (``--data``): two versions of
+    the code, run in turn (``PYTHONPATH=<old checkout>/src``), then query the very same
+    graph, and the 100k build (minutes) is paid once. The node ids by kind are kept
+    beside the data; a directory built for another size is refused, not rebuilt."""
+    from impact_graph.config import Settings
+
+    marker = data / "bench-query.json"
+    if not marker.exists():
+        data.mkdir(parents=True, exist_ok=True)
+        settings, ids = build(data, n_nodes)
+        compact_aof(data)
+        marker.write_text(json.dumps({"nodes": n_nodes, "ids": ids}))
+        return settings, ids
+    kept = json.loads(marker.read_text())
+    if kept["nodes"] != n_nodes:
+        raise SystemExit(
+            f"{data} holds the bench graph of {kept['nodes']:,} nodes, not {n_nodes:,}: "
+            f"pass --nodes {kept['nodes']} or another --data directory."
+        )
+    settings = Settings(backend="falkordb", data_dir=data, graph_name="bench", rdf="oxigraph")
+    return settings, kept["ids"]
 
 
 IG = "https://w3id.org/impact-graph/ontology#"
@@ -499,6 +556,22 @@ def http_server(app: Any) -> Iterator[str]:
         thread.join(10)
 
 
+def opened_store(app: Any, wait_s: float = 600.0) -> Any:
+    """The app's store once it is open. The app's start-up waits 15 s for it and then
+    serves anyway (503s until it opens); on a loaded machine a 100k graph took longer to
+    load, and the bench died of "store still starting" (StoreUnavailable)."""
+    from impact_graph.store.port import StoreUnavailable
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return app.state.services.store()
+        except StoreUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 VARIANTS = ("in-app", "HTTP", "HTTP httpx")
 NOOPS = ("HTTP no-op", "HTTP raw no-op", "HTTP httpx no-op")
 RAW_NOOP = "/_bench_raw_noop"
@@ -526,6 +599,7 @@ def run(
     languages: Sequence[str] = ("cypher", "sparql"),
     queries: Sequence[str] = tuple(q.name for q in QUERIES),
     calls: int | None = None,
+    data_dir: Path | None = None,
 ) -> int:
     import asyncio
 
@@ -540,10 +614,14 @@ def run(
     from impact_graph.store.falkordb_server import FalkorDBServer
 
     calls = calls or (20 if n_nodes < 10_000 else 100)
-    with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:
+    with (
+        contextlib.nullcontext(str(data_dir))
+        if data_dir
+        else tempfile.TemporaryDirectory(prefix="bench-query-")
+    ) as tmp:
         data = Path(tmp)
         try:
-            settings, ids = build(data, n_nodes)
+            settings, ids = built(data, n_nodes) if data_dir else build(data, n_nodes)
             # As `impact-graph serve` starts it: SPARQL workers started at start-up.
             app = create_app(settings, warm_up=False, warm_sparql=True)
 
@@ -560,7 +638,7 @@ def run(
                 contextlib.closing(ThinClient(base_url)) as thin,
             ):
                 asgi = AsgiCaller(app)
-                graph = app.state.services.store().graph  # the falkordb client's graph
+                graph = opened_store(app).graph  # the falkordb client's graph
                 ox_store = ox.Store.read_only(str(view_dir(settings) / "oxigraph"))
                 sparql_view = app_view(app)  # its query workers' CPU counts as the endpoint's
 
@@ -830,6 +908,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="timed calls per variant (default 100; below 10,000 nodes 20)",
     )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="build the graph in this directory once and reuse it in later runs (paired "
+        "runs of two checkouts on the same data); default: a temporary directory",
+    )
     args = parser.parse_args(argv)
     if args.nodes is not None and args.nodes < 1_000:
         parser.error("--nodes must be at least 1000 (the queries need programmes and challenges)")
@@ -843,7 +928,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.calls is not None and args.calls < 1:
         parser.error("--calls must be at least 1")
     n_nodes = args.nodes or (2_000 if args.quick else 100_000)
-    return run(n_nodes, args.json, languages=languages, queries=names, calls=args.calls)
+    return run(
+        n_nodes,
+        args.json,
+        languages=languages,
+        queries=names,
+        calls=args.calls,
+        data_dir=args.data,
+    )
 
 
 if __name__ == "__main__":
