@@ -494,6 +494,12 @@ def _derive_collaborations(
         )
 
 
+#: The node classes the stakeholder network (and so a focus view) is made of; other nodes
+#: of a picture (the what-works view's challenges, elements, effects, evidence) have no
+#: focus view, and a link to one would answer "not in this network".
+FOCUS_LABELS = ("Actor", "Programme", "Intervention")
+
+
 def find_node(g: nx.MultiDiGraph, key: str) -> str:
     """A node by id or (case-insensitive) name; ``ValueError`` naming ``focus`` if absent."""
     if key in g:
@@ -649,6 +655,24 @@ def _add_ww_node(
     )
 
 
+#: Share of the best search score an intervention needs to join the what-works picture.
+#: The search fills its list with weak vector matches when few interventions fit (for
+#: "eenzaamheid ouderen" the scores fell from 0.19 to 0.06, and Multisysteemtherapie,
+#: Halt-afdoening and duale trajecten taal en werk came next); in a ranked list they sit
+#: at the bottom, but in the picture they carried most of the nodes and led the
+#: "most central" list.
+WHATWORKS_MIN_SHARE = 1 / 3
+
+
+def strong_results(results: list[Any]) -> list[Any]:
+    """The search results (best first, each with a ``score``) worth drawing: those scoring
+    at least `WHATWORKS_MIN_SHARE` of the best; the best one always."""
+    if not results:
+        return []
+    floor = float(results[0].score) * WHATWORKS_MIN_SHARE
+    return [r for i, r in enumerate(results) if i == 0 or float(r.score) >= floor]
+
+
 # --- one entry point for routes and pages ---
 
 
@@ -681,8 +705,14 @@ def network_view(
         resp = search.search(
             SearchRequest(q=q.strip(), limit=15, filters=SearchFilters(type=["intervention"]))
         )
-        g = whatworks_graph(store, [r.id for r in resp.results])
+        kept = strong_results(resp.results)
+        g = whatworks_graph(store, [r.id for r in kept])
         notes = [] if resp.results else [f"No intervention was found for '{q.strip()}'."]
+        if len(kept) < len(resp.results):
+            notes.append(
+                f"{len(resp.results) - len(kept)} weaker match(es) left out: interventions "
+                f"scoring under {WHATWORKS_MIN_SHARE:.0%} of the best match."
+            )
         return NetworkView(
             graph=g,
             kind="whatworks",

@@ -29,7 +29,7 @@ import networkx as nx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from impact_graph.network.build import NetworkView
+from impact_graph.network.build import FOCUS_LABELS, NetworkView
 from impact_graph.network.metrics import NetworkMetrics
 from impact_graph.ontology import load_schema
 
@@ -262,7 +262,14 @@ def _top(g: nx.MultiDiGraph, m: NetworkMetrics, size_by: str, n: int = 10) -> li
     scores = m.betweenness if size_by == "betweenness" else m.degree
     best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
     return [
-        {"id": k, "name": str(g.nodes[k].get("name", k)), size_by: round(v, 5)} for k, v in best
+        {
+            "id": k,
+            "name": str(g.nodes[k].get("name", k)),
+            "type": str(g.nodes[k].get("label", "")),
+            "focusable": g.nodes[k].get("label") in FOCUS_LABELS,
+            size_by: round(v, 5),
+        }
+        for k, v in best
     ]
 
 
@@ -314,13 +321,17 @@ def render_fragment(
     *,
     script_src: str | None = None,
     focus_url: str = "/network.html?view=focus&hops=1&focus=",
+    entity_url: str | None = None,
     height: str = "72vh",
 ) -> Markup:
     """The picture as an HTML fragment (canvas, controls, legend, data and script).
 
     ``script_src`` loads vis-network from a URL (the web UI serves it as a static file,
     cached by the browser); without it the library is inlined. ``focus_url`` is where a
-    double-click on a node goes (the node id is appended, URL-encoded).
+    double-click on an actor, programme or intervention goes (the node id is appended,
+    URL-encoded); a double-click on any other node (the what-works view's effects,
+    elements, challenges, evidence: they have no focus view) goes to ``entity_url`` + id,
+    or nowhere when it is None (the standalone HTML file has no entity pages).
     """
     js = "" if script_src else vis_assets()[0]
     options = vis_options(data["counts"]["nodes"], data["counts"]["edges"])
@@ -333,6 +344,8 @@ def render_fragment(
             vis_js=Markup(js),  # the library's own code, checked for '</script' above
             script_src=script_src,
             focus_url=focus_url,
+            entity_url=entity_url,
+            focus_labels=list(FOCUS_LABELS),
             height=height,
         )
     )

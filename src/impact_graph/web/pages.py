@@ -8,6 +8,7 @@ sentence with status 422; a store that is down gives a 503 page that says so.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from functools import lru_cache
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from impact_graph.api.auth import require_read_key
@@ -172,6 +173,10 @@ def entity_properties(
             # An Effect's name is built ("energiecoach → gasverbruik"), never looked up:
             # "kandidaat: in geen vocabulaire" read as if the outcome were unknown.
             text = "samengesteld uit de interventie en de uitkomst"
+        elif k == "position" and label == "Chunk" and isinstance(v, int):
+            # Stored from 0; the fragment's name ("… #4"), the document page ("fragment 4")
+            # and a reader count from 1: "Volgnummer 3" under "#4" read as a contradiction.
+            text = str(v + 1)
         elif k == "outcome" and label == "Effect":
             text = outcome_nl(str(v), props.get("concept"), vocab)
         elif k == "kind" and label not in (None, "Document"):
@@ -460,6 +465,11 @@ def entity(
             instance_links(store, entity_id) if data["label"] == "Intervention" else ([], [])
         )
         fragments = document_fragments(store, entity_id) if data["label"] == "Document" else []
+        stated_in = (
+            edge_sentences(store, entity_id)
+            if data["provenance"].total == 0 and data["label"] not in ("Document", "Chunk")
+            else []
+        )
     except StoreError as e:
         return store_down(e)
     focusable = data["label"] in ("Actor", "Programme", "Intervention")
@@ -473,6 +483,7 @@ def entity(
         focusable=focusable,
         instance_of=instance_of,
         instances=instances,
+        stated_in=stated_in,
     )
 
 
@@ -492,6 +503,46 @@ def distinct_neighbours(items: list[Any]) -> list[Any]:
         if key not in best or n.documents > best[key].documents:
             best[key] = n
     return list(best.values())
+
+
+def edge_sentences(store: Any, entity_id: str) -> list[Any]:
+    """The sentences that state the entity's own relationships (their ``spans``), for a
+    node no sentence mentions by name: an Effect ("Zin in Vriendschap → zelfvertrouwen")
+    or an Evidence node is built from a sentence, never quoted as a name, so its page
+    said "0 zinnen" while the HAS_EFFECT edge held the very sentence that claims it (all
+    51 Effects and 9 Evidence nodes of the demo). Chunk edges are left out (they are the
+    mentions, which this node has none of), and so is a span longer than
+    `SENTENCE_CHARS` on any edge but the claim itself (HAS_EFFECT): a fact taken from a
+    document as a whole (an evidence type read from a report) carries the whole document
+    as its span, which is no sentence, while a record's claim is its record (400-850
+    characters in the demo), which is."""
+    from impact_graph.api.routers.entities import resolve_spans
+    from impact_graph.model import parse_span_ref
+
+    refs = store.read_query(
+        "MATCH (n:Node {id: $id})-[r]-(m) WHERE NOT m:Chunk AND r.spans IS NOT NULL "
+        "UNWIND r.spans AS s RETURN DISTINCT type(r), s LIMIT 500",
+        {"id": entity_id},
+        timeout_s=10.0,
+        row_cap=500,
+    ).rows
+    found: set[tuple[str, int, int, str]] = set()
+    for typ, ref in refs:
+        try:
+            doc, start, end = parse_span_ref(str(ref))
+        except ValueError:
+            continue
+        if 0 < end - start <= SENTENCE_CHARS or (typ == "HAS_EFFECT" and end > start):
+            found.add((doc, start, end, str(ref)))
+    ordered = sorted(found)[:EDGE_SENTENCES_SHOWN]
+    quotes = resolve_spans(store, [ref for *_, ref in ordered])
+    return [q for q in quotes if q.text]
+
+
+#: Sentences an entity page quotes from its relationships when no sentence names it.
+EDGE_SENTENCES_SHOWN = 20
+#: Longest span of a non-claim edge quoted as a sentence; a whole report is longer.
+SENTENCE_CHARS = 600
 
 
 def document_fragments(store: Any, document_id: str) -> list[dict[str, Any]]:
@@ -614,6 +665,7 @@ def network_page(
         data,
         script_src="/static/vis-network.min.js",
         focus_url=focus_url + "&focus=",
+        entity_url="/entiteit/",
         height="70vh",
     )
     ctx["html_link"] = "/network.html?" + urlencode(
@@ -717,6 +769,11 @@ def network_note_nl(note: str) -> str:
     or name an API parameter (``isolated=true``) instead of the page's checkbox."""
     if m := re.fullmatch(r"No intervention was found for '(.*)'\.", note):
         return f"Voor '{m[1]}' is geen interventie gevonden; probeer andere of minder woorden."
+    if m := re.fullmatch(r"(\d+) weaker match\(es\) left out: .* under (\d+)% of .*", note):
+        return (
+            f"{m[1]} zwakkere treffer(s) weggelaten: interventies die minder dan {m[2]}% "
+            "scoren van de best passende. Ze staan wel in de zoekresultaten."
+        )
     if m := re.fullmatch(r"(\d+) programme\(s\) with more than (\d+) actors got no .*", note):
         return (
             f"{m[1]} programma('s) met meer dan {m[2]} betrokkenen kregen geen afgeleide "
@@ -760,6 +817,50 @@ def upload_page(request: Request) -> HTMLResponse:
     change that."""
     keys = getattr(request.app.state, "keys", None)
     return page("upload.html", keys_configured=bool(getattr(keys, "hashes", None)))
+
+
+@router.get("/uploaden/eerdere-versies")
+def earlier_versions(
+    bestand: str = Query("", max_length=300),
+    behalve: str = Query("", max_length=300),
+    svc: Services = Depends(services),  # noqa: B008
+) -> JSONResponse:
+    """Documents uploaded before under the same file name as ``bestand``, other than the
+    document ``behalve`` (the one just added), for the upload form: uploads are named by
+    content, so a corrected version of a file is a new document and the old one keeps
+    its facts (counted twice in search and network) until someone deletes it. The form
+    says so and offers the delete; before, it said only "Toegevoegd."."""
+    from impact_graph.api.routers.documents import meta_path, uploads_dir
+
+    name = bestand.strip()
+    if not name:
+        return JSONResponse({"items": []})
+    uploads = uploads_dir(svc.settings)
+    try:
+        rows = (
+            svc.store()
+            .read_query(
+                "MATCH (d:Document) WHERE d.path STARTS WITH $dir "
+                "RETURN d.id, d.title, d.path, d.created_at ORDER BY d.created_at",
+                {"dir": str(uploads)},
+                timeout_s=10.0,
+                row_cap=10_000,
+            )
+            .rows
+        )
+    except StoreError as e:
+        return JSONResponse({"items": [], "error": str(e)}, status_code=503)
+    items = []
+    for did, title, path, created in rows:
+        if str(did) == behalve or Path(str(path)).parent != uploads:
+            continue
+        try:
+            meta = json.loads(meta_path(Path(str(path))).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("filename") == name:
+            items.append({"id": str(did), "title": str(title or ""), "created_at": created})
+    return JSONResponse({"items": items})
 
 
 # --- candidates ---

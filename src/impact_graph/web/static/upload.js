@@ -62,10 +62,52 @@
       a.href = "/entiteit/" + encodeURIComponent(d.doc_id);
       a.textContent = "Bekijk het document";
       p.appendChild(a);
+      // An unchanged document writes nothing, so its report says 0 chunks: the count
+      // would contradict the document page ("Tekst (1 fragment)").
+      if (d.status === "unchanged") { return; }
       var n = d.chunks || 0;
       p.appendChild(document.createTextNode(
         " (" + n + (n === 1 ? " tekstfragment)" : " tekstfragmenten)")));
     });
+  }
+  // Uploads are named by their content, so a corrected version of a file is a new
+  // document and the earlier one keeps its facts (they count twice) until it is deleted.
+  // Say so after adding, and offer the delete with the key already typed.
+  function earlierVersions(filename, docs, key) {
+    var added = (docs || []).filter(function (d) { return d.status === "new"; })[0];
+    if (!added || !filename) { return; }
+    var url = "/uploaden/eerdere-versies?bestand=" + encodeURIComponent(filename) +
+      "&behalve=" + encodeURIComponent(added.doc_id);
+    fetch(url).then(function (r) { return r.json(); }).then(function (j) {
+      var items = (j && j.items) || [];
+      if (!items.length) { return; }
+      line("Let op: er " + (items.length === 1 ? "staat al een eerdere versie" :
+        "staan al " + items.length + " eerdere versies") + " van '" + filename +
+        "' in de kennisgraaf. Die " + (items.length === 1 ? "blijft" : "blijven") +
+        " staan naast deze versie, en hun feiten tellen dubbel mee, tot u " +
+        (items.length === 1 ? "haar" : "ze") + " verwijdert.", "note earlier");
+      items.forEach(function (d) {
+        var p = line("", "earlier-version");
+        var a = document.createElement("a");
+        a.href = "/entiteit/" + encodeURIComponent(d.id);
+        a.textContent = d.title || d.id;
+        p.appendChild(a);
+        if (d.created_at) { p.appendChild(document.createTextNode(" (toegevoegd " + d.created_at + ") ")); }
+        var b = document.createElement("button");
+        b.type = "button";
+        b.textContent = "Verwijder deze eerdere versie";
+        b.addEventListener("click", function () {
+          b.disabled = true;
+          fetch("/documents/" + encodeURIComponent(d.id), {method: "DELETE", headers: {"X-API-Key": key}})
+            .then(function (r) {
+              b.remove();
+              p.appendChild(document.createTextNode(r.ok ? "Verwijderd." :
+                "Verwijderen is niet gelukt (fout " + r.status + ")."));
+            });
+        });
+        p.appendChild(b);
+      });
+    }).catch(function () { /* the warning is help text; the upload itself worked */ });
   }
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
@@ -86,11 +128,12 @@
         var status = res[0], j = res[1];
         if (status >= 400) {
           line(refusal(status, j), "error");
-          if (j.detail) { line(j.detail, "detail"); }
+          if (j.detail) { line("Technische melding (Engels): " + j.detail, "detail"); }
           return;
         }
         line(status === 201 ? "Toegevoegd." : "Dit document stond er al; er is niets veranderd.", "ok");
         documentLinks(j.documents);
+        earlierVersions(j.filename, j.documents, key);
         details("Verslag van het inlezen (JSON)", JSON.stringify(j, null, 2));
       })
       .catch(function (e) {
