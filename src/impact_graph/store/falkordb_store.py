@@ -353,7 +353,13 @@ _VECTOR_SEGMENT = (
 #: (`FalkorDBStore._vectored`), and this segment, inside the same transaction, names
 #: any of them that holds none after all (deleted meanwhile, by this process or another,
 #: and made again by this write): `FalkorDBStore.upsert_batch` sets those at once with
-#: the vectors it kept back, so the graph ends as if they had been sent.
+#: the vectors it kept back, so the graph ends as if they had been sent. Measured: the
+#: server parses a 384-d vector's text in ~60 us (5 vectors in one parameter: 367 vs
+#: 67 us per query); paired in one process (two graphs, documents alternating, load
+#: ~20), client CPU per document 3.17 -> 2.60 ms (demo + 100 generated) and 3.03 ->
+#: 2.66 ms (1,000 generated); server CPU 15.4 -> 14.0 ms on the first, no difference
+#: on the second (22.2 vs 22.3 ms: there the provenance lists' growth dominates, see the
+#: module docstring). The append-only file gets the shorter text too.
 _VECTOR_KNOWN = (
     "UNWIND $skip AS i MATCH (n:" + BASE_LABEL + " {id: i}) "
     "WHERE n." + EMBEDDING + " IS NULL RETURN n.id"
