@@ -63,6 +63,12 @@ FalkorDB dialect, kept here in one place:
   Actor and WorkingElement nodes fell from 3.8 and 3.7 to 1.0 and 0.9 ms per document;
   what grows most now is setting chunk vectors (HNSW inserts, 1.1 -> 10 ms per
   document from 0 to 2,000 documents).
+* Tried and not kept (same graph, no gain; server CPU from ``/proc``, load ~20): the
+  ``$doc IN n.sources`` / ``NOT s IN e.spans`` checks cost nothing beside the list copy
+  (one node and one edge appended to 2,000 times with and without them: 0.48 -> 1.3-1.6
+  ms per append either way); folding the Document node's first ``MERGE`` and its
+  ``DOC_NODES`` query into one query saves nothing (0.30 vs 0.28-0.32 ms per document
+  for the pair: a write query's fixed cost is small beside its rows).
 """
 
 from __future__ import annotations
