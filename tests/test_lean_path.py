@@ -591,11 +591,13 @@ def test_failure_inside_the_lean_path_is_the_stacks_500(
 def test_serve_runs_uvicorn_without_the_access_log_unless_asked(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any, flag: list[str], logged: bool
 ) -> None:
-    """`impact-graph serve` passes `server_options` to uvicorn: no access log by default."""
+    """`impact-graph serve` passes `server_options` to uvicorn: no access log by default,
+    and (httptools installed) the protocol that sends a response in one write."""
     import uvicorn
     from typer.testing import CliRunner
 
     import impact_graph.api as api
+    from impact_graph.api.app import server_options
     from impact_graph.cli import app as cli
 
     seen: dict[str, Any] = {}
@@ -608,9 +610,9 @@ def test_serve_runs_uvicorn_without_the_access_log_unless_asked(
         "app": "the app",
         "host": "127.0.0.1",
         "port": 8123,
-        "log_level": "warning",
-        "access_log": logged,
+        **server_options(log_level="warning", access_log=logged),
     }
+    assert seen["access_log"] is logged and seen["log_level"] == "warning"
 
 
 @pytest.mark.parametrize("with_orjson", [True, False])
