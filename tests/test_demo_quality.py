@@ -55,8 +55,11 @@ def test_record_outcome_lists_become_one_effect_each_never_json() -> None:
     assert {p["direction"] for p in meta.values()} == {"−", "0", "+"}
     assert meta["isolatiemaatregel genomen"]["magnitude"] == "19% tegen 6%"
     dual = by_title["Duale trajecten taal en werk voor statushouders in Kustland"]
-    assert dual["taalniveau B1"]["direction"] == "0"
-    assert dual["betaald werk na 24 maanden"]["effect_size"] == 12.0
+    # Dutch free text holding a label names that concept; the wording is its measure.
+    assert dual["taalniveau"]["direction"] == "0"
+    assert dual["taalniveau"]["measure"] == "taalniveau B1"
+    assert dual["arbeidsparticipatie"]["effect_size"] == 12.0
+    assert dual["arbeidsparticipatie"]["measure"] == "betaald werk na 24 maanden"
 
 
 def _names(rel: str, label: str) -> dict[str, str]:

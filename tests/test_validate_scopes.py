@@ -115,7 +115,7 @@ def test_union_checks_still_apply_to_per_document_properties(
 def test_split_shapes_takes_out_per_document_cardinalities() -> None:
     union, rules = split_shapes(load_shapes())
     by_path = {r.path.rsplit("#", 1)[-1]: r for r in rules}
-    assert set(by_path) == {"mention_count", "magnitude"}
+    assert set(by_path) == {"mention_count", "magnitude", "measure"}
     assert by_path["mention_count"].max_count == 1
     assert any(c.endswith("#Actor") for c in by_path["mention_count"].classes)
     ttl = union.serialize(format="turtle")
