@@ -108,6 +108,7 @@ from impact_graph.model import (
 from impact_graph.queries.guard import FALKORDB_PROCEDURES
 from impact_graph.schema import Schema
 from impact_graph.store.falkordb_server import FalkorDBServer, FalkorDBServerError
+from impact_graph.store.falkordb_sort import check_sort
 from impact_graph.store.port import (
     GraphStore,
     IndexState,
@@ -1704,6 +1705,7 @@ class FalkorDBStore(GraphStore):
         row_cap: int = 1000,
     ) -> QueryResult:
         self._check_read_only(query)
+        check_sort(self, query, params)  # an ORDER BY of a huge cartesian product
         started = time.perf_counter()
         with self.researcher_errors(timeout_s, sent=time.time()):
             res, truncated = self._ro_query_capped(
