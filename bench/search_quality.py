@@ -7,6 +7,9 @@ against the fused and boosted ranking, on Dutch questions phrased as users ask t
 graded judgements written from the corpus texts (``bench/gold/search_queries.yaml``).
 MRR is the mean reciprocal rank of the first direct answer (a result of the question's
 highest grade; 0 when none is in the top 10): whether what a user asked for comes first.
+A question may also list ``unwanted`` items, known wrong answers that once ranked high
+(Kanjertraining for "eenzaamheid"): the fused top ``UNWANTED_K`` must not hold them, and
+the benchmark counts those that do.
 The questions marked ``set: plain`` (problems described in plain Dutch, few vocabulary
 words) are also summed up apart.
 
@@ -42,15 +45,23 @@ GOLD = Path(__file__).resolve().parent / "gold" / "search_queries.yaml"
 DEMO = ROOT / "ingest" / "demo"
 K = 10
 ARMS: list[str | None] = ["concept", "fulltext", "vector", None]  # None = fused
+#: How high an ``unwanted`` item of a question may not rank in the fused results.
+UNWANTED_K = 5
 #: Slugs shorter than this never match by prefix (too ambiguous).
 MIN_PREFIX = 8
 
 
 def load_gold(path: Path = GOLD) -> list[dict[str, Any]]:
-    """The queries with their graded judgements (name or ``id:...`` -> grade)."""
+    """The queries with their graded judgements (name or ``id:...`` -> grade) and the
+    names of their ``unwanted`` answers."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [
-        {"q": e["q"], "relevant": dict(e["relevant"]), "set": e.get("set", "")}
+        {
+            "q": e["q"],
+            "relevant": dict(e["relevant"]),
+            "set": e.get("set", ""),
+            "unwanted": list(e.get("unwanted", [])),
+        }
         for e in data["queries"]
     ]
 
@@ -157,6 +168,18 @@ def reciprocal_rank(
     return 0.0
 
 
+def unwanted_hits(
+    ranked: list[tuple[str, str]],
+    unwanted: list[str],
+    k: int = UNWANTED_K,
+    vocab: Vocabulary | None = None,
+) -> list[str]:
+    """The ``unwanted`` names that a result in the top ``k`` is (matched as judgements are)."""
+    marks = dict.fromkeys(unwanted, 0)
+    found = [judge_key(rid, name, marks, vocab) for rid, name in ranked[:k]]
+    return [u for u in unwanted if u in found]
+
+
 def ingest_demo(settings: Settings) -> float:
     """Ingest the demo corpus; seconds taken."""
     from impact_graph.ingest.pipeline import Pipeline
@@ -202,6 +225,8 @@ def run(settings: Settings, queries: list[dict[str, Any]], verbose: bool) -> dic
                 row[name] = round(nd, 3)
                 row[f"{name}_rr"] = round(rr, 3)
                 row[f"{name}_recall"] = round(rc, 3)
+                if arm is None:
+                    row["unwanted"] = unwanted_hits(ranked, item["unwanted"], vocab=svc.vocab)
                 if verbose and arm is None:
                     console.print(
                         f"[bold]{item['q']}[/bold] nDCG {nd:.2f}: "
@@ -220,6 +245,7 @@ def run(settings: Settings, queries: list[dict[str, Any]], verbose: bool) -> dic
         }
         for arm, f in figures.items()
     }
+    summary["fused"]["unwanted"] = sum(len(r["unwanted"]) for r in per_query)
     plain = [r for r in per_query if r["set"] == "plain"]
     if plain:
         summary["fused (plain)"] = {
@@ -283,6 +309,11 @@ def main() -> None:
         f"fused nDCG@10 {fused:.3f} (target >= 0.8: {'met' if fused >= 0.8 else 'NOT met'}); "
         f"best single arm {best_single:.3f} "
         f"(fused better: {'yes' if fused > best_single else 'NO'})"
+    )
+    bad = [f"{u} for '{r['q']}'" for r in out["per_query"] for u in r["unwanted"]]
+    console.print(
+        f"unwanted answers in the fused top {UNWANTED_K}: {len(bad)}"
+        + (f" ({'; '.join(bad)})" if bad else "")
     )
     if args.json:
         save_json(args.json, {"queries": len(queries), **out})

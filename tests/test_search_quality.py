@@ -147,13 +147,83 @@ def test_fusion_follows_the_concept_arm_where_it_understood_the_question(
     assert rank(rrf(rankings, ARM_WEIGHTS))[0] == "jongerenwerk"
 
 
+def test_fusion_without_a_gap_is_rrf_and_with_one_hears_the_concept_arms_score_gap() -> None:
+    """Ranks alone make the concept arm's 4.5 and 0.5 one place apart: "b" (it addresses
+    the asked challenge) and "a" (a chunk mentions a narrower concept) tie when the
+    fulltext arm ranks them the other way round, and the tie goes to "a" by id. With the
+    service's gap share the far-behind hit gets a smaller vote and "b" wins."""
+    from impact_graph.search.fuse import fuse, rank, rrf
+    from impact_graph.search.service import FUSION_GAP
+
+    scores = {"concept": {"b": 4.5, "a": 0.5}, "fulltext": {"a": 1.0, "b": 0.9}}
+    rankings = {arm: rank(s) for arm, s in scores.items()}
+    assert fuse(rankings, scores) == rrf(rankings)
+    assert fuse(rankings, scores, gap={"concept": 0.0}) == rrf(rankings)
+    assert rank(rrf(rankings))[0] == "a"
+    fused = fuse(rankings, scores, gap=FUSION_GAP)
+    assert rank(fused)[0] == "b"
+    # The arm's best keeps its full vote; nothing gets more than plain RRF gives.
+    assert fused["b"] == pytest.approx(rrf(rankings)["b"])
+    assert fused["a"] < rrf(rankings)["a"]
+
+
+def test_a_concept_two_steps_down_counts_less_than_one_step(vocab: Vocabulary) -> None:
+    """ "eenzaamheid" -> "psychosociale klachten" -> "sociale angst": each step weakens the
+    chain, so Kanjertraining (against faalangst) no longer scores like a direct kind of
+    loneliness; and for the boost only one step down still "matches" the asked challenge."""
+    from impact_graph.search.query import WEIGHTS
+    from impact_graph.search.service import _expand_narrower
+
+    [lonely] = vocab.lookup("eenzaamheid", scheme="challenges")
+    [complaints] = vocab.lookup("psychosociale klachten", scheme="challenges")
+    [anxiety] = vocab.lookup("sociale angst", scheme="challenges")
+    parsed = parse_query("eenzaamheid", vocab)
+    assert parsed.weight(complaints.iri) == pytest.approx(WEIGHTS["narrower"])
+    assert parsed.weight(anxiety.iri) < parsed.weight(complaints.iri)
+    assert parsed.concepts[anxiety.iri].via == "narrower"
+    matched = _expand_narrower(vocab, lonely.iri)
+    assert complaints.iri in matched and anxiety.iri not in matched
+
+
+def test_afval_names_litter_and_afvallen_does_not(vocab: Vocabulary) -> None:
+    """Litter ("afval in het trappenhuis") is its own kind of neighbourhood decay; losing
+    weight ("afvallen") shares the Snowball stem and must reach neither."""
+    [litter] = vocab.lookup("zwerfafval", scheme="challenges")
+    [decay] = vocab.lookup("verloedering", scheme="challenges")
+    parsed = parse_query("afval in het trappenhuis", vocab)
+    assert parsed.concepts[litter.iri].via == "label"
+    assert parsed.concepts[decay.iri].via == "broader"
+    assert parsed.understood > 0
+    weight = parse_query("volwassenen helpen afvallen", vocab).concepts
+    assert litter.iri not in weight and decay.iri not in weight
+
+
+def test_friendship_questions_reach_the_friendship_course(vocab: Vocabulary) -> None:
+    """Zin in Vriendschap is a course for widening friendships: the social-network
+    outcome ("vriendschappen") reaches it as a related concept."""
+    [course] = vocab.lookup("Zin in Vriendschap", scheme="interventions")
+    parsed = parse_query("vriendschappen sluiten", vocab)
+    assert parsed.concepts[course.iri].via == "related"
+
+
+def test_unwanted_answers_are_found_in_the_top_k_only(sq: ModuleType, vocab: Vocabulary) -> None:
+    ranked = [("a", "Welzijn op Recept"), ("b", "Kanjertraining")]
+    assert sq.unwanted_hits(ranked, ["Kanjertraining"], k=2, vocab=vocab) == ["Kanjertraining"]
+    assert sq.unwanted_hits(ranked, ["Kanjertraining"], k=1, vocab=vocab) == []
+    assert sq.unwanted_hits(ranked, [], k=2, vocab=vocab) == []
+    gold = {g["q"]: g for g in sq.load_gold()}
+    assert gold["eenzaamheid"]["unwanted"] == ["Kanjertraining"]
+
+
 @pytest.mark.slow
 def test_the_demo_corpus_keeps_its_search_quality(sq: ModuleType, tmp_path: Path) -> None:
     """The level of bench/search_quality.py on the whole demo corpus (fresh ingest, all
-    arms): measured in session 9 at fused nDCG@10 0.85-0.86 over the 49 questions, MRR
-    0.88-0.89, the plain-Dutch questions 0.79 nDCG@10; the bounds leave room for the
-    fulltext arm's known run-to-run noise (about +-0.005). The README's example question
-    must put a direct answer (the Thuiszitterspact or the doorbraakoverleg) first."""
+    arms): measured in session 10 at fused nDCG@10 0.867 over the 52 questions, Recall@10
+    0.873, MRR 0.901, the plain-Dutch questions 0.809 nDCG@10; the bounds leave room for
+    the fulltext arm's known run-to-run noise (about +-0.005). The README's example
+    question must put a direct answer (the Thuiszitterspact or the doorbraakoverleg)
+    first, "afval" must find Wijkbeheer met bewoners first, and no known wrong answer
+    (Kanjertraining for "eenzaamheid") may be in a fused top 5."""
     from impact_graph.config import Settings
     from impact_graph.store.falkordb_server import FalkorDBServer
 
@@ -164,9 +234,13 @@ def test_the_demo_corpus_keeps_its_search_quality(sq: ModuleType, tmp_path: Path
     finally:
         FalkorDBServer(settings.data_path).stop()
     fused = out["summary"]["fused"]
-    assert fused["ndcg@10"] >= 0.83, fused
-    assert fused["recall@10"] >= 0.87, fused
-    assert fused["mrr"] >= 0.85, fused
-    assert out["summary"]["fused (plain)"]["ndcg@10"] >= 0.72, out["summary"]["fused (plain)"]
-    [readme] = [r for r in out["per_query"] if r["q"] == "jongeren die niet naar school gaan"]
+    assert fused["ndcg@10"] >= 0.85, fused
+    assert fused["recall@10"] >= 0.86, fused
+    assert fused["mrr"] >= 0.88, fused
+    assert out["summary"]["fused (plain)"]["ndcg@10"] >= 0.78, out["summary"]["fused (plain)"]
+    by_q = {r["q"]: r for r in out["per_query"]}
+    readme = by_q["jongeren die niet naar school gaan"]
     assert readme["fused_rr"] == 1.0 and readme["fused"] >= 0.8, readme
+    litter = by_q["afval in het trappenhuis en rond de containers"]
+    assert litter["fused_rr"] == 1.0 and litter["fused"] >= 0.6, litter
+    assert fused["unwanted"] == 0, [(r["q"], r["unwanted"]) for r in out["per_query"]]

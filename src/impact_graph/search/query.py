@@ -29,6 +29,12 @@ MAX_QUERY_CHARS = 500
 #: "sociale eenzaamheid"); broader and related ones only hint.
 WEIGHTS = {"label": 1.0, "narrower": 0.7, "broader": 0.4, "related": 0.5}
 
+#: Weight factor of a narrower concept two steps down: each step of a chain weakens it
+#: again (0.7 x 0.7). "eenzaamheid" -> "psychosociale klachten" -> "sociale angst" is
+#: a kind of a kind; at the full 0.7 of one step, Kanjertraining (against faalangst in
+#: class) was the concept arm's 5th answer to "eenzaamheid".
+SECOND_STEP = WEIGHTS["narrower"]
+
 #: Weight factor of a label found inside a longer matched label.
 INNER_FACTOR = 0.8
 
@@ -557,8 +563,11 @@ def parse_query(text: str, vocab: Vocabulary) -> ParsedQuery:
         c = vocab[iri]
         facets = facets_of(span, surface)
         factor = source_factor(iri, inner, facets)
-        for n in vocab.expand(iri, broader=False, narrower=True, depth=2) - {iri}:
+        near = vocab.expand(iri, broader=False, narrower=True, depth=1) - {iri}
+        for n in near:
             add(n, "narrower", surface, facets, factor)
+        for n in vocab.expand(iri, broader=False, narrower=True, depth=2) - near - {iri}:
+            add(n, "narrower", surface, facets, factor * SECOND_STEP)
         if c.scheme not in NO_BROADER:
             for b in c.broader:
                 add(b, "broader", surface, facets, factor)
