@@ -41,6 +41,7 @@ def test_on_a_phone_no_page_scrolls_sideways(phone: Page) -> None:
         f"/entiteit/{quote(make_id('Programme', 'Samen Minder Alleen'))}",
         f"/entiteit/{quote(make_id('Intervention', 'Welzijn op Recept'))}",
         "/kandidaten",
+        "/bewijskaart",
         "/?q=eenzaamheid",
         "/netwerk",
     ]
