@@ -1460,8 +1460,10 @@ class _Run:
             sent = self.ext.sentence_of(b.start)
             if b.is_table_row:
                 cells = [c.strip() for c in b.text.split(" | ")]
+                # A header cell may say more than the word: "Rol in 2025" made an Actor
+                # "Partner" taking part in Leefbaar Bergveld (demo reisverslag).
                 header = first_row and all(
-                    fold(c)
+                    (fold(c).split() or [""])[0]
                     in {
                         "organisatie",
                         "partner",

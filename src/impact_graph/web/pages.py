@@ -72,6 +72,7 @@ PROPERTY_NL = {
     "direction": "Richting",
     "effect_size": "Effectgrootte",
     "magnitude": "Grootte",
+    "measure": "Meetinstrument",
     "sample_size": "Aantal deelnemers",
     "evidence_type": "Soort onderbouwing",
     "rating_level": "Erkenningsniveau",
