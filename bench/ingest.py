@@ -7,7 +7,10 @@ measures, in one run and on one machine state:
   graph and a cold embedding cache;
 * the *embedding-bound* rate: the same chunk texts (read back from the graph) encoded by
   the same model alone, without the cache, in the same process right after the ingest --
-  the ceiling of ingest on a CPU. Target: ingest chunks/s ≥ 0.8 × that rate (``ratio``).
+  the ceiling of ingest on a CPU; each distinct chunk text once, as the ingest encodes it
+  once (its cache; until 2026-11-28 the bound encoded repeated texts again), cut into
+  forward passes as the pipeline's embedder cuts them (``--batching``). Target: ingest
+  chunks/s ≥ 0.8 × that rate (``ratio``).
   Ingest also embeds short entity texts: "name: definition" for vocabulary concepts
   (once per data directory, then cached) and "name: first sentence" for interventions and
   working elements without one (the search ranks those by their own vectors); every
@@ -51,6 +54,7 @@ Runs on a throw-away data directory and graph (``bench-ingest``), never the user
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
@@ -67,7 +71,7 @@ from rich.console import Console
 from rich.table import Table
 
 from impact_graph.config import Settings
-from impact_graph.ingest.embed import Embedder
+from impact_graph.ingest.embed import BATCHING, Embedder
 from impact_graph.ingest.pipeline import Pipeline, PipelineConfig
 from impact_graph.ingest.report import DocumentOutcome, IngestReport
 
@@ -132,11 +136,13 @@ class RecordingEmbedder(Embedder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.encoded: list[str] = []
+        self.calls: list[list[str]] = []  # each model call's texts, for --calls-out
         self.recording = True
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if self.recording:
             self.encoded.extend(texts)
+            self.calls.append(list(texts))
         return super().encode(texts)
 
 
@@ -343,8 +349,15 @@ def measure(
     log: TextIO | None = None,
     time_budget_s: float | None = None,
     progress_every: int = 250,
+    calls_out: Path | None = None,
+    batching: str = "budget",
 ) -> dict[str, Any]:
     """Ingest ``corpus`` fresh, re-ingest it, time the model alone on its texts.
+
+    ``batching``: how the model cuts each call into forward passes, for the ingest and
+    the bound alike (`Embedder`'s ``batching``; "count" is the cut before 2026-11-28).
+    ``calls_out``: save the texts of each model call the ingest made, and the chunk
+    texts the bound encodes, as JSON (``bench/tools/encode_calls.py`` replays them).
 
     With ``time_budget_s`` the ingest reads no new file after that many seconds; the
     re-ingest and the bound then cover exactly the documents it wrote.
@@ -359,7 +372,7 @@ def measure(
     # The pipeline's own batch size, for the ingest and for the bound alike (the bound
     # is the model alone at the setting it encodes best at; see embed.DEFAULT_BATCH_SIZE).
     embedder = RecordingEmbedder.from_settings(
-        settings, batch_size=PipelineConfig.load().batch_size
+        settings, batch_size=PipelineConfig.load().batch_size, batching=batching
     )
     assert isinstance(embedder, RecordingEmbedder)
     heap_peak = None
@@ -422,9 +435,18 @@ def measure(
     store.close()
     chunk_set = set(texts)
     entity_texts = [t for t in embedder.encoded if t not in chunk_set]
-    embed_s, sampled, embed_cpu = encode_seconds(embedder, texts, bound_sample)
+    # Each distinct chunk text once, as the ingest encodes it once (its cache): the
+    # generated corpus repeats chunk texts (100 documents: 376 chunks, 347 distinct),
+    # and until 2026-11-28 the bound encoded the repeats too.
+    distinct = list(dict.fromkeys(texts))
+    embed_s, sampled, embed_cpu = encode_seconds(embedder, distinct, bound_sample)
     entity_s, ent_sampled, entity_cpu = encode_seconds(embedder, entity_texts, bound_sample)
     embedder.close()
+    if calls_out is not None:
+        calls_out.write_text(
+            json.dumps({"calls": embedder.calls, "chunk_texts": texts}, ensure_ascii=False),
+            encoding="utf-8",
+        )
     embed_rate = len(texts) / embed_s if embed_s else 0.0
     out: dict[str, Any] = {
         "docs": first.processed,
@@ -439,6 +461,7 @@ def measure(
         "chunks_per_s": first.chunks_per_s,
         "embed_bound_chunks_per_s": embed_rate,
         "bound_chunk_texts": len(texts),
+        "bound_distinct_chunk_texts": len(distinct),
         "bound_sampled": sampled or ent_sampled,
         "bound_chunks_s": embed_s,
         "bound_entity_texts_s": entity_s,
@@ -481,6 +504,11 @@ def measure(
         log.write(f"# {name}: {out}\n")
         log.flush()
     return out
+
+
+def calls_path(prefix: Path | None, corpus: str) -> Path | None:
+    """Where ``--calls-out PREFIX`` saves one corpus's model calls."""
+    return None if prefix is None else prefix.with_name(f"{prefix.name}-{corpus}.json")
 
 
 def main() -> None:
@@ -528,6 +556,20 @@ def main() -> None:
         "long run slows down as the graph grows)",
     )
     ap.add_argument("--json", type=Path, metavar="FILE", help="also save the figures here")
+    ap.add_argument(
+        "--batching",
+        default="budget",
+        choices=BATCHING,
+        help="how the model cuts a call into forward passes, ingest and bound alike "
+        "(budget: embed.plan_batches; count: every 16 texts, as before 2026-11-28)",
+    )
+    ap.add_argument(
+        "--calls-out",
+        type=Path,
+        metavar="PREFIX",
+        help="save each corpus's model calls (texts per call) to PREFIX-demo.json and "
+        "PREFIX-generated.json, for bench/tools/encode_calls.py",
+    )
     args = ap.parse_args()
     if args.generated < 0 or args.bound_sample < 1 or args.progress_every < 1:
         ap.error("--generated must be 0 or more, --bound-sample and --progress-every at least 1")
@@ -552,6 +594,8 @@ def main() -> None:
                 console,
                 bound_sample=args.bound_sample,
                 log=log,
+                calls_out=calls_path(args.calls_out, "demo"),
+                batching=args.batching,
             )
         if args.generated:
             gen = work / "generated" / "plan"
@@ -568,6 +612,8 @@ def main() -> None:
                 log=log,
                 time_budget_s=args.time_budget,
                 progress_every=args.progress_every,
+                calls_out=calls_path(args.calls_out, "generated"),
+                batching=args.batching,
             )
             if r["stopped_early"]:
                 name = f"{r['docs']} of {args.generated} generated (time budget)"
@@ -617,7 +663,15 @@ def main() -> None:
     if args.json:
         from _common import machine_info, save_json
 
-        save_json(args.json, {"machine": machine_info(), "backend": args.backend, **results})
+        save_json(
+            args.json,
+            {
+                "machine": machine_info(),
+                "backend": args.backend,
+                "batching": args.batching,
+                **results,
+            },
+        )
 
 
 if __name__ == "__main__":

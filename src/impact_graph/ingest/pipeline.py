@@ -1042,7 +1042,9 @@ class Pipeline:
         batches of `embed.DEFAULT_BATCH_SIZE` texts the short ones fill batches of
         their own instead of being padded to a chunk's length. (At 64 texts a batch,
         two calls were cheaper; at 16, one call and two cost the same CPU on the
-        demo corpus's groups, 13.2-14.6 s, and one call saves a round of Python.)
+        demo corpus's groups, 13.2-14.6 s, and one call saves a round of Python.) The
+        embedder cuts each call by padded tokens (`embed.plan_batches`), so a small group
+        whose chunks differ in length no longer pads them all to its longest.
         """
         texts = [c.text for p in pending for c in p.chunks]
         texts += [t for p in pending for t in p.entity_texts]
