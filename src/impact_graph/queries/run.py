@@ -25,6 +25,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from impact_graph.queries.cap import capped
 from impact_graph.queries.catalog import ParamSpec, StoredQuery
 from impact_graph.queries.guard import check_cypher
 from impact_graph.store.port import GraphStore, QuerySyntaxError
@@ -133,7 +134,9 @@ def run_cypher(
     """Check and run researcher Cypher read-only, time- and row-limited."""
     _check_cypher_call(query, params)
     try:
-        res = store.read_query(query, params or {}, timeout_s=timeout_s, row_cap=row_cap)
+        res = store.read_query(
+            capped(query, row_cap), params or {}, timeout_s=timeout_s, row_cap=row_cap
+        )
     except QuerySyntaxError as e:
         raise QuerySyntaxError(syntax_sentence(str(e))) from e
     return _cypher_table(res, row_cap)
@@ -151,7 +154,9 @@ async def run_cypher_async(
     the same checks, limits and sentences, without a worker thread per query."""
     _check_cypher_call(query, params)
     try:
-        res = await reader.read_query(query, params or {}, timeout_s=timeout_s, row_cap=row_cap)
+        res = await reader.read_query(
+            capped(query, row_cap), params or {}, timeout_s=timeout_s, row_cap=row_cap
+        )
     except QuerySyntaxError as e:
         raise QuerySyntaxError(syntax_sentence(str(e))) from e
     return _cypher_table(res, row_cap)

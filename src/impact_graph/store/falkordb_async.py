@@ -84,6 +84,11 @@ PLAIN_INLINE_ROWS = 2000
 READ_ONLY_CACHE = 1024
 #: Idle connections a reader keeps (more are closed when their command ends).
 IDLE_CONNECTIONS = 8
+#: Seconds past a query's time limit after which the reader stops waiting for its reply
+#: and answers with the time-limit sentence (`AsyncFalkorReader._in_time`).
+LATE_GRACE_S = 1.0
+#: How often the reader's watchdog looks for requests past their deadline (seconds).
+WATCH_S = 0.25
 
 
 #: Compact-reply cell types whose value is already the plain Python value (decoded
@@ -150,6 +155,11 @@ class AsyncFalkorReader:
         #: The restart of a server that died of memory, while one is under way: every
         #: request that finds the server dead waits for this one (`_restart`).
         self._restarting: asyncio.Future[None] | None = None
+        #: Requests in flight and when they are late (`_in_time`), the watchdog task
+        #: that cancels late ones, and the requests it cancelled.
+        self._deadlines: dict[asyncio.Task[Any], float] = {}
+        self._watch: asyncio.Task[None] | None = None
+        self._late: set[asyncio.Task[Any]] = set()
         #: Set by `aclose`/`abandon`: a command still in flight then drops its
         #: connection when it ends instead of keeping it (nothing would close it later).
         self.closed = False
@@ -157,6 +167,8 @@ class AsyncFalkorReader:
     async def aclose(self) -> None:
         """Close the kept connections, on the loop they belong to."""
         self.closed = True
+        if self._watch is not None and not self._watch.done():
+            self._watch.cancel()
         idle, self._idle = self._idle, []
         for conn in idle:
             await conn.disconnect()
@@ -285,6 +297,50 @@ class AsyncFalkorReader:
             return
         falkordb_sort.refuse_if_too_many(scans, counts, most)
 
+    async def _in_time(self, text: str, timeout_s: float) -> Any:
+        """The query's reply, or the time-limit refusal once ``timeout_s`` plus
+        `LATE_GRACE_S` have passed without one.
+
+        Why: the server looks at its time limit while it makes rows, not while it sends
+        them or finishes a sort, so an answer could come long after the limit (measured:
+        a sort stopped by the limit answered 9-10 s late, a million-row reply 23.5 s
+        under a 5 s limit). The researcher gets the limit's sentence at the limit; the
+        connection is dropped (`_send` closes it when cancelled, so it is never reused
+        mid-reply), and the server ends the query in the background.
+
+        One watchdog task per reader cancels overdue requests (`_watchdog`), not a timer
+        per request: ``asyncio.timeout`` cost 30-80 us a call on this loaded machine
+        (its timer handles pile up in the loop's heap), ``wait_for`` a task of its own;
+        this costs a dict entry."""
+        task = asyncio.current_task()
+        if task is None:  # not in a task (never in the app): no watchdog can cancel it
+            return await self._command(text, max(1, int(timeout_s * 1000)))
+        self._deadlines[task] = time.monotonic() + timeout_s + LATE_GRACE_S
+        if self._watch is None or self._watch.done():
+            self._watch = asyncio.ensure_future(self._watchdog())
+        try:
+            return await self._command(text, max(1, int(timeout_s * 1000)))
+        except asyncio.CancelledError:
+            if task not in self._late:
+                raise  # cancelled by someone else (a client that went away)
+            self._late.discard(task)
+            task.uncancel()
+            raise redis.exceptions.ResponseError("Query timed out") from None
+        finally:
+            self._deadlines.pop(task, None)
+
+    async def _watchdog(self) -> None:
+        """Cancel the requests past their deadline (`_in_time`), every `WATCH_S`, while
+        there are requests in flight."""
+        while self._deadlines:
+            await asyncio.sleep(WATCH_S)
+            now = time.monotonic()
+            for task, deadline in list(self._deadlines.items()):
+                if deadline <= now and not task.done():
+                    del self._deadlines[task]
+                    self._late.add(task)
+                    task.cancel()
+
     async def _parse(self, response: Any) -> FQueryResult:
         rows = response[1] if len(response) > 2 and isinstance(response[1], list) else []
         if len(rows) > PARSE_INLINE_ROWS:
@@ -311,7 +367,7 @@ class AsyncFalkorReader:
         started = time.perf_counter()
         try:  # the store's sentences for the client's errors: `researcher_errors` below
             text = store.graph._build_params_header(params) + query
-            response = await self._command(text, max(1, int(timeout_s * 1000)))
+            response = await self._in_time(text, timeout_s)
             truncated = False
             if len(response) > 2 and isinstance(response[1], list) and len(response[1]) > row_cap:
                 response = [response[0], response[1][:row_cap], *response[2:]]

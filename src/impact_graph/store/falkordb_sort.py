@@ -54,6 +54,10 @@ _SCAN = re.compile(
 )
 
 
+#: Operations a Limit above passes through to a Sort below (one row out for one row in).
+_KEEPS_LIMIT = frozenset({"Project", "Results"})
+
+
 def may_sort(query: str) -> bool:
     """Whether the text has an ORDER BY at all (else no plan is asked for)."""
     return _ORDER_BY.search(query) is not None
@@ -123,7 +127,7 @@ def unbounded_sort_of_scans(plan: list[str]) -> list[Scan] | None:
         return None
 
     def walk(op: _Op, limited: bool) -> list[Scan] | None:
-        limited = limited or op.name.startswith("Limit")
+        """``limited``: a Limit above ``op`` reaches it."""
         if op.name == "Sort" and not limited:
             below = op.children[0] if len(op.children) == 1 else None
             while below is not None and below.name == "Project" and len(below.children) == 1:
@@ -132,8 +136,12 @@ def unbounded_sort_of_scans(plan: list[str]) -> list[Scan] | None:
                 scans = [_branch_scan(child) for child in below.children]
                 if scans and all(s is not None for s in scans):
                     return [s for s in scans if s is not None]
+        # A Limit bounds a Sort below it through projections only: above an Aggregate,
+        # a Distinct, a Skip or a Filter it counts their rows, not the Sort's (the row
+        # cap's LIMIT after ``WITH ... ORDER BY ... RETURN count(*)``, `queries.cap`).
+        below_limited = op.name.startswith("Limit") or (limited and op.name in _KEEPS_LIMIT)
         for child in op.children:
-            found = walk(child, limited)
+            found = walk(child, below_limited)
             if found is not None:
                 return found
         return None
