@@ -196,3 +196,25 @@ def test_a_limit_above_an_aggregate_does_not_bound_the_sort_below() -> None:
     assert unbounded_sort_of_scans(plan) == [Scan("a", None), Scan("b", None)]
     projected = [*plan[:2], "        Project", *plan[3:]]
     assert unbounded_sort_of_scans(projected) is None
+
+
+def test_the_store_refuses_the_sort_too(settings: Settings) -> None:
+    """The synchronous path (`run_cypher` over `FalkorDBStore.read_query`: the CLI,
+    notebooks, stored queries): the same sentence before the query runs, the server
+    untouched, and the form the row cap bounds answered."""
+    from impact_graph.queries.run import run_cypher
+    from impact_graph.store import open_store
+    from impact_graph.store.port import QueryRefused
+
+    st = open_store(settings)
+    try:
+        assert st.server is not None
+        pid = st.server.read_pid()
+        with pytest.raises(QueryRefused) as info:
+            run_cypher(st, BOMB, timeout_s=5, row_cap=10)
+        assert f"= {NODES * NODES:,} rows" in str(info.value) and "LIMIT" in str(info.value)
+        table = run_cypher(st, CAPPED, timeout_s=5, row_cap=2)
+        assert table.rows == [["k", "k"], ["k", "p1"]]
+        assert st.server.read_pid() == pid
+    finally:
+        st.close()
