@@ -263,7 +263,7 @@ def test_network_html_is_offline_and_escaped(client: TestClient) -> None:
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert XSS not in html and "<img" not in html
     assert '"size_by": "betweenness"' not in html  # the select carries the choice
-    assert '<option value="betweenness" selected>' in html
+    assert '<option value="betweenness" selected title=' in html
 
 
 # --- what a new user met on the pages (walk-through, H20) ------------------------------

@@ -59,6 +59,11 @@ TYPE_STYLE: dict[str, tuple[str, str]] = {  # class -> (colour, shape)
     "Evidence": ("#7a5230", "hexagon"),
     "Actor": ("#6b7280", "dot"),
 }
+#: The legend's sign for each vis-network shape of `TYPE_STYLE`.
+SHAPE_SYMBOL = {
+    "dot": "●", "diamond": "◆", "triangle": "▲", "square": "■",
+    "triangleDown": "▼", "star": "★", "hexagon": "⬢",
+}  # fmt: skip
 #: Actor categories by the words in their roles, names and kinds (first match wins).
 ACTOR_CATEGORIES: list[tuple[str, str, tuple[str, ...]]] = [
     ("Financier", "#b8860b", ("financ", "subsidie", "fonds")),
@@ -140,6 +145,16 @@ def _sources_line(sources: list[str], titles: dict[str, str]) -> str:
     return _listed([titles.get(s, s) for s in sources])
 
 
+def _shapes(g: Any) -> list[dict[str, str]]:
+    """The shape legend for the kinds of node in this picture only, in `TYPE_STYLE` order:
+    a legend naming seven shapes beside a picture of two kinds sent readers looking for
+    the other five."""
+    present = {str(d.get("label", "Node")) for _, d in g.nodes(data=True)}
+    styles = [(t, s) for t, (_, s) in TYPE_STYLE.items() if t in present]
+    styles += [(t, "dot") for t in sorted(present - TYPE_STYLE.keys())]
+    return [{"symbol": SHAPE_SYMBOL[s], "label": TYPE_NL.get(t, t).lower()} for t, s in styles]
+
+
 def network_json(
     view: NetworkView, metrics: NetworkMetrics, *, size_by: str = "degree"
 ) -> dict[str, Any]:
@@ -185,7 +200,10 @@ def _network_json(view: NetworkView, metrics: NetworkMetrics, size_by: str) -> d
             lines.append("Programma's: " + _listed(d["programmes"]))
         if d.get("sources"):
             lines.append("Bronnen: " + _sources_line(d["sources"], view.doc_titles))
-        lines.append(f"Graad {deg:.3f} · tussenliggendheid {btw:.3f} · gemeenschap {comm + 1}")
+        lines.append(
+            f"Groep {comm + 1} · verbindingen (graad) {deg:.3f}"
+            f" · brugfunctie (tussenliggendheid) {btw:.3f}"
+        )
         nodes.append(
             {
                 "id": nid,
@@ -254,6 +272,8 @@ def _network_json(view: NetworkView, metrics: NetworkMetrics, size_by: str) -> d
         "edges": edges,
         "metrics": {**metrics.summary(), "top": _top(g, metrics, size_by)},
         "legend": [{"label": k, "color": v} for k, v in legend.items()],
+        "shapes": _shapes(g),
+        "derived_edges": any(e["derived"] for e in edges),
         "notes": list(view.notes),
     }
 

@@ -174,6 +174,10 @@ def entity_properties(
             # An Effect's name is built ("energiecoach → gasverbruik"), never looked up:
             # "kandidaat: in geen vocabulaire" read as if the outcome were unknown.
             text = "samengesteld uit de interventie en de uitkomst"
+        elif k == "status" and v == "candidate" and not has_vocabulary(label, vocab):
+            # A Goal, Area or Programme is never looked up in a vocabulary, so "kandidaat:
+            # in geen vocabulaire" says nothing about it (a Goal page said so).
+            continue
         elif k == "position" and label == "Chunk" and isinstance(v, int):
             # Stored from 0; the fragment's name ("… #4"), the document page ("fragment 4")
             # and a reader count from 1: "Volgnummer 3" under "#4" read as a contradiction.
@@ -190,6 +194,15 @@ def entity_properties(
             text = VALUE_NL.get(k, {}).get(str(v), str(v))
         shown.append((PROPERTY_NL.get(k, k), text))
     return shown
+
+
+def has_vocabulary(label: str | None, vocab: Vocabulary | None) -> bool:
+    """Whether nodes of class ``label`` are looked up in a vocabulary: some scheme names
+    it as its ``ig:conceptClass``. Unknown (no label or no vocabulary) counts as yes, so
+    the status is shown rather than hidden when the page cannot tell."""
+    if label is None or vocab is None:
+        return True
+    return any(s.pg_label == label for s in vocab.schemes.values())
 
 
 def outcome_nl(outcome: str, concept: Any, vocab: Vocabulary | None) -> str:
