@@ -30,6 +30,17 @@ call sorted by length: ``batching="count"``, the Embedder before 2026-11-28), or
 ``--competitors extract`` runs a second thread extracting the demo corpus meanwhile
 (``model_sharing.Competitor``): the contention the ingest's reading thread causes.
 
+Measured 2026-11-28 (demo calls of a real ingest at 66a295d: 11 calls, 276 chunks and
+44 entity texts; one child, patterns in this order, load 15-20, n=1)::
+
+    ingest 16.88   ingest@budget 15.40   bound 14.44   bound@budget 14.92  CPU s
+
+The ingest's calls alone cost 2.4 CPU s more than the bound's, the same gap as the model
+inside the ingest against the bound in bench/REPORT.md (17.4 against 15.0): the extra
+was the calls' shape (padding), not contention. The budget cut closes ~60% of it. Not
+separated for lack of time: the order effect (``ingest`` ran first) and the
+competitor rows; run ``--plans`` in both orders and ``--reps 3`` before leaning on it.
+
 Usage::
 
     PYTHONPATH=src .venv/bin/python bench/ingest.py --generated 100 --calls-out /tmp/calls
