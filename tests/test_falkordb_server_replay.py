@@ -38,7 +38,7 @@ def replaying(tmp_path: Path) -> Iterator[FalkorDBServer]:
         pipe.execute_command("GRAPH.QUERY", "g", f"MATCH (n:N {{t: {i}}}) SET n.k = n.i * 2")
         pipe.execute()
     c.close()
-    srv.stop()
+    srv.stop(compact=False)  # the transactions stay in the file, as after a kill
     try:
         yield srv
     finally:
@@ -95,8 +95,61 @@ def test_a_replay_crashed_by_another_client_is_started_once_more(
         done.set()
         client.join()
     run_log = replaying.log_path.read_bytes()[log_start:].decode(errors="replace")
-    assert REPLAY_CRASH_MARK in run_log, "the client's PINGs crashed the first replay"
-    assert any("compacting the file" in r.getMessage() for r in caplog.records)
     assert _count(replaying) == TRANSACTIONS * ROWS
-    aof = (replaying.data_dir / "appendonlydir").glob("*.incr.aof")
+    # Whether a PING lands inside a transaction's replay is timing: it crashed the first
+    # replay in 1 of 2 runs at load ~8 (4 of 4 at load ~20). When it did, the start went
+    # through the private replay; the deterministic check of that path is the next test.
+    if REPLAY_CRASH_MARK in run_log:
+        assert any("compacting the file" in r.getMessage() for r in caplog.records)
+        aof = (replaying.data_dir / "appendonlydir").glob("*.incr.aof")
+        assert not any(b"MULTI" in f.read_bytes() for f in aof), "no transaction left"
+
+
+def test_a_crashed_replay_is_loaded_privately_and_compacted(
+    replaying: FalkorDBServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The recovery path itself, made certain: the server's log ends in the in_exec
+    abort (appended here as redis writes it), so the next start loads the data on a
+    private socket, compacts the file with a warning, and then starts normally."""
+    with replaying.log_path.open("a", encoding="utf-8") as out:
+        out.write(
+            "99999:M 28 Nov 2026 12:00:00.000 # === ASSERTION FAILED ===\n"
+            f"99999:M 28 Nov 2026 12:00:00.000 # ==> server.c:4076 {REPLAY_CRASH_MARK}\n"
+        )
+    assert replaying.crashed_replaying()
+    with caplog.at_level(logging.WARNING):
+        replaying.ensure_running(wait_s=240)
+    assert any("compacting the file" in r.getMessage() for r in caplog.records)
+    assert not replaying.crashed_replaying()
+    assert _count(replaying) == TRANSACTIONS * ROWS
+    aof = (replaying.data_dir / "appendonlydir").glob("*.aof")
     assert not any(b"MULTI" in f.read_bytes() for f in aof), "no transaction left to replay"
+
+
+def test_a_clean_stop_leaves_no_transaction_to_replay(tmp_path: Path) -> None:
+    """`stop` compacts the append-only file, so the next start loads a snapshot and no
+    client command can land in a transaction's replay; the data is all there."""
+    srv = FalkorDBServer(tmp_path / "db")
+    c = redis.Redis(unix_socket_path=str(srv.ensure_running()))
+    for i in range(3):
+        pipe = c.pipeline(transaction=True)
+        pipe.execute_command(
+            "GRAPH.QUERY", "g", f"UNWIND range(1, 100) AS x CREATE (:N {{i: x, t: {i}}})"
+        )
+        pipe.execute_command("GRAPH.QUERY", "g", f"MATCH (n:N {{t: {i}}}) SET n.k = n.i * 2")
+        pipe.execute()
+    c.close()
+    aof_dir = srv.data_dir / "appendonlydir"
+    assert any(b"MULTI" in f.read_bytes() for f in aof_dir.glob("*.aof")), "written as transactions"
+    srv.stop()
+    try:
+        assert not any(b"MULTI" in f.read_bytes() for f in aof_dir.glob("*.aof"))
+        srv.ensure_running(wait_s=120)
+        c = redis.Redis(unix_socket_path=str(srv.socket_path))
+        reply = c.execute_command(
+            "GRAPH.RO_QUERY", "g", "MATCH (n:N) WHERE n.k = n.i * 2 RETURN count(n)"
+        )
+        c.close()
+        assert int(reply[1][0][0]) == 300
+    finally:
+        srv.stop()

@@ -107,6 +107,22 @@ log = logging.getLogger(__name__)
 _MAX_SOCKET_PATH = 107
 
 
+def compact_aof(c: redis.Redis, timeout_s: float) -> None:
+    """Rewrite the append-only file into a snapshot (BGREWRITEAOF) and wait for it.
+
+    Raises TimeoutError when the rewrite is still running after ``timeout_s``.
+    """
+    c.bgrewriteaof()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        info = c.info("persistence")
+        if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the rewrite was still running after {timeout_s:.0f} s")
+        time.sleep(0.05)
+
+
 class FalkorDBServerError(RuntimeError):
     """The embedded server could not be started, reached or stopped (message says why)."""
 
@@ -633,12 +649,7 @@ class FalkorDBServer:
                 time.sleep(0.1)
             c = redis.Redis(unix_socket_path=str(private), retry=Retry(NoBackoff(), 0))
             with c:
-                c.bgrewriteaof()
-                while True:
-                    info = c.info("persistence")
-                    if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
-                        break
-                    time.sleep(0.1)
+                compact_aof(c, timeout_s=self.load_timeout_s)
                 with contextlib.suppress(redis.exceptions.ConnectionError):
                     c.shutdown(save=True)
             proc.wait(timeout=60)
@@ -694,8 +705,14 @@ class FalkorDBServer:
                 time.sleep(0.05)
         return not _pid_alive(pid)
 
-    def stop(self, timeout_s: float = 60.0) -> bool:
-        """SHUTDOWN (saves a snapshot), wait for exit, remove pid file and socket.
+    def stop(self, timeout_s: float = 60.0, *, compact: bool = True) -> bool:
+        """Compact the append-only file, SHUTDOWN (saves a snapshot), wait for exit,
+        remove pid file and socket.
+
+        Why compact: the file holds each document's write as a MULTI/EXEC, and a client's
+        command arriving while the next start replays one crashes redis (see
+        `_replay_privately`); after a clean stop the next start loads a snapshot instead.
+        ``compact=False`` leaves the file as a kill would (the tests make such files).
 
         Returns False if no server was running. A server that does not answer (loading)
         gets SIGTERM, which redis also handles by saving and exiting.
@@ -707,6 +724,16 @@ class FalkorDBServer:
         if self._load_state(pid) != "loading" and self._ping() == "ok":
             try:
                 with self.client(timeout_s) as c:
+                    try:
+                        if compact:
+                            compact_aof(c, timeout_s=timeout_s / 2)
+                    except (redis.exceptions.ResponseError, TimeoutError) as exc:
+                        log.warning(
+                            "FalkorDB in %s: append-only file not compacted at stop "
+                            "(%s); the next start replays it as it is.",
+                            self.data_dir,
+                            exc,
+                        )
                     c.shutdown(save=True)
             except redis.exceptions.ConnectionError:
                 pass  # expected: the server closes the connection as it exits
