@@ -25,6 +25,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from impact_graph.ingest.resolve import normalise_name
 from impact_graph.schema import Schema
 from impact_graph.store.port import GraphStore
 
@@ -223,9 +224,7 @@ def list_candidates(
                 label=cls,
                 label_nl=dutch.get(cls, cls),
                 name="" if name is None else str(name),
-                aliases=[str(a) for a in (aliases or [])]
-                if isinstance(aliases, list)
-                else ([str(aliases)] if aliases else []),
+                aliases=other_names("" if name is None else str(name), aliases),
                 documents=int(docs or 0),
                 mentions=int(mentions or 0),
                 sample_document=sample,
@@ -233,6 +232,26 @@ def list_candidates(
             )
         )
     return out, total
+
+
+def other_names(name: str, aliases: Any) -> list[str]:
+    """The stored aliases a reviewer has not already read in the name, each once.
+
+    An alias that normalises to the name (the same words across a line break, another
+    case, a hyphen for a space) tells the reviewer nothing: "GGD Lindenhoven-Oost" showed
+    "ook: GGD Lindenhoven-Oost" on ``/kandidaten``. Graphs written before the resolver
+    kept surfaces on one line still hold such aliases, so they are dropped when read.
+    """
+    raw = aliases if isinstance(aliases, list) else ([aliases] if aliases else [])
+    seen = {normalise_name(name)}
+    out: list[str] = []
+    for alias in raw:
+        text = " ".join(str(alias).split())
+        norm = normalise_name(text)
+        if text and norm not in seen:
+            seen.add(norm)
+            out.append(text)
+    return out
 
 
 #: Characters that make a spreadsheet read a cell as a formula (CSV injection).

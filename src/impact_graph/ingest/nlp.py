@@ -59,6 +59,8 @@ if TYPE_CHECKING:  # spaCy is imported lazily: it pulls in thinc and torch (seco
 
 __all__ = ["KnownEntities", "extract", "pipeline"]
 
+#: The next name of a list after a plural organisation head: ", Wadstede" / " en Wadstede".
+_NEXT_CONJUNCT = re.compile(rf"(?:,[ \t]*|[ \t]+(?:en|and)[ \t]+)(?P<name>{P.NAME_TIGHT})")
 _SECOND_ORG = re.compile(
     r"\s+(?:van|voor)\s+(?:de\s+)?(?=(?:"
     + "|".join(re.escape(h) for h in P.ORG_HEADS)
@@ -943,7 +945,11 @@ class _Run:
                         cands.append(_Cand(s, e, c.pg_label, prio, rule, iri, props))
             if m.org_heads is not None:
                 for mt in m.org_heads.finditer(self.text):
-                    cands.append(self._org(mt.start(), mt.end(), "org:actor-role"))
+                    plural = self._plural_org_head(mt)
+                    if plural is None:
+                        cands.append(self._org(mt.start(), mt.end(), "org:actor-role"))
+                    else:
+                        cands += plural
         cands += self.pattern_candidates()
         # Longest wins; on equal length the higher priority; earlier first.
         cands.sort(key=lambda c: (-(c.end - c.start), -c.priority, c.start))
@@ -1039,6 +1045,36 @@ class _Run:
             if used + 1 + len(next_word) <= (0.85 if self.doc.format == "pdf" else 1) * self._wrap:
                 return name[: m.start()]
         return name
+
+    def _plural_org_head(self, mt: re.Match[str]) -> list[_Cand] | None:
+        """One organisation per name after a plural head ("gemeenten Bergveld en Wadstede"),
+        each under the singular head ("gemeente Bergveld", "gemeente Wadstede"); None for a
+        singular head.
+
+        The plural is an alternative label of the organisation type, so the head pattern
+        finds it; kept as written, "gemeenten Bergveld" became an Actor of its own and,
+        fuzzy-equal to "gemeente Bergveld", that Actor's alias in the graph.
+        """
+        head = mt["head"]
+        concept = self.resolver.concept("Actor", head)
+        if concept is None or not concept.pref_nl:
+            return None
+        word, sing = fold(head), fold(concept.pref_nl)
+        if word == sing or word[len(sing) :] not in ("n", "en", "s") or not word.startswith(sing):
+            return None
+        out = [self._org(mt.start(), mt.end(), "org:actor-role", f"{concept.pref_nl} {mt['name']}")]
+        pos = mt.end()
+        while nxt := _NEXT_CONJUNCT.match(self.text, pos):
+            out.append(
+                self._org(
+                    nxt.start("name"),
+                    nxt.end("name"),
+                    "org:actor-role",
+                    f"{concept.pref_nl} {nxt['name']}",
+                )
+            )
+            pos = nxt.end()
+        return out
 
     def _org(self, start: int, end: int, rule: str, surface: str | None = None) -> _Cand:
         if surface is None:

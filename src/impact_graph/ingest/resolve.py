@@ -16,7 +16,11 @@ Rules, in order (the first that fires wins):
 3. ``fuzzy`` — rapidfuzz ``token_sort_ratio`` against the known normalised names of the
    same class, at or above `FUZZY_THRESHOLD`, with a length guard and equal numbers (so
    "Wmo 2015" never merges with "Wmo 2007").
-4. ``new`` — nothing matched: the cleaned surface becomes a new key.
+4. ``restated`` — Goals only: one goal's words are the start of the other's, at least
+   `MIN_GOAL_WORDS` words with a year among them ("in 2026 is het aantal meldingen van
+   woonoverlast met 25% gedaald" and the same "ten opzichte van 2023"): the same target
+   read in a plan and restated, with its baseline, in a council letter.
+5. ``new`` — nothing matched: the cleaned surface becomes a new key.
 """
 
 from __future__ import annotations
@@ -48,6 +52,11 @@ FUZZY_THRESHOLD = 92.0
 #: short names ("GGD", "Halt") only ever merge exactly.
 LENGTH_RATIO = 0.85
 MIN_FUZZY_LENGTH = 6
+
+#: Words the shared start of two Goal names needs before they are one goal (rule 4):
+#: fewer would join "in 2026 is het aantal ..." goals that differ in what they count.
+MIN_GOAL_WORDS = 8
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 _ARTICLES = re.compile(r"^(?:de|het|een|the|a|an|'t)\s+")
 _NON_WORD = re.compile(r"[^\w&]+")
@@ -340,26 +349,55 @@ class Resolver:
     def match(self, label: str, surface: str) -> Resolution:
         """Resolve ``surface`` for class ``label`` (see the module docstring for the rules)."""
         norm = normalise_name(surface)
+        # The merge records the surface as one line: a name wrapped across a line break
+        # ("GGD\nLindenhoven-Oost") is the same name, not an alias of it.
+        written = " ".join(surface.split())
         concept = self.concept(label, surface)
         if concept is not None:
             name = concept.pref_nl or concept.pref_en
             pref = {normalise_name(concept.pref_nl), normalise_name(concept.pref_en)}
             rule = "prefLabel" if norm in pref else "altLabel"
             self.add(label, name, name)
-            return Resolution(name, name, Merge(surface, rule, 1.0), concept)
+            return Resolution(name, name, Merge(written, rule, 1.0), concept)
         hit = self._lookup(label, norm)
         if hit is not None:
             key, name = hit
-            rule = "exact" if surface.strip() in (key, name) else "normalised"
-            return Resolution(key, name, Merge(surface, rule, 1.0))
+            rule = "exact" if written in (key, name) else "normalised"
+            return Resolution(key, name, Merge(written, rule, 1.0))
         fuzzy = self._fuzzy(label, norm)
         if fuzzy is not None:
             (key, name), score = fuzzy
             self._register(label, norm, key, name)
-            return Resolution(key, name, Merge(surface, "fuzzy", round(score / 100, 3)))
+            return Resolution(key, name, Merge(written, "fuzzy", round(score / 100, 3)))
+        if label == "Goal":
+            restated = self._restated_goal(norm)
+            if restated is not None:
+                key, name = restated
+                self._register(label, norm, key, name)
+                return Resolution(key, name, Merge(written, "restated", 1.0))
         name = clean_surface(surface) or surface.strip()
         self.add(label, name, name, (surface,))
-        return Resolution(name, name, Merge(surface, "new", 1.0))
+        return Resolution(name, name, Merge(written, "new", 1.0))
+
+    def _restated_goal(self, norm: str) -> tuple[str, str] | None:
+        """The Goal whose normalised name starts with ``norm`` or is the start of it
+        (rule 4), known names first, then this document's; None if there is none."""
+        words = norm.split()
+        if len(words) < MIN_GOAL_WORDS:
+            return None
+        candidates: list[str] = []
+        known = self._known.get("Goal")
+        if known is not None:
+            candidates += known.order[: self._limit.get("Goal", 0)]
+        own = self._own.get("Goal")
+        if own is not None:
+            candidates += own.order[:]
+        for other in candidates:
+            short, long_ = (other, norm) if len(other) <= len(norm) else (norm, other)
+            n = len(short.split())
+            if n >= MIN_GOAL_WORDS and long_.split()[:n] == short.split() and _YEAR.search(short):
+                return self._lookup("Goal", other)
+        return None
 
     def resolve(self, label: str, surface: str) -> tuple[str, str, Merge]:
         """``(key, name, merge)`` for ``surface`` as an entity of class ``label``."""

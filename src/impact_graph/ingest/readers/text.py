@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from impact_graph.ingest.readers._common import Parsed, TextBuilder
+
+#: A first line labelled as the title ("Title: …", "Titel: …"): the label is no part of it.
+_TITLE_LABEL = re.compile(r"(?i)^(?:title|titel)[ \t]*:[ \t]*")
 
 
 def read_text(text: str, path: Path) -> Parsed:
@@ -14,6 +18,6 @@ def read_text(text: str, path: Path) -> Parsed:
     for para in text.split("\n\n"):
         builder.add_block(para)
     plain, sections = builder.build()
-    first_line = plain.split("\n", 1)[0].strip()
+    first_line = _TITLE_LABEL.sub("", plain.split("\n", 1)[0].strip(), count=1)
     title = first_line if 0 < len(first_line) <= 120 else ""
     return Parsed(text=plain, title=title, sections=sections)
