@@ -326,3 +326,22 @@ def test_context_labels_are_the_labels_search_ranks_by_their_vectors() -> None:
     """Which entities keep a model text is decided for the vector arm's labels; if the
     arm ranks other labels, their texts must be measured again (see entity_text)."""
     assert set(CONTEXT_LABELS) == set(ENTITY_LABELS)
+
+
+def test_aliases_are_other_names_only(schema) -> None:  # type: ignore[no-untyped-def]
+    """A merged surface that normalises to the name or to an earlier alias (case, a name
+    wrapped across a line) is no alias; other surfaces are, on one line, once each."""
+    from impact_graph.ingest.extraction import Merge
+
+    ex = _extraction()
+    wor = ex.entities[("Intervention", "Welzijn op Recept")]
+    wor.merges = [
+        Merge("welzijn op recept", "normalised"),
+        Merge("Welzijn\nop Recept", "exact"),
+        Merge("WoR", "altLabel"),
+        Merge("wor", "normalised"),
+        Merge("Welzijn-op-Recept\taanpak", "fuzzy", 0.9),
+    ]
+    batch = to_batch(ex, chunk_extraction(ex, min_words=5, max_words=250), None, schema)
+    node = {n.id: n for n in batch.nodes}[make_id("Intervention", "Welzijn op Recept")]
+    assert node.props["aliases"] == ["WoR", "Welzijn-op-Recept aanpak"]

@@ -35,6 +35,7 @@ import numpy as np
 
 from impact_graph.ingest.chunking import Chunk
 from impact_graph.ingest.extraction import Entity, EntityRef, Extraction, Span
+from impact_graph.ingest.resolve import normalise_name
 from impact_graph.model import (
     Edge,
     GraphBatch,
@@ -417,11 +418,16 @@ def to_batch(
                 "the resolver must give them one key."
             )
         label_of[nid] = ent.label
-        aliases = dedupe(
-            m.surface.strip()
-            for m in ent.merges
-            if m.surface.strip() and m.surface.strip().lower() != ent.name.lower()
-        )
+        # An alias is another name: a surface that normalises to the name or to an
+        # earlier alias ("Gemeente"/"gemeente", a name wrapped across a line) is none.
+        seen = {normalise_name(ent.name)}
+        aliases: list[str] = []
+        for m in ent.merges:
+            surface = " ".join(m.surface.split())
+            norm = normalise_name(surface)
+            if surface and norm not in seen:
+                seen.add(norm)
+                aliases.append(surface)
         props: dict[str, Any] = {
             **ent.props,
             "name": ent.name,
