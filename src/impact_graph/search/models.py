@@ -329,6 +329,12 @@ class SearchResponse(BaseModel):
         default_factory=list, description="Concepts the query named or reached."
     )
     arms: list[str] = Field(default_factory=list, description="Retrieval arms that ran.")
+    read_as: list[str] = Field(
+        default_factory=list,
+        description="Words of the question read as another vocabulary word because they "
+        'looked misspelled, in Dutch for people, e.g. \'"eenzaamhied" gelezen als '
+        '"eenzaamheid"\'; the web UI shows them next to the concepts.',
+    )
     notes: list[str] = Field(
         default_factory=list, description="Warnings, e.g. an arm that could not run."
     )

@@ -180,6 +180,12 @@ NOTHING_FOUND = "Nothing was found"
 NO_EMBEDDER = "The vector arm did not run: no embedding model was given."
 
 
+def read_as_nl(parsed: ParsedQuery) -> list[str]:
+    """The misspelled words of the question with the label each was read as, in Dutch
+    (``SearchResponse.read_as``): a guess the user can see is one they can correct."""
+    return [f'"{word}" gelezen als "{label}"' for word, label in parsed.read_as]
+
+
 def _nothing_found(q: str, *, found: bool) -> str:
     """The note of an empty answer: why, and what to change."""
     if found:
@@ -458,6 +464,7 @@ class SearchService:
                 for c in sorted(parsed.concepts.values(), key=lambda c: (-c.weight, c.label))
             ],
             arms=sorted(scores),
+            read_as=read_as_nl(parsed),
             notes=notes,
         )
 
