@@ -124,6 +124,17 @@ def test_search_shows_result_cards_with_quotes_and_facets(client: TestClient) ->
     assert 'class="badge type">Interventie<' in html
 
 
+def test_search_summary_says_how_a_misspelling_was_read(client: TestClient) -> None:
+    """The summary line names the guess of `search.query` (f4a84ab), escaped."""
+    html = client.get("/", params={"q": "eenzaamhied ouderen"}).text
+    summary = html[html.find('class="summary"') :][:800]
+    assert (
+        '<span class="read-as">&#34;eenzaamhied&#34; gelezen als &#34;eenzaamheid&#34;' in summary
+    )
+    plain = client.get("/", params={"q": "eenzaamheid ouderen"}).text
+    assert 'class="read-as"' not in plain
+
+
 def test_search_filters_narrow_and_bad_values_get_a_sentence(client: TestClient) -> None:
     r = client.get("/", params={"q": "eenzaamheid", "type": "intervention"})
     assert r.status_code == 200
