@@ -404,6 +404,40 @@ def test_upload_ingests_and_delete_removes_only_its_facts(
     problem(client.delete(f"/documents/{doc_id}", headers=auth()), 404)
 
 
+STORY_MD = b"""---
+title: Verhaal van een bewoner
+kind: story
+---
+Mevrouw Jansen woont aan de Dorpsstraat 12 in Wadstede. Sinds haar man overleed voelt zij
+zich eenzaam. Via Welzijn op Recept ging zij naar de buurtkamer.
+"""
+
+
+def test_an_uploaded_story_leaves_no_raw_text_or_file_name(
+    client: TestClient, api_settings: Settings
+) -> None:
+    """A story's raw file and its client file name are gone once it is ingested (the
+    raw text of a story is never stored); the document stays and a repeat is unchanged."""
+    name = "verhaal mevrouw Jansen.md"
+    files = {"file": (name, STORY_MD, "text/markdown")}
+    r = client.post("/documents", files=files, headers=auth())
+    assert r.status_code == 201, r.text
+    rep = r.json()
+    assert [d["kind"] for d in rep["documents"]] == ["story"]
+    uploads = api_settings.data_path / "uploads"
+    assert not (uploads / rep["stored_as"]).exists()
+    meta = api_settings.data_path / "upload-meta" / (rep["stored_as"] + ".json")
+    assert "Jansen" not in meta.read_text(encoding="utf-8")
+    doc_id = rep["documents"][0]["doc_id"]
+    listed = client.get("/documents?limit=100").json()["items"]
+    assert [d["uploaded_filename"] for d in listed if d["id"] == doc_id] == [None]
+    again = client.post("/documents", files=files, headers=auth())
+    assert again.status_code == 200 and again.json()["unchanged"] == 1
+    assert not (uploads / rep["stored_as"]).exists()
+    r = client.delete(f"/documents/{doc_id}", headers={"X-API-Key": KEY})
+    assert r.status_code == 200 and r.json() == {"id": doc_id, "deleted": True}
+
+
 def test_bad_uploads_are_4xx_sentences(client: TestClient, api_settings: Settings) -> None:
     body = problem(
         client.post("/documents", files={"file": ("x.exe", b"MZ\x90", "x")}, headers=auth()), 415

@@ -5,7 +5,8 @@ digits of its sha256 plus the extension the readers need. The client's file name
 kept only as metadata (a ``.json`` beside the file, shown in ``GET /documents``), never
 used as a path, so no name can escape the folder or overwrite another upload. Naming by
 content also makes a repeated upload idempotent: same bytes, same document id,
-"unchanged". A new version of a file is a new document; delete the old one.
+"unchanged". A new version of a file is a new document; delete the old one. A story's
+raw file and file name are removed once it is ingested (`_forget_story_upload`).
 
 Size is enforced twice: the route's ``max_body_size`` refuses a too-large
 ``Content-Length`` before reading and stops a body that grows past the limit while it
@@ -125,6 +126,25 @@ def _remove_upload(path: FsPath) -> None:
             p.unlink()
 
 
+def _forget_story_upload(path: FsPath) -> None:
+    """Remove an ingested story's raw file and its client file name from the data dir.
+
+    Why: a story's raw text holds residents' names and addresses, and the promise is
+    that it is never stored -- only the pseudonymised facts and chunks are. Its file name
+    may name a resident too. The document stays; a repeated upload of the same bytes is
+    still "unchanged" (by content hash) and is forgotten again; deleting the document
+    finds no file to remove.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    meta = meta_path(path)
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("filename"):
+            data["filename"] = None
+            meta.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
 def _report(filename: str, stored: FsPath, size: int, rep: Any) -> UploadReport:
     return UploadReport(
         filename=filename,
@@ -236,6 +256,8 @@ def build_router(settings: Settings) -> APIRouter:
                 slug="ingest-failed",
                 errors=[f.model_dump() for f in report.failures],
             )
+        if any(d.kind == "story" for d in rep.documents if d.status != "failed"):
+            _forget_story_upload(path)
         status = 201 if written else 200
         return JSONResponse(report.model_dump(), status_code=status)
 
