@@ -25,7 +25,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from impact_graph.ingest.resolve import normalise_name
+from impact_graph.ingest import resolve
 from impact_graph.schema import Schema
 from impact_graph.store.port import GraphStore
 
@@ -235,23 +235,11 @@ def list_candidates(
 
 
 def other_names(name: str, aliases: Any) -> list[str]:
-    """The stored aliases a reviewer has not already read in the name, each once.
-
-    An alias that normalises to the name (the same words across a line break, another
-    case, a hyphen for a space) tells the reviewer nothing: "GGD Lindenhoven-Oost" showed
-    "ook: GGD Lindenhoven-Oost" on ``/kandidaten``. Graphs written before the resolver
-    kept surfaces on one line still hold such aliases, so they are dropped when read.
-    """
+    """A stored ``aliases`` value (a list, one string or nothing) as
+    `resolve.other_names` reads it: graphs written before aliases were made that way
+    still hold ones that only repeat the name."""
     raw = aliases if isinstance(aliases, list) else ([aliases] if aliases else [])
-    seen = {normalise_name(name)}
-    out: list[str] = []
-    for alias in raw:
-        text = " ".join(str(alias).split())
-        norm = normalise_name(text)
-        if text and norm not in seen:
-            seen.add(norm)
-            out.append(text)
-    return out
+    return resolve.other_names(name, raw)
 
 
 #: Characters that make a spreadsheet read a cell as a formula (CSV injection).

@@ -35,7 +35,7 @@ import numpy as np
 
 from impact_graph.ingest.chunking import Chunk
 from impact_graph.ingest.extraction import Entity, EntityRef, Extraction, Span
-from impact_graph.ingest.resolve import normalise_name
+from impact_graph.ingest.resolve import other_names
 from impact_graph.model import (
     Edge,
     GraphBatch,
@@ -418,16 +418,7 @@ def to_batch(
                 "the resolver must give them one key."
             )
         label_of[nid] = ent.label
-        # An alias is another name: a surface that normalises to the name or to an
-        # earlier alias ("Gemeente"/"gemeente", a name wrapped across a line) is none.
-        seen = {normalise_name(ent.name)}
-        aliases: list[str] = []
-        for m in ent.merges:
-            surface = " ".join(m.surface.split())
-            norm = normalise_name(surface)
-            if surface and norm not in seen:
-                seen.add(norm)
-                aliases.append(surface)
+        aliases = other_names(ent.name, (m.surface for m in ent.merges))
         props: dict[str, Any] = {
             **ent.props,
             "name": ent.name,

@@ -103,6 +103,26 @@ def normalise_name(surface: str) -> str:
 _index_cache: dict[int, tuple[Vocabulary, dict[str, dict[str, Concept]]]] = {}
 
 
+def other_names(name: str, surfaces: Iterable[object]) -> list[str]:
+    """The surfaces that are another name than ``name``, on one line, each once.
+
+    A surface that normalises to the name or to an earlier one (another case, a hyphen
+    for a space, the same words across a line break) tells a reader nothing:
+    "GGD Lindenhoven-Oost" showed "ook: GGD Lindenhoven-Oost" on ``/kandidaten``. Used
+    where aliases are made (`mapping.to_batch`) and where stored ones are read
+    (`candidates.list_candidates`, for graphs written before).
+    """
+    seen = {normalise_name(name)}
+    out: list[str] = []
+    for surface in surfaces:
+        text = " ".join(str(surface).split())
+        norm = normalise_name(text)
+        if text and norm not in seen:
+            seen.add(norm)
+            out.append(text)
+    return out
+
+
 def _concept_index(vocab: Vocabulary) -> dict[str, dict[str, Concept]]:
     """Class label -> normalised SKOS label -> concept, built once per vocabulary."""
     hit = _index_cache.get(id(vocab))
