@@ -17,13 +17,7 @@ from markdown_it.token import Token
 from selectolax.lexbor import LexborHTMLParser
 
 from impact_graph.ingest.errors import IngestError
-from impact_graph.ingest.readers._common import Parsed, TextBuilder
-
-#: libyaml's safe loader when PyYAML was built with it (the wheels are): the same data as
-#: ``yaml.safe_load`` for the 37 front matters of the demo corpus and the tests (the one
-#: malformed block fails at the same line, worded by libyaml), at ~0.15 against ~1.4 ms
-#: CPU per document, which the ingest's main thread spends beside the model.
-_SAFE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from impact_graph.ingest.readers._common import SAFE_LOADER, Parsed, TextBuilder
 
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 
@@ -48,7 +42,7 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
         )
     raw = m.group(1) or ""
     try:
-        data = yaml.load(raw, Loader=_SAFE_LOADER)
+        data = yaml.load(raw, Loader=SAFE_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 2 if mark is not None else None  # +1 for 1-based, +1 for '---'

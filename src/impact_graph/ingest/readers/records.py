@@ -30,7 +30,7 @@ import yaml
 from impact_graph.ingest.document import KINDS
 from impact_graph.ingest.errors import IngestError
 from impact_graph.ingest.kinds import detect_language, normalise_kind
-from impact_graph.ingest.readers._common import Parsed
+from impact_graph.ingest.readers._common import SAFE_LOADER, Parsed
 from impact_graph.model import slugify
 
 _HERE = Path(__file__).resolve()
@@ -153,7 +153,7 @@ def load_mapping(path: Path | None = None) -> RecordMapping:
     """Load and check ``records.yaml`` (cached: it is read once per process)."""
     path = path or default_mapping_path()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
         synonyms = {
             str(name): tuple(normalise_column(c) for c in spec["columns"])
             for name, spec in data["fields"].items()
