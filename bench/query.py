@@ -38,14 +38,25 @@ ratio is what the endpoint adds, not a difference in work:
   guard and checks, the time limit and row cap
   (SPARQL: the long-lived worker process, a pipe round trip, serialisation in the
   worker), JSON. This is the endpoint's own cost.
-* ``HTTP`` -- the app served by uvicorn on a local TCP socket (with the settings
-  ``impact-graph serve`` uses, `impact_graph.api.app.server_options`: no access log,
-  httptools and uvloop when they are installed), called with a thin keep-alive client
-  (``http.client`` from the standard library, one connection): the endpoint's cost over
-  a real socket, with as little client in it as Python allows.
+* ``HTTP`` -- the app served by uvicorn in a process of its own, as ``impact-graph
+  serve`` runs it (`impact_graph.api.app.server_options`: no access log, httptools and
+  uvloop when they are installed; the SPARQL query workers started at start-up), on a
+  local TCP socket, called with a thin keep-alive client (``http.client`` from the
+  standard library, one connection): the endpoint's cost over a real socket.
 * ``HTTP httpx`` -- the same server called with an httpx keep-alive client: what a
   researcher's httpx script sees, the client's own ~1 ms per call included. Shown for
   information; the target is judged on the in-app and HTTP rows.
+
+Why the server has its own process (before: a thread of this one): a user's server is
+its own process, and a thread here shares this process's GIL with the client and with
+the direct calls, so it changes both sides of the ratio. The server thread finished its
+side of a call (the response's completion, the keep-alive timer, going back to its
+event loop) while this thread went on to the next call, and ``time.process_time``
+booked that work to whichever call was running: in the last ``make bench`` (100k nodes,
+load ~1) the lookup's direct calls timed beside the HTTP calls took 1.10 ms p50 and
+0.49 ms CPU, beside the in-app calls 0.64 ms and 0.31 ms.
+``bench/tools/http_floor.py`` breaks the HTTP round trip down with every server in its
+own process.
 
 The clients' own cost per call is printed as ``no-op`` rows (a route that returns
 ``{}``, added after the app's routes, so it also pays the app's middleware and routing),
@@ -55,15 +66,18 @@ app (no middleware, no routing): what any endpoint served this way pays at least
 run one at a time, interleaved call by call with direct calls (who goes first rotates,
 since the first call for a parameter reads colder caches), so a load change on this
 shared machine hits both alike; the in-app and each HTTP variant are timed in separate
-passes, each with its own direct calls, because a client's threads finish their side of
-a call after it returns and slowed the next call in this process (measured: the in-app
-lookup 2.7 ms interleaved with the clients, 1.2-1.3 ms without). p50/p95 over the calls
-after a warm-up; the ratio is variant p50 / the p50 of the direct calls of its pass, and
-the target is at most 1.3x. Each row also has the CPU per call (this process, all its
-threads, plus the SPARQL query workers; not the database server, which gets the same
-query from both) and its ratio to the direct call's: on this shared machine CPU moves
-less with the load than wall time does (for the HTTP variants it holds the client and
-the uvicorn server, which runs in a thread of this process). Data is synthetic: actors
+passes, each with its own direct calls (a client's threads finish their side of a call
+after it returns and slowed the next call in this process: the in-app lookup took 2.7
+ms interleaved with the clients, 1.2-1.3 ms without, when the server was a thread
+here). p50/p95 over the calls after a warm-up; the ratio is variant p50 / the p50 of the
+direct calls of its pass, and the target is at most 1.3x. Each row also has the CPU per
+call and its ratio to the direct call's: on this shared machine CPU moves less with the
+load than wall time does. For the direct and in-app calls it is this process's (all its
+threads) plus the in-app SPARQL query workers'; for the HTTP variants this process's
+(the client) plus the server process's, read from ``/proc`` before each call and
+booked to the call before (so what the server does after its answer is sent counts for
+that call), plus the server's SPARQL query workers'. The database server's CPU is not
+counted: it gets the same query from both. Data is synthetic: actors
 taking part in programmes and delivering interventions, interventions addressing
 challenges and having effects, written straight into both stores (not through ingest).
 """
@@ -454,16 +468,9 @@ class ThinClient:
 
 
 def worker_cpu_s(pids: Sequence[int]) -> float:
-    """CPU seconds (user + system) the processes ``pids`` used so far (0 for a gone one)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    """CPU seconds (user + system) the processes ``pids`` used so far (0 for a gone one),
+    to the nanosecond (`task_cpu_s`)."""
+    return sum(task_cpu_s(pid) for pid in pids)
 
 
 async def interleaved(
@@ -471,6 +478,7 @@ async def interleaved(
     inputs: Sequence[Any],
     warmup: int = 20,
     workers: Callable[[], Sequence[int]] = list,
+    server: int | None = None,
 ) -> tuple[dict[str, Latency], dict[str, list[Any]], dict[str, float]]:
     """Time every variant once per input, in turn (so load drift hits all alike), the
     order shuffled anew for each input. A call may return an awaitable (the in-app
@@ -479,9 +487,12 @@ async def interleaved(
 
     Also the CPU per call of each variant (ms): this process's (``time.process_time``:
     every thread, the app's worker threads included) plus that of the processes
-    ``workers()`` names (the SPARQL query workers, whose idle polling is counted too). On
-    a loaded machine CPU is steadier than wall time; the database server's CPU is not in
-    it (the direct call and the endpoint send it the same query).
+    ``workers()`` names (the SPARQL query workers, whose idle polling is counted too), plus
+    that of the HTTP server process ``server`` (all its threads): read before each call
+    and booked to the call before, so the server's work after its answer went out counts
+    for the call it belongs to; also under ``"<variant> server"``. On a loaded machine CPU
+    is steadier than wall time; the database server's CPU is not in it (the direct call
+    and the endpoint send it the same query).
 
     ``warmup`` is 20 calls a variant (5 before): the SPARQL lookup's in-app pass is the
     first the query workers answer, and a fresh worker's extra over the direct call fell
@@ -497,16 +508,24 @@ async def interleaved(
     lat = {name: Latency() for name in calls}
     outs: dict[str, list[Any]] = {name: [] for name in calls}
     cpu = dict.fromkeys(calls, 0.0)
+    srv = dict.fromkeys(calls, 0.0)
     names = list(calls)
     pids = workers()
     workers_before = worker_cpu_s(pids)
     order = random.Random(len(inputs))
+    last: str | None = None
+    srv_last = task_cpu_s(server) if server is not None else 0.0
     for x in inputs:
         # A new order per input (seeded): the first call for a parameter reads colder
         # caches, and a fixed rotation would put each variant after the same neighbour
         # (H25 measured that skew in paired pairs).
         for name in order.sample(names, len(names)):
             call = calls[name]
+            if server is not None:
+                srv_now = task_cpu_s(server)
+                if last is not None:
+                    srv[last] += srv_now - srv_last
+                srv_last, last = srv_now, name
             p0 = time.process_time()
             t0 = time.perf_counter()
             out = call(x)
@@ -515,45 +534,138 @@ async def interleaved(
             lat[name].samples_ms.append((time.perf_counter() - t0) * 1000.0)
             cpu[name] += time.process_time() - p0
             outs[name].append(out)
-    # The workers' CPU is read once for the whole pass (the kernel counts it in 10 ms
-    # ticks, too coarse per call) and belongs to the one variant of the pass that uses
-    # them: not the direct call, not a no-op.
+    # The workers' CPU is read once for the whole pass (they poll while idle, so a read
+    # per call would book their polling to whatever call came next) and belongs to the
+    # one variant of the pass that uses them: not the direct call, not a no-op.
     users = [n for n in names if n != "direct" and not n.endswith("no-op")]
     for name in users:
         cpu[name] += (worker_cpu_s(pids) - workers_before) / len(users)
-    return lat, outs, {name: cpu[name] * 1000.0 / max(1, len(inputs)) for name in calls}
+    if server is not None and last is not None:
+        time.sleep(0.05)  # the last answer's completion
+        srv[last] += task_cpu_s(server) - srv_last
+    per_call = 1000.0 / max(1, len(inputs))
+    out_cpu = {name: (cpu[name] + srv[name]) * per_call for name in calls}
+    if server is not None:
+        out_cpu.update({f"{name} server": srv[name] * per_call for name in calls})
+    return lat, outs, out_cpu
+
+
+def bench_settings(data: Path) -> Any:
+    """The settings of the bench graph in ``data`` (as `build` writes it)."""
+    from impact_graph.config import Settings
+
+    return Settings(backend="falkordb", data_dir=data, graph_name="bench", rdf="oxigraph")
+
+
+def bench_app(data: Path) -> Any:
+    """The app on the bench graph as ``impact-graph serve`` makes it (its SPARQL query
+    workers started at start-up; the embedding model not loaded, no query here needs
+    it), plus the no-op route the clients' floor is measured on."""
+    from fastapi.responses import Response
+
+    from impact_graph.api.app import create_app
+
+    app = create_app(bench_settings(data), warm_up=False, warm_sparql=True)
+
+    @app.get("/_bench_noop", include_in_schema=False)
+    async def _noop_route() -> Response:  # the HTTP clients' own floor
+        return Response(b"{}", media_type="application/json")
+
+    return app
+
+
+def serve(data: Path, port: int) -> int:
+    """``--serve PORT``: the bench app served by uvicorn with the settings of
+    ``impact-graph serve`` (`server_options`), the raw no-op in front; runs until
+    terminated. What `http_server` starts in a process of its own."""
+    import uvicorn
+
+    from impact_graph.api.app import server_options
+
+    app = with_raw_noop(bench_app(data))
+    uvicorn.run(app, host="127.0.0.1", port=port, **server_options(log_level="warning"))
+    return 0
 
 
 @contextlib.contextmanager
-def http_server(app: Any) -> Iterator[str]:
-    """The app served by uvicorn on a free local port (its lifespan already ran: the
-    TestClient's); yields the base URL."""
+def http_server(data: Path, wait_s: float = 600.0) -> Iterator[tuple[str, int]]:
+    """The bench app served by uvicorn in its own process (`serve`), as a user runs
+    ``impact-graph serve``; yields its base URL and pid once it answers a Cypher query
+    (its start-up waits 15 s for the store, then answers 503 until it is open: on a
+    loaded machine a 100k graph took longer)."""
     import socket
-    import threading
-
-    import uvicorn
+    import subprocess
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    from impact_graph.api.app import server_options
-
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", **server_options(log_level="warning")
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="bench-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start within 30 s")
-        time.sleep(0.01)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", str(port)]
+    proc = subprocess.Popen([*cmd, "--data", str(data)])
+    base_url = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + wait_s
+        probe = json.dumps({"query": "RETURN 1 AS one"}).encode()
+        client: ThinClient | None = None
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the bench server stopped at start-up (exit {proc.returncode})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the bench server did not answer within {wait_s:.0f} s")
+            try:
+                client = client or ThinClient(base_url)
+                status, _ = client.request(
+                    "POST", "/cypher", body=probe, headers={"Content-Type": "application/json"}
+                )
+                if status == 200:
+                    break
+            except OSError:
+                if client is not None:
+                    client.close()
+                client = None
+            time.sleep(0.2)
+        if client is not None:
+            client.close()
+        yield base_url, proc.pid
     finally:
-        server.should_exit = True
-        thread.join(10)
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def task_cpu_s(pid: int) -> float:
+    """CPU seconds all threads of ``pid`` used so far, to the nanosecond
+    (``/proc/PID/task/*/schedstat``; 0 for a gone process)."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split(None, 1)[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1e9
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (the server's SPARQL query workers)."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(name))
+    return out
 
 
 def opened_store(app: Any, wait_s: float = 600.0) -> Any:
@@ -605,10 +717,8 @@ def run(
 
     import httpx
     import pyoxigraph as ox
-    from fastapi.responses import Response
     from fastapi.testclient import TestClient
 
-    from impact_graph.api.app import create_app
     from impact_graph.api.routers.sparql import app_view
     from impact_graph.rdf.view import view_dir
     from impact_graph.store.falkordb_server import FalkorDBServer
@@ -622,25 +732,21 @@ def run(
         data = Path(tmp)
         try:
             settings, ids = built(data, n_nodes) if data_dir else build(data, n_nodes)
-            # As `impact-graph serve` starts it: SPARQL workers started at start-up.
-            app = create_app(settings, warm_up=False, warm_sparql=True)
-
-            @app.get("/_bench_noop", include_in_schema=False)
-            async def _noop_route() -> Response:  # the HTTP clients' own floor
-                return Response(b"{}", media_type="application/json")
-
+            app = bench_app(data)  # the in-app variant's
             json_accept = {"Accept": "application/sparql-results+json"}
             post_json = {"Content-Type": "application/json"}
-            with (
-                TestClient(app),  # runs the app's lifespan: store, SPARQL workers
-                http_server(with_raw_noop(app)) as base_url,
-                httpx.Client(base_url=base_url, timeout=60) as http,
-                contextlib.closing(ThinClient(base_url)) as thin,
-            ):
-                asgi = AsgiCaller(app)
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(TestClient(app))  # the app's lifespan: store, workers
                 graph = opened_store(app).graph  # the falkordb client's graph
+                # The server process after the store is open: it finds the FalkorDB
+                # server running instead of starting a second one beside this app's.
+                base_url, server_pid = stack.enter_context(http_server(data))
+                http = stack.enter_context(httpx.Client(base_url=base_url, timeout=60))
+                thin = stack.enter_context(contextlib.closing(ThinClient(base_url)))
+                asgi = AsgiCaller(app)
                 ox_store = ox.Store.read_only(str(view_dir(settings) / "oxigraph"))
                 sparql_view = app_view(app)  # its query workers' CPU counts as the endpoint's
+                server_workers = child_pids(server_pid)  # the server's SPARQL query workers
 
                 def cypher_calls(q: Query) -> dict[str, Callable[[Any], Any]]:
                     def body(nid: Any) -> dict[str, Any]:
@@ -701,7 +807,9 @@ def run(
                             continue
                         done: list[tuple[str, Any, Any, Any, Any]] = []
                         if "cypher" in languages:
-                            lat_c, out_c, cpu_c = await grouped(cypher_calls(q), picks)
+                            lat_c, out_c, cpu_c = await grouped(
+                                cypher_calls(q), picks, server=server_pid
+                            )
                             rows_c = [json.loads(b) for b in out_c["direct"]]
                             check(out_c, rows_c, lambda b: json.loads(b)["rows"])
                             done.append(("cypher", lat_c, cpu_c, rows_c, out_c))
@@ -710,6 +818,8 @@ def run(
                                 sparql_calls(q),
                                 picks,
                                 workers=lambda: sparql_view.query_worker_pids,
+                                server=server_pid,
+                                server_workers=lambda: server_workers,
                             )
                             rows_s = [sparql_rows(b) for b in out_s["direct"]]
                             check(out_s, rows_s, sparql_rows)
@@ -760,9 +870,9 @@ def run(
     return 0
 
 
-#: Variants timed together, each group against its own direct calls: the uvicorn
-#: server's thread finishes its side of a call after the client has the answer and would
-#: slow whatever call comes next in this process.
+#: Variants timed together, each group against its own direct calls: a client's threads
+#: (and, when the server was a thread of this process, the server's) finish their side
+#: of a call after it returns and would slow whatever call comes next in this process.
 GROUPS = (
     ("in-app",),
     ("HTTP", "HTTP no-op", "HTTP raw no-op"),
@@ -774,22 +884,32 @@ async def grouped(
     calls: dict[str, Callable[[Any], Any]],
     inputs: Sequence[Any],
     workers: Callable[[], Sequence[int]] = list,
+    server: int | None = None,
+    server_workers: Callable[[], Sequence[int]] = list,
 ) -> tuple[dict[str, Latency], dict[str, list[Any]], dict[str, float]]:
     """`interleaved` once per group of `GROUPS`, each with the direct call; the direct
     latency of group ``g`` is kept as ``direct <g>`` (its ratio's baseline), that of the
-    in-app group as ``direct``; CPU per call likewise."""
+    in-app group as ``direct``; CPU per call likewise. The in-app group counts the CPU
+    of ``workers`` (this process's SPARQL query workers); the HTTP groups that of the
+    ``server`` process and of its own workers, ``server_workers``."""
     lat: dict[str, Latency] = {}
     outs: dict[str, list[Any]] = {}
     cpu: dict[str, float] = {}
     for group in GROUPS:
+        in_app = group[0] == "in-app"
         g_lat, g_out, g_cpu = await interleaved(
-            {"direct": calls["direct"], **{v: calls[v] for v in group}}, inputs, workers=workers
+            {"direct": calls["direct"], **{v: calls[v] for v in group}},
+            inputs,
+            workers=workers if in_app else server_workers,
+            server=None if in_app else server,
         )
         for name in group:
             lat[name], outs[name], cpu[name] = g_lat[name], g_out[name], g_cpu[name]
+            if f"{name} server" in g_cpu:
+                cpu[f"{name} server"] = g_cpu[f"{name} server"]
         lat[f"direct {group[0]}"] = g_lat["direct"]
         cpu[f"direct {group[0]}"] = g_cpu["direct"]
-        if group[0] == "in-app":
+        if in_app:
             lat["direct"], outs["direct"] = g_lat["direct"], g_out["direct"]
             cpu["direct"] = g_cpu["direct"]
     return lat, outs, cpu
@@ -810,6 +930,7 @@ def entry(
         variants[v] = {
             **lat[v].summary(),
             "cpu_ms": cpu[v],
+            "server_cpu_ms": cpu.get(f"{v} server"),
             "direct": {**base.summary(), "cpu_ms": base_cpu},
             "ratio_p50": ratio,
             "cpu_ratio": cpu[v] / base_cpu if base_cpu > 0 else float("nan"),
@@ -915,7 +1036,10 @@ def main(argv: list[str] | None = None) -> int:
         help="build the graph in this directory once and reuse it in later runs (paired "
         "runs of two checkouts on the same data); default: a temporary directory",
     )
+    parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)  # port
     args = parser.parse_args(argv)
+    if args.serve is not None:  # the HTTP server process `http_server` starts
+        return serve(args.data, args.serve)
     if args.nodes is not None and args.nodes < 1_000:
         parser.error("--nodes must be at least 1000 (the queries need programmes and challenges)")
     languages = [x.strip() for x in args.languages.split(",") if x.strip()]
