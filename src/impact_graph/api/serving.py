@@ -17,9 +17,10 @@ uvicorn in its own process as ``impact-graph serve`` runs it, a keep-alive
 call): p50 1.450 against 1.516 ms, 11.84 against 14.36, 1.354 against 1.425, 2.146
 against 2.628 in four rounds (one write instead of two; the caller's CPU 0.015 ms less
 a call in each round; the server's CPU the same within 0.02 ms). With the server in a
-thread of the caller's process, as ``bench/query.py`` runs it, six rounds of 300 calls
-showed no difference (p50 ratio to the direct call 1.49 against 1.47, CPU the same): there
-the caller waits for the server thread's GIL, not for the second segment.
+thread of the caller's process, as ``bench/query.py`` ran it until d92312a, six rounds
+of 300 calls showed no difference (p50 ratio to the direct call 1.49 against 1.47, CPU
+the same): there the caller waits for the server thread's GIL, not for the second
+segment.
 
 What stays the same: the bytes on the wire and their order (only how they are cut into
 segments changes; ``tests/test_serving.py`` compares them with uvicorn's own protocol),
