@@ -549,6 +549,29 @@ def _title_is_a_guess(doc: Document) -> bool:
     return title == title_from_stem(doc.path)
 
 
+def _name_shaped(text: str) -> bool:
+    """Whether a title reads as a proper name: at most six words, each capitalised, a
+    number or a linking word ("Wijkkracht Zuid", "Iedereen op School"), not a sentence-case
+    description ("Verslag werkbezoek buurtkamer")."""
+    words = text.split()
+    return (
+        0 < len(words) <= 6
+        and any(w[:1].isupper() for w in words)
+        and all(w[:1].isupper() or w[:1].isdigit() or w.lower() in _NAME_LINKS for w in words)
+    )
+
+
+def _goal_text(sent: str) -> str:
+    """A goal's own words: the sentence without a leading label or bullet ("Doel: in
+    2028 ..." -> "In 2028 ...", see `patterns.GOAL_LABEL_RE`) and its final stop."""
+    text = sent.strip().rstrip(".;")
+    m = P.GOAL_LABEL_RE.match(text)
+    if m and m.end() < len(text):
+        text = text[m.end() :]
+        text = text[:1].upper() + text[1:]
+    return text
+
+
 def _meta_str(doc: Document, *keys: str) -> str | None:
     return _field_str(doc.meta, *keys)
 
@@ -1202,7 +1225,12 @@ class _Run:
             ents[src].mentions.remove(sp)
             if sp not in ents[dst].mentions:
                 ents[dst].mentions.append(sp)
-            ents[dst].merges.append(Merge(self.text[sp[0] : sp[1]], "coreference", 1.0))
+            # A shorter name ("basisteam X" of "Politie, basisteam X") is another name
+            # of it; a bare type word ("gemeente", "GGD") is not: a merge's surface
+            # becomes an alias (the store's, and the next documents' known names), and
+            # "gemeente" was listed as an alias of every municipality.
+            if ents[src].status != "vocabulary":  # the tail rule; type words are concepts
+                ents[dst].merges.append(Merge(self.text[sp[0] : sp[1]], "coreference", 1.0))
         self.mentions = [(s, e, redirect.get((ref, (s, e)), ref)) for s, e, ref in self.mentions]
         for src in {k[0] for k in redirect}:
             if not ents[src].mentions:
@@ -1301,6 +1329,15 @@ class _Run:
                 # programme is the same one its plan names ("Wadstede Werkt Mee").
                 name = re.sub(r"\s+(?:19|20)\d\d(?:\s*[-–]\s*(?:19|20)?\d\d)?$", "", name)
                 rule = "title"
+                if (
+                    kind_was_defaulted(doc.kind_reason)
+                    and not _name_shaped(name)
+                    and not self.resolver.knows("Programme", name)
+                ):
+                    # Nothing says this is a plan (an uploaded note, say): its heading
+                    # ("Verslag werkbezoek buurtkamer Samen Minder Alleen") is a title,
+                    # not a programme's name, unless it reads as a name or is one known.
+                    name = None
         if name:
             self.programme = self.entity("Programme", name, None, "metadata", rule)
             self._mention_name(self.programme, name)
@@ -2140,7 +2177,7 @@ class _Run:
             break
         if value is None:
             return
-        text = sent.strip().rstrip(".;")
+        text = _goal_text(sent)
         props: dict[str, PropValue] = {"text": text, "target_value": value, "year": year}
         challenges = self.refs_in(s, e, "Challenge", "TargetGroup")
         if challenges:

@@ -605,6 +605,14 @@ GOAL_YEAR_RE = re.compile(
 GOAL_VALUE_RE = re.compile(
     r"(?i)(?P<value>\d+(?:[.,]\d+)?\s*(?:%|procent|procentpunt(?:en)?)|\b\d{1,3}(?:\.\d{3})*\b(?!\s*(?:jaar|maanden|weken|dagen)))"
 )
+#: A label or bullet before a goal's own words: "Doel: in 2028 ...", "Doelstelling: ...",
+#: "Doelen • In 2030 ..." (a PDF's heading and bullet read as one line), "Ambitie – ...".
+#: The goal is what follows it: a Goal named "Doel: in 2028 ..." showed the label on
+#: every page, and the same goal without it elsewhere was another Goal.
+GOAL_LABEL_RE = re.compile(
+    r"(?i)^(?:(?:hoofd|streef|sub)?doel(?:en|stelling(?:en)?)?|ambities?|streven|"
+    r"targets?|goals?|aims?)\s*(?::|[•·▪–—-](?=\s))\s*(?:[•·▪–—-]\s+)?"
+)
 GOAL_CUE_RE = re.compile(
     r"(?i)\b(doel\w*|ambitie\w*|streven|streeft|willen|wil|moet|moeten|uiterlijk|zal|zullen|"
     r"heeft\b|hebben\b|haalt|halen|minder|meer|daalt|stijgt|aim|target|goal|will)\b"

@@ -19,7 +19,12 @@ Rules, in order (the first that fires wins):
 4. ``restated`` — Goals only: one goal's words are the start of the other's, at least
    `MIN_GOAL_WORDS` words with a year among them ("in 2026 is het aantal meldingen van
    woonoverlast met 25% gedaald" and the same "ten opzichte van 2023"): the same target
-   read in a plan and restated, with its baseline, in a council letter.
+   read in a plan and restated, with its baseline, in a council letter. Or their heads
+   agree (`goal_head`: the words up to the first number that is not a year): the same
+   year and target number ending both, and the shorter head's words found in order in
+   the longer one with at most `MAX_HEAD_EXTRA` words more ("in 2027 is het aantal
+   thuiszitters met 30% gedaald (ten opzichte van 94 in 2023) en ..." in the plan, "in
+   2027 is het aantal thuiszitters in Lindenhoven met 30% gedaald ..." in its opdracht).
 5. ``new`` — nothing matched: the cleaned surface becomes a new key.
 """
 
@@ -57,6 +62,9 @@ MIN_FUZZY_LENGTH = 6
 #: fewer would join "in 2026 is het aantal ..." goals that differ in what they count.
 MIN_GOAL_WORDS = 8
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+#: Words a goal's head may add to the other's and still state the same target: a place
+#: ("in Lindenhoven") or a qualifier ("jaarlijks"), not a different thing counted.
+MAX_HEAD_EXTRA = 3
 
 _ARTICLES = re.compile(r"^(?:de|het|een|the|a|an|'t)\s+")
 _NON_WORD = re.compile(r"[^\w&]+")
@@ -238,6 +246,42 @@ class _LabelIndex:
         return best
 
 
+@lru_cache(maxsize=20_000)
+def goal_head(norm: str) -> tuple[str, ...] | None:
+    """The words of a normalised goal up to its first number that is not a year, when a
+    year comes before that number ("in 2027 is het aantal thuiszitters met 30"); None
+    for a goal without both. What a goal counts and its target, without its baseline,
+    its explanation or a second target after it."""
+    words = norm.split()
+    seen_year = False
+    for i, w in enumerate(words):
+        if not w.isdigit():
+            continue
+        if _YEAR.fullmatch(w):
+            seen_year = True
+        elif seen_year:
+            return tuple(words[: i + 1])
+        else:
+            return None
+    return None
+
+
+def _same_head(a: tuple[str, ...] | None, b: tuple[str, ...] | None) -> bool:
+    """Rule 4's second test: the same year and target, the shorter head's words in order
+    in the longer one, at least `MIN_GOAL_WORDS` of them, at most `MAX_HEAD_EXTRA` more."""
+    if a is None or b is None:
+        return False
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) < MIN_GOAL_WORDS or len(long_) - len(short) > MAX_HEAD_EXTRA:
+        return False
+    if short[-1] != long_[-1] or [w for w in short if _YEAR.fullmatch(w)] != [
+        w for w in long_ if _YEAR.fullmatch(w)
+    ]:
+        return False
+    rest = iter(long_)
+    return all(w in rest for w in short)  # a subsequence: each word found after the last
+
+
 class _Bucket:
     """Names of one shape (length, numbers), registration order: see `_LabelIndex`."""
 
@@ -359,6 +403,14 @@ class Resolver:
             if norm:
                 self._register(label, norm, key, name)
 
+    def knows(self, label: str, surface: str) -> bool:
+        """Whether ``surface`` names an entity of class ``label`` already known (store,
+        earlier documents, this one), exactly or by rule 3; nothing is registered."""
+        norm = normalise_name(surface)
+        return bool(norm) and (
+            self._lookup(label, norm) is not None or self._fuzzy(label, norm) is not None
+        )
+
     def concept(self, label: str, surface: str) -> Concept | None:
         """The vocabulary concept of class ``label`` that ``surface`` names, if any."""
         index = self._concept_labels.get(label)
@@ -412,10 +464,13 @@ class Resolver:
         own = self._own.get("Goal")
         if own is not None:
             candidates += own.order[:]
+        head = goal_head(norm)
         for other in candidates:
             short, long_ = (other, norm) if len(other) <= len(norm) else (norm, other)
             n = len(short.split())
             if n >= MIN_GOAL_WORDS and long_.split()[:n] == short.split() and _YEAR.search(short):
+                return self._lookup("Goal", other)
+            if head is not None and _same_head(head, goal_head(other)):
                 return self._lookup("Goal", other)
         return None
 
