@@ -1,7 +1,6 @@
-"""FalkorDB: a write's rows travel as orjson text with marked keys (``falkordb_store.
-_param_text``), and the graph holds exactly the values written, whatever the strings
-hold; what orjson would write otherwise than FalkorDB reads goes the slow way
-(``_cypher_value``).
+"""FalkorDB: a write's parameters travel inlined in the query text, rendered by the
+store (``falkordb_store._cypher_value``, vectors by ``_Vector``); the graph holds exactly
+the values written, whatever the strings hold.
 
 Real embedded server (one per module), graphs of their own per test.
 """
@@ -14,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from impact_graph.config import Settings
@@ -95,34 +95,10 @@ def _read(store: FalkorDBStore) -> tuple[list[list[Any]], list[list[Any]]]:
     return nodes, edges
 
 
-#: The ones orjson writes as FalkorDB reads them: no ``\\u`` in orjson's text (a control
-#: character, a literal ``\\u``) and no ``null`` (the fallback's guard against a NaN).
-FAST = [
-    v
-    for v in HOSTILE
-    if "\\u" not in v
-    and "null" not in v
-    and not any(ord(c) < 32 and c not in "\n\t\r\b\f" for c in v)
-]
-
-
-@pytest.mark.parametrize("values", [FAST, HOSTILE], ids=["orjson", "with-fallbacks"])
-def test_hostile_strings_are_stored_exactly(
-    store: FalkorDBStore, values: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    slow: list[Any] = []
-    per_value = fs._cypher_value
-
-    def spy(value: Any) -> str:
-        if type(value) is fs._Rows:
-            slow.append(value)
-        return per_value(value)
-
-    monkeypatch.setattr(fs, "_cypher_value", spy)
+def test_hostile_strings_are_stored_exactly(store: FalkorDBStore) -> None:
+    values = HOSTILE
     extra = {"ratio": 1e-05, "big": 2**63 - 1, "flag": True}
     store.upsert_batch(_batch(values, extra))
-    # All rows went through orjson, or (with control characters) some did not.
-    assert (slow == []) == (values is FAST)
     nodes, edges = _read(store)
     by_id = {row[0]: row for row in nodes}
     for i, v in enumerate(values):
@@ -133,49 +109,23 @@ def test_hostile_strings_are_stored_exactly(
     assert sorted(e[2] for e in edges) == sorted(values[1:])
 
 
-def test_same_graph_as_the_per_value_renderer(
-    store: FalkorDBStore, data_dir: Path, schema: Schema, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The rows written by orjson read back as the rows written value by value (the
-    store's renderer before orjson)."""
-    batch = _batch(HOSTILE, {"ratio": 0.1, "big": 12})
-    store.upsert_batch(batch)
-    fast = _read(store)
-    monkeypatch.setattr(fs, "_param_text", fs._cypher_value)
-    settings = Settings(data_dir=data_dir, graph_name=f"rows{next(_names)}")
-    with schema_store(FalkorDBStore(settings), schema, drop=lambda st: st.delete_graph()) as slow:
-        slow.upsert_batch(batch)
-        assert _read(slow) == fast
-
-
-def test_fast_path_and_its_fallbacks() -> None:
-    rows = fs._Rows([{fs._K_ID: 'a"b\\c\nd', fs._K_PROPS: {fs._marked("name"): "é 😀", "x": 1}}])
-    # An unmarked key would break the text: rows hold marked keys only.
-    rows[0][fs._K_PROPS] = {fs._marked("name"): "é 😀", fs._marked("n"): 1}
-    text = fs._param_text(rows)
-    assert text == '[{`id`:"a\\"b\\\\c\\nd",`props`:{`name`:"é 😀",`n`:1}}]'
-    # A control character orjson writes as \u0001: the per-value way, raw.
-    ctl = fs._Rows([{fs._K_ID: "a\x01b", fs._K_PROPS: {}}])
-    assert fs._param_text(ctl) == fs._cypher_value(ctl) == '[{`id`:"a\x01b",`props`:{}}]'
-    # NaN: orjson would write null (dropping the property); the per-value text keeps it.
-    nan = fs._Rows([{fs._K_ID: "a", fs._K_PROPS: {fs._marked("r"): math.nan}}])
-    assert fs._param_text(nan) == fs._cypher_value(nan)
-    # Past 64 bits orjson refuses; the per-value text writes the number.
-    big = fs._Rows([{fs._K_ID: "a", fs._K_PROPS: {fs._marked("r"): 2**70}}])
-    assert fs._param_text(big) == fs._cypher_value(big)
-    assert fs._param_text([]) == "[]" and fs._param_text(fs._Rows()) == "[]"
-    assert fs._param_text(["a", 'b"']) == '["a","b\\""]'
-
-
-def test_property_names_orjson_would_escape_are_refused() -> None:
-    for name in ['a"b', "a\\b", "a\nb", "a`b", ""]:
-        with pytest.raises(ValueError, match="cannot be written to FalkorDB"):
-            fs._marked(name)
+def test_vector_text_is_the_integer_billionths_format() -> None:
+    """`_Vector` writes each number as integer billionths (``19155025e-9``): the text
+    of the ``"%de-9,"`` format it replaced, character for character."""
+    rng = np.random.default_rng(7)
+    for v in [*(rng.normal(size=384) / 20 for _ in range(20)), [0.5], [-0.0, 1e-12, -1e-9]]:
+        ints = np.rint(np.asarray(v, dtype=np.float64) * 1e9).astype(np.int64).tolist()
+        reference = "[" + ",".join(f"{i}e-9" for i in ints) + "]"
+        assert fs._Vector(v).cypher() == reference
+    assert fs._Vector([]).cypher() == "[]"
+    for bad in ([math.nan, 0.1], [0.1, math.inf], [-math.inf], [2e9]):
+        with pytest.raises(ValueError, match="not finite or beyond"):
+            fs._Vector(bad).cypher()
 
 
 def test_a_nan_property_is_refused_as_before(store: FalkorDBStore) -> None:
-    """A NaN is not silently dropped (orjson's null): FalkorDB refuses the write and
-    nothing of the document is kept."""
+    """A NaN property is not silently dropped: FalkorDB refuses the write and nothing
+    of the document is kept."""
     with pytest.raises(StoreError):
         store.upsert_batch(_batch(["ok"], {"ratio": math.nan}))
     assert store.document_hashes() == {}
