@@ -667,8 +667,10 @@ def task_cpu_s(pid: int) -> float:
     return total / 1e9
 
 
-def child_pids(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (the server's SPARQL query workers)."""
+def child_pids(pid: int, running: str = "impact_graph.rdf._worker") -> list[int]:
+    """The processes whose parent is ``pid`` and whose command line holds ``running``:
+    the server's SPARQL query workers (not a FalkorDB server it may have started, whose
+    CPU is the database's)."""
     out = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -676,9 +678,13 @@ def child_pids(pid: int) -> list[int]:
         try:
             with open(f"/proc/{name}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) != pid:
+                continue
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmdline = f.read().decode(errors="replace")
         except OSError:
             continue
-        if int(fields[1]) == pid:
+        if running in cmdline:
             out.append(int(name))
     return out
 
