@@ -539,7 +539,14 @@ def _variant_reason(q: dict[str, Any], variant: str) -> str:
         return "no figure"
     text = f"adds {ep - di:.1f} ms per call to a {di:.1f} ms query"
     noop = get(q, f"noop.{variant}.p50_ms")
-    if noop:
+    raw = get(q, f"noop.{variant} raw.p50_ms")
+    # Runs with the "HTTP raw no-op" row: uvicorn and the client alone, no app.
+    if raw and noop:
+        text += (
+            f"; a bare ASGI no-op on the same server and client takes {raw:.1f} ms, "
+            f"the app's no-op route {noop:.1f} ms"
+        )
+    elif noop:
         text += f", of which {noop:.1f} ms is the client's own floor (no-op route)"
     return text
 
@@ -564,8 +571,9 @@ def query_area(d: dict[str, Any]) -> Area:
     a.note = (
         "Baseline: the same query through the database client directly (p50), timed "
         "alongside each variant. in-app: "
-        "the app called as ASGI (the endpoint's own cost); HTTP: uvicorn on a socket as "
-        "`impact-graph serve` runs it, called with a thin keep-alive client (the standard "
+        "the app called as ASGI (the endpoint's own cost); HTTP: uvicorn in its own "
+        "process on a socket as `impact-graph serve` runs it, called with a thin "
+        "keep-alive client (the standard "
         "library's http.client; an httpx client's figures, ~0.4 ms more per call, are in "
         "results/query.json as 'HTTP httpx'). CPU per call: "
         "this process and the SPARQL query workers, not the database server (which gets "
