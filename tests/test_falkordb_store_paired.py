@@ -1,0 +1,69 @@
+"""bench/tools/store_paired.py: two versions of the FalkorDB store written paired on the
+same batches; it says whether they left the same graph, and it can tell when they did
+not. Figures are not asserted (the machine is shared); runs a real embedded server."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.factories import doc_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+STORE = ROOT / "src" / "impact_graph" / "store" / "falkordb_store.py"
+CREATE = "ON CREATE SET n += r.props, n.sources = [$doc] "
+
+
+def _run(batches: Path, old: Path, out: Path) -> str:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+    args = [str(batches), "--old", str(old), "--rounds", "1", "--again", "--json", str(out)]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "tools" / "store_paired.py"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+@pytest.fixture
+def batches(tmp_path: Path) -> Path:
+    entities = [("Intervention", "Welzijn op Recept"), ("Challenge", "eenzaamheid")]
+    edges = [("Welzijn op Recept", "ADDRESSES", "eenzaamheid")]
+    docs = [doc_batch(f"paired-{i}.md", entities, edges, text=f"tekst {i}") for i in range(4)]
+    path = tmp_path / "batches.pkl"
+    path.write_bytes(pickle.dumps({"test": docs}))
+    return path
+
+
+def test_same_store_leaves_the_same_graph(batches: Path, tmp_path: Path) -> None:
+    out = tmp_path / "paired.json"
+    stdout = _run(batches, STORE, out)
+    assert "graphs IDENTICAL" in stdout
+    figures = json.loads(out.read_text())
+    assert figures["identical"] is True and figures["documents"] == 4
+    assert figures["old"]["nodes"] == figures["new"]["nodes"] > 0
+    assert figures["new"]["client_ms"] > 0
+
+
+def test_a_store_that_writes_otherwise_is_told_apart(batches: Path, tmp_path: Path) -> None:
+    text = STORE.read_text()
+    assert CREATE in text  # the line the other version changes
+    other = tmp_path / "other_store.py"
+    other.write_text(text.replace(CREATE, "ON CREATE SET n += r.props, n.sources = [$doc, 'x'] "))
+    out = tmp_path / "paired.json"
+    assert "graphs DIFFERENT" in _run(batches, other, out)
+    assert json.loads(out.read_text())["identical"] is False
