@@ -69,6 +69,15 @@ FalkorDB dialect, kept here in one place:
   ms per append either way); folding the Document node's first ``MERGE`` and its
   ``DOC_NODES`` query into one query saves nothing (0.30 vs 0.28-0.32 ms per document
   for the pair: a write query's fixed cost is small beside its rows).
+* bench/store.py's nodes-only write (10 documents of 1,000 nodes, 600 of them chunks of
+  ~450 characters) is ~90% the server's CPU (client 0.05-0.06 s, server 0.6-0.7 s per
+  10,000 nodes, load ~20), so the client cannot bring it to 20,000 nodes/s. In the
+  server, paired on the same batches: without the Chunk fulltext index the pass took
+  0.43-0.45 instead of 0.61-0.74 s (3 rounds, load ~9); without the per-label ``id``
+  range indexes (``Node.id`` kept) 0.67 instead of 0.79 s (medians of 5, load ~20).
+  Both are schema choices for the read side (fulltext search, ``MATCH (n:Label {id:
+  ...})``), not made here. Tried and no gain: a new node's provenance in its property
+  map, one ``SET`` instead of two (0.66 vs 0.65 s).
 """
 
 from __future__ import annotations
