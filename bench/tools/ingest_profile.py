@@ -154,6 +154,12 @@ def one_run(
         store.clear()
     finally:
         pipe.close()
+        # falkordb_stop_on_close=False keeps the server up across the store's close (the
+        # server's CPU is read from its pid until then); it is this run's own server, on
+        # this run's data directory, so stop it here or each round leaves one running.
+        from impact_graph.store.falkordb_server import FalkorDBServer
+
+        FalkorDBServer(settings.data_path).stop(compact=False)  # thrown away next
         shutil.rmtree(data, ignore_errors=True)
     for name, prof in (("main thread", main_prof), ("write thread", write_prof)):
         if prof is not None:

@@ -74,7 +74,15 @@ DEFAULT_BATCH_SIZE = 16
 BATCHING = ("budget", "count")
 
 #: What one forward pass costs beyond its tokens, in padded tokens (`plan_batches`).
-BATCH_OVERHEAD_TOKENS = 24
+#: Measured 2026-11-28 (the model alone, passes of k = 1-16 texts of L = 64, 128 and 254
+#: tokens, ~4,096 tokens per cell, medians of 3 interleaved rounds, load 9-16): CPU per
+#: pass = a + b x k x L with a = 18-22 ms and b = 0.25-0.28 ms per token, so a pass
+#: costs ~75-80 tokens more than its own; 80 replaces the earlier guess of 24. On the
+#: demo ingest's own calls (6 calls, 320 texts, captured at load 6) that is 44 passes
+#: instead of 74 for 2.6% more padded tokens (the bound's two calls: 25 instead of 39,
+#: 1.3% more): by that cost model 0.3 CPU s less for the ingest's calls, 0.1 s for the
+#: bound's.
+BATCH_OVERHEAD_TOKENS = 80
 
 
 def plan_batches(lengths: Sequence[int], batch_size: int, overhead: float) -> list[list[int]]:

@@ -131,6 +131,9 @@ def _gil_switch(step: int) -> None:
             sys.setswitchinterval(_switch_runs[1])
 
 
+#: The write stage's item that sets the store's schema up (`Pipeline._schedule_schema`).
+_SCHEMA = object()
+
 #: Known entities for cross-document resolution: label -> [(key, name, aliases)].
 KnownEntities = dict[str, list[tuple[str, str, list[str]]]]
 
@@ -416,6 +419,11 @@ class _Stage:
         """Nothing queued and nothing in hand: the worker waits for work."""
         return not self._busy and self._queue.empty()
 
+    @property
+    def queued(self) -> bool:
+        """Items wait behind the one in hand."""
+        return not self._queue.empty()
+
     def check(self) -> None:
         """Raise the worker's fatal exception, if any, in the calling thread."""
         if self.fatal is not None:
@@ -542,6 +550,8 @@ class Pipeline:
         self._secret_fp: str | None = None
         #: Texts that must wait before an idle embed stage gets them (1: any document).
         self._idle_flush = 1
+        #: Every file of the run is read (set before the last flush; see `_embed_group`).
+        self._reading_done = False
 
     # --- lazily opened collaborators -------------------------------------------------
 
@@ -756,6 +766,7 @@ class Pipeline:
 
         files = list(self._files(paths))
         report.files = len(files)
+        self._reading_done = False
         _gil_switch(+1)
         self._start_stages()
         try:
@@ -773,6 +784,9 @@ class Pipeline:
                 # demo's last ~30 s): say so, or the bar sits at "51/52 <file>".
                 bar.reading_done()
                 self._flush(last=True)
+                # After the last flush: a group taken from now on with nothing behind
+                # it is the run's last (`_tail_parts`).
+                self._reading_done = True
                 stages = (self._embed_stage, self._write_stage)
                 self._stop_stages()  # waits for the last writes (the bar ends with them)
                 for stage in stages:
@@ -895,7 +909,7 @@ class Pipeline:
             if not self._known_loaded:
                 if not self._dry_run:
                     stage = "setting up the store's schema"
-                    self._ensure_schema()
+                    self._schedule_schema()
                 stage = "reading the known entities"
                 self._load_known(self.store)
                 stage = "extracting"
@@ -1035,6 +1049,48 @@ class Pipeline:
             self._write_stage.check()
 
     def _embed_group(self, pending: list[_Pending]) -> None:
+        """Embed a group's documents (`_embed_part`), in one call or, for the run's last
+        group, in parts that shrink by half (`_tail_parts`)."""
+        for part in self._tail_parts(pending):
+            self._embed_part(part)
+
+    def _tail_parts(self, pending: list[_Pending]) -> list[list[_Pending]]:
+        """``pending`` in one part, or -- when it is the run's last group (every file is
+        read and nothing waits behind it) -- in parts of about half the chunks of what
+        is left each, down to one of at most ``batch_size`` chunks.
+
+        Why: the write stage writes a group only once the model has encoded all of it,
+        and after the run's last model call only writes are left, on one core. When the
+        reading keeps ahead of the model, the last group is a full ``flush_texts`` group
+        (`_flush`'s small groups at the end are then empty), e.g. 95 texts of ~30
+        documents whose writes (~50 ms of CPU each with the store's server) then ran
+        with the model done and a core idle (``model_wait_last_s`` 0.9 s of the 100
+        generated documents' 14 s in bench/REPORT.md). In halves, each part's writes
+        overlap the next, smaller part's encoding (the model takes about twice as long
+        per document as its writes), and only the last few documents' writes are left.
+        Counted in chunks: entity texts are mostly served by the shipped vectors and the
+        cache. The vectors are those of one call (each text is encoded alone up to
+        padding, see `embed.plan_batches`).
+        """
+        stage = self._embed_stage
+        if not self._reading_done or stage is None or stage.queued:
+            return [pending]
+        parts: list[list[_Pending]] = []
+        rest = pending
+        while len(rest) > 1:
+            total = sum(len(p.chunks) for p in rest)
+            if total <= self.config.batch_size:
+                break
+            n = taken = 0
+            while n < len(rest) - 1 and taken < total / 2:
+                taken += len(rest[n].chunks)
+                n += 1
+            parts.append(rest[:n])
+            rest = rest[n:]
+        parts.append(rest)
+        return parts
+
+    def _embed_part(self, pending: list[_Pending]) -> None:
         """Embed the texts of several documents, then hand them to writing.
 
         Chunk texts and entity texts (a name and a definition, a quarter of a chunk's
@@ -1076,8 +1132,12 @@ class Pipeline:
         else:
             self._write_group((pending, vectors))
 
-    def _write_group(self, item: tuple[list[_Pending], Any]) -> None:
-        """Map and write each document of an embedded group, one transaction each."""
+    def _write_group(self, item: Any) -> None:
+        """Map and write each document of an embedded group ``(pending, vectors)``, one
+        transaction each; or `_SCHEMA`: set the store's schema up."""
+        if item is _SCHEMA:
+            self._setup_in_writer()
+            return
         pending, vectors = item
         i = 0
         n_chunks = sum(len(p.chunks) for p in pending)
@@ -1098,6 +1158,10 @@ class Pipeline:
     def _write_one(self, p: _Pending, chunk_vecs: Any, ent_vecs: dict[EntityRef, Any]) -> None:
         stage = "mapping"
         try:
+            if not self._dry_run and not self._schema_ready:  # `_schedule_schema` failed
+                stage = "setting up the store's schema"
+                self._ensure_schema()
+                stage = "mapping"
             with self._timed("map"):
                 batch = to_batch(
                     p.extraction, p.chunks, chunk_vecs, self.schema, entity_vectors=ent_vecs
@@ -1263,13 +1327,41 @@ class Pipeline:
         Not at the run's start: a re-ingest of an unchanged corpus writes nothing and
         reads only the document hashes, which need no index, and the setup was most of
         its time (FalkorDB: one statement per index, ~100 round trips; the view: an
-        ontology check and two reads). Always before a write, in the main thread while
-        no write is in flight: the first document queued for writing calls it before its
-        extraction (`_prepare`), a roll-back before its first delete. The API sets the
-        schema up when it opens the store, as before."""
+        ontology check and two reads). Always before a write: the first document that
+        needs extraction queues it as the write thread's first item (`_schedule_schema`),
+        a roll-back calls it before its first delete (in the main thread, before the
+        stages start). The API sets the schema up when it opens the store, as before."""
         if not self._schema_ready:
             self.store.setup_schema(self.schema)
             self._schema_ready = True
+
+    def _schedule_schema(self) -> None:
+        """`_ensure_schema` in the write thread, as its first item, so the main thread goes
+        on to extract the first document and the model encodes it meanwhile.
+
+        Why: the setup is ~100 round trips to the server plus the RDF view's ontology
+        check (~0.5 CPU s of the main thread; 0.3-0.4 s of wall on a quiet machine, 3.9 s
+        at load 9), and in the main thread it came before the first extraction, so both
+        cores waited for it before the model got its first text (``model_wait_first_s``
+        in bench/ingest.py). In the write thread it still runs before the first write
+        (writes are one thread, in order). A failure there is not the run's end: the
+        first document's write sets the schema up again and fails with that stage, as
+        the first extraction did before (`_write_one`); a fatal store error stops the run.
+        Without a write stage it runs here."""
+        if self._write_stage is None:
+            self._ensure_schema()
+        elif not self._schema_ready:
+            self._write_stage.put(_SCHEMA)
+
+    def _setup_in_writer(self) -> None:
+        """The write stage's `_SCHEMA` item: `_ensure_schema`, errors left to the first
+        write's own attempt (see `_schedule_schema`)."""
+        try:
+            self._ensure_schema()
+        except FATAL_STORE_ERRORS:
+            raise
+        except Exception as e:
+            log.debug("schema set-up failed in the write stage; the first write retries: %s", e)
 
     # --- resume ----------------------------------------------------------------------
 
