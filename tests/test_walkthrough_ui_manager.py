@@ -143,7 +143,7 @@ def test_the_whatworks_picture_leaves_out_the_weak_tail(store: Any) -> None:
             ids[2] in (u, v) for u, v in view.graph.edges(ids[:2])
         )
     )
-    assert any("1 weaker match(es) left out" in n for n in view.notes), view.notes
+    assert any("1 zwakkere treffer(s) weggelaten" in n for n in view.notes), view.notes
 
 
 def test_the_whatworks_page_offers_focus_views_only_where_there_are_some(
@@ -181,3 +181,29 @@ def test_a_concept_name_is_listed_once_in_the_summary(client: TestClient) -> Non
     assert summary, r.text[:500]
     names = re.findall(r'<span class="concept">([^<]*)</span>', summary[1])
     assert names.count(twice) == 1, names
+
+
+# --- H60: the standalone picture says what the web page says ------------------------------
+
+
+def test_the_standalone_network_file_has_dutch_notes_and_the_researcher_block(
+    client: TestClient,
+) -> None:
+    """The notes were English at their source and translated only on the web page, so
+    the "los HTML-bestand" showed "weaker match(es) left out"; and it had neither the
+    plain summary of the groups nor the "Voor onderzoekers" block."""
+    q = "<b>eenzaamheid</b> ouderen"
+    web = client.get("/netwerk", params={"view": "whatworks", "q": q})
+    alone = client.get("/network.html", params={"view": "whatworks", "q": q})
+    assert web.status_code == alone.status_code == 200, alone.text[:500]
+    for body in (web.text, alone.text):
+        text = page_text(body)
+        assert "Voor onderzoekers" in text and "Louvain-gemeenschappen" in text, text[-800:]
+        assert re.search(r"\d+ groep(en)?\b", text)
+        assert "weaker match" not in text and "left out" not in text
+        assert "<b>eenzaamheid</b>" not in body  # the question is shown as text
+        assert "&lt;b&gt;eenzaamheid&lt;/b&gt;" in body
+    notes = client.get("/network", params={"view": "whatworks", "q": "eenzaamheid ouderen"})
+    assert notes.status_code == 200
+    for note in notes.json()["notes"]:  # the API's JSON carries the same Dutch sentences
+        assert re.search(r"\b(weggelaten|gevonden|programma)\b", note), note

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.middleware.cors import CORSMiddleware
 
 from impact_graph.store.port import (
@@ -104,9 +105,44 @@ _DEFAULT_DETAIL = {
     404: "There is no such resource; see GET /docs for the routes this API offers.",
     405: "This route does not accept that HTTP method; see GET /docs for the allowed methods.",
     413: "The request body is larger than this API accepts; send a smaller file "
-    "(the limit is IMPACT_GRAPH_UPLOAD_MAX_BYTES).",
+    "(the limit is IMPACT_GRAPH_UPLOAD_MAX_BYTES).",  # no limit known: see too_large_detail
     400: "The request could not be read; check that the body matches the documented format.",
 }
+
+
+def mb_text(n: int) -> str:
+    """Bytes as MB to three significant digits ('20 MB', '0.002 MB': one decimal made a
+    small limit read '0.0 MB')."""
+    return f"{n / 1_000_000:.3g} MB"
+
+
+def too_large_detail(scope: Any) -> str:
+    """The 413 sentence for a body Starlette's limit refused, with the figures.
+
+    Why: the route's own 413 names its limit ("the upload limit of 10.0 MB"), but a body
+    whose ``Content-Length`` is over the limit never reaches the route, and Starlette's
+    answer named no figure, so a user could not tell how far to shrink the file. The
+    limit in force is in the scope while the limited app runs; the file limit (the
+    body's limit less the multipart framing) is the app's ``upload_max_bytes``.
+    """
+    limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+    if not isinstance(limit, int):
+        return _DEFAULT_DETAIL[413]
+    sent = Headers(scope=scope).get("content-length", "")
+    size = f" ({int(sent):,} bytes)" if sent.isdigit() else ""
+    app = scope.get("app")
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    file_max = getattr(settings, "upload_max_bytes", None)
+    per_file = (
+        f" an uploaded file may be at most {file_max:,} bytes ({mb_text(file_max)});"
+        if isinstance(file_max, int) and file_max < limit
+        else ""
+    )
+    return (
+        f"The request body{size} is larger than the {limit:,} bytes ({mb_text(limit)}) this "
+        f"route accepts;{per_file} split the file into smaller files, or ask the operator "
+        "to raise IMPACT_GRAPH_UPLOAD_MAX_BYTES."
+    )
 
 
 def _quality(accept: str, media_type: str) -> float:
@@ -252,6 +288,8 @@ def install(app: FastAPI) -> None:
             not detail or detail == HTTPStatus(exc.status_code).phrase or detail.istitle()
         ):
             detail = _DEFAULT_DETAIL[exc.status_code]
+        if exc.status_code == 413 and detail == _DEFAULT_DETAIL[413]:
+            detail = too_large_detail(request.scope)
         if exc.status_code == 400 and "parsing the body" in detail:
             detail = _DEFAULT_DETAIL[400]
         return problem_response(
@@ -344,7 +382,8 @@ class TooLargeAsProblem:
                 headers = dict(message.get("headers") or [])
                 if headers.get(b"content-type", b"").startswith(b"text/plain"):
                     swallow = True
-                    resp = problem_response(Request(scope), 413, _DEFAULT_DETAIL[413])
+                    detail = too_large_detail(scope)
+                    resp = problem_response(Request(scope), 413, detail)
                     await resp(scope, receive, send)
                     return
             if swallow:

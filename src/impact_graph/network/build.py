@@ -111,6 +111,8 @@ class NetworkView:
     query: str = ""
     filters: NetworkFilters = field(default_factory=NetworkFilters)
     doc_titles: dict[str, str] = field(default_factory=dict)
+    #: Sentences for the reader, in Dutch: they are shown under the picture on the web
+    #: page, in the standalone HTML file and in the API's JSON alike (one wording).
     notes: list[str] = field(default_factory=list)
     #: network_json answers already made for this picture (see render.network_json).
     rendered: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, compare=False)
@@ -350,7 +352,7 @@ def _keep_set(
             ):
                 keep.add(e["dst"])
         if not chosen:
-            notes.append("No programme matches these filters together.")
+            notes.append("Geen programma past bij al deze filters samen.")
     if filters.role:
         wanted = [r.strip().casefold() for r in filters.role if r.strip()]
         actors = {
@@ -489,8 +491,8 @@ def _derive_collaborations(
         )
     if skipped:
         notes.append(
-            f"{skipped} programme(s) with more than {MAX_DERIVED_PER_PROGRAMME} actors got no "
-            "derived collaboration links (the programme node groups them)."
+            f"{skipped} programma('s) met meer dan {MAX_DERIVED_PER_PROGRAMME} betrokkenen "
+            "kregen geen afgeleide samenwerkingslijnen (de knoop van het programma verbindt ze)."
         )
 
 
@@ -707,11 +709,17 @@ def network_view(
         )
         kept = strong_results(resp.results)
         g = whatworks_graph(store, [r.id for r in kept])
-        notes = [] if resp.results else [f"No intervention was found for '{q.strip()}'."]
+        notes = []
+        if not resp.results:
+            notes.append(
+                f"Voor '{q.strip()}' is geen interventie gevonden; probeer andere of "
+                "minder woorden."
+            )
         if len(kept) < len(resp.results):
             notes.append(
-                f"{len(resp.results) - len(kept)} weaker match(es) left out: interventions "
-                f"scoring under {WHATWORKS_MIN_SHARE:.0%} of the best match."
+                f"{len(resp.results) - len(kept)} zwakkere treffer(s) weggelaten: interventies "
+                f"die minder dan {WHATWORKS_MIN_SHARE:.0%} scoren van de best passende. Ze "
+                "staan wel in de zoekresultaten."
             )
         return NetworkView(
             graph=g,

@@ -372,10 +372,21 @@ def render_fragment(
     return Markup(html)
 
 
+def render_summary(data: dict[str, Any]) -> Markup:
+    """The metrics in words ("3 groepen, die duidelijk los van elkaar staan") and the
+    "Voor onderzoekers" block with the technical figures, for the web page and the
+    standalone file alike (the file had neither)."""
+    return Markup(_env().get_template("network_summary.html").render(data=data))
+
+
 def render_html(
     view: NetworkView, metrics: NetworkMetrics, *, size_by: str = "degree", **kw: Any
 ) -> str:
     """A complete, self-contained HTML document (vis-network inlined, no CDN)."""
     data = network_json(view, metrics, size_by=size_by)
     body = render_fragment(data, **kw)
-    return _env().get_template("network_page.html").render(data=data, body=body)
+    return (
+        _env()
+        .get_template("network_page.html")
+        .render(data=data, body=body, summary=render_summary(data))
+    )

@@ -117,3 +117,32 @@ def warm_up(
     finally:
         state.done.set()
     return state
+
+
+def warm_up_ingest(
+    get_pipeline: Callable[[], Any],
+    lock: Any,
+    after: WarmUpState | None = None,
+    state: WarmUpState | None = None,
+) -> WarmUpState:
+    """Warm the upload path up after the search's warm-up; never raises.
+
+    Why: the first upload after a restart built the NLP pipelines and matchers, imported
+    the readers' libraries and parsed the ontology graph of the RDF view inside the
+    request (H47 waited 27.9 s for it at load 15-23, the model loading in the same
+    request as the search's warm-up had not reached it yet). ``Pipeline.warm_up`` loads
+    exactly those; it runs once ``after`` (the search's warm-up) is done, so search and
+    read routes are ready no later than before, and under ``lock`` (the app's ingest
+    lock), so an upload that comes in meanwhile waits for it instead of building the
+    same things beside it.
+    """
+    state = state or WarmUpState()
+    try:
+        if after is not None:
+            after.wait()
+        with lock:
+            state.step("ingest", lambda: get_pipeline().warm_up())
+        log.info("ingest warm-up done: %s", state.seconds)
+    finally:
+        state.done.set()
+    return state

@@ -22,9 +22,17 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from impact_graph.api.auth import require_read_key
 from impact_graph.api.deps import Services, services
+from impact_graph.api.problems import mb_text
 from impact_graph.network import NetworkFilters, compute_metrics, network_view
 from impact_graph.network.build import MAX_HOPS, read_stakeholders
-from impact_graph.network.render import REL_NL, TYPE_NL, network_json, render_fragment, vis_assets
+from impact_graph.network.render import (
+    REL_NL,
+    TYPE_NL,
+    network_json,
+    render_fragment,
+    render_summary,
+    vis_assets,
+)
 from impact_graph.search.profile import instance_links
 from impact_graph.store.port import StoreError
 
@@ -682,6 +690,7 @@ def network_page(
         entity_url="/entiteit/",
         height="70vh",
     )
+    ctx["summary"] = render_summary(data)
     ctx["html_link"] = "/network.html?" + urlencode(
         [(k, str(v).lower() if isinstance(v, bool) else v) for k, v in form.items() if v]
     )
@@ -779,20 +788,9 @@ def search_notes_nl(notes: list[str]) -> tuple[list[str], str | None]:
 
 
 def network_note_nl(note: str) -> str:
-    """The network module's notes under the picture, in Dutch where they are English
-    or name an API parameter (``isolated=true``) instead of the page's checkbox."""
-    if m := re.fullmatch(r"No intervention was found for '(.*)'\.", note):
-        return f"Voor '{m[1]}' is geen interventie gevonden; probeer andere of minder woorden."
-    if m := re.fullmatch(r"(\d+) weaker match\(es\) left out: .* under (\d+)% of .*", note):
-        return (
-            f"{m[1]} zwakkere treffer(s) weggelaten: interventies die minder dan {m[2]}% "
-            "scoren van de best passende. Ze staan wel in de zoekresultaten."
-        )
-    if m := re.fullmatch(r"(\d+) programme\(s\) with more than (\d+) actors got no .*", note):
-        return (
-            f"{m[1]} programma('s) met meer dan {m[2]} betrokkenen kregen geen afgeleide "
-            "samenwerkingslijnen (de knoop van het programma verbindt ze)."
-        )
+    """A network note as the page shows it: the notes are Dutch at their source
+    (`impact_graph.network.build`); only the API's parameter (``isolated=true``) is
+    named here as the page's checkbox."""
     return note.replace(
         "(isolated=true toont ze)", "(vink 'Ook zonder verbinding' aan om ze te tonen)"
     )
@@ -830,7 +828,18 @@ def upload_page(request: Request) -> HTMLResponse:
     server without keys (the demo) it says so before anyone types one, and who can
     change that."""
     keys = getattr(request.app.state, "keys", None)
-    return page("upload.html", keys_configured=bool(getattr(keys, "hashes", None)))
+    settings = getattr(request.app.state, "settings", None)
+    max_bytes = getattr(settings, "upload_max_bytes", None)
+    return page(
+        "upload.html",
+        keys_configured=bool(getattr(keys, "hashes", None)),
+        max_mb=dutch_mb(max_bytes) if isinstance(max_bytes, int) else None,
+    )
+
+
+def dutch_mb(n: int) -> str:
+    """Bytes as Dutch megabytes, the way the upload page names its limit ('10,5 MB')."""
+    return mb_text(n).replace(".", ",")
 
 
 @router.get("/uploaden/eerdere-versies")

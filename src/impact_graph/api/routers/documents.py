@@ -6,7 +6,9 @@ kept only as metadata (a ``.json`` beside the file, shown in ``GET /documents``)
 used as a path, so no name can escape the folder or overwrite another upload. Naming by
 content also makes a repeated upload idempotent: same bytes, same document id,
 "unchanged". A new version of a file is a new document; delete the old one. A story's
-raw file and file name are removed once it is ingested (`_forget_story_upload`).
+raw file and file name are removed once it is ingested (`_forget_story_upload`);
+other kinds keep theirs until their document is deleted, and the answer says which
+(`_kept`).
 
 Size is enforced twice: the route's ``max_body_size`` refuses a too-large
 ``Content-Length`` before reading and stops a body that grows past the limit while it
@@ -19,7 +21,9 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -39,7 +43,7 @@ from impact_graph.api.models import (
     offset_param,
     page,
 )
-from impact_graph.api.problems import ProblemError, problem_responses
+from impact_graph.api.problems import ProblemError, mb_text, problem_responses
 from impact_graph.config import Settings
 from impact_graph.ingest.report import record_place
 from impact_graph.store.port import GraphStore
@@ -65,10 +69,6 @@ def meta_path(upload: FsPath) -> FsPath:
     """Where an upload's metadata lives: beside the folder, not in it, so that ingesting
     ``uploads/`` by hand never reads the metadata as a JSON record file."""
     return upload.parent.parent / "upload-meta" / (upload.name + ".json")
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"
 
 
 def _extension(filename: str | None) -> str:
@@ -100,7 +100,7 @@ def _save(upload: UploadFile, target_dir: FsPath, ext: str, max_bytes: int) -> t
                 if size > max_bytes:
                     raise ProblemError(
                         413,
-                        f"The file is larger than the upload limit of {_mb(max_bytes)}; split "
+                        f"The file is larger than the upload limit of {mb_text(max_bytes)}; split "
                         "it into smaller files or raise IMPACT_GRAPH_UPLOAD_MAX_BYTES.",
                     )
                 blank = blank and not chunk.strip()
@@ -145,6 +145,29 @@ def _forget_story_upload(path: FsPath) -> None:
             meta.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
+def _kept(story: bool) -> dict[str, Any]:
+    """What of the upload stays on the server, said in the answer (``file_kept``, ``kept``).
+
+    Decision: only a story's file is removed. A plan, policy text or study is a document
+    its organisation wrote to be shared; its file stays so that it can be read again
+    when the extraction improves, and so that the upload form can find earlier versions
+    of it. It does keep whatever names are in it, so the answer says so, and how to
+    remove it (deleting the document removes the file once no document comes from it).
+    """
+    if story:
+        return {
+            "file_kept": False,
+            "kept": "A story's file and file name are not kept: only its pseudonymised "
+            "text and facts are stored.",
+        }
+    return {
+        "file_kept": True,
+        "kept": "The file is kept on the server, with any names in it, so it can be read "
+        "again; DELETE /documents/{id} removes the document and, with its last document, "
+        "the file.",
+    }
+
+
 def _report(filename: str, stored: FsPath, size: int, rep: Any) -> UploadReport:
     return UploadReport(
         filename=filename,
@@ -176,10 +199,29 @@ def _report(filename: str, stored: FsPath, size: int, rep: Any) -> UploadReport:
     )
 
 
+@contextlib.asynccontextmanager
+async def _warm_upload_path(app: Any) -> AsyncIterator[None]:
+    """At start-up, warm the upload path in the background (`warm_up_ingest`), after the
+    search's warm-up, in an app made with ``warm_up``; ``app.state.ingest_warming`` holds
+    its state. Nothing waits for it: the server is ready as soon as before."""
+    svc = getattr(app.state, "services", None)
+    if isinstance(svc, Services) and svc.warm_up:
+        from impact_graph.search.warmup import WarmUpState, warm_up_ingest
+
+        state = app.state.ingest_warming = WarmUpState()
+        threading.Thread(
+            target=warm_up_ingest,
+            args=(svc.pipeline, svc.ingest_lock, svc.warming, state),
+            name="impact-graph-ingest-warm-up",
+            daemon=True,
+        ).start()
+    yield
+
+
 def build_router(settings: Settings) -> APIRouter:
     """The documents routes; the upload limit and read-key rule come from ``settings``."""
     read_deps = [Depends(require_read_key)] if settings.api_read_key_required else []
-    router = APIRouter(tags=["documents"])
+    router = APIRouter(tags=["documents"], lifespan=_warm_upload_path)
     max_bytes = settings.upload_max_bytes
 
     @router.post(
@@ -187,7 +229,7 @@ def build_router(settings: Settings) -> APIRouter:
         response_model=UploadReport,
         status_code=201,
         summary="Upload a document and ingest it",
-        description=f"Multipart upload of one file (field `file`; at most {_mb(max_bytes)}; "
+        description=f"Multipart upload of one file (field `file`; at most {mb_text(max_bytes)}; "
         f"types: {', '.join(sorted(_supported()))}). The file is read, pseudonymised if it "
         "is a story, extracted, embedded and written to the graph; the answer is the "
         "ingest report. 201 when something was written, 200 when the same file was "
@@ -256,10 +298,11 @@ def build_router(settings: Settings) -> APIRouter:
                 slug="ingest-failed",
                 errors=[f.model_dump() for f in report.failures],
             )
-        if any(d.kind == "story" for d in rep.documents if d.status != "failed"):
+        story = any(d.kind == "story" for d in rep.documents if d.status != "failed")
+        if story:
             _forget_story_upload(path)
         status = 201 if written else 200
-        return JSONResponse(report.model_dump(), status_code=status)
+        return JSONResponse({**report.model_dump(), **_kept(story)}, status_code=status)
 
     @router.get(
         "/documents",

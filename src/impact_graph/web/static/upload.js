@@ -27,7 +27,9 @@
         "vraag de beheerder om een sleutel.";
     }
     if (status === 413) {
-      return "Het bestand is groter dan deze server toestaat; splits het in kleinere bestanden.";
+      var most = form.getAttribute("data-max-mb");
+      return "Het bestand is groter dan deze server toestaat" + (most ? " (hoogstens " + most +
+        ")" : "") + "; splits het in kleinere bestanden.";
     }
     if (status === 415) {
       return "Dit soort bestand kan niet worden gelezen; gebruik md, txt, pdf, docx, html, " +
@@ -109,6 +111,34 @@
       });
     }).catch(function () { /* the warning is help text; the upload itself worked */ });
   }
+  // Say what stays on the server: a story's file is removed once it is read, any other
+  // kind's file stays (with the names in it) until its document is deleted (API answer:
+  // file_kept). Offer that delete here, with the key already typed.
+  function keptFile(j, key) {
+    if (j.file_kept === false) {
+      line("Het bestand zelf en de bestandsnaam zijn niet bewaard; alleen de " +
+        "gepseudonimiseerde tekst en de feiten staan in de kennisgraaf.", "note kept");
+      return;
+    }
+    if (j.file_kept !== true) { return; }
+    var docs = (j.documents || []).filter(function (d) { return d.doc_id && d.status !== "failed"; });
+    var p = line("Het bestand blijft op de server bewaard, met de namen die erin staan, tot u " +
+      "het document verwijdert. ", "note kept");
+    if (docs.length !== 1) { return; }
+    var b = document.createElement("button");
+    b.type = "button";
+    b.textContent = "Verwijder dit document en het bestand";
+    b.addEventListener("click", function () {
+      b.disabled = true;
+      fetch("/documents/" + encodeURIComponent(docs[0].doc_id), {method: "DELETE", headers: {"X-API-Key": key}})
+        .then(function (r) {
+          b.remove();
+          p.appendChild(document.createTextNode(r.ok ? "Verwijderd." :
+            "Verwijderen is niet gelukt (fout " + r.status + ")."));
+        });
+    });
+    p.appendChild(b);
+  }
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     out.textContent = "";
@@ -117,7 +147,7 @@
     body.append("file", document.getElementById("file").files[0]);
     var kind = document.getElementById("kind").value;
     if (kind) { body.append("kind", kind); }
-    line("Bezig met lezen en verwerken…");
+    line("Bezig met lezen en verwerken… Een groot bestand kan enkele minuten duren; laat deze pagina open.");
     fetch("/documents", {method: "POST", headers: {"X-API-Key": key}, body: body})
       .then(function (r) {
         return r.json().catch(function () { return {}; })
@@ -133,6 +163,7 @@
         }
         line(status === 201 ? "Toegevoegd." : "Dit document stond er al; er is niets veranderd.", "ok");
         documentLinks(j.documents);
+        keptFile(j, key);
         earlierVersions(j.filename, j.documents, key);
         details("Verslag van het inlezen (JSON)", JSON.stringify(j, null, 2));
       })

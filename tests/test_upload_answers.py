@@ -1,0 +1,155 @@
+"""What an upload's answer says (H60, the programme manager's walk-through):
+
+* a refused too-large body names the limit in bytes and MB, also when Starlette's body
+  limit refuses it before the route runs (it said only "larger than this API accepts");
+* an answer says whether the file stays on the server (``file_kept``, ``kept``): a
+  story's file is removed, any other kind's stays, with the names in it, until its
+  document is deleted -- and deleting still removes it, and the same file can then be
+  uploaded again;
+* the upload page names the limit and what is kept, in Dutch.
+
+Real FalkorDB store, real ingest, over the app's HTTP interface.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from impact_graph.api import create_app
+from impact_graph.api.auth import hash_key
+from impact_graph.api.routers.documents import MULTIPART_SLACK, meta_path, uploads_dir
+from impact_graph.config import Settings
+from tests.test_web import web_embedder
+
+__all__ = ["web_embedder"]
+
+KEY = "h60-upload-key"
+PLAN = b"""# Notitie buurtkamer Oosterpark
+
+Wethouder Petra de Vries opende de buurtkamer. Stichting Welzijn Wadstede werkt met de
+gemeente Wadstede aan eenzaamheid onder ouderen; een maatjesproject vermindert eenzaamheid.
+"""
+STORY = b"""---
+kind: story
+---
+# Verhaal van mevrouw Bakker
+
+Mevrouw Bakker uit de Lindenstraat zat veel alleen. Via de buurtkamer vond ze een maatje.
+"""
+
+
+def auth() -> dict[str, str]:
+    return {"X-API-Key": KEY}
+
+
+@pytest.fixture(scope="module")
+def settings(falkordb_data_dir: Path, schema: object) -> Iterator[Settings]:
+    from impact_graph.store import open_store
+
+    s = Settings(
+        backend="falkordb",
+        data_dir=falkordb_data_dir,
+        graph_name="upload-answers",
+        api_keys=hash_key(KEY),
+    )
+    store = open_store(s)
+    try:
+        store.clear()
+        store.setup_schema(schema)  # type: ignore[arg-type]
+    finally:
+        store.close()
+    yield s
+    store = open_store(s)
+    try:
+        store.clear()
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings, web_embedder: object) -> Iterator[TestClient]:
+    app = create_app(settings, embedder=web_embedder, warm_up=False)
+    with TestClient(app) as c:
+        yield c
+
+
+def test_a_too_large_body_is_refused_with_the_limit_in_figures(settings: Settings) -> None:
+    limit = 2_000
+    app = create_app(settings.model_copy(update={"upload_max_bytes": limit}), warm_up=False)
+    with TestClient(app) as c:
+        # Over the body limit by Content-Length: Starlette refuses it before the route.
+        r = c.post(
+            "/documents", files={"file": ("big.md", b"a" * (limit + 70_000))}, headers=auth()
+        )
+        assert r.status_code == 413, r.text
+        detail = r.json()["detail"]
+        assert f"{limit + MULTIPART_SLACK:,} bytes" in detail, detail
+        assert f"file may be at most {limit:,} bytes (0.002 MB)" in detail, detail
+        assert "IMPACT_GRAPH_UPLOAD_MAX_BYTES" in detail
+        # Streamed without Content-Length: stopped while streaming, same figures.
+        boundary = "grens"
+
+        def chunks() -> Iterator[bytes]:
+            yield (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                'filename="s.md"\r\nContent-Type: text/markdown\r\n\r\n'
+            ).encode()
+            for _ in range(10):
+                yield b"b" * 10_000
+            yield f"\r\n--{boundary}--\r\n".encode()
+
+        r = c.post(
+            "/documents",
+            content=chunks(),
+            headers={**auth(), "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        assert r.status_code == 413, r.text
+        assert f"{limit + MULTIPART_SLACK:,} bytes" in r.json()["detail"], r.json()
+        # The page names the limit in Dutch and gives it to its script for the 413 line.
+        body = c.get("/uploaden").text
+        assert "hoogstens 0,002 MB" in body and 'data-max-mb="0,002 MB"' in body
+
+
+def test_the_answer_says_a_plans_file_is_kept_and_delete_removes_it(
+    client: TestClient, settings: Settings
+) -> None:
+    r = client.post(
+        "/documents", files={"file": ("notitie.md", PLAN, "text/markdown")}, headers=auth()
+    )
+    assert r.status_code == 201, r.text
+    rep = r.json()
+    assert rep["file_kept"] is True and "DELETE /documents/" in rep["kept"], rep
+    stored = uploads_dir(settings) / rep["stored_as"]
+    assert stored.read_bytes() == PLAN  # kept, with the alderman's name in it
+    doc_id = rep["documents"][0]["doc_id"]
+    assert client.delete(f"/documents/{doc_id}", headers=auth()).status_code == 200
+    assert not stored.exists() and not meta_path(stored).exists()
+    # The same file again is a new upload, kept again.
+    r = client.post(
+        "/documents", files={"file": ("notitie.md", PLAN, "text/markdown")}, headers=auth()
+    )
+    assert r.status_code == 201 and r.json()["new"] == 1, r.text
+    assert stored.exists()
+
+
+def test_the_answer_says_a_storys_file_is_not_kept(client: TestClient, settings: Settings) -> None:
+    r = client.post(
+        "/documents", files={"file": ("bakker.md", STORY, "text/markdown")}, headers=auth()
+    )
+    assert r.status_code == 201, r.text
+    rep = r.json()
+    assert rep["file_kept"] is False and "not kept" in rep["kept"], rep
+    assert not (uploads_dir(settings) / rep["stored_as"]).exists()
+
+
+def test_the_upload_page_says_what_is_kept(client: TestClient) -> None:
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", client.get("/uploaden").text)).split())
+    assert "Van een verhaal bewaart de server het bestand en de bestandsnaam niet" in text
+    assert "blijft het bestand zelf op de server staan" in text
+    assert "tot u het document verwijdert" in text
