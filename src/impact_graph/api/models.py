@@ -251,6 +251,13 @@ class UploadReport(BaseModel):
     edges: dict[str, int] = Field(default_factory=dict, description="Relationships by type.")
     failures: list[Failure] = Field(default_factory=list)
     seconds: float = 0.0
+    file_kept: bool | None = Field(
+        None,
+        description="Whether the uploaded file stays in <data_dir>/uploads/: false for a "
+        "story (its file and file name are removed once read), true for other kinds (until "
+        "their document is deleted with DELETE /documents/{id}).",
+    )
+    kept: str | None = Field(None, description="The same, as a sentence.")
 
 
 class Deleted(BaseModel):
