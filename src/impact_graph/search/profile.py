@@ -1,24 +1,28 @@
-"""What the graph knows about each candidate result, gathered in two round trips.
+"""What the graph knows about each candidate result, gathered in two steps.
 
 Filters, facets, boosts and explanations all read the same ``Profile``, so a facet count
 always agrees with what the filter of that value keeps. Queries are portable openCypher
 through ``GraphStore.read_query`` (``UNWIND $ids`` + the indexed ``Node {id}`` lookup).
 
-Speed: every per-candidate lookup is one branch of a single ``UNION ALL`` query (each
-branch returns ``rid, kind, v``), and the second query adds what depends on the first
-(programmes through documents, areas). Fan-outs that grow with the graph (the chunks
-that mention a popular intervention, the concepts those chunks mention) are aggregated
-inside the database, so the rows returned stay bounded by what a result card shows.
+Speed: every per-candidate lookup is one branch of a ``UNION ALL`` query (each branch
+returns ``rid, kind, v``; the branches are two queries sent side by side), and the second
+step adds what depends on the first (programmes through documents, areas). Fan-outs that
+grow with the graph (the chunks that mention a popular intervention, the concepts those
+chunks mention) are aggregated inside the database, so the rows returned stay bounded by
+what a result card shows.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from impact_graph.search.boost import evidence_strength
+from impact_graph.search.lookups import side_by_side
 from impact_graph.search.models import (
     RESULT_TYPES,
     EffectOut,
@@ -168,7 +172,17 @@ _BRANCHES = (
     "RETURN rid, 'mentioned' AS kind, [challenge, concept, n] AS v",
     *_INSTANCE_BRANCHES,
 )
-FIRST_QUERY = " UNION ALL ".join(_BRANCHES)
+#: The first query in two halves, sent side by side (``lookups.side_by_side``): one
+#: FalkorDB query runs on one server thread, and most of the first half's time is the
+#: client reading its rows (the nodes, their facts and the interventions of working
+#: elements), most of the second half's the server walking chunks and programmes, so
+#: the two overlap. The rows come back in branch order either way.
+FIRST_SPLIT = 6
+FIRST_QUERIES = (
+    " UNION ALL ".join(_BRANCHES[:FIRST_SPLIT]),
+    " UNION ALL ".join(_BRANCHES[FIRST_SPLIT:]),
+)
+_PARAM_RE = re.compile(r"\$(\w+)")
 # Programmes whose documents are the result's documents, and areas of programmes and
 # documents ($oids: documents and programmes already known; $dids: documents).
 # Programmes are few (one per municipal programme), so one pass over them is cheap; the
@@ -209,13 +223,16 @@ def build_profiles(
     else:
         eids = [i for i in ids if i not in chunk_ids]
         cids = [i for i in ids if i in chunk_ids]
+    params = {"ids": ids, "eids": eids, "wids": eids, "cids": cids, "per_doc": CHUNKS_PER_DOCUMENT}
+    # Each half gets only the parameters it names (the server parses every one it is sent).
+    calls = [
+        partial(_rows, store, q, {k: params[k] for k in _PARAM_RE.findall(q) if k in params})
+        for q in FIRST_QUERIES
+    ]
     by_kind: dict[str, list[list[Any]]] = defaultdict(list)
-    for rid, kind, v in _rows(
-        store,
-        FIRST_QUERY,
-        {"ids": ids, "eids": eids, "wids": eids, "cids": cids, "per_doc": CHUNKS_PER_DOCUMENT},
-    ):
-        by_kind[kind].append([rid, *v])
+    for rows in side_by_side(calls):
+        for rid, kind, v in rows:
+            by_kind[kind].append([rid, *v])
     profiles = _nodes(vocab, by_kind["node"])
     if not profiles:
         return profiles
