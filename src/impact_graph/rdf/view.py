@@ -46,7 +46,10 @@ unflushed documents made a read-only open take 6.3 s; flushed, 12 ms). Each docu
 still its own SPARQL Update transaction, so "a document is written whole or not at all"
 holds, and a killed process leaves only whole documents in the log. Putting several
 documents into one transaction was measured too and saved nothing (90 vs 97 ms per
-document), so it is not done. Reads from the process that holds the writer use it
+document), so it is not done. An ingest run (`OxigraphView.held_for_ingest`, entered by
+the write-through store's ``maintenance_deferred``) keeps the writer through its pauses
+and flushes every ~64 MB instead: each flush costs RocksDB a compaction that grows with
+the view (see `INGEST_FLUSH_BYTES`). Reads from the process that holds the writer use it
 directly; ``run_query`` releases it first. Researcher queries run in child processes
 (``impact_graph.rdf._worker``) that can be killed at the time limit, because pyoxigraph
 cannot cancel a query. They are a small pool of long-lived workers (a process and a
@@ -84,6 +87,7 @@ import time
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -122,6 +126,17 @@ FLUSH_IDLE_S = 0.5
 #: insert dearer). The price is the flush a waiting reader waits for at release: ~80 ms
 #: wall for 13 unflushed documents, 130-220 ms for 26.
 FLUSH_BYTES = 8_000_000
+#: FLUSH_BYTES while an ingest holds the writer (`OxigraphView.held_for_ingest`). Why
+#: larger there: RocksDB (as Oxigraph sets it up) compacts as soon as a column family
+#: has two flushed files, and while a family is under 512 MB (up to ~10k generated
+#: documents) that compaction merges them into *all* of its data, because quad keys
+#: start with hashed terms and every file spans the whole key range. So each flush costs
+#: background CPU in proportion to the view's size: RocksDB's CPU per document grew from
+#: ~25 to 48-74 ms over 2,000 generated documents (``bench/tools/rdf_growth.py``, issue
+#: 3). The price: a larger memtable makes every insert dearer (write thread +~10 ms a
+#: document), ~190 MB more memory, and a longer flush for a reader that arrives during
+#: an ingest (see `held_for_ingest`).
+INGEST_FLUSH_BYTES = 64_000_000
 #: What one quad counts towards FLUSH_BYTES when it is written without update text (its
 #: share of a replace update's text, measured on the demo corpus: 383 bytes).
 QUAD_BYTES = 380
@@ -386,6 +401,10 @@ class RdfView(ABC):
     def quads(self, graphs: list[str] | None = None) -> Iterator[ox.Quad]:
         """All quads, or those of the named graphs ``graphs`` (export, validate)."""
 
+    def held_for_ingest(self) -> AbstractContextManager[None]:
+        """A block of many writes (an ingest run); a view may batch its upkeep in it."""
+        return contextlib.nullcontext()
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
 
@@ -435,6 +454,7 @@ class OxigraphView(RdfView):
         self._probe: IO[str] | None = None
         self._last_write = 0.0
         self._unflushed = 0  # bytes of update text written since the last flush
+        self._ingests = 0  # open `held_for_ingest` blocks
         self._watcher: threading.Thread | None = None
         #: How often this view opened the read-write store (figures and tests).
         self.writer_opens = 0
@@ -479,7 +499,8 @@ class OxigraphView(RdfView):
             value, error = _call(fn, self._store)
             self._unflushed += max(size, 1)
             self._last_write = time.monotonic()
-            if self._unflushed >= FLUSH_BYTES and self._store is not None:
+            limit = INGEST_FLUSH_BYTES if self._ingests else FLUSH_BYTES
+            if self._unflushed >= limit and self._store is not None:
                 self._flush()
             if self.idle_release_s <= 0:
                 self.release()
@@ -500,8 +521,12 @@ class OxigraphView(RdfView):
                 with self._mutex:
                     if self._store is None or self._probe is None:
                         return
+                    if _someone_waits(self._probe):
+                        break
+                    if self._ingests:
+                        continue  # an ingest's pauses between groups: keep it all
                     idle = time.monotonic() - self._last_write
-                    if idle >= self.idle_release_s or _someone_waits(self._probe):
+                    if idle >= self.idle_release_s:
                         break
                     if self._unflushed and idle >= FLUSH_IDLE_S:
                         self._flush()
@@ -543,6 +568,36 @@ class OxigraphView(RdfView):
                     if f is not None:
                         f.close()
                 self._lock = self._probe = None
+
+    @contextlib.contextmanager
+    def held_for_ingest(self) -> Iterator[None]:
+        """Within the block (an ingest run), keep the writer and its unflushed writes
+        through pauses, and flush every `INGEST_FLUSH_BYTES` instead of `FLUSH_BYTES`.
+
+        Why: an ingest writes in groups (one per embedding call, ~40 generated documents
+        of ~7 s model time at 10k), and at each pause the idle rules flushed the writer
+        (0.5 s) and let go of it (2 s), and every 8 MB (~20 documents) it flushed. Each
+        flush leaves RocksDB a compaction over the whole view (see
+        `INGEST_FLUSH_BYTES`). Measured (``bench/tools/rdf_growth.py``, the same 2,000
+        generated documents in groups of 40 with 3 s rests, as before and held, run side
+        by side, two rounds): RocksDB's CPU 75 -> 38 s and 102 -> 36 s, the write
+        thread's 54 -> 76 s and 51 -> 63 s; together 64.6 -> 56.9 ms a document (load
+        12-22) and 76.5 -> 49.5 ms (load 11 -> 3); documents 1,500-2,000: 76.8 -> 64.5
+        and 99.7 -> 48.0 ms.
+
+        What still holds: a reader or writer that waits is served as before (the probe of
+        the wait file), after the flush of what is unflushed -- now up to ~170 generated
+        documents, measured 3.4 s at load ~15 instead of 0.35-1.2 s. Each document is
+        still one transaction; a kill loses nothing written, the next open replays more
+        log. After the block the usual idle rules apply from the last write on."""
+        with self._mutex:
+            self._ingests += 1
+        try:
+            yield
+        finally:
+            with self._mutex:
+                self._ingests -= 1
+                self._last_write = time.monotonic()
 
     @property
     def holds_writer(self) -> bool:

@@ -13,6 +13,8 @@ that was switched on later or lost a write.
 Cost: the embedded view keeps its read-write store open between writes (see
 ``impact_graph.rdf.view``: it lets go when idle for 2 s, when another process waits for
 it, and at ``close()``), so an ingest pays the RDF update per document but not a reopen.
+Within ``maintenance_deferred`` (an ingest run) the view is also held through the run's
+pauses and flushed less often (``RdfView.held_for_ingest``).
 Call ``close()`` when done writing: it releases the view for other processes at once.
 
 Everything else (search, reads, Cypher, stats) is the wrapped store's, untouched.
@@ -20,8 +22,8 @@ Everything else (search, reads, Cypher, stats) is the wrapped store's, untouched
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from impact_graph.model import GraphBatch, QueryResult, SearchHit, Subgraph
@@ -89,8 +91,14 @@ class WriteThroughStore(GraphStore):
     def maintain(self, progress: Callable[[str], None] | None = None) -> list[str]:
         return self.inner.maintain(progress)
 
-    def maintenance_deferred(self) -> AbstractContextManager[None]:
-        return self.inner.maintenance_deferred()
+    @contextmanager
+    def maintenance_deferred(self) -> Iterator[None]:
+        """The graph store's deferral, and the RDF view held for the run
+        (`RdfView.held_for_ingest`): an ingest's pauses between embedding groups no
+        longer flush and release the view, whose every flush costs a compaction over
+        the whole view (issue 3)."""
+        with self.inner.maintenance_deferred(), self.view.held_for_ingest():
+            yield
 
     def close(self) -> None:
         try:
