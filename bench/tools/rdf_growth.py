@@ -40,6 +40,11 @@ as before 27.7 + 25.9, 22.2 + 47.0, 25.3 + 56.7, 25.9 + 73.8, 76.5 ms a document
 (3.9-5.0 GB written per 500 documents); held, 64 MB: 35.5 + 6.7, 28.7 + 8.6,
 32.5 + 20.3, 29.9 + 18.2, 49.5 ms.
 
+Round 3, load 0.7 rising to 6: as before 25.7 + 25.3, 24.5 + 44.0, 23.1 + 45.3,
+25.6 + 62.3, 69.9 ms; held 30.8 + 5.9, 32.4 + 9.4, 32.2 + 19.6, 34.1 + 15.7, 47.9 ms.
+Medians of the three rounds, both threads, ms a document: as before 51.0, 68.4, 68.4,
+87.9 by block and 69.9 over 2,000; held 42.2, 41.8, 52.8, 49.8 and 49.5 (-29%).
+
 The write thread alone does not grow with the view; RocksDB's threads do, with every
 flush (Oxigraph's column families compact at two flushed files, each compaction over
 the whole family while it is under 512 MB).
