@@ -1,6 +1,7 @@
 """Small builders of real `GraphBatch`es for store tests (data, not fakes), of plan
-`Document`s for extraction-side unit tests (`plan_document`), and the one way a store
-fixture prepares a real store for a test (`schema_store`)."""
+`Document`s for extraction-side unit tests (`plan_document`), of a streamed upload body
+(`streamed_upload`), and the one way a store fixture prepares a real store for a test
+(`schema_store`)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,23 @@ def plan_document(text: str, name: str = "t", **fields: Any) -> Document:
 
 
 S = TypeVar("S", bound=GraphStore)
+
+
+#: The multipart boundary of `streamed_upload`'s body.
+UPLOAD_BOUNDARY = "grens"
+
+
+def streamed_upload(blocks: int, block: bytes = b"b" * 10_000) -> Iterator[bytes]:
+    """A multipart/form-data body of one file ``s.md`` sent as ``blocks`` pieces with no
+    Content-Length, as a client streams it: the server can only learn its size while
+    reading (the upload tests' way past a Content-Length check)."""
+    yield (
+        f'--{UPLOAD_BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+        'filename="s.md"\r\nContent-Type: text/markdown\r\n\r\n'
+    ).encode()
+    for _ in range(blocks):
+        yield block
+    yield f"\r\n--{UPLOAD_BOUNDARY}--\r\n".encode()
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from impact_graph.api import create_app
 from impact_graph.api.auth import hash_key
 from impact_graph.config import Settings
 from tests.conftest import BACKENDS, settings_for
+from tests.factories import UPLOAD_BOUNDARY, streamed_upload
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = [
@@ -497,21 +498,13 @@ def test_too_large_uploads_are_413(api_settings: Settings) -> None:
         assert "MB" in body["detail"]
 
         # Streamed without Content-Length: stopped while streaming.
-        boundary = "grens"
-
-        def chunks() -> Iterator[bytes]:
-            yield (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                'filename="s.md"\r\nContent-Type: text/markdown\r\n\r\n'
-            ).encode()
-            for _ in range(100):
-                yield b"b" * 10_000
-            yield f"\r\n--{boundary}--\r\n".encode()
-
         r = c.post(
             "/documents",
-            content=chunks(),
-            headers={**auth(), "Content-Type": f"multipart/form-data; boundary={boundary}"},
+            content=streamed_upload(100),
+            headers={
+                **auth(),
+                "Content-Type": f"multipart/form-data; boundary={UPLOAD_BOUNDARY}",
+            },
         )
         problem(r, 413)
         assert set(uploads.glob("*.md")) == before

@@ -25,6 +25,7 @@ from impact_graph.api import create_app
 from impact_graph.api.auth import hash_key
 from impact_graph.api.routers.documents import MULTIPART_SLACK, meta_path, uploads_dir
 from impact_graph.config import Settings
+from tests.factories import UPLOAD_BOUNDARY, streamed_upload
 from tests.test_web import web_embedder
 
 __all__ = ["web_embedder"]
@@ -93,21 +94,13 @@ def test_a_too_large_body_is_refused_with_the_limit_in_figures(settings: Setting
         assert f"file may be at most {limit:,} bytes (0.002 MB)" in detail, detail
         assert "IMPACT_GRAPH_UPLOAD_MAX_BYTES" in detail
         # Streamed without Content-Length: stopped while streaming, same figures.
-        boundary = "grens"
-
-        def chunks() -> Iterator[bytes]:
-            yield (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                'filename="s.md"\r\nContent-Type: text/markdown\r\n\r\n'
-            ).encode()
-            for _ in range(10):
-                yield b"b" * 10_000
-            yield f"\r\n--{boundary}--\r\n".encode()
-
         r = c.post(
             "/documents",
-            content=chunks(),
-            headers={**auth(), "Content-Type": f"multipart/form-data; boundary={boundary}"},
+            content=streamed_upload(10),
+            headers={
+                **auth(),
+                "Content-Type": f"multipart/form-data; boundary={UPLOAD_BOUNDARY}",
+            },
         )
         assert r.status_code == 413, r.text
         assert f"{limit + MULTIPART_SLACK:,} bytes" in r.json()["detail"], r.json()
