@@ -89,7 +89,10 @@ def _report_module() -> ModuleType:
     return mod
 
 
-def _run_bench(name: str, args: list[str], out: Path, timeout: int = 900) -> str:
+def run_bench_script(script: str, args: list[str], timeout: int = 900) -> str:
+    """Run ``bench/<script>.py`` (``script`` may be ``tools/x``) as a user would, from the
+    checkout with the package on the path and no model hub; its output, or a failure
+    showing the end of both streams."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
@@ -97,7 +100,7 @@ def _run_bench(name: str, args: list[str], out: Path, timeout: int = 900) -> str
         "TRANSFORMERS_OFFLINE": "1",
     }
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / f"{name}.py"), *args, "--json", str(out)],
+        [sys.executable, str(ROOT / "bench" / f"{script}.py"), *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -106,8 +109,13 @@ def _run_bench(name: str, args: list[str], out: Path, timeout: int = 900) -> str
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert out.is_file(), f"bench/{name}.py wrote no JSON"
     return proc.stdout
+
+
+def _run_bench(name: str, args: list[str], out: Path, timeout: int = 900) -> str:
+    stdout = run_bench_script(name, [*args, "--json", str(out)], timeout)
+    assert out.is_file(), f"bench/{name}.py wrote no JSON"
+    return stdout
 
 
 def _area_rows(name: str, out: Path) -> list[Any]:

@@ -5,15 +5,13 @@ not. Figures are not asserted (the machine is shared); runs a real embedded serv
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.factories import doc_batch
+from tests.test_bench_smoke import run_bench_script
 
 ROOT = Path(__file__).resolve().parents[1]
 STORE = ROOT / "src" / "impact_graph" / "store" / "falkordb_store.py"
@@ -21,22 +19,8 @@ CREATE = "ON CREATE SET n += r.props, n.sources = [$doc] "
 
 
 def _run(batches: Path, old: Path, out: Path) -> str:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-    }
     args = [str(batches), "--old", str(old), "--rounds", "1", "--again", "--json", str(out)]
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "tools" / "store_paired.py"), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout
+    return run_bench_script("tools/store_paired", args, timeout=600)
 
 
 @pytest.fixture

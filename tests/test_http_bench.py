@@ -9,41 +9,21 @@ the CPU is booked: a server thread inside the bench would leave no server CPU to
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from impact_graph.store.falkordb_server import FalkorDBServer
+from tests.test_bench_smoke import run_bench_script
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _run(script: str, args: list[str], timeout: int = 900) -> str:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-    }
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout
 
 
 @pytest.mark.slow
 def test_query_bench_books_the_server_process_cpu(tmp_path: Path) -> None:
     out = tmp_path / "query.json"
-    _run(
-        "query.py",
+    run_bench_script(
+        "query",
         [
             *("--quick", "--languages", "cypher", "--queries", "lookup", "--calls", "20"),
             *("--json", str(out)),
@@ -63,8 +43,8 @@ def test_query_bench_books_the_server_process_cpu(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_http_floor_tool_quick_run(tmp_path: Path) -> None:
     data, out = tmp_path / "g", tmp_path / "floor.json"
-    stdout = _run(
-        "tools/http_floor.py",
+    stdout = run_bench_script(
+        "tools/http_floor",
         [
             *("--data", str(data), "--nodes", "2000", "--calls", "20", "--rounds", "1"),
             *("--json", str(out)),
