@@ -146,3 +146,123 @@ def test_the_upload_page_says_what_is_kept(client: TestClient) -> None:
     assert "Van een verhaal bewaart de server het bestand en de bestandsnaam niet" in text
     assert "blijft het bestand zelf op de server staan" in text
     assert "tot u het document verwijdert" in text
+
+
+def test_a_too_large_file_is_refused_with_a_dutch_sentence_too(settings: Settings) -> None:
+    """The page showed the route's English 413 as "Technische melding (Engels)"; each
+    413 now also carries ``detail_nl``: the limit in Dutch and what to do (H66)."""
+    limit = 2_000
+    app = create_app(settings.model_copy(update={"upload_max_bytes": limit}), warm_up=False)
+    with TestClient(app) as c:
+        refusals = {
+            # Within the body's slack but over the file limit: the route's own 413.
+            "route": c.post(
+                "/documents", files={"file": ("big.md", b"a" * (limit + 1_000))}, headers=auth()
+            ),
+            # Over the body limit by Content-Length: Starlette's, rewritten.
+            "content-length": c.post(
+                "/documents", files={"file": ("big.md", b"a" * (limit + 70_000))}, headers=auth()
+            ),
+            "streamed": c.post(
+                "/documents",
+                content=streamed_upload(10),
+                headers={
+                    **auth(),
+                    "Content-Type": f"multipart/form-data; boundary={UPLOAD_BOUNDARY}",
+                },
+            ),
+        }
+    for how, r in refusals.items():
+        assert r.status_code == 413, (how, r.text)
+        body = r.json()
+        nl = body.get("detail_nl", "")
+        assert "de grens van 0,002 MB" in nl, (how, body)
+        assert "Splits het in kleinere bestanden" in nl, (how, body)
+        assert "IMPACT_GRAPH_UPLOAD_MAX_BYTES" in nl, (how, body)
+        assert body["detail"] != nl  # the English sentence stays for developers
+    assert "upload limit of 0.002 MB" in refusals["route"].json()["detail"]
+
+
+def kind_options(page_html: str) -> dict[str, str]:
+    """The upload form's kind menu: option value -> its text."""
+    select = re.search(r'<select id="kind".*?</select>', page_html, re.S)
+    assert select, page_html
+    return {
+        v: html.unescape(t).strip()
+        for v, t in re.findall(r'<option value="([^"]*)">([^<]*)</option>', select[0])
+    }
+
+
+def test_the_kind_menu_names_what_users_look_for_in_the_ingests_words(
+    client: TestClient,
+) -> None:
+    from impact_graph.ingest.document import KINDS
+    from impact_graph.ingest.kinds import normalise_kind
+
+    options = kind_options(client.get("/uploaden").text)
+    assert options.pop("") == "automatisch bepalen"
+    assert sorted(options) == sorted(KINDS)
+    assert "reisverslag" in options["plan"] and "programma-aanpak" in options["plan"]
+    assert "klantreis" in options["story"], options  # a resident's journey is a story
+    for kind, text in options.items():
+        words = re.split(r", | of ", text)
+        # Every word shown is one the ingest itself reads as this kind (front matter,
+        # folder names, the API's form field), and none is the English code.
+        assert all(normalise_kind(w) == kind for w in words), (kind, words)
+        assert not {"story", "policy", "research"} & set(words), (kind, words)
+
+
+def test_a_dutch_kind_word_is_accepted_by_the_upload(client: TestClient) -> None:
+    doc = b"# Reisverslag buurtkamer\n\nWat we leerden in de buurtkamer van Oosterpark.\n"
+    r = client.post(
+        "/documents",
+        files={"file": ("reisverslag.md", doc, "text/markdown")},
+        data={"kind": "Reisverslag"},
+        headers=auth(),
+    )
+    assert r.status_code == 201, r.text
+    assert [d["kind"] for d in r.json()["documents"]] == ["plan"]
+    r = client.post(
+        "/documents",
+        files={"file": ("x.md", doc, "text/markdown")},
+        data={"kind": "dagboek"},
+        headers=auth(),
+    )
+    assert r.status_code == 422 and "'reisverslag'" in r.json()["detail"], r.text
+
+
+def starting_note(page_html: str) -> tuple[bool, str]:
+    """(shown, text) of the upload page's "still starting" note."""
+    m = re.search(r'<p id="starting"([^>]*)>([^<]*)</p>', page_html)
+    assert m, page_html
+    return "hidden" not in m[1], html.unescape(m[2])
+
+
+def test_the_upload_page_says_while_the_service_is_still_starting(
+    settings: Settings, web_embedder: object
+) -> None:
+    """An upload sent right after a start waits for the warm-ups; the page says so in
+    Dutch (server-rendered, and at /uploaden/status for its script), and so does
+    /health for the upload path's warm-up, which its ``search`` field does not cover."""
+    from impact_graph.search.warmup import WarmUpState
+
+    app = create_app(settings, embedder=web_embedder, warm_up=False)
+    with TestClient(app) as c:
+        assert starting_note(c.get("/uploaden").text) == (False, "")
+        assert c.get("/uploaden/status").json() == {"starting": False, "message": ""}
+        svc = app.state.services
+        search = svc.warming = WarmUpState()
+        ingest = app.state.ingest_warming = WarmUpState()
+        for state, what in ((search, "het taalmodel"), (ingest, "onderdelen voor het inlezen")):
+            shown, text = starting_note(c.get("/uploaden").text)
+            assert shown and "nog aan het opstarten" in text and what in text, text
+            assert "vanzelf verwerkt" in text
+            status = c.get("/uploaden/status")
+            assert status.json() == {"starting": True, "message": text}
+            assert status.headers["cache-control"] == "no-store"
+            state.done.set()
+        assert "Uploads are warming up" not in c.get("/health").json()["detail"]
+        ingest.done.clear()
+        assert "Uploads are warming up" in c.get("/health").json()["detail"]
+        ingest.done.set()
+        assert starting_note(c.get("/uploaden").text) == (False, "")

@@ -78,13 +78,16 @@ class ProblemError(Exception):
         slug: str | None = None,
         headers: dict[str, str] | None = None,
         errors: list[dict[str, Any]] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
+        """``extra`` adds extension members to the problem (e.g. ``detail_nl``)."""
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.slug = slug
         self.headers = headers
         self.errors = errors
+        self.extra = extra
 
 
 _SLUGS = {
@@ -116,6 +119,34 @@ def mb_text(n: int) -> str:
     return f"{n / 1_000_000:.3g} MB"
 
 
+def mb_text_nl(n: int) -> str:
+    """`mb_text` with a Dutch decimal comma ('10,5 MB'), for sentences people read."""
+    return mb_text(n).replace(".", ",")
+
+
+def too_large_nl(file_max: int | None) -> str:
+    """The Dutch sentence of a 413 (``detail_nl``): the limit and what to do.
+
+    Why a second sentence: ``detail`` is English for developers, but the upload page is
+    read by programme managers, who saw the English one as "Technische melding (Engels)".
+    The setting is named for whoever runs the server.
+    """
+    limit = f"de grens van {mb_text_nl(file_max)} " if isinstance(file_max, int) else "de grens "
+    return (
+        f"Het bestand is groter dan {limit}die deze server voor een upload stelt. Splits "
+        "het in kleinere bestanden (bijvoorbeeld per hoofdstuk), of vraag de beheerder "
+        "van de server de grens te verhogen met de instelling IMPACT_GRAPH_UPLOAD_MAX_BYTES."
+    )
+
+
+def _file_limit(scope: Any) -> int | None:
+    """The app's per-file upload limit (``settings.upload_max_bytes``), if known."""
+    app = scope.get("app")
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    limit = getattr(settings, "upload_max_bytes", None)
+    return limit if isinstance(limit, int) else None
+
+
 def too_large_detail(scope: Any) -> str:
     """The 413 sentence for a body Starlette's limit refused, with the figures.
 
@@ -130,9 +161,7 @@ def too_large_detail(scope: Any) -> str:
         return _DEFAULT_DETAIL[413]
     sent = Headers(scope=scope).get("content-length", "")
     size = f" ({int(sent):,} bytes)" if sent.isdigit() else ""
-    app = scope.get("app")
-    settings = getattr(getattr(app, "state", None), "settings", None)
-    file_max = getattr(settings, "upload_max_bytes", None)
+    file_max = _file_limit(scope)
     per_file = (
         f" an uploaded file may be at most {file_max:,} bytes ({mb_text(file_max)});"
         if isinstance(file_max, int) and file_max < limit
@@ -269,7 +298,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(
-            request, exc.status, exc.detail, slug=exc.slug, headers=exc.headers, errors=exc.errors
+            request,
+            exc.status,
+            exc.detail,
+            slug=exc.slug,
+            headers=exc.headers,
+            errors=exc.errors,
+            extra=exc.extra,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -288,8 +323,11 @@ def install(app: FastAPI) -> None:
             not detail or detail == HTTPStatus(exc.status_code).phrase or detail.istitle()
         ):
             detail = _DEFAULT_DETAIL[exc.status_code]
-        if exc.status_code == 413 and detail == _DEFAULT_DETAIL[413]:
-            detail = too_large_detail(request.scope)
+        extra = None
+        if exc.status_code == 413:
+            extra = {"detail_nl": too_large_nl(_file_limit(request.scope))}
+            if detail == _DEFAULT_DETAIL[413]:
+                detail = too_large_detail(request.scope)
         if exc.status_code == 400 and "parsing the body" in detail:
             detail = _DEFAULT_DETAIL[400]
         return problem_response(
@@ -297,6 +335,7 @@ def install(app: FastAPI) -> None:
             exc.status_code,
             detail or HTTPStatus(exc.status_code).phrase,
             headers=getattr(exc, "headers", None),
+            extra=extra,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -383,7 +422,8 @@ class TooLargeAsProblem:
                 if headers.get(b"content-type", b"").startswith(b"text/plain"):
                     swallow = True
                     detail = too_large_detail(scope)
-                    resp = problem_response(Request(scope), 413, detail)
+                    nl = {"detail_nl": too_large_nl(_file_limit(scope))}
+                    resp = problem_response(Request(scope), 413, detail, extra=nl)
                     await resp(scope, receive, send)
                     return
             if swallow:

@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from impact_graph.api.auth import require_read_key
 from impact_graph.api.deps import Services, services
-from impact_graph.api.problems import mb_text
+from impact_graph.api.problems import mb_text_nl
 from impact_graph.network import NetworkFilters, compute_metrics, network_view
 from impact_graph.network.build import MAX_HOPS, read_stakeholders
 from impact_graph.network.render import (
@@ -834,12 +834,97 @@ def upload_page(request: Request) -> HTMLResponse:
         "upload.html",
         keys_configured=bool(getattr(keys, "hashes", None)),
         max_mb=dutch_mb(max_bytes) if isinstance(max_bytes, int) else None,
+        kinds=kind_choices(),
+        starting=starting_nl(request.app),
     )
 
 
 def dutch_mb(n: int) -> str:
     """Bytes as Dutch megabytes, the way the upload page names its limit ('10,5 MB')."""
-    return mb_text(n).replace(".", ",")
+    return mb_text_nl(n)
+
+
+#: Endings that make a word the plural of a shorter word of the same kind ("verhalen",
+#: "klantreizen", "plannen", "programma's", "stories").
+_PLURAL_ENDINGS = ("s", "'s", "en", "nen", "len", "zen", "ies")
+
+
+def _plural_of(word: str, other: str) -> bool:
+    """Whether ``word`` is a plural form of ``other`` (Dutch or English), by its ending
+    after the letters the two share ("verhaal" -> "verhalen": "len" after "verha")."""
+    if len(word) <= len(other):
+        return False
+    n = 0
+    while n < len(other) and word[n] == other[n]:
+        n += 1
+    return n >= len(other) - 2 and word[n:] in _PLURAL_ENDINGS
+
+
+@lru_cache(maxsize=1)
+def kind_choices() -> list[tuple[str, str]]:
+    """The upload form's kinds as (value, words a user looks for), e.g. ("plan", "plan,
+    programma, programma-aanpak, reisverslag of opdracht").
+
+    Why derived: the ingest already knows which words mean which kind (a folder
+    "reisverslagen", front matter ``kind: reisverslag``: `KIND_SYNONYMS`), and the menu
+    said only "plan of programma-aanpak", so someone holding a reisverslag did not find
+    it. Each kind shows its Dutch name first, then its other words that are neither the
+    English code nor a plural of a word already shown.
+    """
+    from impact_graph.ingest.document import KINDS
+    from impact_graph.ingest.kinds import KIND_SYNONYMS
+
+    out = []
+    for kind in KINDS:
+        words = [KIND_NL.get(kind, kind)]
+        for word, k in KIND_SYNONYMS.items():
+            if k != kind or word in words or word in KINDS:
+                continue
+            if any(_plural_of(word, w) for w in [kind, *KIND_SYNONYMS] if w != word):
+                continue
+            words.append(word)
+        text = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " of " + words[-1]
+        out.append((kind, text))
+    return out
+
+
+def starting_nl(app: Any) -> str | None:
+    """A Dutch sentence while the service is still starting, else None.
+
+    Why: an upload sent right after a start waits -- for the store to open (it is
+    refused with 503 then, and the page sends it again), for the search's warm-up (the
+    embedding model) and then the upload path's warm-up (the language pipelines and
+    readers; `warm_up_ingest` holds the ingest lock) -- and the page said only "Bezig
+    met lezen en verwerken…". ``/health`` reports the model's warm-up but not the upload
+    path's, so the page asks this instead.
+    """
+    svc = getattr(app.state, "services", None)
+    if not isinstance(svc, Services):
+        return None
+    ingest = getattr(app.state, "ingest_warming", None)
+    if svc.store_opening:
+        what = "de kennisgraaf wordt geopend"
+    elif svc.warming is not None and svc.warming.warming_up:
+        what = "het taalmodel wordt geladen"
+    elif ingest is not None and ingest.warming_up:
+        what = "de onderdelen voor het inlezen worden klaargezet"
+    else:
+        return None
+    return (
+        f"De dienst is nog aan het opstarten ({what}). Een document dat u nu toevoegt, "
+        "wacht daarop en wordt daarna vanzelf verwerkt; laat deze pagina dan open."
+    )
+
+
+@router.get("/uploaden/status")
+def upload_status(request: Request) -> JSONResponse:
+    """Whether the service is still starting, for the upload form (it asks while an
+    upload waits, and before sending one again that was refused while starting)."""
+    sentence = starting_nl(request.app)
+    return JSONResponse(
+        {"starting": sentence is not None, "message": sentence or ""},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/uploaden/eerdere-versies")

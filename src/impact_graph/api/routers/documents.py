@@ -43,15 +43,16 @@ from impact_graph.api.models import (
     offset_param,
     page,
 )
-from impact_graph.api.problems import ProblemError, mb_text, problem_responses
+from impact_graph.api.problems import ProblemError, mb_text, problem_responses, too_large_nl
 from impact_graph.config import Settings
+from impact_graph.ingest.document import KINDS
+from impact_graph.ingest.kinds import normalise_kind
 from impact_graph.ingest.report import record_place
 from impact_graph.store.port import GraphStore
 
 #: Room for the multipart framing around the file in the whole request body.
 MULTIPART_SLACK = 64 * 1024
 COPY_CHUNK = 1024 * 1024
-KINDS = ("story", "policy", "research", "plan")
 ROW_CAP = 10_000
 
 
@@ -102,6 +103,7 @@ def _save(upload: UploadFile, target_dir: FsPath, ext: str, max_bytes: int) -> t
                         413,
                         f"The file is larger than the upload limit of {mb_text(max_bytes)}; split "
                         "it into smaller files or raise IMPACT_GRAPH_UPLOAD_MAX_BYTES.",
+                        extra={"detail_nl": too_large_nl(max_bytes)},
                     )
                 blank = blank and not chunk.strip()
                 digest.update(chunk)
@@ -250,18 +252,22 @@ def build_router(settings: Settings) -> APIRouter:
         ),
         kind: str | None = Form(
             None,
-            description="Force the kind: story, policy, research or plan (default: detected).",
+            description="Force the kind: story, policy, research or plan, or a Dutch word "
+            "for one (verhaal, beleid, onderzoek, reisverslag, ...; default: detected).",
             examples=["research"],
         ),
         svc: Services = Depends(services),  # noqa: B008
     ) -> Any:
         filename = (file.filename or "").strip()
         ext = _extension(filename)
-        if kind is not None and kind.strip().lower() not in KINDS:
+        # The same words as the CLI's --kind and a folder name: "reisverslag" is a plan.
+        forced = normalise_kind(kind) if kind is not None else None
+        if kind is not None and forced is None:
             raise ProblemError(
                 422,
-                f"Form field 'kind' is '{kind[:40]}'; use one of {', '.join(KINDS)}, or leave "
-                "it out to have the kind detected.",
+                f"Form field 'kind' is '{kind[:40]}'; use one of {', '.join(KINDS)} (or a "
+                "Dutch word for one, such as 'reisverslag'), or leave it out to have the kind "
+                "detected.",
             )
         svc.store()  # 503 before saving anything when the store is down
         path, size = _save(file, uploads_dir(svc.settings), ext, max_bytes)
@@ -281,7 +287,7 @@ def build_router(settings: Settings) -> APIRouter:
             # and is not waited for inside the request (see `Pipeline.run`).
             rep = pipeline.run(
                 [path],
-                kind=kind.strip().lower() if kind else None,
+                kind=forced,
                 progress=False,
                 defer_upkeep=False,
             )

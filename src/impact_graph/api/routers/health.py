@@ -99,6 +99,13 @@ def health(request: Request, svc: Services = Depends(services)) -> Any:  # noqa:
     search = None if warm is None else ("warming up" if warm.warming_up else "ready")
     if search == "warming up":
         detail += " Search is warming up (loading the embedding model); a search waits for it."
+    # The upload path warms up after the search (`warm_up_ingest`, under the ingest
+    # lock): an upload sent meanwhile waits for it, so say so while `search` is "ready".
+    ingest = getattr(request.app.state, "ingest_warming", None)
+    if ingest is not None and ingest.warming_up:
+        detail += (
+            " Uploads are warming up (language pipelines and readers); an upload waits for it."
+        )
     return Health(
         status="degraded" if building else "ok",
         backend=backend,

@@ -139,37 +139,94 @@
     });
     p.appendChild(b);
   }
-  form.addEventListener("submit", function (ev) {
-    ev.preventDefault();
+  // While the service is still starting (store opening, model and reading parts
+  // loading), an upload waits or is refused with 503; the server says so in Dutch at
+  // /uploaden/status. The note above the form follows it; `then` gets the answer.
+  var starting = document.getElementById("starting");
+  function askStarting(then) {
+    fetch("/uploaden/status", {cache: "no-store"})
+      .then(function (r) { return r.json(); })
+      .then(function (j) {
+        starting.textContent = j.message || "";
+        starting.hidden = !j.starting;
+        if (then) { then(j); }
+      })
+      .catch(function () { if (then) { then({starting: false}); } });
+  }
+  function watchStarting() {
+    askStarting(function (j) { if (j.starting) { setTimeout(watchStarting, 3000); } });
+  }
+  if (!starting.hidden) { setTimeout(watchStarting, 3000); }
+
+  var BUSY = "Bezig met lezen en verwerken… Een groot bestand kan enkele minuten duren; " +
+    "laat deze pagina open.";
+  var RETRY_MS = 3000, RETRIES = 100;  // a store that loads a large graph: up to ~5 min
+  function send(body, key, tries) {
     out.textContent = "";
-    var key = document.getElementById("key").value.trim();
-    var body = new FormData();
-    body.append("file", document.getElementById("file").files[0]);
-    var kind = document.getElementById("kind").value;
-    if (kind) { body.append("kind", kind); }
-    line("Bezig met lezen en verwerken… Een groot bestand kan enkele minuten duren; laat deze pagina open.");
+    var busy = line(BUSY, "busy");
+    var waiting = true;
+    // Say why an upload waits, while it waits: the server holds it until it has started.
+    (function poll() {
+      setTimeout(function () {
+        if (!waiting) { return; }
+        askStarting(function (j) {
+          if (!waiting) { return; }
+          busy.textContent = j.starting ? j.message : BUSY;
+          poll();
+        });
+      }, 2500);
+    })();
     fetch("/documents", {method: "POST", headers: {"X-API-Key": key}, body: body})
       .then(function (r) {
         return r.json().catch(function () { return {}; })
           .then(function (j) { return [r.status, j]; });
       })
       .then(function (res) {
-        out.textContent = "";
+        waiting = false;
         var status = res[0], j = res[1];
-        if (status >= 400) {
-          line(refusal(status, j), "error");
-          if (j.detail) { line("Technische melding (Engels): " + j.detail, "detail"); }
+        if (status === 503 && tries < RETRIES) {
+          // Refused because the store is still opening: send it again by itself.
+          askStarting(function (s) {
+            if (!s.starting) { show(status, j, key); return; }
+            out.textContent = "";
+            line(s.message + " Uw document wordt over enkele seconden vanzelf opnieuw " +
+              "verstuurd.", "busy");
+            setTimeout(function () { send(body, key, tries + 1); }, RETRY_MS);
+          });
           return;
         }
-        line(status === 201 ? "Toegevoegd." : "Dit document stond er al; er is niets veranderd.", "ok");
-        documentLinks(j.documents);
-        keptFile(j, key);
-        earlierVersions(j.filename, j.documents, key);
-        details("Verslag van het inlezen (JSON)", JSON.stringify(j, null, 2));
+        show(status, j, key);
       })
       .catch(function (e) {
+        waiting = false;
         out.textContent = "";
         line("Versturen is mislukt (" + e + "); controleer de verbinding en probeer het opnieuw.", "error");
       });
+  }
+  function show(status, j, key) {
+    out.textContent = "";
+    if (status >= 400) {
+      // A problem with its own Dutch sentence (detail_nl, e.g. a file over the limit)
+      // needs no English one below it.
+      if (j.detail_nl) { line(j.detail_nl, "error"); return; }
+      line(refusal(status, j), "error");
+      if (j.detail) { line("Technische melding (Engels): " + j.detail, "detail"); }
+      return;
+    }
+    line(status === 201 ? "Toegevoegd." : "Dit document stond er al; er is niets veranderd.", "ok");
+    documentLinks(j.documents);
+    keptFile(j, key);
+    earlierVersions(j.filename, j.documents, key);
+    details("Verslag van het inlezen (JSON)", JSON.stringify(j, null, 2));
+  }
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var key = document.getElementById("key").value.trim();
+    var file = document.getElementById("file").files[0];
+    var body = new FormData();
+    body.append("file", file);
+    var kind = document.getElementById("kind").value;
+    if (kind) { body.append("kind", kind); }
+    send(body, key, 0);
   });
 })();
