@@ -19,7 +19,9 @@ import json
 import os
 import platform
 import resource
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -202,3 +204,121 @@ def save_json(path: Path, payload: dict[str, Any]) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(clean(payload), indent=2, ensure_ascii=False) + "\n")
+
+
+# --- server processes -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server_process(
+    cmd: Sequence[str],
+    ready: Callable[[], bool],
+    *,
+    what: str,
+    wait_s: float = 600.0,
+    poll_s: float = 0.1,
+    stop_s: float = 30.0,
+    env: dict[str, str] | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``cmd`` as a server process of its own; yield it once ``ready()`` is true
+    (called every ``poll_s`` seconds), and stop it afterwards (SIGTERM, then SIGKILL
+    after ``stop_s``). Why one helper: the query bench and the HTTP floor tool each had
+    this block, and a server left running holds the embedded FalkorDB's data directory.
+
+    Raises ``RuntimeError`` naming ``what`` when the process exits before it is ready or
+    is not ready within ``wait_s``.
+    """
+    proc = subprocess.Popen(list(cmd), env=env)
+    try:
+        deadline = time.monotonic() + wait_s
+        while not ready():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what} stopped at start-up (exit {proc.returncode})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} was not ready within {wait_s:.0f} s")
+            time.sleep(poll_s)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(stop_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def accepts(port: int) -> Callable[[], bool]:
+    """A `server_process` ``ready`` check: something accepts TCP connections on ``port``."""
+
+    def check() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.2):
+                return True
+        except OSError:
+            return False
+
+    return check
+
+
+def tree_pids(pid: int, skip: Sequence[str] = ("redis-server",)) -> list[int]:
+    """``pid`` and its descendants, leaving out those whose command name is in ``skip``
+    (a database server the process started: its CPU is the database's, not the
+    server's). Why the descendants: a server may answer from a worker process it forked
+    (granian), not from the process started. Read once after start-up: scanning /proc
+    costs milliseconds, too much to repeat around every call."""
+    return [pid, *descendants(pid, skip)]
+
+
+def cpu_s(pids: Sequence[int]) -> float:
+    """CPU seconds all threads of the processes ``pids`` used so far, to the nanosecond
+    (``/proc/PID/task/*/schedstat``; 0 for a gone process)."""
+    return sum(task_cpu_s(p) for p in pids)
+
+
+def task_cpu_s(pid: int) -> float:
+    """CPU seconds all threads of ``pid`` used so far (0 for a gone process)."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split(None, 1)[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1e9
+
+
+def descendants(pid: int, skip: Sequence[str] = ()) -> list[int]:
+    """The processes below ``pid`` (children, their children, ...), leaving out those
+    whose command name (``/proc/PID/comm``) is in ``skip`` and their own descendants."""
+    children: dict[int, list[int]] = {}
+    comm: dict[int, str] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+        except OSError:
+            continue
+        comm[int(name)] = head.split("(", 1)[1]
+        children.setdefault(int(rest.split()[1]), []).append(int(name))
+    out: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        if comm.get(p) in skip:
+            continue
+        out.append(p)
+        todo += children.get(p, [])
+    return out

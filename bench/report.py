@@ -572,10 +572,11 @@ def query_area(d: dict[str, Any]) -> Area:
         "Baseline: the same query through the database client directly (p50), timed "
         "alongside each variant. in-app: "
         "the app called as ASGI (the endpoint's own cost); HTTP: uvicorn in its own "
-        "process on a socket as `impact-graph serve` runs it, called with a thin "
-        "keep-alive client (the standard "
-        "library's http.client; an httpx client's figures, ~0.4 ms more per call, are in "
-        "results/query.json as 'HTTP httpx'). CPU per call: "
+        "process on a socket as `impact-graph serve` runs it, called with libcurl (what "
+        "a researcher's curl uses; one reused handle, keep-alive). The same server "
+        "called with the standard library's http.client is shown with no target (its "
+        "Python costs more client CPU per call); an httpx client's figures are in "
+        "results/query.json as 'HTTP httpx'. CPU per call: "
         "this process and the SPARQL query workers, not the database server (which gets "
         "the same query from both); steadier than wall time on a loaded machine."
     )
@@ -595,6 +596,19 @@ def query_area(d: dict[str, Any]) -> Area:
                         "≤ 1.3×",
                         holds,
                         _variant_reason(q, variant) if holds is False else "",
+                    )
+                )
+            v = get(q, "variants.HTTP http.client") or {}
+            if v:  # runs since libcurl became the HTTP rows' client (H61)
+                a.rows.append(
+                    Row(
+                        f"{q.get('language')} {q.get('query')}, HTTP http.client, p50 (p95)",
+                        f"{num(v.get('p50_ms'), 1, 'ms')} ({num(v.get('p95_ms'), 1, 'ms')})",
+                        num(get(v, "direct.p50_ms"), 1, "ms"),
+                        times(v.get("ratio_p50"), 2),
+                        "no target",
+                        None,
+                        "",
                     )
                 )
             v = get(q, "variants.in-app") or {}

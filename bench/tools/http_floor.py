@@ -28,11 +28,18 @@ Every variant sends the same request bytes (``POST`` with the lookup's JSON body
   body and answers the same bytes (what ``bench/query.py``'s no-op rows pay, but POST);
 * ``cypher`` / ``socket cypher`` -- ``POST /cypher``, the real lookup (d), by
   ``http.client`` and by the raw client;
+* ``curl ...`` -- the same servers called with libcurl (`bench/query.py`'s
+  ``CurlClient``: pycurl, one reused handle), the client of `bench/query.py`'s HTTP
+  rows since H61;
+* ``... granian`` -- the same bare ASGI function, lean no-op and app on granian 2.8.9
+  instead of uvicorn (`granian_run`: one worker process, single-threaded Rust runtime,
+  uvloop, HTTP/1.1);
 * ``direct`` -- ``bench/query.py``'s baseline in this process: the falkordb client's
   ``ro_query`` and ``json.dumps`` of the rows.
 
 Each server variant has its own server process, so its CPU is that process's alone (all
-its threads, nanoseconds from ``/proc/PID/task/*/schedstat``), read over the whole round
+its threads and those of its worker processes -- granian answers from a process it
+forks -- nanoseconds from ``/proc/PID/task/*/schedstat``), read over the whole round
 less its idle rate (uvicorn wakes 10 times a second) measured beforehand. The client's
 CPU is ``time.process_time`` around each call. The database server's CPU is not counted
 (the direct call and ``/cypher`` send it the same query). Calls are interleaved one by
@@ -71,9 +78,40 @@ every server costs 3-6x less CPU per request (lean no-op 0.09-0.13 ms, bare uvic
 0.05 ms): the figures above are for calls that find the server idle, as a
 researcher's do. uvloop and ``http.client`` both set TCP_NODELAY already.
 
+Granian against uvicorn, and libcurl against ``http.client`` (H61, 2026-11-28, 100k
+nodes, 1,000 calls a variant a round, three rounds at load 7-10, every variant in the
+same rounds; wall p50 / client CPU / server CPU per call, ms, the three rounds):
+
+=============================  =========================================================
+variant                        round 1 / round 2 / round 3
+=============================  =========================================================
+(b) http.client uvicorn        0.551/0.298/0.316  0.645/0.351/0.368  0.554/0.303/0.358
+(b) http.client granian        0.637/0.306/0.411  0.726/0.363/0.440  0.661/0.307/0.424
+(b) curl uvicorn               0.480/0.206/0.316  0.528/0.218/0.337  0.464/0.193/0.335
+(b) curl granian               0.542/0.197/0.416  0.593/0.223/0.436  0.539/0.190/0.411
+(c) lean no-op                 0.762/0.315/0.557  0.850/0.361/0.591  0.781/0.316/0.588
+(c) lean no-op granian         0.883/0.320/0.676  1.041/0.381/0.757  0.917/0.325/0.727
+(d) cypher                     1.892/0.361/1.160  2.209/0.414/1.257  1.821/0.353/1.110
+(d) cypher granian             1.974/0.361/1.313  2.276/0.409/1.372  1.923/0.349/1.255
+(d) curl cypher                1.751/0.228/1.105  2.005/0.259/1.222  1.702/0.214/1.117
+(d) curl cypher granian        1.974/0.229/1.396  2.099/0.249/1.345  1.795/0.208/1.233
+direct                         1.005/0.578/--     1.261/0.678/--     0.971/0.559/--
+=============================  =========================================================
+
+granian costs more server CPU than uvicorn in every round and layer: +0.07-0.10 ms on
+the bare ASGI function, +0.12-0.17 on the lean no-op, +0.10-0.29 on the lookup, and its
+wall p50 is higher in every pair. Its other settings did no better (2k nodes, one round
+of 300 calls, load 6): the Rust task implementation +0.06 / +0.12 / +0.18 ms server CPU
+against uvicorn, the multi-threaded runtime +0.00 / +0.10 / +0.13. As in session 5
+(H19), crossing from its Rust runtime into the Python app costs what the Rust HTTP
+parsing saves: ``impact-graph serve`` stays on uvicorn. libcurl costs 0.09-0.16 ms
+less client CPU a call than ``http.client`` (0.21 against 0.30 on the bare function,
+0.23 against 0.36 on the lookup, medians) and 0.07-0.20 ms less wall time; a raw
+socket's client CPU is another 0.14 ms below libcurl's.
+
 Usage: ``PYTHONPATH=src .venv/bin/python bench/tools/http_floor.py --data /tmp/q100k``
 (the ``bench/query.py --data`` directory: its graph is built there if missing)
-``[--nodes 100000] [--calls 1000] [--rounds 3]``.
+``[--nodes 100000] [--calls 1000] [--rounds 3] [--variants "(d) cypher,(d) curl cypher"]``.
 """
 
 from __future__ import annotations
@@ -86,7 +124,6 @@ import os
 import random
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -97,12 +134,58 @@ from typing import Any
 BENCH = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BENCH))
 
+from _common import accepts, cpu_s, free_port, server_process, tree_pids  # noqa: E402
+
 LOOKUP = (
     "MATCH (a:Actor)-[:PARTICIPATES_IN]->(p:Programme {id: $id}) "
     "RETURN a.id AS id, a.name AS name ORDER BY id LIMIT 100"
 )
 LEAN_NOOP = "/_floor_lean_noop"
 ROUTE_NOOP = "/_floor_route_noop"
+
+#: Each variant's server (its own process: its CPU is the variant's alone), client
+#: (``raw`` socket, ``thin``: `bench/query.py`'s ``http.client``, ``curl``: libcurl) and
+#: path; the direct call has no server.
+VARIANTS: dict[str, tuple[str | None, str, str]] = {
+    "(a) socket echo": ("echo", "raw", "/cypher"),
+    "(a) socket uvloop": ("uvloop", "raw", "/cypher"),
+    "(b) socket uvicorn": ("asgi raw", "raw", "/cypher"),
+    "(b) http.client uvicorn": ("asgi", "thin", "/cypher"),
+    "(b) curl uvicorn": ("asgi curl", "curl", "/cypher"),
+    "(b) http.client granian": ("g asgi", "thin", "/cypher"),
+    "(b) curl granian": ("g asgi curl", "curl", "/cypher"),
+    "(c) lean no-op": ("app lean", "thin", LEAN_NOOP),
+    "(c) lean no-op granian": ("g app lean", "thin", LEAN_NOOP),
+    "(c) route no-op": ("app route", "thin", ROUTE_NOOP),
+    "(d) cypher": ("app", "thin", "/cypher"),
+    "(d) cypher granian": ("g app", "thin", "/cypher"),
+    "(d) curl cypher": ("app curl", "curl", "/cypher"),
+    "(d) curl cypher granian": ("g app curl", "curl", "/cypher"),
+    "(d) socket cypher": ("app raw", "raw", "/cypher"),
+    "lean no-op, no middleware": ("bare lean", "thin", LEAN_NOOP),
+    "cypher, no middleware": ("bare", "thin", "/cypher"),
+    "direct": (None, "", ""),
+}
+#: What each server key runs (``--serve KIND``).
+SERVER_KINDS = {
+    "echo": "echo",
+    "uvloop": "uvloop",
+    "asgi raw": "asgi",
+    "asgi": "asgi",
+    "asgi curl": "asgi",
+    "g asgi": "asgi-granian",
+    "g asgi curl": "asgi-granian",
+    "app lean": "app",
+    "g app lean": "app-granian",
+    "app route": "app",
+    "app": "app",
+    "g app": "app-granian",
+    "app curl": "app",
+    "g app curl": "app-granian",
+    "app raw": "app",
+    "bare lean": "app-bare",
+    "bare": "app-bare",
+}
 
 
 # --- servers (each run as ``--serve KIND`` in its own process) ---------------------------
@@ -191,8 +274,9 @@ def split_answer(answer: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     return status, headers, body
 
 
-def serve_asgi(port: int, answer: bytes) -> None:
-    """A bare ASGI function on uvicorn with the app's server options."""
+def serve_asgi(port: int, answer: bytes, server: str = "uvicorn") -> None:
+    """A bare ASGI function on uvicorn with the app's server options (or on granian,
+    `granian_run`)."""
     import uvicorn
 
     from impact_graph.api.app import server_options
@@ -208,15 +292,21 @@ def serve_asgi(port: int, answer: bytes) -> None:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
+    if server == "granian":
+        granian_run(app, port, lifespan=False)
+        return
     uvicorn.run(
         app, host="127.0.0.1", port=port, lifespan="off", **server_options(log_level="warning")
     )
 
 
-def serve_app(port: int, answer: bytes, data: Path, bare: bool = False) -> None:
+def serve_app(
+    port: int, answer: bytes, data: Path, bare: bool = False, server: str = "uvicorn"
+) -> None:
     """Our app as ``impact-graph serve`` runs it, plus the two no-ops; ``bare``: HTTP
     requests go straight to the lean path (`lean.LeanQueries`), past every middleware
-    (for scale only: its errors would not be problem+json)."""
+    (for scale only: its errors would not be problem+json); ``server``: uvicorn or
+    granian (`granian_run`)."""
     import uvicorn
     from fastapi import Request
     from fastapi.responses import Response
@@ -250,7 +340,39 @@ def serve_app(port: int, answer: bytes, data: Path, bare: bool = False) -> None:
             else:
                 await app(scope, receive, send)
 
+    if server == "granian":
+        granian_run(served, port, lifespan=True)
+        return
     uvicorn.run(served, host="127.0.0.1", port=port, **server_options(log_level="warning"))
+
+
+def granian_run(app: Any, port: int, *, lifespan: bool) -> None:
+    """``app`` on granian (a Rust HTTP server running ASGI apps): one worker process
+    forked from this one (granian's supervisor stays here), one single-threaded Rust
+    runtime, uvloop, HTTP/1.1 only, no access log: the leanest granian set-up for one
+    client at a time. ``HTTP_FLOOR_GRANIAN`` (e.g. ``mt,rust``) tries granian's other
+    runtime mode (``mt``) and its Rust task implementation (``rust``)."""
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces, Loops, RuntimeModes, TaskImpl
+    from granian.log import LogLevels
+
+    knobs = set(os.environ.get("HTTP_FLOOR_GRANIAN", "").split(","))
+
+    server = Granian(
+        "bench",  # the app is handed over by target_loader, not imported by name
+        address="127.0.0.1",
+        port=port,
+        interface=Interfaces.ASGI if lifespan else Interfaces.ASGINL,
+        workers=1,
+        runtime_threads=1,
+        runtime_mode=RuntimeModes.mt if "mt" in knobs else RuntimeModes.st,
+        task_impl=TaskImpl.rust if "rust" in knobs else TaskImpl.asyncio,
+        loop=Loops.uvloop,
+        http=HTTPModes.http1,
+        websockets=False,
+        log_level=LogLevels.warning,
+    )
+    server.serve(target_loader=lambda: app, wrap_loader=False)
 
 
 # --- clients ------------------------------------------------------------------------------
@@ -262,14 +384,27 @@ class RawClient:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.connect()
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", self.port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def request(self, data: bytes) -> bytes:
-        self.sock.sendall(data)
+        try:
+            self.sock.sendall(data)
+            chunk = self.sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            # uvicorn closes a connection idle for 5 s (as while the other variants warm
+            # up at 100k nodes): reconnect once, as ThinClient does.
+            self.sock.close()
+            self.connect()
+            self.sock.sendall(data)
+            chunk = self.sock.recv(65536)
         buf = b""
         while True:
-            chunk = self.sock.recv(65536)
             if not chunk:
                 raise ConnectionError(f"the server on port {self.port} closed the connection")
             buf += chunk
@@ -284,6 +419,7 @@ class RawClient:
                         raise ConnectionError("closed mid-answer")
                     buf += chunk
                 return buf
+            chunk = self.sock.recv(65536)
 
     def close(self) -> None:
         self.sock.close()
@@ -304,45 +440,15 @@ def lookup_body(pid: str) -> bytes:
 # --- processes and CPU --------------------------------------------------------------------
 
 
-def cpu_ns(pid: int) -> int:
-    """CPU time (ns) all threads of ``pid`` have used so far."""
-    total = 0
-    task = Path(f"/proc/{pid}/task")
-    for t in task.iterdir():
-        with contextlib.suppress(OSError):
-            total += int((t / "schedstat").read_text().split()[0])
-    return total
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def server(kind: str, answer_file: Path, data: Path) -> Iterator[tuple[int, int]]:
     """Start ``--serve kind`` in its own process; yields (port, pid) once it accepts."""
     port = free_port()
     cmd = [sys.executable, __file__, "--serve", kind, "--port", str(port)]
     cmd += ["--answer", str(answer_file), "--data", str(data)]
-    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the {kind} server did not start")
-            time.sleep(0.05)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with server_process(cmd, accepts(port), what=f"the {kind} server", env=env) as proc:
         yield port, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def pct(values: list[float], q: float) -> float:
@@ -360,6 +466,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=1000, help="timed calls per variant a round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None, help="also save the figures here")
+    parser.add_argument(
+        "--variants",
+        default=None,
+        help="comma-separated variant names (default: all); the direct call is always run",
+    )
     parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--answer", type=Path, default=None, help=argparse.SUPPRESS)
@@ -372,14 +483,30 @@ def main(argv: list[str] | None = None) -> int:
             "asgi": lambda: serve_asgi(args.port, answer),
             "app": lambda: serve_app(args.port, answer, args.data),
             "app-bare": lambda: serve_app(args.port, answer, args.data, bare=True),
+            "asgi-granian": lambda: serve_asgi(args.port, answer, server="granian"),
+            "app-granian": lambda: serve_app(args.port, answer, args.data, server="granian"),
         }[args.serve]()
         return 0
     if args.data is None:
         parser.error("--data DIR is required (bench/query.py's graph directory)")
-    return run(args.data, args.nodes, args.calls, args.rounds, args.json)
+    names = list(VARIANTS)
+    if args.variants:
+        names = [x.strip() for x in args.variants.split(",") if x.strip()]
+        unknown = set(names) - set(VARIANTS)
+        if unknown:
+            parser.error(f"--variants: unknown {sorted(unknown)}; known: {', '.join(VARIANTS)}")
+        names = [n for n in VARIANTS if n in names or n == "direct"]
+    return run(args.data, args.nodes, args.calls, args.rounds, args.json, names)
 
 
-def run(data: Path, n_nodes: int, calls: int, rounds: int, json_path: Path | None) -> int:
+def run(
+    data: Path,
+    n_nodes: int,
+    calls: int,
+    rounds: int,
+    json_path: Path | None,
+    variant_names: list[str],
+) -> int:
     import query as bq  # bench/query.py
 
     from impact_graph.store.falkordb_server import FalkorDBServer
@@ -406,66 +533,60 @@ def run(data: Path, n_nodes: int, calls: int, rounds: int, json_path: Path | Non
                 time.sleep(0.5)
             probe.close()
             answer_file.write_bytes(got)
-            servers = {
-                "echo": stack.enter_context(server("echo", answer_file, data)),
-                "uvloop": stack.enter_context(server("uvloop", answer_file, data)),
-                "asgi raw": stack.enter_context(server("asgi", answer_file, data)),
-                "asgi": stack.enter_context(server("asgi", answer_file, data)),
-                "app lean": stack.enter_context(server("app", answer_file, data)),
-                "app route": stack.enter_context(server("app", answer_file, data)),
-                "app": app_c,
-                "app raw": stack.enter_context(server("app", answer_file, data)),
-                "bare lean": stack.enter_context(server("app-bare", answer_file, data)),
-                "bare": stack.enter_context(server("app-bare", answer_file, data)),
-            }
+            servers = {"app": app_c}
+            for name in variant_names:
+                key = VARIANTS[name][0]
+                if key is not None and key not in servers:
+                    servers[key] = stack.enter_context(server(SERVER_KINDS[key], answer_file, data))
             import falkordb
+            from query import CurlClient, ThinClient
 
             db = falkordb.FalkorDB(unix_socket_path=str(data / "falkordb.sock"))
             graph = db.select_graph("bench")
-            thin = {
-                k: bq.ThinClient(f"http://127.0.0.1:{servers[k][0]}")
-                for k in ("asgi", "app lean", "app route", "app", "bare lean", "bare")
-            }
-            raw = {k: RawClient(servers[k][0]) for k in ("echo", "uvloop", "asgi raw", "app raw")}
-            stack.callback(lambda: [c.close() for c in (*thin.values(), *raw.values())])
+            clients: dict[tuple[str, str], Any] = {}
+            make = {"thin": ThinClient, "curl": CurlClient}
+            stack.callback(lambda: [c.close() for c in clients.values()])
             post = {"Content-Type": "application/json"}
 
-            def via_raw(key: str, path: str) -> Callable[[str], Any]:
+            def caller(key: str, client: str, path: str) -> Callable[[str], Any]:
                 port = servers[key][0]
-                return lambda pid: raw[key].request(request_bytes(path, port, lookup_body(pid)))
+                if (key, client) not in clients:
+                    clients[key, client] = (
+                        RawClient(port)
+                        if client == "raw"
+                        else make[client](f"http://127.0.0.1:{port}")
+                    )
+                c = clients[key, client]
+                if client == "raw":
+                    return lambda pid: c.request(request_bytes(path, port, lookup_body(pid)))
+                return lambda pid: c.request("POST", path, body=lookup_body(pid), headers=post)
 
-            def via_thin(key: str, path: str) -> Callable[[str], Any]:
-                return lambda pid: thin[key].request(
-                    "POST", path, body=lookup_body(pid), headers=post
-                )
-
-            variants: dict[str, tuple[str | None, Callable[[str], Any]]] = {
-                "(a) socket echo": ("echo", via_raw("echo", "/cypher")),
-                "(a) socket uvloop": ("uvloop", via_raw("uvloop", "/cypher")),
-                "(b) socket uvicorn": ("asgi raw", via_raw("asgi raw", "/cypher")),
-                "(b) http.client uvicorn": ("asgi", via_thin("asgi", "/cypher")),
-                "(c) lean no-op": ("app lean", via_thin("app lean", LEAN_NOOP)),
-                "(c) route no-op": ("app route", via_thin("app route", ROUTE_NOOP)),
-                "(d) cypher": ("app", via_thin("app", "/cypher")),
-                "(d) socket cypher": ("app raw", via_raw("app raw", "/cypher")),
-                "lean no-op, no middleware": ("bare lean", via_thin("bare lean", LEAN_NOOP)),
-                "cypher, no middleware": ("bare", via_thin("bare", "/cypher")),
-                "direct": (
-                    None,
-                    lambda pid: json.dumps(graph.ro_query(LOOKUP, {"id": pid}).result_set).encode(),
-                ),
-            }
+            variants: dict[str, tuple[str | None, Callable[[str], Any]]] = {}
+            for name in variant_names:
+                key, client, path = VARIANTS[name]
+                if key is None:
+                    variants[name] = (
+                        None,
+                        lambda pid: json.dumps(
+                            graph.ro_query(LOOKUP, {"id": pid}).result_set
+                        ).encode(),
+                    )
+                else:
+                    variants[name] = (key, caller(key, client, path))
             for name, (_, call) in variants.items():  # warm-up, and every answer is a 200
                 for pid in progs[:50]:
                     out = call(pid)
                     if name != "direct":
                         status = out[0] if isinstance(out, tuple) else int(out.split()[1])
                         assert status == 200, (name, out)
+            # Each server's processes (granian answers from a worker it forked), once
+            # every server has answered.
+            pids = {k: tree_pids(p) for k, (_, p) in servers.items()}
             rnd = random.Random(11)
             for r in range(rounds):
-                idle0 = {k: cpu_ns(p) for k, (_, p) in servers.items()}
+                idle0 = {k: cpu_s(p) for k, p in pids.items()}
                 time.sleep(2.0)
-                idle1 = {k: cpu_ns(p) for k, (_, p) in servers.items()}
+                idle1 = {k: cpu_s(p) for k, p in pids.items()}
                 idle_rate = {k: (idle1[k] - idle0[k]) / 2.0 for k in servers}
                 wall: dict[str, list[float]] = {v: [] for v in variants}
                 client = dict.fromkeys(variants, 0.0)
@@ -482,13 +603,13 @@ def run(data: Path, n_nodes: int, calls: int, rounds: int, json_path: Path | Non
                         client[name] += time.process_time() - c0
                 time.sleep(0.05)
                 elapsed = time.monotonic() - t_start
-                idle2 = {k: cpu_ns(p) for k, (_, p) in servers.items()}
+                idle2 = {k: cpu_s(p) for k, p in pids.items()}
                 out: dict[str, dict[str, float]] = {}
                 for name, (key, _) in variants.items():
                     srv = None
                     if key is not None:
                         used = idle2[key] - idle1[key] - idle_rate[key] * elapsed
-                        srv = used / 1e6 / calls
+                        srv = used * 1e3 / calls
                     out[name] = {
                         "p50_ms": statistics.median(wall[name]),
                         "p95_ms": pct(wall[name], 95),

@@ -74,7 +74,11 @@ def server_options(*, log_level: str = "info", access_log: bool = False) -> dict
     /cypher lookup (1.03 against 0.73 ms): crossing from its Rust runtime into the Python
     app each request costs what the Rust HTTP parsing saves. The HTTP floor of uvicorn
     plus a keep-alive ``http.client`` was 0.21 ms wall, 0.14 ms server and 0.13 ms client
-    CPU per request.
+    CPU per request. Measured again (H61, ``bench/tools/http_floor.py``, 100k nodes, three
+    rounds of 1,000 interleaved calls, load 7-10): granian's server CPU was higher in
+    every round, by 0.07-0.10 ms on a bare ASGI function, 0.12-0.17 ms on the app's lean
+    no-op and 0.10-0.29 ms on the /cypher lookup (1.11-1.26 ms with uvicorn), and its
+    Rust task implementation and multi-threaded runtime did no better.
 
     With httptools installed the protocol is `serving.OneWriteHttpToolsProtocol`:
     uvicorn's own, sending each response's head and body in one write instead of two
