@@ -68,6 +68,7 @@ from redis.asyncio.connection import AbstractConnection
 
 from impact_graph.model import QueryResult
 from impact_graph.store import falkordb_sort
+from impact_graph.store.falkordb_reply import AS_IS, CONVERT, SCALAR_KINDS
 from impact_graph.store.falkordb_store import _SCALARS, NODE_IDS_QUERY, missing_graph
 from impact_graph.store.port import GraphStore
 
@@ -91,13 +92,8 @@ LATE_GRACE_S = 1.0
 WATCH_S = 0.25
 
 
-#: Compact-reply cell types whose value is already the plain Python value (decoded
-#: replies): string, integer.
-_AS_IS = frozenset({2, 3})
-#: The other scalar types, as the client's parser turns them into values: null, boolean,
-#: double (`falkordb.query_result.parse_scalar`).
-_CONVERT: dict[int, Any] = {1: lambda v: None, 4: lambda v: v == "true", 5: float}
-_SCALAR_KINDS = _AS_IS | frozenset(_CONVERT)
+#: The compact reply's cell types read as they are, converted, and both (`falkordb_reply`).
+_AS_IS, _CONVERT, _SCALAR_KINDS = AS_IS, CONVERT, SCALAR_KINDS
 
 
 def packed(*args: str | int) -> bytes:
