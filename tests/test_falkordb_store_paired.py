@@ -51,3 +51,25 @@ def test_a_store_that_writes_otherwise_is_told_apart(batches: Path, tmp_path: Pa
     out = tmp_path / "paired.json"
     assert "graphs DIFFERENT" in _run(batches, other, out)
     assert json.loads(out.read_text())["identical"] is False
+
+
+def test_store_bench_pass_is_written_by_both_and_counted(tmp_path: Path) -> None:
+    """``--store-bench``: bench/store.py's nodes-only documents instead of pickled ones,
+    with the nodes-per-CPU-second figure of each version."""
+    out = tmp_path / "paired.json"
+    args = ["--store-bench", "1000", "--old", str(STORE), "--rounds", "1", "--json", str(out)]
+    stdout = run_bench_script("tools/store_paired", args, timeout=600)
+    assert "graphs IDENTICAL" in stdout and "nodes per CPU s" in stdout
+    figures = json.loads(out.read_text())
+    assert figures["documents"] == 1
+    # One document of 1,000 nodes (bench/store.py's NODES_PER_DOC), no edges in this pass.
+    assert figures["new"]["nodes"] == figures["old"]["nodes"] == 1000
+    assert figures["new"]["edges"] == 0
+    assert figures["new"]["nodes_per_cpu_s"] > 0
+
+
+def test_store_bench_and_batches_exclude_each_other(batches: Path) -> None:
+    with pytest.raises(AssertionError, match="not both or neither"):
+        run_bench_script(
+            "tools/store_paired", [str(batches), "--store-bench", "1000", "--old", str(STORE)]
+        )

@@ -17,6 +17,20 @@ Usage (the batches from ``write_cost.py --save-batches``, the old store from git
     # into a graph of 1,000 documents (written first, untimed), the next 100 timed:
     PYTHONPATH=src .venv/bin/python bench/tools/store_paired.py /tmp/g1100.pkl \\
         --old /tmp/old_store.py --first 1000 --n 100 --rounds 2
+    # bench/store.py's nodes-only pass (10 documents of 1,000 nodes, no edges or vectors)
+    # instead of pickled batches; ``--pass batches`` adds the edges, ``vectors`` both:
+    PYTHONPATH=src .venv/bin/python bench/tools/store_paired.py --store-bench 10000 \\
+        --old /tmp/old_store.py --rounds 5
+
+``--old`` may be any file that defines a ``FalkorDBStore``, e.g. a subclass of this
+tree's store whose ``setup_schema`` drops an index after making them all: how the
+index costs in the module docstring of ``falkordb_store.py`` were measured.
+
+``--store-bench``: why. bench/store.py's ``FalkorDB writes, nodes/s`` is wall time of
+ONE pass on a shared machine (9,977 and 17,095 in two runs of the same code); paired
+rounds of the same pass in one process say whether a change moved it, and the
+``nodes_per_cpu_s`` figure (nodes over client + server CPU) is the rate the pass could
+reach with the server alone on a core.
 
 Client CPU is this process's (``time.process_time``: the store's Python, the redis
 client, the kernel's socket work); server CPU is the FalkorDB process's utime + stime
@@ -95,9 +109,25 @@ def changed(batch: GraphBatch) -> GraphBatch:
     return dataclasses.replace(batch, document=dataclasses.replace(batch.document, props=props))
 
 
+def store_bench_batches(size: int, kind: str) -> list[GraphBatch]:
+    """bench/store.py's documents for one write pass (``nodes``: nodes only; ``batches``:
+    with edges; ``vectors``: with edges and vectors) at ``size`` nodes."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/
+    import store as store_bench  # bench/store.py
+
+    ds = store_bench.make_dataset(size, n_queries=1)
+    return [
+        store_bench.document_batch(ds, d, vectors=kind == "vectors", edges=kind != "nodes")
+        for d in range(ds.n_docs)
+    ]
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    corpora: dict[str, list[GraphBatch]] = pickle.loads(args.batches.read_bytes())
-    batches = [b for bs in corpora.values() for b in bs]
+    if args.store_bench:
+        batches = store_bench_batches(args.store_bench, args.pass_)
+    else:
+        corpora: dict[str, list[GraphBatch]] = pickle.loads(args.batches.read_bytes())
+        batches = [b for bs in corpora.values() for b in bs]
     timed = batches[args.first : args.first + args.n] if args.n else batches[args.first :]
     if not timed:
         raise SystemExit(f"{args.batches} holds {len(batches)} documents: none after --first")
@@ -118,7 +148,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for st in stores.values():
                 st.clear()
                 st.setup_schema(schema)
-                st._vectored.clear()
+                # What the store remembers of vectors it wrote (versions since 42e1e50).
+                vectored = getattr(st, "_vectored", None)
+                if vectored is not None:
+                    vectored.clear()
                 for b in batches[: args.first]:
                     st.upsert_batch(b)
             client = dict.fromkeys(stores, 0.0)
@@ -155,10 +188,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
     out: dict[str, Any] = {"documents": len(timed), "first": args.first, "rounds": args.rounds}
+    # Nodes as upsert_batch counts them (the Document node too), over the CPU they took.
+    nodes = sum(len(b.nodes) + 1 for b in timed)
     for w in stores:
+        total = [c + s for c, s in zip(cpu[w]["client"], cpu[w]["server"], strict=True)]
         out[w] = {
             "client_ms": statistics.median(cpu[w]["client"]),
             "server_ms": statistics.median(cpu[w]["server"]),
+            "nodes_per_cpu_s": nodes * 1000 / (statistics.median(total) * len(timed)),
             "rounds": cpu[w],
             "dump_sha256": hashlib.sha256(dumps[w][0]).hexdigest(),
             "dump_bytes": len(dumps[w][0]),
@@ -171,7 +208,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("batches", type=Path, help="pickled batches (write_cost.py --save-batches)")
+    ap.add_argument(
+        "batches",
+        type=Path,
+        nargs="?",
+        help="pickled batches (write_cost.py --save-batches); or give --store-bench",
+    )
+    ap.add_argument(
+        "--store-bench",
+        type=int,
+        metavar="NODES",
+        help="bench/store.py's documents at this size (a multiple of 1,000) instead",
+    )
+    ap.add_argument(
+        "--pass",
+        dest="pass_",
+        choices=["nodes", "batches", "vectors"],
+        default="nodes",
+        help="with --store-bench: which of bench/store.py's write passes (default nodes)",
+    )
     ap.add_argument("--old", type=Path, required=True, help="the other falkordb_store.py")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--first", type=int, default=0, help="documents written untimed first")
@@ -181,7 +236,11 @@ def main() -> None:
     )
     ap.add_argument("--json", type=Path, help="save the figures here")
     args = ap.parse_args()
-    if not args.batches.is_file():
+    if (args.batches is None) == (args.store_bench is None):
+        ap.error("give either pickled batches or --store-bench NODES, not both or neither")
+    if args.store_bench is not None and (args.store_bench < 1000 or args.store_bench % 1000):
+        ap.error(f"--store-bench {args.store_bench}: give a multiple of 1,000 nodes")
+    if args.batches is not None and not args.batches.is_file():
         ap.error(f"{args.batches}: no such file; make it with write_cost.py --save-batches")
     if not args.old.is_file():
         ap.error(f"--old {args.old}: no such file; e.g. git show REV:src/... > {args.old}")
@@ -191,7 +250,8 @@ def main() -> None:
     for w in ("old", "new"):
         print(
             f"{w}: client {out[w]['client_ms']:.2f} ms/doc, server {out[w]['server_ms']:.2f} "
-            f"ms/doc (medians of {args.rounds}); dump {out[w]['dump_bytes']:,} bytes, "
+            f"ms/doc (medians of {args.rounds}), {out[w]['nodes_per_cpu_s']:,.0f} nodes per "
+            f"CPU s; dump {out[w]['dump_bytes']:,} bytes, "
             f"{out[w]['nodes']:,} nodes, {out[w]['edges']:,} edges"
         )
     print("graphs IDENTICAL" if out["identical"] else "graphs DIFFERENT")
