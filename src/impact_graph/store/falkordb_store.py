@@ -77,7 +77,22 @@ FalkorDB dialect, kept here in one place:
   range indexes (``Node.id`` kept) 0.67 instead of 0.79 s (medians of 5, load ~20).
   Both are schema choices for the read side (fulltext search, ``MATCH (n:Label {id:
   ...})``), not made here. Tried and no gain: a new node's provenance in its property
-  map, one ``SET`` instead of two (0.66 vs 0.65 s).
+  map, one ``SET`` instead of two (0.66 vs 0.65 s). Paired again with
+  ``bench/tools/store_paired.py --store-bench 10000`` (2026-11-28, see bench/store.py).
+* Where a demo document's ~15-19 ms of server CPU goes (demo + 100 generated pickled
+  batches, variants alternating on one server, 3 rounds, load 9-12; measured, nothing
+  changed): the one query's 38 segments (13 labels, 7 vector labels, 18 types) cost ~0.1
+  ms each even with no rows (the query with every list empty: 4.5 ms; perf points at
+  cloning, initialising and freeing the cached plan's operations); vectors ~4 ms (18.9
+  ms as written, 15.1 without any vectors, 17.3 without the vector indexes: ~1.7 ms of
+  HNSW inserts, the rest parsing and setting, ~73 us of parsing per 384-d vector's
+  text); the fulltext indexes ~1.7 ms; the per-label range indexes nothing measurable;
+  the state read before the write 0.4 ms. A median document has rows in ~27 of the 38
+  segments, but leaving the empty ones out makes a text per mix of labels (63 mixes in
+  those 179 documents) and an uncached plan costs ~0.35-0.45 ms more per segment.
+  ``FOREACH`` instead of ``UNWIND`` for the node segments cut their empty cost from 0.73
+  to 0.40 ms for 13 (vector and edge segments need a ``MATCH``, which ``FOREACH`` cannot
+  hold): ~2% of a document, not made.
 """
 
 from __future__ import annotations
