@@ -266,3 +266,22 @@ def test_the_upload_page_says_while_the_service_is_still_starting(
         assert "Uploads are warming up" in c.get("/health").json()["detail"]
         ingest.done.set()
         assert starting_note(c.get("/uploaden").text) == (False, "")
+
+
+def test_the_earlier_versions_say_when_they_were_added_in_dutch(client: TestClient) -> None:
+    first = b"# Notitie moestuin\n\nDe moestuin in Bergveld-Zuid brengt buren samen.\n"
+    ids = []
+    for body in (first, first + b"\nOok de school doet mee.\n"):
+        r = client.post(
+            "/documents", files={"file": ("moestuin.md", body, "text/markdown")}, headers=auth()
+        )
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["documents"][0]["doc_id"])
+    items = client.get(
+        "/uploaden/eerdere-versies", params={"bestand": "moestuin.md", "behalve": ids[1]}
+    ).json()["items"]
+    assert [i["id"] for i in items] == [ids[0]]
+    added = items[0]["created_at"]
+    assert re.fullmatch(r"\d{1,2} [a-z]+ \d{4} om \d{2}:\d{2}( \(UTC\))?", added), added
+    for did in ids:
+        assert client.delete(f"/documents/{did}", headers=auth()).status_code == 200

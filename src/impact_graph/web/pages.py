@@ -186,6 +186,8 @@ def entity_properties(
             # A Goal, Area or Programme is never looked up in a vocabulary, so "kandidaat:
             # in geen vocabulaire" says nothing about it (a Goal page said so).
             continue
+        elif k in ("created_at", "date") and (when := dutch_date(v)) is not None:
+            text = when
         elif k == "position" and label == "Chunk" and isinstance(v, int):
             # Stored from 0; the fragment's name ("… #4"), the document page ("fragment 4")
             # and a reader count from 1: "Volgnummer 3" under "#4" read as a contradiction.
@@ -202,6 +204,45 @@ def entity_properties(
             text = VALUE_NL.get(k, {}).get(str(v), str(v))
         shown.append((PROPERTY_NL.get(k, k), text))
     return shown
+
+
+MONTHS_NL = (
+    "januari", "februari", "maart", "april", "mei", "juni",
+    "juli", "augustus", "september", "oktober", "november", "december",
+)  # fmt: skip
+#: The time zone a date-time is shown in (the readers are Dutch); UTC where the machine
+#: has no time zone data.
+SHOWN_TZ = "Europe/Amsterdam"
+
+
+def dutch_date(value: object) -> str | None:
+    """An ISO date or UTC date-time as a Dutch reader writes it: "21 november 2023",
+    "28 november 2026 om 18:18" (Dutch time); None when ``value`` is neither.
+
+    Why: the document page said "Ingelezen op 2026-11-28T17:18:15Z" and the upload form
+    "(toegevoegd 2026-11-28T17:18:15Z)", a programmer's notation (the stored values stay
+    ISO: they are the researchers' contract)."""
+    import datetime as dt
+
+    text = str(value).strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            d = dt.date.fromisoformat(text)
+            return f"{d.day} {MONTHS_NL[d.month - 1]} {d.year}"
+        if not re.fullmatch(
+            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})", text
+        ):
+            return None
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    try:
+        from zoneinfo import ZoneInfo
+
+        when, zone = when.astimezone(ZoneInfo(SHOWN_TZ)), ""
+    except Exception:  # no time zone data on this machine: say the time is UTC
+        when, zone = when.astimezone(dt.UTC), " (UTC)"
+    return f"{when.day} {MONTHS_NL[when.month - 1]} {when.year} om {when:%H:%M}{zone}"
 
 
 def has_vocabulary(label: str | None, vocab: Vocabulary | None) -> bool:
@@ -967,7 +1008,13 @@ def earlier_versions(
         except (OSError, ValueError):
             continue
         if isinstance(meta, dict) and meta.get("filename") == name:
-            items.append({"id": str(did), "title": str(title or ""), "created_at": created})
+            items.append(
+                {
+                    "id": str(did),
+                    "title": str(title or ""),
+                    "created_at": dutch_date(created) or created,
+                }
+            )
     return JSONResponse({"items": items})
 
 
