@@ -81,6 +81,18 @@ into a graph of 2,000 documents 39.7 ms with the index and 32.3 without (block m
 saw the same growth with the index dropped; this whole-graph comparison on the same
 batches is the one to go by. The store has no such index since
 (``falkordb_store.FalkorDBStore.setup_schema``).
+
+What bench/ingest.py's "writes" CPU of the demo corpus is (2.9 s in bench/REPORT.md of
+2026-11-28, against the model's 15.9; issue 3): the pipeline's write thread, which
+maps each document (``to_batch``) and writes it through ``WriteThroughStore``, and
+sets the store up as its first item. ``bench/tools/ingest_profile.py --repeat 3``
+(the model replaced, load 0.4-3), per run of the 79 documents: write thread 3.2-3.7 s;
+of it the RDF view's ``write_batch`` 2.3-2.7 s (its quads built in Python 0.20-0.23 s,
+pyoxigraph's ``Store.load`` most of the rest: 2.0 of 2.5 s in the profile), the
+graph store's client 0.24-0.27 s, mapping 0.13-0.16 s, and ~0.6 s outside the stages,
+the schema set-up, where a fresh view loads the ontology (0.94 of 1.01 s profiled).
+The FalkorDB server, a process of its own, adds 1.3-1.6 s. So the writes are the RDF
+view's; this script's ``graph`` set-up is ~10% of them.
 """
 
 from __future__ import annotations
