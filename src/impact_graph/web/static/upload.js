@@ -205,6 +205,7 @@
   }
   function show(status, j, key) {
     out.textContent = "";
+    if (!starting.hidden) { askStarting(); }  // the note must not outlast the wait
     if (status >= 400) {
       // A problem with its own Dutch sentence (detail_nl, e.g. a file over the limit)
       // needs no English one below it.
