@@ -65,6 +65,11 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = Field(
         None, description="For validation problems: one entry per invalid parameter."
     )
+    detail_nl: str | None = Field(
+        None,
+        description="The same in Dutch, for the web UI's readers, where the API has it "
+        "(a file over the upload limit, 413).",
+    )
 
 
 class ProblemError(Exception):
