@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import warnings
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -31,6 +32,30 @@ def schema():  # type: ignore[no-untyped-def]
     from impact_graph.ontology import load_schema
 
     return load_schema()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_server_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Stop every embedded FalkorDB left running under this session's temporary
+    directories, after every other fixture (autouse, session scope: torn down last).
+
+    Why: an app's embedded server outlives the app by design, and a test (or a
+    subprocess it runs) that starts one and does not stop it left it running for good:
+    pytest deletes old temporary directories later, and with them the pid file. H60
+    killed 16 such servers. Only servers whose data dir is under this session's base
+    directory are touched, never another session's.
+    """
+    yield
+    from impact_graph.store.falkordb_server import stop_servers_under
+
+    left = stop_servers_under(tmp_path_factory.getbasetemp())
+    if left:
+        warnings.warn(
+            f"{len(left)} embedded FalkorDB server(s) were still running under "
+            f"{tmp_path_factory.getbasetemp()} at the end of the session and were stopped; "
+            "the test that started them should stop them (FalkorDBServer(data_dir).stop()).",
+            stacklevel=1,
+        )
 
 
 @pytest.fixture(scope="session")
