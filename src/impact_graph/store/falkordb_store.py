@@ -132,6 +132,7 @@ from impact_graph.model import (
 )
 from impact_graph.queries.guard import FALKORDB_PROCEDURES
 from impact_graph.schema import Schema
+from impact_graph.store.falkordb_reply import VectorParam, params_header, reply_rows
 from impact_graph.store.falkordb_server import FalkorDBServer, FalkorDBServerError
 from impact_graph.store.falkordb_sort import check_sort
 from impact_graph.store.port import (
@@ -680,12 +681,29 @@ class FalkorDBStore(GraphStore):
     ) -> list[list[Any]]:
         """Run an internal query; map connection problems to StoreUnavailable."""
         try:
-            res = self._on_graph(self.graph.ro_query if ro else self.graph.query, query, params)
+            if ro:
+                return self._on_graph(self._ro_rows, query, params)
+            res = self._on_graph(self.graph.query, query, params)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             raise self._unavailable(exc) from exc
         except redis.exceptions.BusyLoadingError as exc:
             raise self._unavailable(exc) from exc
         return res.result_set
+
+    def _ro_rows(self, query: str, params: dict[str, Any] | None) -> list[list[Any]]:
+        """``graph.ro_query(query, params).result_set``, but the reply read by
+        `falkordb_reply` where its cells are plain values (the client's parser for
+        nodes, edges and paths) and vector parameters written by orjson."""
+        text = params_header(params) + query
+        try:
+            response = self.graph.execute_command(
+                "GRAPH.RO_QUERY", self.graph.name, text, "--compact"
+            )
+            lean = reply_rows(response)
+            return lean[1] if lean is not None else FQueryResult(self.graph, response).result_set
+        except SchemaVersionMismatchException as exc:  # as the client does: refresh, raise
+            self.graph.schema.refresh(exc.version)
+            raise
 
     def _command(self, query: str, params: dict[str, Any] | None = None) -> list[Any]:
         """``GRAPH.QUERY`` arguments with params inlined as the client does it (but
@@ -1486,7 +1504,7 @@ class FalkorDBStore(GraphStore):
         params: dict[str, Any] = {
             "k": int(k),
             "fetch": max(int(k) * VECTOR_OVERFETCH, VECTOR_MIN_FETCH),
-            "v": [float(x) for x in vector],
+            "v": VectorParam(vector),
         }
         returned = _hit_props(props, params)
         # Ask the HNSW index for more candidates than wanted and keep the best k: an
@@ -1722,9 +1740,11 @@ class FalkorDBStore(GraphStore):
 
     def _ro_query_capped(
         self, query: str, params: dict[str, Any] | None, *, timeout_ms: int, row_cap: int
-    ) -> tuple[FQueryResult, bool]:
+    ) -> tuple[Any, bool]:
         """``GRAPH.RO_QUERY`` as the client sends it, but only the first ``row_cap`` rows
-        are turned into Python values; returns the result and whether rows were cut.
+        are turned into Python values; returns the result (the client's, or (columns,
+        rows) read by `falkordb_reply` where every cell is a plain value) and whether
+        rows were cut.
 
         Why not ``graph.ro_query``: the client converts every row of the reply into
         Python objects before we can cap it, and that conversion, not the server, is
@@ -1734,7 +1754,7 @@ class FalkorDBStore(GraphStore):
         server-wide and would cut the app's own queries too), and wrapping the query in
         ``CALL { ... } RETURN * LIMIT n`` reorders the columns alphabetically.
         """
-        text = self.graph._build_params_header(params) + query
+        text = params_header(params) + query
         command = ["GRAPH.RO_QUERY", self.graph.name, text, "--compact", "timeout", timeout_ms]
         try:
             response = self._on_graph(self.graph.execute_command, *command)
@@ -1745,7 +1765,8 @@ class FalkorDBStore(GraphStore):
         if len(response) > 2 and isinstance(response[1], list) and len(response[1]) > row_cap:
             response = [response[0], response[1][:row_cap], *response[2:]]
             truncated = True
-        return FQueryResult(self.graph, response), truncated
+        lean = reply_rows(response)
+        return (lean if lean is not None else FQueryResult(self.graph, response)), truncated
 
     def read_query(
         self,
@@ -1763,6 +1784,11 @@ class FalkorDBStore(GraphStore):
                 query, params, timeout_ms=max(1, int(timeout_s * 1000)), row_cap=row_cap
             )
         elapsed = (time.perf_counter() - started) * 1000
+        if isinstance(res, tuple):  # plain values: no nodes, edges or paths to convert
+            columns, rows = res
+            return QueryResult(
+                columns=columns, rows=rows, truncated=truncated, row_cap=row_cap, elapsed_ms=elapsed
+            )
         ends: set[int] = set()
         self._edge_ends(res.result_set, ends)
         node_ids: dict[int, str] = {}
