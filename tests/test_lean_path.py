@@ -22,6 +22,7 @@ from impact_graph.api.auth import hash_key
 from impact_graph.api.routers.sparql import _READ_ONLY
 from impact_graph.queries.guard import MAX_CYPHER_CHARS
 from impact_graph.rdf.sparql import MAX_QUERY_CHARS
+from impact_graph.store.port import StoreError
 from tests.test_same_facts import DemoGraph, demo_graph  # noqa: F401 - shared fixture
 
 KEY = "lean-path-key"
@@ -636,3 +637,110 @@ def test_json_bytes_writes_what_json_dumps_did(
     }
     nan = json.loads(cypher.json_bytes({"v": float("nan")}))["v"]
     assert nan is None if with_orjson else nan != nan
+
+
+def test_lean_front_stands_before_the_stack_unless_cors_is_set(
+    demo_graph: DemoGraph,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No CORS origins: `lean.LeanFront` answers before the app's middleware, and only a
+    refusal goes through it (here seen passing `problems.TooLargeAsProblem`). CORS origins
+    set: no front, the lean path answers inside the stack, as before."""
+    from impact_graph.api import problems
+
+    entered: list[str] = []
+    passed_on = problems.TooLargeAsProblem.__call__
+
+    async def counting(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            entered.append(scope["path"])
+        await passed_on(self, scope, receive, send)
+
+    monkeypatch.setattr(problems.TooLargeAsProblem, "__call__", counting)
+    with _app(demo_graph, lean_path=True) as a:
+        assert isinstance(a.app.middleware_stack, lean.LeanFront)  # type: ignore[attr-defined]
+        assert a.post("/cypher", json={"query": PROGRAMMES}).status_code == 200
+        assert a.get("/sparql", params={"query": SELECT}).status_code == 200
+        assert entered == []
+        assert a.post("/cypher", content=b"{", headers=JSON).status_code == 400
+        assert a.get("/cypher", params={"query": PROGRAMMES, "row_cap": "2.5"}).status_code == 422
+        assert entered == ["/cypher", "/cypher"]
+    with _app(demo_graph, lean_path=True, cors_origins=ORIGIN) as c:
+        assert not isinstance(c.app.middleware_stack, lean.LeanFront)  # type: ignore[attr-defined]
+        del entered[:]
+        assert c.post("/cypher", json={"query": PROGRAMMES}).status_code == 200
+        assert entered == ["/cypher"]
+
+
+def test_origin_header_without_cors_origins_is_answered_as_the_route_does(
+    pair: tuple[TestClient, TestClient],
+) -> None:
+    """No CORS origins set: an ``Origin`` header changes nothing, on the front or not."""
+    lean_c, route_c = pair
+    for method, path, kw in (
+        ("POST", "/cypher", {"json": {"query": PROGRAMMES}}),
+        ("POST", "/cypher", {"content": b"{", "headers": JSON}),
+        ("GET", "/sparql", {"params": {"query": SELECT}}),
+    ):
+        kw = {**kw, "headers": {**kw.get("headers", {}), "Origin": ORIGIN}}
+        ra, rb = (c.request(method, path, **kw) for c in (lean_c, route_c))
+        _same(ra, rb, f"{method} {path} with Origin")
+        assert "access-control-allow-origin" not in ra.headers
+        assert "vary" not in ra.headers
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "slug", "logged"),
+    [
+        (RuntimeError("the store broke"), 500, "internal-error", "unexpected error on /cypher"),
+        (
+            StoreError("the graph went away"),
+            503,
+            "store-error",
+            "store error on /cypher: the graph went away",
+        ),
+    ],
+)
+def test_failure_inside_the_store_is_answered_and_logged_by_the_stack(
+    pair: tuple[TestClient, TestClient],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    failure: Exception,
+    status: int,
+    slug: str,
+    logged: str,
+) -> None:
+    """An exception raised inside the store on the lean path: the app's own handler
+    answers it (problem+json, the same bytes as the route's) and logs it once, as the
+    route's failure is logged; nothing of the exception reaches the client."""
+    from impact_graph.api.routers import cypher
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise failure
+
+    async def broken_async(*args: Any, **kwargs: Any) -> Any:
+        raise failure
+
+    monkeypatch.setattr(cypher, "run_cypher_async", broken_async)
+    monkeypatch.setattr(cypher, "run_cypher", broken)
+    lean_c, route_c = pair
+    for method, path, kw in (
+        ("POST", "/cypher", {"json": {"query": PROGRAMMES}}),
+        ("GET", "/cypher", {"params": {"query": PROGRAMMES}}),
+    ):
+        answers = []
+        for c in (lean_c, route_c):
+            caplog.clear()
+            with caplog.at_level("WARNING", logger="impact_graph.api.problems"):
+                answers.append(c.request(method, path, **kw))
+            records = [r for r in caplog.records if r.name == "impact_graph.api.problems"]
+            assert [r.getMessage() for r in records] == [logged], method
+            if status == 500:  # with the exception's traceback, in the log only
+                assert records[0].exc_info and records[0].exc_info[1] is failure
+        ra, rb = answers
+        _same(ra, rb, f"{method} {path} {failure!r}")
+        assert ra.status_code == status and ra.json()["type"].endswith("/" + slug)
+        if status == 500:
+            assert "the store broke" not in ra.text and "Traceback" not in ra.text
+    monkeypatch.undo()
+    assert lean_c.post("/cypher", json={"query": PROGRAMMES}).status_code == 200

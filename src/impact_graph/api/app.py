@@ -135,10 +135,12 @@ def create_app(
     store opens, and runs one search, so the first search does not pay for either.
     ``warm_sparql`` (default: as ``warm_up``) starts the embedded RDF view's SPARQL
     query workers at start-up, so the first ``/sparql`` query does not pay for starting
-    them. ``lean`` answers POST /cypher and
-    POST /sparql before FastAPI's routing (`impact_graph.api.lean`: same handlers, key
-    check and error answers, less CPU per request); ``False`` leaves them to their
-    routes, the reference the lean path is tested against.
+    them. ``lean`` answers GET and POST /cypher
+    and /sparql before FastAPI's routing, and (no CORS origins set) before the app's
+    middleware (`impact_graph.api.lean`: same handlers, key check and error answers,
+    less CPU per request); ``False`` leaves them to their routes, the reference the lean
+    path is tested against. The lean path is installed last but for the root route:
+    with it the middleware stack is built, so add middleware before it.
 
     Raises ``ValueError`` with a sentence when the API settings are invalid (e.g. an
     entry of ``IMPACT_GRAPH_API_KEYS`` that is not a sha256 digest).
