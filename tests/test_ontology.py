@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -359,3 +360,24 @@ def test_jsonld_context_binds_only_the_ontologys_own_prefixes(api: TestClient) -
     ttl = Graph().parse(data=api.get("/ontology.ttl").text, format="turtle")
     jsonld = Graph().parse(data=api.get("/ontology.jsonld").text, format="json-ld")
     assert len(jsonld) == len(ttl) > 1000
+
+
+def test_ontology_page_shows_each_relationship_both_ways(api: TestClient) -> None:
+    """The HTML page lists every relationship's Dutch label and its ig:inverseLabel (how
+    the entity pages say an incoming link), so a researcher sees the wording the pages use."""
+    from impact_graph.ontology import inverse_labels
+
+    html = api.get("/ontology.html").text
+    inverse = inverse_labels("nl")
+    for r in load_schema().rel_types:
+        row = re.search(rf"<code>{r.type}</code>.*?</tr>", html, re.S)
+        assert row, r.type
+        assert f'<td class="rel-nl">{r.label_nl}<br><span class="muted">← {inverse[r.type]}' in (
+            row.group(0)
+        ), r.type
+    ttl = Graph().parse(data=api.get("/ontology.ttl").text, format="turtle")
+    assert (
+        IG.inverseLabel,
+        RDF.type,
+        URIRef("http://www.w3.org/2002/07/owl#AnnotationProperty"),
+    ) in ttl

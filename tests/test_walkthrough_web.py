@@ -23,7 +23,7 @@ from impact_graph.web.pages import (
     ("reason", "dutch"),
     [
         ("folder 'research'", "de map 'research'"),
-        ("front matter kind: plan", "de kop van het bestand (kind: plan)"),
+        ("front matter kind: plan", "de kop van het bestand (soort: plan)"),
         ("--kind story", "de keuze bij het inlezen (--kind story)"),
         ("default for records: research", "de standaard voor records (onderzoek)"),
         (

@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from html import unescape as html_unescape
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape as html_escape
 
 from impact_graph.config import Settings
 from impact_graph.model import make_id
+from impact_graph.network.render import counted_nl
 from tests.test_network import XSS, seed
 
 REPO = Path(__file__).resolve().parents[1]
@@ -362,7 +365,9 @@ def test_network_page_can_show_actors_without_links(client: TestClient) -> None:
     assert 'id="isolated" name="isolated" value="true" checked' in html
     shown = client.get("/network", params={"isolated": "true"}).json()["counts"]["nodes"]
     assert shown > without
-    assert f"Opbouwen: {shown} knopen" in html
+    counted = counted_nl(client.get("/network", params={"isolated": "true"}).json()["nodes"])
+    assert sum(int(k) for k in re.findall(r"\d+", counted)) == shown
+    assert f"Opbouwen: {html_escape(counted)}, " in html and "knopen" not in html
     assert "isolated=true" in re.search(r'href="(/network\.html\?[^"]*)"', html).group(1)
 
 
@@ -426,3 +431,61 @@ def test_bad_search_filters_get_a_dutch_sentence(
     msg = alert_text(r.text)
     assert msg.startswith(words) or words in msg, msg
     assert "validation error" not in msg and " is not " not in msg
+
+
+# --- read as a Dutch programme manager reads them (H68) -----------------------------------
+
+
+def test_incoming_links_read_from_the_page_s_node(client: TestClient) -> None:
+    """A buurtkamer's page said "voert uit (inkomend) | Bibliotheek Wadstede"; it says
+    "wordt uitgevoerd door", the DELIVERS relationship's ig:inverseLabel, and the raw
+    id is not next to the type label but in the "Voor onderzoekers" block."""
+    r = client.post(
+        "/cypher",
+        json={
+            "query": "MATCH (a:Actor)-[:DELIVERS]->(i:Intervention) "
+            "RETURN i.id, a.name ORDER BY i.id, a.name LIMIT 1"
+        },
+    )
+    assert r.status_code == 200, r.text
+    ((intervention, actor),) = r.json()["rows"]
+    html = client.get(f"/entiteit/{intervention}").text
+    rows = re.findall(r"<tr><td>([^<]*)</td>\s*<td><a [^>]*>([^<]*)</a>", html)
+    assert ("wordt uitgevoerd door", html_escape(actor)) in rows
+    assert "(inkomend)" not in html
+    crumbs = re.search(r'<p class="crumbs">(.*?)</p>', html, re.S)
+    assert crumbs and intervention not in crumbs.group(1)
+    research = html.partition('<details class="for-researchers">')[2]
+    assert f"<code>{html_escape(intervention)}</code>" in research
+
+
+def test_fragment_page_gives_positions_to_researchers_only(client: TestClient) -> None:
+    r = client.post(
+        "/cypher",
+        json={
+            "query": "MATCH (c:Chunk) WHERE c.start IS NOT NULL AND c.end IS NOT NULL "
+            "RETURN c.id, c.start, c.end ORDER BY c.id LIMIT 1"
+        },
+    )
+    ((chunk, start, end),) = r.json()["rows"]
+    html = client.get(f"/entiteit/{chunk}").text
+    before, _, research = html.partition('<details class="for-researchers">')
+    assert "Begint bij teken" not in html and "Eindigt bij teken" not in html
+    assert "<dt>Tekst</dt>" in before
+    assert f"<code>{start}–{end}</code>" in research
+
+
+def test_network_page_speaks_of_what_it_shows(client: TestClient) -> None:
+    """ "86 knopen" and "als JSON" were graph and programmer words; the Opgave field had
+    no example."""
+    html = client.get("/netwerk").text
+    counted = counted_nl(client.get("/network").json()["nodes"])
+    assert f"Opbouwen: {html_escape(counted)}, " in html
+    assert "knopen" not in html and ">als JSON<" not in html
+    assert ">download voor onderzoekers (JSON)</a>" in html
+    m = re.search(r'<input id="challenge"[^>]*placeholder="bijv\. ([^"]+)"', html)
+    assert m, "the Opgave field has no example"
+    from impact_graph.vocab import load_vocabulary
+
+    vocab = load_vocabulary()
+    assert html_unescape(m.group(1)) in {c.pref_nl for c in vocab.for_class("Challenge")}

@@ -113,6 +113,27 @@ def load_shapes() -> Graph:
     return parse_turtle(ontology_dir() / SHAPES_FILE)
 
 
+def inverse_labels(lang: str = "nl", graph: Graph | None = None) -> dict[str, str]:
+    """Relationship type -> its ``ig:inverseLabel`` in ``lang``: the relationship read
+    from its target's side ("DELIVERS" -> "wordt uitgevoerd door").
+
+    Why: an entity page lists incoming relationships too, and "voert uit (inkomend) |
+    Bibliotheek Wadstede" on a buurtkamer's page read backwards. The label is an
+    annotation on the object property, not an ``owl:inverseOf`` property, so the graph,
+    the RDF view and the shapes keep one relationship per fact. Types without one are
+    left out (the caller says the forward label with the direction). ``graph`` defaults
+    to the loaded ontology; tests pass their own.
+    """
+    g = graph if graph is not None else load_graph()
+    out: dict[str, str] = {}
+    for op in g.subjects(RDF.type, OWL.ObjectProperty):
+        if not isinstance(op, URIRef) or not str(op).startswith(str(IG)):
+            continue
+        if text := _text(g, op, IG.inverseLabel, lang):
+            out[rel_type_name(local_name(op))] = text
+    return dict(sorted(out.items()))
+
+
 def load_schema(path: Path | None = None) -> Schema:
     """Derive the property-graph schema from ``impact.ttl`` (or the file/dir at ``path``).
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import httpx
 
 from impact_graph.model import make_id
+from impact_graph.network.render import counted_nl
 from tests.browser.conftest import Page
 from tests.test_network import XSS
 
@@ -51,6 +52,12 @@ def test_stakeholder_network_draws_every_node(web: Page) -> None:
     drawn = web.page.evaluate("network.body.data.nodes.length")
     assert drawn == want["counts"]["nodes"] > 5
     assert web.page.evaluate("network.body.data.edges.length") == want["counts"]["edges"]
+    # The status line the script writes once drawn counts in a reader's words ("32
+    # betrokkenen, 9 interventies en 2 programma's"), not "knopen" (H68).
+    status = web.page.locator("#ig-net-status").inner_text()
+    edges = want["counts"]["edges"]
+    assert status.startswith(f"{counted_nl(want['nodes'])}, {edges} verbindingen. Sleep"), status
+    assert "knopen" not in status and "knoop" not in status
     # Physics is off once the layout has settled (large graphs stay usable).
     assert web.page.evaluate("network.physics.options.enabled") is False
     # Size by betweenness, chosen in the page.

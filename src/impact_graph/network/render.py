@@ -31,7 +31,7 @@ from markupsafe import Markup
 
 from impact_graph.network.build import FOCUS_LABELS, NetworkView
 from impact_graph.network.metrics import NetworkMetrics
-from impact_graph.ontology import load_schema
+from impact_graph.ontology import inverse_labels, load_schema
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -50,6 +50,19 @@ TYPE_NL = {
 #: ontology gains, such as HAS_PROGRAMME_ELEMENT or INSTANCE_OF, is named in the
 #: pictures and on the entity pages without a second edit here.
 REL_NL = {r.type: r.label_nl for r in load_schema().rel_types if r.label_nl}
+#: The same relationships read from their target's side (``ig:inverseLabel``):
+#: "DELIVERS" -> "wordt uitgevoerd door", for a page listing a node's incoming links.
+REL_INVERSE_NL = inverse_labels("nl")
+#: Plurals of `TYPE_NL` for counts in running text ("70 betrokkenen en 16 programma's").
+TYPE_PLURAL_NL = {
+    "Actor": "betrokkenen",
+    "Programme": "programma's",
+    "Intervention": "interventies",
+    "Challenge": "opgaven",
+    "WorkingElement": "werkzame elementen",
+    "Effect": "effecten",
+    "Evidence": "onderbouwingen",
+}
 TYPE_STYLE: dict[str, tuple[str, str]] = {  # class -> (colour, shape)
     "Programme": ("#1f5fbf", "diamond"),
     "Intervention": ("#2e8b3e", "triangle"),
@@ -139,6 +152,26 @@ def actor_category(data: dict[str, Any], funds: bool) -> tuple[str, str]:
         if any(w in text for w in words):
             return name, colour
     return OTHER_ACTOR
+
+
+def counted_nl(nodes: list[dict[str, Any]]) -> str:
+    """What a picture shows, counted in words a policy adviser uses: "70 betrokkenen en
+    16 programma's" (most first), from the nodes' types. The page said "86 knopen", a
+    word from graph theory; "leeg" when there is nothing."""
+    counts: dict[str, int] = {}
+    for n in nodes:
+        counts[str(n.get("type", ""))] = counts.get(str(n.get("type", "")), 0) + 1
+    order = list(TYPE_STYLE)
+    ranked = sorted(
+        counts.items(), key=lambda kv: (-kv[1], order.index(kv[0]) if kv[0] in order else 99, kv[0])
+    )
+    parts = []
+    for typ, k in ranked:
+        one = TYPE_NL.get(typ, typ).lower()
+        parts.append(f"{k} {one if k == 1 else TYPE_PLURAL_NL.get(typ, one)}")
+    if not parts:
+        return "niets"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " en " + parts[-1]
 
 
 def _sources_line(sources: list[str], titles: dict[str, str]) -> str:
@@ -360,6 +393,7 @@ def render_fragment(
         .get_template("network_fragment.html")
         .render(
             data=data,
+            counted=counted_nl(data["nodes"]),
             payload={"nodes": data["nodes"], "edges": data["edges"], "options": options},
             vis_js=Markup(js),  # the library's own code, checked for '</script' above
             script_src=script_src,

@@ -26,6 +26,7 @@ from impact_graph.api.problems import mb_text_nl
 from impact_graph.network import NetworkFilters, compute_metrics, network_view
 from impact_graph.network.build import MAX_HOPS, read_stakeholders
 from impact_graph.network.render import (
+    REL_INVERSE_NL,
     REL_NL,
     TYPE_NL,
     network_json,
@@ -98,17 +99,18 @@ PROPERTY_NL = {
     "format": "Bestandsvorm",
     "path": "Bestand",
     "record_key": "Record",
-    "start": "Begint bij teken",
-    "end": "Eindigt bij teken",
     "position": "Volgnummer",
     "created_at": "Ingelezen op",
 }
 #: Properties an entity page leaves out: the name (it is the heading) and bookkeeping a
 #: reader cannot act on (merge key, extraction rule, content hash, the rank number behind
 #: a recognition level, and ``mention_count``, which is one document's count and would
-#: read as a total). GET /entities/{id} still returns every one of them.
+#: read as a total). A fragment's ``start``/``end`` (character offsets in its document) are
+#: shown only in the page's "Voor onderzoekers" block: "Begint bij teken 1200" told a
+#: reader nothing the fragment's text does not. GET /entities/{id} still returns every one.
 HIDDEN_ON_PAGE = frozenset(
     {"name", "key", "rule", "content_hash", "rating_rank", "complete", "mention_count"}
+    | {"start", "end"}
 )
 KIND_NL = {"story": "verhaal", "policy": "beleid", "research": "onderzoek", "plan": "plan"}
 #: Dutch words for the coded values of some properties (anything else is shown as stored).
@@ -147,9 +149,23 @@ def kind_reason_nl(reason: str) -> str:
     if m := re.fullmatch(r"detected: (\d+) \w+ cue words \((.*)\)", reason):
         return f"{m[1]} kenmerkende woorden ({m[2]})"
     if m := re.fullmatch(r"(.+) kind: (.*)", reason):
+        # "kind:" is the front matter's (English) field; the reader gets the Dutch word
+        # for it and for the value the file gave ("soort: verhaal" for kind: story).
         where = "de kop van het bestand" if m[1] == "front matter" else m[1]
-        return f"{where} (kind: {m[2]})"
+        return f"{where} (soort: {kind(m[2])})"
     return reason
+
+
+def relation_nl(relationship: str, direction: str) -> str:
+    """How a link on an entity page reads from the page's node: the relationship's Dutch
+    label going out ("voert uit"), its ``ig:inverseLabel`` coming in ("wordt uitgevoerd
+    door"). A buurtkamer's page said "voert uit (inkomend) | Bibliotheek Wadstede",
+    which reads as if the buurtkamer carried out the library; the old wording stays only
+    for a type the ontology gives no inverse label."""
+    forward = REL_NL.get(relationship, relationship)
+    if direction != "in":
+        return forward
+    return REL_INVERSE_NL.get(relationship) or f"{forward} (inkomend)"
 
 
 def entity_properties(
@@ -304,6 +320,7 @@ def templates() -> Environment:
         TYPE_NL=type_names_nl(),
         KIND_NL=KIND_NL,
         REL_NL=REL_NL,
+        relation_nl=relation_nl,
         RESULT_TYPE_NL=RESULT_TYPE_NL,
         FACET_NL=FACET_NL,
         VIEW_NL=VIEW_NL,
@@ -547,7 +564,23 @@ def entity(
         instance_of=instance_of,
         instances=instances,
         stated_in=stated_in,
+        research=for_researchers(data["id"], data["label"], data["properties"]),
     )
+
+
+def for_researchers(
+    entity_id: str, label: str | None, props: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """What an entity page keeps for researchers only, as (Dutch name, text): the node
+    id (what Cypher, SPARQL and the JSON API know it by) and, for a text fragment, where
+    it sits in its document. Shown at the page's foot in a closed "Voor onderzoekers"
+    block: the id next to the type label ("actor:bibliotheek-wadstede") and "Begint bij
+    teken 1200" were programmers' notation at the top of a page programme managers read."""
+    rows = [("Id (voor Cypher, SPARQL en de API)", entity_id)]
+    start, end = props.get("start"), props.get("end")
+    if label == "Chunk" and isinstance(start, int) and isinstance(end, int):
+        rows.append(("Tekenposities in het document", f"{start}–{end}"))
+    return rows
 
 
 #: Neighbours an entity page lists (the JSON API pages them by 50).
@@ -663,6 +696,7 @@ def network_page(
         "fragment": None,
         "data": None,
         "choices": {"programmes": [], "areas": [], "challenges": [], "nodes": []},
+        "challenge_example": challenge_example(svc.vocab, []),
     }
     try:
         _choice("view", view, VIEW_NL, "Weergave")
@@ -703,6 +737,7 @@ def network_page(
             "challenges": sorted(set(raw.challenges.values())),
             "nodes": sorted({n["name"] for n in raw.nodes.values()})[:3000],
         }
+        ctx["challenge_example"] = challenge_example(svc.vocab, ctx["choices"]["challenges"])
         if view == "whatworks" and not form["q"]:
             return page("network.html", **ctx)
         nv = network_view(
@@ -736,6 +771,21 @@ def network_page(
         [(k, str(v).lower() if isinstance(v, bool) else v) for k, v in form.items() if v]
     )
     return page("network.html", **ctx)
+
+
+def challenge_example(vocab: Vocabulary | None, in_graph: list[str]) -> str:
+    """An opgave to show as the Opgave field's example ("bijv. eenzaamheid"): a concept of
+    the vocabulary whose nodes are Challenges, one the graph holds when there is one (so
+    trying the example shows something), broadest first; "" without a vocabulary. The
+    field was empty, and a policy adviser did not know what kind of word it wanted."""
+    if vocab is None:
+        return ""
+    present = set(in_graph)
+    ranked = sorted(
+        vocab.for_class("Challenge"),
+        key=lambda c: (c.pref_nl not in present, bool(c.broader), c.pref_nl),
+    )
+    return ranked[0].pref_nl if ranked else ""
 
 
 #: The network form's fields by the parameter name that starts the (English, API-side)

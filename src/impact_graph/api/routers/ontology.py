@@ -3,8 +3,9 @@
 The content is ``impact.ttl`` plus ``vocabularies/*.ttl`` exactly as the app loaded them
 (`impact_graph.ontology.load_graph`), so what researchers read is what the graph and the
 RDF view are built from. The HTML page lists classes (with their properties),
-relationships (domain -> range, edge properties) and vocabularies (concepts with labels
-and hierarchy); every text is escaped by Jinja's autoescape.
+relationships (domain -> range, Dutch label and its inverse, edge properties) and
+vocabularies (concepts with labels and hierarchy); every text is escaped by Jinja's
+autoescape.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def own_prefixes() -> dict[str, str]:
 def _html() -> bytes:
     from jinja2 import Environment
 
-    from impact_graph.ontology import load_schema
+    from impact_graph.ontology import inverse_labels, load_schema
     from impact_graph.vocab import load_vocabulary
 
     vocab = load_vocabulary()
@@ -104,7 +105,11 @@ def _html() -> bytes:
         )
     template = (importlib.resources.files(__package__) / TEMPLATE_FILE).read_text("utf-8")
     env = Environment(autoescape=True)
-    return env.from_string(template).render(schema=load_schema(), schemes=schemes).encode()
+    return (
+        env.from_string(template)
+        .render(schema=load_schema(), inverse=inverse_labels("nl"), schemes=schemes)
+        .encode()
+    )
 
 
 def _choose(accept: str, fmt: str | None) -> str:

@@ -1,0 +1,157 @@
+"""The pages as a Dutch programme manager reads them (H68, after H66's walk through
+``make demo``): incoming links in the reader's direction, no ids or character offsets up
+front, no English field names or graph-theory words. No database: the functions and the
+templates are called directly; tests/test_web.py has the same on the real pages."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from rdflib import Graph
+
+from impact_graph.network.render import REL_NL, TYPE_NL, counted_nl
+from impact_graph.ontology import inverse_labels, load_schema
+from impact_graph.vocab import load_vocabulary
+from impact_graph.web.pages import (
+    challenge_example,
+    entity_properties,
+    for_researchers,
+    kind_reason_nl,
+    relation_nl,
+    templates,
+)
+
+
+def test_every_relationship_has_a_dutch_reverse_reading() -> None:
+    """Each object property carries an ig:inverseLabel@nl, so an incoming link is never
+    shown as the forward label with "(inkomend)"; only a symmetric one reads the same
+    both ways."""
+    inverse = inverse_labels("nl")
+    rels = load_schema().rel_types
+    assert set(inverse) == {r.type for r in rels}
+    for r in rels:
+        assert inverse[r.type].strip(), r.type
+        assert (inverse[r.type] == r.label_nl) == r.symmetric, r.type
+    assert inverse["DELIVERS"] == "wordt uitgevoerd door"
+    assert inverse_labels("en")["DELIVERS"] == "is delivered by"
+
+
+def test_inverse_labels_come_from_the_ontology_graph() -> None:
+    """Derived, not restated: a graph whose property has no ig:inverseLabel gives none,
+    and one that has gets exactly its text."""
+    ttl = """
+    @prefix ig: <https://w3id.org/impact-graph/ontology#> .
+    @prefix owl: <http://www.w3.org/2002/07/owl#> .
+    ig:fundsTwice a owl:ObjectProperty ; ig:inverseLabel "wordt twee keer betaald door"@nl .
+    ig:plain a owl:ObjectProperty .
+    """
+    g = Graph().parse(data=ttl, format="turtle")
+    assert inverse_labels("nl", g) == {"FUNDS_TWICE": "wordt twee keer betaald door"}
+    assert inverse_labels("en", g) == {}
+
+
+def test_relation_reads_from_the_page_s_node() -> None:
+    assert relation_nl("DELIVERS", "out") == REL_NL["DELIVERS"] == "voert uit"
+    assert relation_nl("DELIVERS", "in") == "wordt uitgevoerd door"
+    assert relation_nl("MENTIONS", "in") == "wordt genoemd in"
+    # A type the ontology gives no reverse reading keeps the old wording.
+    assert relation_nl("ONBEKEND", "in") == "ONBEKEND (inkomend)"
+
+
+def _entity_html(label: str, props: dict[str, Any], links: list[Any]) -> str:
+    e = SimpleNamespace(
+        id="intervention:buurtkamer-wadstede",
+        name="Buurtkamer Wadstede",
+        label=label,
+        properties=props,
+        neighbours=SimpleNamespace(total=len(links), items=links),
+        provenance=SimpleNamespace(total=0, items=[]),
+        documents=[],
+    )
+    return (
+        templates()
+        .get_template("entity.html")
+        .render(
+            e=e,
+            props=entity_properties(props, label),
+            links=links,
+            links_cut=False,
+            fragments=[],
+            focusable=False,
+            instance_of=[],
+            instances=[],
+            stated_in=[],
+            research=for_researchers(e.id, label, props),
+        )
+    )
+
+
+def test_entity_page_says_incoming_links_forwards_and_keeps_the_id_for_researchers() -> None:
+    link = SimpleNamespace(
+        relationship="DELIVERS",
+        direction="in",
+        id="actor:bibliotheek-wadstede",
+        name="Bibliotheek <Wadstede>",
+        label="Actor",
+        documents=2,
+    )
+    html = _entity_html("Intervention", {"name": "Buurtkamer Wadstede"}, [link])
+    row = re.search(r"<tr><td>([^<]*)</td>\s*<td><a [^>]*>([^<]*)</a>", html)
+    assert row and row.groups() == ("wordt uitgevoerd door", "Bibliotheek &lt;Wadstede&gt;")
+    assert "(inkomend)" not in html
+    crumbs = re.search(r'<p class="crumbs">(.*?)</p>', html, re.S)
+    assert crumbs and "intervention:buurtkamer-wadstede" not in crumbs.group(1)
+    research = re.search(r'<details class="for-researchers">(.*?)</details>', html, re.S)
+    assert research and "<summary>Voor onderzoekers</summary>" in research.group(1)
+    assert "<code>intervention:buurtkamer-wadstede</code>" in research.group(1)
+    assert 'href="/entities/intervention%3Abuurtkamer-wadstede"' in research.group(1)
+
+
+def test_fragment_page_keeps_character_positions_for_researchers_only() -> None:
+    props = {"name": "Reisverslag #2", "text": "De buurtkamer is open.", "start": 120, "end": 142}
+    shown = dict(entity_properties(props, "Chunk"))
+    assert "Tekst" in shown
+    assert not any("teken" in name.lower() for name in shown), shown
+    html = _entity_html("Chunk", props, [])
+    before, _, research = html.partition('<details class="for-researchers">')
+    assert "120" not in before and "142" not in before
+    assert "<dt>Tekenposities in het document</dt><dd><code>120–142</code></dd>" in research
+    # Only a fragment has positions to give.
+    assert len(for_researchers("x:y", "Actor", {"start": 1, "end": 2})) == 1
+
+
+@pytest.mark.parametrize(
+    ("reason", "dutch"),
+    [
+        ("front matter kind: plan", "de kop van het bestand (soort: plan)"),
+        ("front matter kind: story", "de kop van het bestand (soort: verhaal)"),
+    ],
+)
+def test_document_kind_reason_names_the_field_in_dutch(reason: str, dutch: str) -> None:
+    assert kind_reason_nl(reason) == dutch
+    assert "kind:" not in kind_reason_nl(reason)
+
+
+def test_network_counts_say_what_the_nodes_are() -> None:
+    nodes = [{"type": "Actor"}] * 70 + [{"type": "Programme"}] * 16
+    assert counted_nl(nodes) == "70 betrokkenen en 16 programma's"
+    three = [{"type": "Intervention"}, {"type": "Effect"}, {"type": "Effect"}, {"type": "Evidence"}]
+    assert counted_nl(three) == "2 effecten, 1 interventie en 1 onderbouwing"
+    assert counted_nl([{"type": "Actor"}]) == "1 " + TYPE_NL["Actor"].lower()
+    assert counted_nl([]) == "niets"
+    assert "knopen" not in counted_nl(nodes)
+
+
+def test_opgave_example_is_a_challenge_of_the_vocabulary() -> None:
+    vocab = load_vocabulary()
+    challenges = {c.pref_nl for c in vocab.for_class("Challenge")}
+    assert challenges
+    example = challenge_example(vocab, [])
+    assert example in challenges
+    # One the graph holds is preferred, so trying the example shows something.
+    held = sorted(challenges)[-1]
+    assert challenge_example(vocab, ["niet in het vocabulaire", held]) == held
+    assert challenge_example(None, [held]) == ""
