@@ -20,6 +20,7 @@ from impact_graph.web.pages import (
     entity_properties,
     for_researchers,
     kind_reason_nl,
+    network_note_nl,
     relation_nl,
     templates,
 )
@@ -61,14 +62,16 @@ def test_relation_reads_from_the_page_s_node() -> None:
     assert relation_nl("ONBEKEND", "in") == "ONBEKEND (inkomend)"
 
 
-def _entity_html(label: str, props: dict[str, Any], links: list[Any]) -> str:
+def _entity_html(
+    label: str, props: dict[str, Any], links: list[Any], quotes: list[Any] | None = None
+) -> str:
     e = SimpleNamespace(
         id="intervention:buurtkamer-wadstede",
         name="Buurtkamer Wadstede",
         label=label,
         properties=props,
         neighbours=SimpleNamespace(total=len(links), items=links),
-        provenance=SimpleNamespace(total=0, items=[]),
+        provenance=SimpleNamespace(total=len(quotes or []), items=quotes or []),
         documents=[],
     )
     return (
@@ -155,3 +158,34 @@ def test_opgave_example_is_a_challenge_of_the_vocabulary() -> None:
     held = sorted(challenges)[-1]
     assert challenge_example(vocab, ["niet in het vocabulaire", held]) == held
     assert challenge_example(None, [held]) == ""
+
+
+def test_quotes_name_their_document_without_character_positions() -> None:
+    """Every quote on an entity page ended in ", tekens 2895–2962"; the positions stay
+    only in the link's title, said to be for researchers."""
+    quote = SimpleNamespace(
+        text="Bibliotheek Wadstede organiseerde twee rondes.",
+        document_id="document:reisverslag",
+        document_title="Reisverslag 2025",
+        start=2895,
+        end=2962,
+    )
+    html = _entity_html("Actor", {"name": "Bibliotheek Wadstede"}, [], [quote])
+    caption = re.search(r"<figcaption>(.*?)</figcaption>", html, re.S)
+    assert caption, html
+    visible = re.sub(r"<[^>]+>", "", caption.group(1))
+    assert visible == "— Reisverslag 2025" and "2895" not in visible
+    assert 'title="tekenposities 2895–2962 (voor onderzoekers)"' in caption.group(1)
+
+
+def test_a_document_s_file_on_the_server_is_for_researchers() -> None:
+    props = {"title": "Reisverslag", "path": "/tmp/x/reisverslag-2025.md", "format": "md"}
+    assert "/tmp/x/reisverslag-2025.md" not in dict(entity_properties(props, "Document")).values()
+    rows = dict(for_researchers("document:x", "Document", props))
+    assert rows["Bestand bij het inlezen"] == "/tmp/x/reisverslag-2025.md"
+
+
+def test_network_notes_count_betrokkenen_in_words() -> None:
+    note = "12 betrokkene(n) zonder verbinding weggelaten (isolated=true toont ze)."
+    assert network_note_nl(note).startswith("12 betrokkenen zonder verbinding weggelaten (vink")
+    assert network_note_nl(note.replace("12", "1")).startswith("1 betrokkene zonder")

@@ -97,7 +97,6 @@ PROPERTY_NL = {
     "source_url": "Bron op internet",
     "url": "Internetadres",
     "format": "Bestandsvorm",
-    "path": "Bestand",
     "record_key": "Record",
     "position": "Volgnummer",
     "created_at": "Ingelezen op",
@@ -107,10 +106,12 @@ PROPERTY_NL = {
 #: a recognition level, and ``mention_count``, which is one document's count and would
 #: read as a total). A fragment's ``start``/``end`` (character offsets in its document) are
 #: shown only in the page's "Voor onderzoekers" block: "Begint bij teken 1200" told a
-#: reader nothing the fragment's text does not. GET /entities/{id} still returns every one.
+#: reader nothing the fragment's text does not; so is a document's ``path``, a file name on
+#: the server that read it ("/tmp/…/reisverslag-2025.md"). GET /entities/{id} still returns
+#: every one.
 HIDDEN_ON_PAGE = frozenset(
     {"name", "key", "rule", "content_hash", "rating_rank", "complete", "mention_count"}
-    | {"start", "end"}
+    | {"start", "end", "path"}
 )
 KIND_NL = {"story": "verhaal", "policy": "beleid", "research": "onderzoek", "plan": "plan"}
 #: Dutch words for the coded values of some properties (anything else is shown as stored).
@@ -580,6 +581,8 @@ def for_researchers(
     start, end = props.get("start"), props.get("end")
     if label == "Chunk" and isinstance(start, int) and isinstance(end, int):
         rows.append(("Tekenposities in het document", f"{start}–{end}"))
+    if props.get("path"):
+        rows.append(("Bestand bij het inlezen", str(props["path"])))
     return rows
 
 
@@ -881,7 +884,13 @@ def search_notes_nl(notes: list[str]) -> tuple[list[str], str | None]:
 def network_note_nl(note: str) -> str:
     """A network note as the page shows it: the notes are Dutch at their source
     (`impact_graph.network.build`); only the API's parameter (``isolated=true``) is
-    named here as the page's checkbox."""
+    named here as the page's checkbox, and "betrokkene(n)" gets its number ("12
+    betrokkenen", "1 betrokkene")."""
+    note = re.sub(
+        r"\b(\d+) betrokkene\(n\)",
+        lambda m: f"{m[1]} betrokkene" + ("" if m[1] == "1" else "n"),
+        note,
+    )
     return note.replace(
         "(isolated=true toont ze)", "(vink 'Ook zonder verbinding' aan om ze te tonen)"
     )
