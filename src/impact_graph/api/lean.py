@@ -36,8 +36,15 @@ What stays the same, by construction rather than by copy:
   answers inside the stack (CORS changes every answer). ``tests/test_lean_path.py``
   compares both placements with the routes byte for byte.
 
-Why before the stack: its layers cost ~0.1 ms of server CPU a lookup (H61: 1.04 against
-1.16 ms with none), and issue 5's 1.3x leaves ~0.2-0.3 ms for the whole HTTP round trip.
+Why before the stack: issue 5's 1.3x leaves ~0.2-0.3 ms for a lookup's whole HTTP round
+trip, and the layers cost CPU on every request. Measured old (inside the stack) against
+new side by side (H67, 100k nodes, libcurl, load 9-13): ``bench/tools/http_floor.py``,
+each server its own process, 3 rounds of 1,000 interleaved calls: server CPU per lookup
+0.79/0.86/0.77 ms against 0.86/0.89/0.87, per lean no-op 0.36/0.39/0.35 against
+0.44/0.42/0.43 (no middleware and no ``FastAPI.__call__`` at all: 0.75/0.82/0.74);
+``bench/query.py`` (app in the bench's process), three alternating runs of 500 calls:
+lookup p50 ratio 1.38/1.38/1.40 against 1.40/1.42/1.51, path 1.28/1.37/1.33 against
+1.34/1.40/1.35. Lookup still misses 1.3x at that load.
 
 Every other method and path (HEAD, ``/cypher/``, ``/queries`` and the rest) goes on to
 FastAPI's router unchanged.
