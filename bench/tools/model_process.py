@@ -37,9 +37,14 @@ five other engineers, load 5-15 during the runs, so wall is noise; CPU seconds p
     series 3, this script, 1 round, load 9.2-9.7:
       thread            model 16.5   x bound 1.16   total 20.4   wall 38.6 s
       proc              model 15.6   x bound 1.16   total 19.4   wall 48.6 s
+    series 4, this script, 2 rounds, load 10.6 -> 3.5:
+      thread            model 13.3 13.5   x bound 1.10 1.05   total 16.1 16.1
+      proc              model 14.1 13.8   x bound 1.17 1.22   total 16.8 16.3
+      (the last round, load 4.7/3.5: wall 11.1 s proc, 9.2 s thread; ratio 0.72, 0.77)
 
 Neither helped. The model in its own process cost as much CPU (series 1 and 3) or more
-(series 2: +3.7 s median, x1.24 its bound against x1.14), and the ingest's own process
+(series 2: +3.7 s median, x1.24 its bound against x1.14; series 4: x1.17-1.22 against
+x1.05-1.10), and the ingest's own process
 did not get cheaper for it (read+NLP and writes the same). Spinning 0.1 ms before
 sleeping cost more than PASSIVE's immediate sleep. So the pipeline keeps its model
 thread and PASSIVE. The child's vectors were identical to in-process ones (largest
