@@ -44,9 +44,9 @@ five other engineers, load 5-15 during the runs, so wall is noise; CPU seconds p
 
 Neither helped. The model in its own process cost as much CPU (series 1 and 3) or more
 (series 2: +3.7 s median, x1.24 its bound against x1.14; series 4: x1.17-1.22 against
-x1.05-1.10), and the ingest's own process
-did not get cheaper for it (read+NLP and writes the same). Spinning 0.1 ms before
-sleeping cost more than PASSIVE's immediate sleep. So the pipeline keeps its model
+x1.05-1.10), and the ingest's own process did not get cheaper for it (read+NLP and
+writes the same). Spinning 0.1 ms before sleeping cost more than PASSIVE's immediate
+sleep. So the pipeline keeps its model
 thread and PASSIVE. The child's vectors were identical to in-process ones (largest
 difference 0.0 on 25 mixed texts, a prototype that also served ``max_tokens`` and
 ``count_tokens`` from a tokenizer the child pickled).
