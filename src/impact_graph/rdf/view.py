@@ -47,9 +47,13 @@ still its own SPARQL Update transaction, so "a document is written whole or not 
 holds, and a killed process leaves only whole documents in the log. Putting several
 documents into one transaction was measured too and saved nothing (90 vs 97 ms per
 document), so it is not done. An ingest run (`OxigraphView.held_for_ingest`, entered by
-the write-through store's ``maintenance_deferred``) keeps the writer through its pauses
-and flushes every ~64 MB instead: each flush costs RocksDB a compaction that grows with
-the view (see `INGEST_FLUSH_BYTES`). Reads from the process that holds the writer use it
+the write-through store's ``maintenance_deferred``) keeps the writer through its pauses,
+and its new documents do not go through the log at all: each one's N-Quads text is
+appended to a journal file (``oxigraph.journal.nq``) before its write returns, and the
+journal is bulk-loaded (``Store.bulk_load``: sorted files handed to RocksDB whole) every
+~64 MB, before any read, update or release, and at the end of the run; a journal left by
+a killed writer is loaded by the next writer or reader, as the log would be replayed
+(see `INGEST_BULK_BYTES`). Reads from the process that holds the writer use it
 directly; ``run_query`` releases it first. Researcher queries run in child processes
 (``impact_graph.rdf._worker``) that can be killed at the time limit, because pyoxigraph
 cannot cancel a query. They are a small pool of long-lived workers (a process and a
@@ -137,6 +141,22 @@ FLUSH_BYTES = 8_000_000
 #: document), ~190 MB more memory, and a longer flush for a reader that arrives during
 #: an ingest (see `held_for_ingest`).
 INGEST_FLUSH_BYTES = 64_000_000
+#: N-Quads text journaled by a held ingest (`OxigraphView.held_for_ingest`) after which
+#: it is bulk-loaded (~165 generated documents of ~390 kB). Why bulk-load at all: a
+#: document loaded through a transaction goes into the write-ahead log and the memtables
+#: (a skiplist insert per index entry, ~8,000 a document), and each later flush leaves
+#: RocksDB a compaction; the bulk loader sorts the entries once and hands RocksDB whole
+#: files instead. Measured (scratch replay of the same 2,000 generated documents' text,
+#: process CPU incl. RocksDB's threads and the compaction owed at the end, load 7-11):
+#: load per document + 64 MB flushes 64.8 ms a document; bulk loads of 40 documents
+#: 36.3, of 160 documents 34.4. Why not per document: every bulk load adds a file to
+#: each column family, and RocksDB compacts a family at two files (see
+#: `INGEST_FLUSH_BYTES`), so small bulk loads would compact as often as tiny flushes.
+INGEST_BULK_BYTES = 64_000_000
+#: The journal's line after each whole document (an N-Quads comment): a journal cut
+#: short by a kill is replayed up to the last one, so a document is in the view whole
+#: or not at all.
+JOURNAL_MARK = b"#end\n"
 #: What one quad counts towards FLUSH_BYTES when it is written without update text (its
 #: share of a replace update's text, measured on the demo corpus: 383 bytes).
 QUAD_BYTES = 380
@@ -157,6 +177,12 @@ def _call(fn: Callable[[ox.Store], Any], store: ox.Store) -> tuple[Any, Exceptio
             err.__traceback__ = None
             err = err.__cause__ or err.__context__
         return None, e
+
+
+def _after(first: Callable[[ox.Store], Any], fn: Callable[[ox.Store], Any], store: ox.Store) -> Any:
+    """``first(store)``, then ``fn(store)``'s value (one step for `_call`)."""
+    first(store)
+    return fn(store)
 
 
 #: Embedded views of this process, released (flushed) at exit.
@@ -458,6 +484,15 @@ class OxigraphView(RdfView):
         self._watcher: threading.Thread | None = None
         #: How often this view opened the read-write store (figures and tests).
         self.writer_opens = 0
+        # A held ingest's new documents, journaled as N-Quads text and bulk-loaded in
+        # groups (see `held_for_ingest`): the journal, and the documents in it (id ->
+        # content hash, for `document_hash`).
+        self.journal_path = self.directory / "oxigraph.journal.nq"
+        self._journal: IO[bytes] | None = None
+        self._journal_bytes = 0
+        self._pending: dict[str, str | None] = {}
+        #: How often this view bulk-loaded a journal (figures and tests).
+        self.bulk_loads = 0
         _OPEN_VIEWS.add(self)
         if not (self.path / "CURRENT").exists():
             self._write(lambda store: None)  # create the database so read-only opens find it
@@ -496,6 +531,9 @@ class OxigraphView(RdfView):
                 self.writer_opens += 1
                 self._lock = lock
                 self._probe = open(self.wait_path, "a")  # noqa: SIM115 - closed in release()
+                if self.journal_path.exists():
+                    # Left by a writer that was killed mid-ingest: its documents first.
+                    fn = functools.partial(_after, self._bulk_load_journal, fn)
             value, error = _call(fn, self._store)
             self._unflushed += max(size, 1)
             self._last_write = time.monotonic()
@@ -559,6 +597,8 @@ class OxigraphView(RdfView):
             if self._store is None:
                 return
             try:
+                if self._pending or self._journal is not None:
+                    self._bulk_load_journal(self._store)
                 if self._unflushed:
                     self._flush()
             finally:
@@ -571,25 +611,37 @@ class OxigraphView(RdfView):
 
     @contextlib.contextmanager
     def held_for_ingest(self) -> Iterator[None]:
-        """Within the block (an ingest run), keep the writer and its unflushed writes
-        through pauses, and flush every `INGEST_FLUSH_BYTES` instead of `FLUSH_BYTES`.
+        """Within the block (an ingest run), keep the writer through pauses, and journal
+        new documents to bulk-load them in groups (`INGEST_BULK_BYTES`) instead of
+        loading each through the log (a document the view holds already is replaced as
+        outside the block, after the journal is loaded).
 
-        Why: an ingest writes in groups (one per embedding call, ~40 generated documents
-        of ~7 s model time at 10k), and at each pause the idle rules flushed the writer
-        (0.5 s) and let go of it (2 s), and every 8 MB (~20 documents) it flushed. Each
-        flush leaves RocksDB a compaction over the whole view (see
-        `INGEST_FLUSH_BYTES`). Measured (``bench/tools/rdf_growth.py``, the same 2,000
-        generated documents in groups of 40 with 3 s rests, as before and held, run side
-        by side, two rounds): RocksDB's CPU 75 -> 38 s and 102 -> 36 s, the write
-        thread's 54 -> 76 s and 51 -> 63 s; together 64.6 -> 56.9 ms a document (load
-        12-22) and 76.5 -> 49.5 ms (load 11 -> 3); documents 1,500-2,000: 76.8 -> 64.5
-        and 99.7 -> 48.0 ms.
+        Why hold: an ingest writes in groups (one per embedding call, ~40 generated
+        documents of ~7 s model time at 10k), and at each pause the idle rules flushed
+        the writer (0.5 s) and let go of it (2 s); each flush leaves RocksDB a compaction
+        over the whole view (see `INGEST_FLUSH_BYTES`). H58 measured holding alone:
+        69.9 -> 49.5 ms a document over 2,000 generated documents.
+
+        Why journal and bulk-load: with the writer held, the write thread's own CPU was
+        the larger part (30-40 ms a document: the log and a memtable insert per index
+        entry). Measured (``bench/tools/rdf_growth.py``, the same 2,000 generated
+        documents in groups of 40 with 3 s rests, held before and now, side by side,
+        process CPU incl. RocksDB's and the bulk loader's threads and the compaction
+        owed at the end, ms a document, 3 rounds, load 5-13): 50.6 -> 28.0, 55.0 ->
+        27.9, 49.7 -> 29.6, median 50.6 -> 28.0 (-45%); write thread 68-72 -> 11 s,
+        RocksDB 31-37 -> 20-24 s, the bulk loader's threads ~25 s. RocksDB's part
+        still grows with the view (0 -> ~21 ms a document from the first to the fourth
+        500 documents), as before.
 
         What still holds: a reader or writer that waits is served as before (the probe of
-        the wait file), after the flush of what is unflushed -- now up to ~170 generated
-        documents, measured 3.4 s at load ~15 instead of 0.35-1.2 s. Each document is
-        still one transaction; a kill loses nothing written, the next open replays more
-        log. After the block the usual idle rules apply from the last write on."""
+        the wait file), after the journal is loaded -- up to ~165 generated documents,
+        measured 1.85 s CPU, 5.6 s wall at load ~9 for 134 (the flush it replaces: 3.4 s
+        at load ~15). Each document is in the view whole or not at all: the journal is
+        loaded up to its last whole document, and loading it twice is harmless. A kill
+        loses nothing written: the next writer, or a reader of this view, loads a journal
+        it finds first (`replay_journal`). Peak memory +~85 MB (the bulk loader's sort).
+        After the block the rest of the journal is loaded and the usual idle rules
+        apply from the last write on."""
         with self._mutex:
             self._ingests += 1
         try:
@@ -598,6 +650,11 @@ class OxigraphView(RdfView):
             with self._mutex:
                 self._ingests -= 1
                 self._last_write = time.monotonic()
+                if not self._ingests and self._store is not None and self._pending:
+                    # The run is over: its last documents go in now, not at the release.
+                    _, error = _call(self._bulk_load_journal, self._store)
+                    if error is not None:
+                        raise error
 
     @property
     def holds_writer(self) -> bool:
@@ -618,15 +675,24 @@ class OxigraphView(RdfView):
 
     # -- reads -------------------------------------------------------------------------
 
-    def _read(self, fn: Callable[[ox.Store], Any]) -> Any:
+    def _read(self, fn: Callable[[ox.Store], Any], *, journaled: bool = True) -> Any:
         """Run ``fn`` on the held writer if there is one, else on a read-only store opened
-        under the shared lock. ``fn`` must return plain data (no lazy results)."""
+        under the shared lock. ``fn`` must return plain data (no lazy results).
+
+        The journal of a held ingest is bulk-loaded first, so a read sees every document
+        written (``journaled=False``: ``fn`` reads nothing a journaled document holds).
+        A journal on disk without a writer holding the store is a killed writer's: it is
+        loaded (by opening the writer) before the read-only store is opened."""
         with self._mutex:
             if self._store is not None:
+                if journaled and self._pending:
+                    fn = functools.partial(_after, self._bulk_load_journal, fn)
                 value, error = _call(fn, self._store)
                 if error is not None:
                     raise error
                 return value
+        if journaled and self.replay_journal():
+            return self._read(fn, journaled=journaled)
         lock = self._acquire(fcntl.LOCK_SH, LOCK_WAIT_S)
         try:
             try:
@@ -646,6 +712,8 @@ class OxigraphView(RdfView):
 
     def update(self, sparql_update: str, what: str) -> None:
         def run(store: ox.Store) -> None:
+            if self._pending:
+                self._bulk_load_journal(store)  # the update may read what they hold
             try:
                 store.update(sparql_update)
             except (SyntaxError, OSError, ValueError) as e:
@@ -668,7 +736,8 @@ class OxigraphView(RdfView):
         graph store has it: `WriteThroughStore.document_hashes` then does not list it,
         so the rerun writes it again (the same repair as a kill between the graph
         store's write and the view's). A failed load raises, and the write-through takes
-        the document out of the graph store too.
+        the document out of the graph store too. Within `held_for_ingest` a new document
+        is journaled instead and bulk-loaded with others.
 
         Measured (write-thread CPU per document, 79 demo + 100 generated documents of
         ~810 statements, FalkorDB + this view, load ~12 on 2 cores): a new document
@@ -681,10 +750,20 @@ class OxigraphView(RdfView):
         graph, text, count = self.mapping.batch_nquads(batch, written_at=utc_now_iso())
 
         def run(store: ox.Store) -> None:
+            if batch.doc_id in self._pending:
+                self._bulk_load_journal(store)  # the same document twice in one run
             try:
-                if next(store.quads_for_pattern(None, None, None, graph), None) is not None:
+                known = next(store.quads_for_pattern(None, None, None, graph), None) is not None
+                if not known and self._ingests:
+                    # A new document in an ingest run: journaled, bulk-loaded in groups.
+                    self._journal_document(store, batch, text.encode())
+                    return
+                if known:
                     # A changed document: its old graph goes first (one transaction),
-                    # then the new one is added like a new document's.
+                    # then the new one is added like a new document's. Journaled
+                    # documents go in before, so the drop sees every graph there is.
+                    if self._pending:
+                        self._bulk_load_journal(store)
                     store.update(drop_graph_update(graph))
                 # The document's graph and, the default graph being the union of all
                 # graphs, the same statements there: one load, one transaction.
@@ -693,6 +772,8 @@ class OxigraphView(RdfView):
                 # again (measured: ~3 of ~25 ms CPU per document). Bytes: a text
                 # pyo3 cannot pass (a lone surrogate) fails here as a ValueError.
                 store.load(text.encode(), format=ox.RdfFormat.N_QUADS, lenient=True)
+                # Counted as the update text it replaces, so the flush keeps its rhythm.
+                self._unflushed += count * QUAD_BYTES
             except (SyntaxError, OSError, ValueError) as e:
                 raise StoreError(
                     f"The RDF view refused to write {batch.doc_id} ({e}); this is a bug in "
@@ -700,11 +781,91 @@ class OxigraphView(RdfView):
                     "document."
                 ) from e
 
-        # Counted as the update text it replaces, so the flush keeps its old rhythm.
-        self._write(run, count * QUAD_BYTES)
+        self._write(run, 0)
         return count
 
-    def select(self, query: str) -> list[dict[str, str]]:
+    def _journal_document(self, store: ox.Store, batch: GraphBatch, data: bytes) -> None:
+        """Append one new document's N-Quads text to the journal (whole, then its mark),
+        and bulk-load the journal once it holds `INGEST_BULK_BYTES`.
+
+        Written to the file before the write returns, so a killed process loses nothing
+        written: the next writer loads the journal first (`_write`), and a reader that
+        finds one loads it through a writer first (`replay_journal`), as RocksDB replays
+        its log."""
+        if self._journal is None:
+            self._journal = open(self.journal_path, "ab")  # noqa: SIM115 - closed by the load
+            self._journal_bytes = self._journal.tell()
+        try:
+            self._journal.write(data)
+            self._journal.write(JOURNAL_MARK)
+            self._journal.flush()
+        except OSError as e:
+            # Cut back what this document left, so the journal holds whole documents.
+            with contextlib.suppress(OSError):
+                self._journal.close()
+                os.truncate(self.journal_path, self._journal_bytes)
+            self._journal = None
+            raise StoreError(
+                f"The RDF view could not journal {batch.doc_id} in {self.journal_path} "
+                f"({e}); check free disk space and run the ingest again."
+            ) from e
+        self._journal_bytes += len(data) + len(JOURNAL_MARK)
+        content_hash = batch.document.props.get("content_hash")
+        self._pending[batch.doc_id] = None if content_hash is None else str(content_hash)
+        if self._journal_bytes >= INGEST_BULK_BYTES:
+            self._bulk_load_journal(store)
+
+    def _bulk_load_journal(self, store: ox.Store) -> None:
+        """Bulk-load the journal (ours, or one a killed writer left) and remove it.
+
+        Cut after its last whole document first (a kill may have stopped an append).
+        Loading twice is harmless (a quad is stored once), so a kill during the load
+        leaves a journal the next writer loads again. A load that fails moves the
+        journal aside (``*.failed``) and says which documents are missing."""
+        if self._journal is not None:
+            with contextlib.suppress(OSError):
+                self._journal.close()
+            self._journal = None
+        pending, self._pending = self._pending, {}
+        self._journal_bytes = 0
+        path = self.journal_path
+        try:
+            with open(path, "rb+") as f:
+                size = f.seek(0, os.SEEK_END)
+                f.seek(max(0, size - len(JOURNAL_MARK)))
+                if f.read() != JOURNAL_MARK:
+                    f.seek(0)
+                    data = f.read()
+                    end = data.rfind(b"\n" + JOURNAL_MARK)
+                    size = 0 if end < 0 else end + 1 + len(JOURNAL_MARK)
+                    f.truncate(size)
+            if size:
+                store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS, lenient=True)
+                self.bulk_loads += 1
+            path.unlink()
+        except FileNotFoundError:
+            return
+        except (SyntaxError, OSError, ValueError) as e:
+            failed = path.with_suffix(".failed.nq")
+            with contextlib.suppress(OSError):
+                path.replace(failed)
+            docs = ", ".join(sorted(pending)[:5]) + (" ..." if len(pending) > 5 else "")
+            raise StoreError(
+                f"The RDF view could not load its journal {path} ({e}); "
+                f"{len(pending) or 'its'} documents ({docs or 'of an earlier run'}) are not "
+                f"in the view (kept in {failed}). Run the ingest again: it writes them again."
+            ) from e
+
+    def replay_journal(self) -> bool:
+        """Load a journal left on disk while no writer here holds the store (a writer
+        killed mid-ingest, or another process's, which it loads when it lets go for us).
+        Returns whether there was one. A stat when there is none."""
+        if self._store is not None or not self.journal_path.exists():
+            return False
+        self._write(lambda store: None)
+        return True
+
+    def select(self, query: str, *, journaled: bool = True) -> list[dict[str, str]]:
         def run(store: ox.Store) -> list[dict[str, str]]:
             result = store.query(query)
             names = [v.value for v in result.variables]  # type: ignore[union-attr]
@@ -713,7 +874,18 @@ class OxigraphView(RdfView):
                 for sol in result  # type: ignore[union-attr]
             ]
 
-        return self._read(run)  # type: ignore[no-any-return]
+        return self._read(run, journaled=journaled)  # type: ignore[no-any-return]
+
+    def document_hash(self, doc_id: str) -> str | None:
+        """As `RdfView.document_hash`; a journaled document answers from the journal's
+        list, and the journal is not loaded for it (the write-through asks this for every
+        document the graph store skipped; one document's graph is all it reads)."""
+        with self._mutex:
+            if doc_id in self._pending:
+                return self._pending[doc_id]
+        graph = f"<{self.mapping.graph_iri(doc_id).value}>"
+        rows = self.select(self._hash_query(graph), journaled=False)
+        return rows[0].get("h") if len(rows) == 1 else None
 
     def quads(self, graphs: list[str] | None = None) -> Iterator[ox.Quad]:
         def run(store: ox.Store) -> list[ox.Quad]:
@@ -751,7 +923,9 @@ class OxigraphView(RdfView):
         out_prefixes: dict[str, str] | None = None,
     ) -> RawResult:
         request = self._query_request(query, prefixes, timeout_s, row_cap, media, out_prefixes)
-        # Our own held writer goes first (the worker would wait for it).
+        # Our own held writer goes first (the worker would wait for it); a journal a
+        # killed writer left is loaded before (the worker opens the store read-only).
+        self.replay_journal()
         self.release()
         pool = self.start_query_workers()
         worker = pool.take()
@@ -784,7 +958,8 @@ class OxigraphView(RdfView):
         import anyio.to_thread
 
         request = self._query_request(query, prefixes, timeout_s, row_cap, media, out_prefixes)
-        if self.holds_writer:
+        if self.holds_writer or self.journal_path.exists():
+            await anyio.to_thread.run_sync(self.replay_journal)
             await anyio.to_thread.run_sync(self.release)
         pool = self._pool or await anyio.to_thread.run_sync(self.start_query_workers)
         worker = pool.take_idle() or await anyio.to_thread.run_sync(pool.take)
