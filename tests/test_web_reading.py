@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from rdflib import Graph
 
-from impact_graph.network.render import REL_NL, TYPE_NL, counted_nl
+from impact_graph.network.render import REL_NL, TYPE_NL, counted_nl, render_summary
 from impact_graph.ontology import inverse_labels, load_schema
 from impact_graph.vocab import load_vocabulary
 from impact_graph.web.pages import (
@@ -189,3 +189,21 @@ def test_network_notes_count_betrokkenen_in_words() -> None:
     note = "12 betrokkene(n) zonder verbinding weggelaten (isolated=true toont ze)."
     assert network_note_nl(note).startswith("12 betrokkenen zonder verbinding weggelaten (vink")
     assert network_note_nl(note.replace("12", "1")).startswith("1 betrokkene zonder")
+
+
+def test_every_file_format_has_a_dutch_name_on_the_document_page() -> None:
+    """Every format a reader assigns (readers._FORMATS) reads as a file type a policy
+    adviser knows, not as the reader's short code ("Bestandsvorm md")."""
+    from impact_graph.ingest.readers import _FORMATS
+
+    for fmt in set(_FORMATS.values()):
+        shown = dict(entity_properties({"title": "x", "format": fmt}, "Document"))
+        assert shown["Bestandsvorm"] != fmt, fmt
+    shown = dict(entity_properties({"title": "x", "format": "md"}, "Document"))
+    assert shown["Bestandsvorm"] == "tekst met opmaak (Markdown)"
+
+
+def test_modularity_for_researchers_has_a_dutch_decimal_comma() -> None:
+    metrics = {"communities": 3, "modularity": 0.53012, "betweenness": "exact"}
+    html = str(render_summary({"metrics": SimpleNamespace(**metrics)}))
+    assert "modulariteit 0,53 " in html and "0.53" not in html

@@ -129,6 +129,20 @@ VALUE_NL: dict[str, dict[str, str]] = {
         "−": "negatief (−)",
         "0": "geen effect (0)",
     },
+    # Document.format is the reader's short name (readers._FORMATS): "md" told a policy
+    # adviser nothing; the file type a reader knows it by does.
+    "format": {
+        "md": "tekst met opmaak (Markdown)",
+        "txt": "platte tekst",
+        "html": "webpagina (HTML)",
+        "pdf": "PDF",
+        "docx": "Word-document (DOCX)",
+        "csv": "tabel (CSV)",
+        "json": "gegevensbestand (JSON)",
+        "jsonl": "gegevensbestand (JSON, een record per regel)",
+        "ris": "literatuurlijst (RIS)",
+        "bib": "literatuurlijst (BibTeX)",
+    },
 }
 
 
