@@ -598,7 +598,8 @@ def query_area(d: dict[str, Any]) -> Area:
                         _variant_reason(q, variant) if holds is False else "",
                     )
                 )
-            v = get(q, "variants.HTTP http.client") or {}
+            # Not get(): its dotted path would split the variant's name at "http.client".
+            v = (q.get("variants") or {}).get("HTTP http.client") or {}
             if v:  # runs since libcurl became the HTTP rows' client (H61)
                 a.rows.append(
                     Row(

@@ -55,6 +55,14 @@ def test_query_bench_books_the_server_process_cpu(tmp_path: Path) -> None:
         assert v["server_cpu_ms"] > 0, (name, v)
         assert v["cpu_ms"] > v["server_cpu_ms"], (name, v)
     assert variants["in-app"]["server_cpu_ms"] is None
+    # The report shows the http.client figures beside the targeted rows (its variant's
+    # name has a dot, which a dotted lookup would split: the rows were missing).
+    from report import query_area
+
+    rows = {r.figure: r for r in query_area(json.loads(out.read_text())).rows}
+    client_row = rows["cypher lookup, HTTP http.client, p50 (p95)"]
+    assert client_row.target == "no target" and client_row.ratio != "–"
+    assert rows["cypher lookup, HTTP, p50 (p95)"].target == "≤ 1.3×"
 
 
 @pytest.mark.slow
