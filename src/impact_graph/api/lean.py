@@ -53,7 +53,7 @@ FastAPI's router unchanged.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -134,25 +134,25 @@ GET_HANDLERS: dict[str, Callable[[Request], Awaitable[Response | None]]] = {
 }
 
 
+#: The lean handlers by method (POST: `HANDLERS`, GET: `GET_HANDLERS`).
+_BY_METHOD: dict[str, Mapping[str, Callable[[Request], Awaitable[Response | None]]]] = {
+    "POST": HANDLERS,
+    "GET": GET_HANDLERS,
+}
+
+
 async def lean_answer(scope: Any, receive: Any, send: Any) -> Response | None:
     """The lean path's answer to this HTTP request: POST to a path of `HANDLERS` or GET to
     one of `GET_HANDLERS`, the read key checked first (as FastAPI's dependency does,
     before the parameters); None for any other request, and for a GET its handler leaves
     to the route. Raises what the handler raises (`ProblemError`, store errors, ...)."""
-    method = scope["method"]
-    if method == "POST":
-        handler = HANDLERS.get(get_route_path(scope))
-        if handler is not None:
-            request = Request(scope, receive, send)
-            await check_read_key(request)
-            return await handler(request)
-    elif method == "GET":
-        get_handler = GET_HANDLERS.get(get_route_path(scope))
-        if get_handler is not None:
-            request = Request(scope, receive, send)
-            await check_read_key(request)
-            return await get_handler(request)
-    return None
+    handlers = _BY_METHOD.get(scope["method"])
+    handler = None if handlers is None else handlers.get(get_route_path(scope))
+    if handler is None:
+        return None
+    request = Request(scope, receive, send)
+    await check_read_key(request)
+    return await handler(request)
 
 
 #: Scope key by which `LeanFront` tells `LeanQueries` it has tried the request: the
