@@ -95,7 +95,7 @@ def test_an_ordinary_document_is_one_query_of_the_same_text(
     qa, qb = store._fact_queries(a), store._fact_queries(b)
     assert len(qa) == len(qb) == 1
     text = qa[0][2]
-    assert text[text.index("UNWIND") :] == qb[0][2][qb[0][2].index("UNWIND") :]
+    assert text[text.index("FOREACH") :] == qb[0][2][qb[0][2].index("FOREACH") :]
     store.upsert_batch(a)
     store.upsert_batch(b)
     rows = store._q("MATCH (s)-[e:ADDRESSES]->(t:Challenge) RETURN s.id, t.id, e.sources, e.key")

@@ -146,6 +146,30 @@ def test_a_known_node_deleted_meanwhile_gets_the_vector_the_write_left_out(
     assert np.abs(stored - np.asarray(wor_b.vector)).max() < 1e-6
 
 
+def test_a_shared_node_without_a_vector_takes_the_next_one_sent_and_keeps_it(
+    store: FalkorDBStore,
+) -> None:
+    """A node made by a document that had no vector for it is matched, not created, by
+    the next document naming it: that write's vector must still reach it (the matched
+    branch of ``_MERGE_WITH_VECTOR``), be found by the vector index, and stay when a
+    third document sends another."""
+    a = doc_batch("a.md", [WOR])  # the entity without a vector
+    b = _with_vectors(doc_batch("b.md", [WOR]), 2)
+    c = _with_vectors(doc_batch("c.md", [WOR]), 3)
+    store.upsert_batch(a)
+    assert _embedding(store, make_id(*WOR)) is None
+    store.upsert_batch(b)
+    wor_b = next(n for n in b.nodes if n.id == make_id(*WOR))
+    stored = np.asarray(_embedding(store, make_id(*WOR)))
+    assert np.abs(stored - np.asarray(wor_b.vector)).max() < 1e-6
+    hits = store.vector_search("Intervention", list(wor_b.vector), k=1)
+    assert [h.id for h in hits] == [make_id(*WOR)]
+    store._vectored.clear()  # so c sends its vector too, and the server must keep b's
+    store.upsert_batch(c)
+    stored = np.asarray(_embedding(store, make_id(*WOR)))
+    assert np.abs(stored - np.asarray(wor_b.vector)).max() < 1e-6
+
+
 def test_the_graph_is_the_same_as_when_every_vector_is_sent(
     store: FalkorDBStore, plain: FalkorDBStore
 ) -> None:

@@ -15,7 +15,7 @@ from tests.test_bench_smoke import run_bench_script
 
 ROOT = Path(__file__).resolve().parents[1]
 STORE = ROOT / "src" / "impact_graph" / "store" / "falkordb_store.py"
-CREATE = "ON CREATE SET n += r.props, n.sources = [$doc] "
+CREATE = "ON CREATE SET n += r.props, n.sources = [$doc]"
 
 
 def _run(batches: Path, old: Path, out: Path) -> str:
@@ -47,7 +47,7 @@ def test_a_store_that_writes_otherwise_is_told_apart(batches: Path, tmp_path: Pa
     text = STORE.read_text()
     assert CREATE in text  # the line the other version changes
     other = tmp_path / "other_store.py"
-    other.write_text(text.replace(CREATE, "ON CREATE SET n += r.props, n.sources = [$doc, 'x'] "))
+    other.write_text(text.replace(CREATE, "ON CREATE SET n += r.props, n.sources = [$doc, 'x']"))
     out = tmp_path / "paired.json"
     assert "graphs DIFFERENT" in _run(batches, other, out)
     assert json.loads(out.read_text())["identical"] is False

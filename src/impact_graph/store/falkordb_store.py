@@ -92,7 +92,13 @@ FalkorDB dialect, kept here in one place:
   those 179 documents) and an uncached plan costs ~0.35-0.45 ms more per segment.
   ``FOREACH`` instead of ``UNWIND`` for the node segments cut their empty cost from 0.73
   to 0.40 ms for 13 (vector and edge segments need a ``MATCH``, which ``FOREACH`` cannot
-  hold): ~2% of a document, not made.
+  hold): ~2% of a document, not made then. Since (session 13) the node segments are
+  ``FOREACH`` clauses that also set each new node's vector, and the 7 vector segments
+  are gone (see `_MERGE_WITH_VECTOR`): 31 segments, server CPU per document 12.4 ->
+  11.5 ms paired; the all-empty query still costs ~2.4 ms (its node part ~0.7-1.0, its
+  18 edge segments ~1.2), so the fixed part is not where that gain came from. A
+  ``GRAPH.QUERY`` of ``RETURN 1`` costs ~0.05 ms with or without a 33-parameter
+  ``CYPHER`` header or a 10 kB comment in its text: the header is not re-parsed at cost.
 """
 
 from __future__ import annotations
@@ -343,6 +349,26 @@ _MERGE_PROVENANCE = (
     "ELSE coalesce(n.sources, []) + [$doc] END "
 )
 
+#: `_MERGE_PROVENANCE` that also sets the row's vector ``r.v`` (left out of the row: null)
+#: where the node has none (`_VECTOR_SEGMENT`'s rule): a new node gets it in the same
+#: ``SET`` as its properties, a matched one without a vector in the ``FOREACH``. Used by
+#: the one write query (`FalkorDBStore._one_query`) instead of a `_VECTOR_SEGMENT` per
+#: vector label, which found each node again by label and id and set its vector in a
+#: second update. Why: server CPU per document, demo + 100 generated, paired against
+#: the segment per vector label in one process (`bench/tools/store_paired.py`, 6
+#: rounds, load 6-8): 12.43 -> 11.51 ms median (5 of 6 rounds lower), the same graph
+#: byte for byte (changed documents written again included). The fixed cost of the
+#: query with every list empty did not change (2.4 ms both, 5 x 300 runs, load ~9):
+#: the saving is per row.
+_MERGE_WITH_VECTOR = (
+    "ON CREATE SET n += r.props, n.sources = [$doc], n." + EMBEDDING + " = vecf32(r.v) "
+    "ON MATCH SET n += r.props, "
+    "n.sources = CASE WHEN $doc IN n.sources THEN n.sources "
+    "ELSE coalesce(n.sources, []) + [$doc] END "
+    "FOREACH (_ IN CASE WHEN r.v IS NOT NULL AND n." + EMBEDDING + " IS NULL THEN [1] "
+    "ELSE [] END | SET n." + EMBEDDING + " = vecf32(r.v)) "
+)
+
 # Merging the edges of one type: both ends by the indexed Node.id (every edge of a batch
 # joins two nodes of the batch, GraphBatch.validate), the edge by its key.
 _EDGE_SEGMENT = (
@@ -585,7 +611,6 @@ class FalkorDBStore(GraphStore):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.server: FalkorDBServer | None = None
-        self._vector_labels: set[str] = set()
         # The labels and relationship types the one write query has segments for (see
         # _one_query): the schema's, plus any a batch brings that it does not know.
         self._canon_labels: list[str] = []
@@ -770,7 +795,6 @@ class FalkorDBStore(GraphStore):
                     f"'cosine', M: {int(s.falkordb_m)}, efConstruction: "
                     f"{int(s.falkordb_ef_construction)}, efRuntime: {int(s.falkordb_ef_runtime)}}}"
                 )
-        self._vector_labels = set(schema.vector_labels)
         self._canon_labels = sorted({*self._canon_labels, *(c.label for c in schema.node_classes)})
         self._canon_types = sorted({*self._canon_types, *(r.type for r in schema.rel_types)})
         ranges = [(BASE_LABEL, "id")] + [
@@ -890,6 +914,20 @@ class FalkorDBStore(GraphStore):
         ]
 
     @staticmethod
+    def _node_vector_rows(nodes: list[Node], skip: Collection[str]) -> list[_Raw]:
+        """``{id, props, v}`` per node, as literal text: `_node_rows` with the vector
+        (`_Vector`) in the row, left out for ids in ``skip`` and nodes without one."""
+        rows = []
+        for n in nodes:
+            head = "{`id`:" + _quote(n.id) + ",`props`:{" + _props_text(n.props, _NODE_SKIP)
+            v = n.vector
+            if v is not None and len(v) > 0 and n.id not in skip:
+                rows.append(_Raw(head + "},`v`:" + _Vector(v).cypher() + "}"))
+            else:
+                rows.append(_Raw(head + "}}"))
+        return rows
+
+    @staticmethod
     def _vector_rows(nodes: list[Node]) -> list[_Raw]:
         """``{id, v}`` per node that has a vector, as literal text (see `_Vector`)."""
         return [
@@ -968,10 +1006,12 @@ class FalkorDBStore(GraphStore):
         segment per known label, vector label and relationship type, in a fixed order,
         empty lists where a document has none -- so FalkorDB plans it once and reuses
         the plan (one text per document's mix of labels planned each time: 16 ms).
-        Segments are joined by ``WITH count(*)``, which yields one row even after an
-        empty UNWIND, so every segment runs; each segment sees the nodes the earlier
-        ones merged (checked: same graph as the per-label queries). Last, the ids of
-        ``skip`` whose nodes hold no vector (`_VECTOR_KNOWN`), ``[]`` when none.
+        Node segments are ``FOREACH`` clauses, each node's vector set in its own row
+        (`_MERGE_WITH_VECTOR`); edge segments are joined by ``WITH count(*)``, which
+        yields one row even after an empty UNWIND, so every segment runs; each segment
+        sees the nodes the earlier ones merged (checked: same graph as the per-label
+        queries). Last, the ids of ``skip`` whose nodes hold no vector
+        (`_VECTOR_KNOWN`), ``[]`` when none.
         """
         for label in by_label:
             if label not in self._canon_labels:
@@ -982,22 +1022,13 @@ class FalkorDBStore(GraphStore):
         params: dict[str, Any] = {"doc": doc}
         parts: list[str] = []
         for i, label in enumerate(self._canon_labels):
-            lab = _ident(label)
-            nodes = by_label.get(label, [])
-            params[f"n{i}"] = self._node_rows(nodes)
+            params[f"n{i}"] = self._node_vector_rows(by_label.get(label, []), skip)
             parts.append(
-                f"UNWIND $n{i} AS r MERGE (n:{BASE_LABEL}:{lab} {{id: r.id}}) "
-                + _MERGE_PROVENANCE
-                + f"WITH count(*) AS _n{i} "
+                f"FOREACH (r IN $n{i} | MERGE (n:{BASE_LABEL}:{_ident(label)} {{id: r.id}}) "
+                + _MERGE_WITH_VECTOR
+                + ") "
             )
-            vrows = self._vector_rows([n for n in nodes if n.id not in skip] if skip else nodes)
-            if vrows or (skip and any(n.id in skip for n in nodes)):
-                self._vector_labels.add(label)
-            if label in self._vector_labels:
-                params[f"v{i}"] = vrows
-                parts.append(
-                    _VECTOR_SEGMENT.format(rows=f"$v{i}", label=lab) + f"WITH count(*) AS _v{i} "
-                )
+        parts.append("WITH 1 AS _f ")
         for j, type_ in enumerate(self._canon_types):
             params[f"e{j}"] = edges.get(type_, [])
             parts.append(
