@@ -135,6 +135,25 @@ def test_big_programmes_get_no_derived_clique() -> None:
     assert any("meer dan" in n for n in notes)
 
 
+def test_notes_and_tips_count_in_dutch_not_in_brackets() -> None:
+    """The JSON's notes and tips said "betrokkene(n)" and "programma('s)"; a reader (and
+    a researcher reading /network's JSON) gets the word in its number."""
+    raw = raw_network()
+    for k in range(MAX_DERIVED_PER_PROGRAMME + 1):
+        raw.nodes[f"x{k}"] = {"label": "Actor", "name": f"X{k}", "kind": "", "role": ""}
+        raw.nodes[f"x{k}"]["sources"] = []
+        raw.edges.append(
+            {"src": f"x{k}", "type": "PARTICIPATES_IN", "dst": "p1", "role": "", "sources": []}
+        )
+    _, notes = stakeholder_graph(raw)
+    assert any(n.startswith("1 programma met meer dan") and " kreeg geen " in n for n in notes)
+    view = xss_view()
+    tips = [e["tip"] for e in network_json(view, compute_metrics(view.graph))["edges"]]
+    assert any("Afgeleid uit 2 gedeelde programma's: " in t for t in tips), tips
+    assert any("Afgeleid uit 1 gedeeld programma: " in t for t in tips), tips
+    assert not any(re.search(r"\((n|s|'s|en)\)", t) for t in tips + notes)
+
+
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from rdflib import Graph
 
+from impact_graph.network.build import isolated_note, number_nl
 from impact_graph.network.render import REL_NL, TYPE_NL, counted_nl, render_summary
 from impact_graph.ontology import inverse_labels, load_schema
 from impact_graph.vocab import load_vocabulary
@@ -186,9 +187,34 @@ def test_a_document_s_file_on_the_server_is_for_researchers() -> None:
 
 
 def test_network_notes_count_betrokkenen_in_words() -> None:
-    note = "12 betrokkene(n) zonder verbinding weggelaten (isolated=true toont ze)."
+    # The note is counted at its source now (it said "betrokkene(n)", and only the page
+    # put the number right; the JSON of /network kept it).
+    note = isolated_note(12)
+    assert "(n)" not in note and "(n)" not in isolated_note(1)
     assert network_note_nl(note).startswith("12 betrokkenen zonder verbinding weggelaten (vink")
-    assert network_note_nl(note.replace("12", "1")).startswith("1 betrokkene zonder")
+    assert network_note_nl(isolated_note(1)).startswith("1 betrokkene zonder")
+
+
+def test_dutch_numbers_in_the_network_notes_and_edge_titles() -> None:
+    assert number_nl(1, "betrokkene", "betrokkenen") == "1 betrokkene"
+    assert number_nl(0, "betrokkene", "betrokkenen") == "0 betrokkenen"
+    assert number_nl(2, "programma", "programma's") == "2 programma's"
+
+
+def test_the_evidence_map_counts_onderbouwingen_in_the_right_number() -> None:
+    cell = SimpleNamespace(evidence=1, strongest_rank=2, strongest_level="", strongest_type="")
+    many = SimpleNamespace(evidence=3, strongest_rank=2, strongest_level="", strongest_type="")
+    rows = [SimpleNamespace(id="r1", name="A"), SimpleNamespace(id="r2", name="B")]
+    m = SimpleNamespace(rows=rows, cols=["c"], cells=[])
+    html = (
+        templates()
+        .get_template("evidence_map.html")
+        .render(
+            m=m, cells={("r1", "c"): cell, ("r2", "c"): many}, rows="intervention", cols="outcome"
+        )
+    )
+    assert 'title="1 onderbouwing"' in html and 'title="3 onderbouwingen"' in html
+    assert "onderbouwing(en)" not in html
 
 
 def test_every_file_format_has_a_dutch_name_on_the_document_page() -> None:
@@ -207,3 +233,14 @@ def test_modularity_for_researchers_has_a_dutch_decimal_comma() -> None:
     metrics = {"communities": 3, "modularity": 0.53012, "betweenness": "exact"}
     html = str(render_summary({"metrics": SimpleNamespace(**metrics)}))
     assert "modulariteit 0,53 " in html and "0.53" not in html
+
+
+def test_the_ontology_page_fits_a_phone_and_leads_back_to_the_pages() -> None:
+    """/ontology had no viewport line, so a phone drew it 1001 px wide; its tables now
+    scroll inside the page, and a link leads back to the search and network pages."""
+    from impact_graph.api.routers.ontology import _html
+
+    html = _html().decode()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert html.count("<table>") == html.count('<div class="wrap"><table>') > 0
+    assert '<a href="/">' in html

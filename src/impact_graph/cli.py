@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -126,18 +127,45 @@ def friendly_errors() -> Iterator[None]:
         raise fail(str(e)) from None
     except FalkorDBServerError as e:
         raise fail(str(e), "unavailable") from None
+    except ValidationError as e:
+        raise fail(validation_sentence(e), "usage") from None
     except (ValueError, FileNotFoundError, PermissionError) as e:
         raise fail(str(e), "usage") from None
 
 
+def validation_sentence(e: ValidationError, names: dict[str, str] | None = None) -> str:
+    """One sentence for pydantic's validation errors, naming what the user typed: an
+    option (``--type``) or, for a setting, its environment variable. Why: pydantic's own
+    text ("1 validation error for SearchFilters / type.0 / Input should be ... For further
+    information visit https://errors.pydantic.dev/...") reached the terminal as it was,
+    and a bad ``--backend`` or ``IMPACT_GRAPH_*`` value as a stack trace."""
+    parts = []
+    for err_ in e.errors()[:3]:
+        field = str(err_["loc"][0]) if err_["loc"] else ""
+        where = (names or {}).get(field) or "--" + field.replace("_", "-")
+        msg = str(err_["msg"]).rstrip(".")
+        got = err_.get("input")
+        given = f", not {got!r}" if isinstance(got, str | int | float) else ""
+        parts.append(f"{where}: {msg[:1].lower()}{msg[1:]}{given}")
+    return "; ".join(parts) + "."
+
+
 def settings_from(data_dir: Path | None, backend: str | None) -> Settings:
-    """Settings from the environment, with command-line overrides."""
+    """Settings from the environment, with command-line overrides; a bad value (an
+    option or an ``IMPACT_GRAPH_*`` variable) ends the command with a sentence."""
     overrides: dict[str, Any] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     if backend is not None:
         overrides["backend"] = backend
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        names = {
+            f: (f"--{f.replace('_', '-')}" if f in overrides else f"IMPACT_GRAPH_{f.upper()}")
+            for f in Settings.model_fields
+        }
+        raise fail(validation_sentence(e, names), "usage") from None
 
 
 DataDirOpt = Annotated[
@@ -289,7 +317,7 @@ def ingest(
         bool, typer.Option("--dry-run", help="Do everything but write; report what would be.")
     ] = False,
     report: Annotated[
-        Path | None, typer.Option("--report", help="Also write the report as JSON to FILE.")
+        Path | None, typer.Option("--report", help="Also write the report as JSON to this file.")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
     data_dir: DataDirOpt = None,
@@ -299,6 +327,8 @@ def ingest(
 
     Unchanged files are skipped; a bad file is reported (file, reason, what to do), kept
     in <data-dir>/rejected/ and the rest goes on; the exit code is 1 if anything failed.
+    A file is known by its path from the folder you name: to add files to a corpus,
+    ingest the same folder again (a subfolder would add its files a second time).
     """
     from impact_graph.ingest.embed import EmbeddingError
     from impact_graph.ingest.pipeline import Pipeline
@@ -418,8 +448,13 @@ def _csv_cell(value: Any) -> Any:
 @app.command()
 def cypher(
     query: Annotated[str, typer.Argument(help="A reading Cypher query (MATCH … RETURN …).")],
-    param: Annotated[list[str], typer.Option("--param", "-p", help="name=value (repeatable)")] = [],  # noqa: B006
-    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    param: Annotated[
+        list[str],
+        typer.Option("--param", "-p", help="name=value, used as $name in the query (repeatable)."),
+    ] = [],  # noqa: B006
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="table, json or csv.")
+    ] = OutputFormat.table,
     timeout: Annotated[float | None, typer.Option(help="Time limit in seconds.")] = None,
     limit: Annotated[int | None, typer.Option(help="Row cap.")] = None,
     data_dir: DataDirOpt = None,

@@ -83,6 +83,35 @@ def serve(app: Any, lifespan: str) -> Iterator[str]:
         sock.close()
 
 
+@contextmanager
+def keyed_app(
+    settings: Settings, embedder: object, key: str, title: str, **update: Any
+) -> Iterator[tuple[str, Any]]:
+    """The app with one API key (and any other ``update`` to its settings) under uvicorn;
+    yields its base URL and the app. Afterwards the documents whose title starts with
+    ``title`` -- the ones the test uploaded -- are deleted, so the shared graph of the
+    other browser tests stays as it was (the upload tests each had this loop)."""
+    from impact_graph.api import create_app
+    from impact_graph.api.auth import hash_key
+    from impact_graph.store import open_store
+
+    keyed = settings.model_copy(update={"api_keys": hash_key(key), **update})
+    app = create_app(keyed, embedder=embedder, warm_up=False)
+    with serve(app, lifespan="on") as url:
+        yield url, app
+    store = open_store(settings)
+    try:
+        for (did,) in store.read_query(
+            "MATCH (d:Document) WHERE d.title STARTS WITH $t RETURN d.id",
+            {"t": title},
+            timeout_s=10.0,
+            row_cap=100,
+        ).rows:
+            store.delete_document(str(did))
+    finally:
+        store.close()
+
+
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     """Chromium under Playwright's sync API, for the tests of this package only.

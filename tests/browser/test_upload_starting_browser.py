@@ -18,7 +18,7 @@ import pytest
 
 from impact_graph.config import Settings
 from impact_graph.search.warmup import WarmUpState
-from tests.browser.conftest import serve
+from tests.browser.conftest import keyed_app
 
 KEY = "ig_test_upload_starting_key"
 TITLE = "Buurtkamer Oosterpark leert"
@@ -28,27 +28,8 @@ TITLE = "Buurtkamer Oosterpark leert"
 def keyed(browser_settings: Settings, web_embedder: object) -> Iterator[tuple[str, Any]]:
     """The app with one API key and a small upload limit; yields its URL and the app.
     The documents its tests add are deleted after."""
-    from impact_graph.api import create_app
-    from impact_graph.api.auth import hash_key
-    from impact_graph.store import open_store
-
-    settings = browser_settings.model_copy(
-        update={"api_keys": hash_key(KEY), "upload_max_bytes": 20_000}
-    )
-    app = create_app(settings, embedder=web_embedder, warm_up=False)
-    with serve(app, lifespan="on") as url:
-        yield url, app
-    store = open_store(browser_settings)
-    try:
-        for (did,) in store.read_query(
-            "MATCH (d:Document) WHERE d.title STARTS WITH $t RETURN d.id",
-            {"t": TITLE},
-            timeout_s=10.0,
-            row_cap=100,
-        ).rows:
-            store.delete_document(str(did))
-    finally:
-        store.close()
+    with keyed_app(browser_settings, web_embedder, KEY, TITLE, upload_max_bytes=20_000) as kept:
+        yield kept
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 
 from impact_graph.config import Settings
 from impact_graph.model import make_id
-from tests.browser.conftest import Page, serve
+from tests.browser.conftest import Page, keyed_app
 
 STABLE = "document.getElementById('ig-network').dataset.stable === '1'"
 PHONE = {"width": 390, "height": 800}
@@ -44,6 +44,8 @@ def test_on_a_phone_no_page_scrolls_sideways(phone: Page) -> None:
         "/bewijskaart",
         "/?q=eenzaamheid",
         "/netwerk",
+        "/uploaden",  # its kind menu was 553 px wide (the longest option)
+        "/ontology",  # no viewport: a phone drew it 1001 px wide
     ]
     for path in pages:
         phone.goto(path)
@@ -97,25 +99,8 @@ KEY = "ig_test_walkthrough_manager_key"
 def keyed_server(browser_settings: Settings, web_embedder: object) -> Iterator[str]:
     """The app with one API key, so the upload form can add documents; the documents it
     adds are deleted after."""
-    from impact_graph.api import create_app
-    from impact_graph.api.auth import hash_key
-    from impact_graph.store import open_store
-
-    settings = browser_settings.model_copy(update={"api_keys": hash_key(KEY)})
-    app = create_app(settings, embedder=web_embedder, warm_up=False)
-    with serve(app, lifespan="on") as url:
+    with keyed_app(browser_settings, web_embedder, KEY, "Buurtmaatjes in de wijk") as (url, _):
         yield url
-    store = open_store(browser_settings)
-    try:
-        for (did,) in store.read_query(
-            "MATCH (d:Document) WHERE d.title = 'Buurtmaatjes in de wijk' RETURN d.id",
-            {},
-            timeout_s=10.0,
-            row_cap=100,
-        ).rows:
-            store.delete_document(str(did))
-    finally:
-        store.close()
 
 
 def test_upload_says_unchanged_and_changed_in_words_that_fit(

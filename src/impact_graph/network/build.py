@@ -432,6 +432,22 @@ def stakeholder_graph(
     return g, notes
 
 
+def number_nl(n: int, one: str, many: str) -> str:
+    """``n`` with the Dutch word in the number it needs ("1 betrokkene", "12 betrokkenen").
+
+    Why: the notes said "betrokkene(n)" and "programma('s)", a form a reader has to
+    decode, and the page patched the one it knew; the notes are read as JSON too."""
+    return f"{n} {one if n == 1 else many}"
+
+
+def isolated_note(n: int) -> str:
+    """The note for ``n`` actors left out of the picture for having no link."""
+    return (
+        f"{number_nl(n, 'betrokkene', 'betrokkenen')} zonder verbinding weggelaten "
+        "(isolated=true toont ze)."
+    )
+
+
 def _pair(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
@@ -490,9 +506,11 @@ def _derive_collaborations(
             sources=[],
         )
     if skipped:
+        programmes = number_nl(skipped, "programma", "programma's")
         notes.append(
-            f"{skipped} programma('s) met meer dan {MAX_DERIVED_PER_PROGRAMME} betrokkenen "
-            "kregen geen afgeleide samenwerkingslijnen (de knoop van het programma verbindt ze)."
+            f"{programmes} met meer dan {MAX_DERIVED_PER_PROGRAMME} betrokkenen "
+            f"{'kreeg' if skipped == 1 else 'kregen'} "
+            "geen afgeleide samenwerkingslijnen (de knoop van het programma verbindt ze)."
         )
 
 
@@ -786,9 +804,7 @@ def _stakeholder_view(
         alone = [n for n, d in g.degree() if d == 0]
         g.remove_nodes_from(alone)
         if alone:
-            notes.append(
-                f"{len(alone)} betrokkene(n) zonder verbinding weggelaten (isolated=true toont ze)."
-            )
+            notes.append(isolated_note(len(alone)))
     return NetworkView(
         graph=g,
         kind="stakeholders",

@@ -29,7 +29,7 @@ import networkx as nx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from impact_graph.network.build import FOCUS_LABELS, NetworkView
+from impact_graph.network.build import FOCUS_LABELS, NetworkView, number_nl
 from impact_graph.network.metrics import NetworkMetrics
 from impact_graph.ontology import inverse_labels, load_schema
 
@@ -269,8 +269,9 @@ def _network_json(view: NetworkView, metrics: NetworkMetrics, size_by: str) -> d
             lines.append("Rol: " + _short(d["role"], 120))
         if d.get("via"):
             lines.append(
-                ("Afgeleid uit" if derived else "Ook samen in")
-                + f" {len(d['via'])} gedeelde programma('s): "
+                ("Afgeleid uit " if derived else "Ook samen in ")
+                + number_nl(len(d["via"]), "gedeeld programma", "gedeelde programma's")
+                + ": "
                 + _listed(d["via"])
             )
         if d.get("sources"):

@@ -896,15 +896,9 @@ def search_notes_nl(notes: list[str]) -> tuple[list[str], str | None]:
 
 
 def network_note_nl(note: str) -> str:
-    """A network note as the page shows it: the notes are Dutch at their source
-    (`impact_graph.network.build`); only the API's parameter (``isolated=true``) is
-    named here as the page's checkbox, and "betrokkene(n)" gets its number ("12
-    betrokkenen", "1 betrokkene")."""
-    note = re.sub(
-        r"\b(\d+) betrokkene\(n\)",
-        lambda m: f"{m[1]} betrokkene" + ("" if m[1] == "1" else "n"),
-        note,
-    )
+    """A network note as the page shows it: the notes are Dutch at their source, counts
+    in the right number (`impact_graph.network.build`); only the API's parameter
+    (``isolated=true``) is named here as the page's checkbox."""
     return note.replace(
         "(isolated=true toont ze)", "(vink 'Ook zonder verbinding' aan om ze te tonen)"
     )
