@@ -143,7 +143,9 @@ def test_the_whatworks_picture_leaves_out_the_weak_tail(store: Any) -> None:
             ids[2] in (u, v) for u, v in view.graph.edges(ids[:2])
         )
     )
-    assert any("1 zwakkere treffer(s) weggelaten" in n for n in view.notes), view.notes
+    assert any("1 zwakkere treffer weggelaten: een interventie die" in n for n in view.notes), (
+        view.notes
+    )
 
 
 def test_the_whatworks_page_offers_focus_views_only_where_there_are_some(

@@ -352,7 +352,12 @@ class Embedder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """The model's word pieces per text, special tokens excluded (the fast tokenizer
-        costs a small fraction of encoding the same text)."""
+        costs a small fraction of encoding the same text).
+
+        Counted by the Rust tokenizer's ``encode_batch_fast`` (no character offsets)
+        when the model's tokenizer has one: the same ids as calling the tokenizer, whose
+        Python wrapping and offsets were ~30% of counting (~4% of the main thread's CPU
+        for a generated plan). Other tokenizers are called as before."""
         if not texts:
             return []
         with self._count_lock:
@@ -360,7 +365,16 @@ class Embedder:
                 # A copy of its own: the pipeline counts in one thread while the model
                 # encodes in another, and a fast tokenizer shared across threads fails
                 # ("Already borrowed") when one call changes its truncation settings.
-                self._counter = copy.deepcopy(self.model.tokenizer)
+                counter = copy.deepcopy(self.model.tokenizer)
+                backend = getattr(counter, "_tokenizer", None)
+                if backend is not None and hasattr(backend, "encode_batch_fast"):
+                    backend.no_truncation()  # this copy only counts: every piece, no pads
+                    backend.no_padding()
+                    counter = backend
+                self._counter = counter
+            if hasattr(self._counter, "encode_batch_fast"):
+                encs = self._counter.encode_batch_fast(list(texts), add_special_tokens=False)
+                return [len(e.ids) for e in encs]
             enc = self._counter(
                 list(texts),
                 add_special_tokens=False,

@@ -734,10 +734,13 @@ def network_view(
                 "minder woorden."
             )
         if len(kept) < len(resp.results):
+            weak = len(resp.results) - len(kept)
+            one = weak == 1
             notes.append(
-                f"{len(resp.results) - len(kept)} zwakkere treffer(s) weggelaten: interventies "
-                f"die minder dan {WHATWORKS_MIN_SHARE:.0%} scoren van de best passende. Ze "
-                "staan wel in de zoekresultaten."
+                f"{number_nl(weak, 'zwakkere treffer', 'zwakkere treffers')} weggelaten: "
+                f"{'een interventie die' if one else 'interventies die'} minder dan "
+                f"{WHATWORKS_MIN_SHARE:.0%} {'scoort' if one else 'scoren'} van de best "
+                f"passende. {'Ze staat' if one else 'Ze staan'} wel in de zoekresultaten."
             )
         return NetworkView(
             graph=g,
