@@ -360,49 +360,71 @@ class RdfMapping:
                 )
         return out
 
-    def _provenance_ts(
-        self, s: str, prop_spans: PropValue, spans: list[str], doc: tuple[str, str, str]
-    ) -> Iterator[str]:
-        doc_id, source, doc_t = doc
-        yield f"{s} {self._sources_t} {source}"
-        extra = prop_spans if isinstance(prop_spans, list) else []
-        prefix = doc_id + "#"
-        spans_t = self._spans_t
-        for span in dedupe([*spans, *(str(x) for x in extra)]):
-            if span.startswith(prefix):
-                yield f"{s} {spans_t} {_plain_t(span)}"
-        if s != doc_t:
-            yield f"{s} {_PROV_DERIVED_T} {doc_t}"
+    def _props_ts(
+        self, out: list[str], s: str, props: dict[str, PropValue], skip: frozenset[str]
+    ) -> None:
+        """Append the statements of ``props`` (but ``skip``) about ``s`` to ``out``.
 
-    def _node_ts(self, node: Node, doc: tuple[str, str, str]) -> Iterator[str]:
-        s = self._iri_t(node.id)
-        yield f"{s} {_RDF_TYPE_T} {self._term_t('class', node.label)}"
-        yield f"{s} {self._id_t} {_plain_t(node.id)}"
-        for key, value in node.props.items():
-            if key in _SKIP_NODE:
+        A plain string value of a string (or undeclared) property, most values, is
+        written inline; everything else goes through `_literal_ts`."""
+        for key, value in props.items():
+            if key in skip:
                 continue
+            if type(value) is str:
+                pdef = self._props.get(key)
+                if pdef is None or pdef.datatype == "string":
+                    out.append(f"{s} {self._term_t('prop', key)} {_plain_t(value)}")
+                    if key == "concept" and "://" in value:
+                        out.append(f"{s} {_DC_SUBJECT_T} {self._term_t('iri', value)}")
+                    continue
             p = self._term_t("prop", key)
             for lit in self._literal_ts(key, value):
-                yield f"{s} {p} {lit}"
+                out.append(f"{s} {p} {lit}")
             if key == "concept" and isinstance(value, str) and "://" in value:
-                yield f"{s} {_DC_SUBJECT_T} {self._term_t('iri', value)}"
-        yield from self._provenance_ts(s, node.props.get(SPANS), node.spans, doc)
+                out.append(f"{s} {_DC_SUBJECT_T} {self._term_t('iri', value)}")
 
-    def _edge_ts(self, edge: Edge, doc: tuple[str, str, str]) -> Iterator[str]:
-        spo = f"{self._iri_t(edge.src)} {self._term_t('rel', edge.type)} {self._iri_t(edge.dst)}"
-        yield spo
+    def _provenance_ts(
+        self,
+        out: list[str],
+        s: str,
+        prop_spans: PropValue,
+        spans: list[str],
+        doc: tuple[str, str, str],
+    ) -> None:
+        doc_id, source, doc_t = doc
+        out.append(f"{s} {self._sources_t} {source}")
+        prefix = doc_id + "#"
+        spans_t = self._spans_t
+        if isinstance(prop_spans, list):
+            spans = dedupe([*spans, *(str(x) for x in prop_spans)])
+        elif len(spans) > 1:
+            spans = dedupe(spans)
+        for span in spans:
+            if span.startswith(prefix):
+                out.append(f"{s} {spans_t} {_plain_t(span)}")
+        if s != doc_t:
+            out.append(f"{s} {_PROV_DERIVED_T} {doc_t}")
+
+    def _node_ts(self, out: list[str], node: Node, doc: tuple[str, str, str]) -> None:
+        s = self._iri_texts.get(node.id) or self._iri_t(node.id)
+        out.append(f"{s} {_RDF_TYPE_T} {self._term_t('class', node.label)}")
+        out.append(f"{s} {self._id_t} {_plain_t(node.id)}")
+        self._props_ts(out, s, node.props, _SKIP_NODE)
+        self._provenance_ts(out, s, node.props.get(SPANS), node.spans, doc)
+
+    def _edge_ts(self, out: list[str], edge: Edge, doc: tuple[str, str, str]) -> None:
+        iris = self._iri_texts
+        src = iris.get(edge.src) or self._iri_t(edge.src)
+        dst = iris.get(edge.dst) or self._iri_t(edge.dst)
+        spo = f"{src} {self._term_t('rel', edge.type)} {dst}"
         ident = "\x1f".join((edge.src, edge.type, edge.dst, edge.key))
         r = self._edge_text + hashlib.sha1(ident.encode()).hexdigest()[:24] + ">"
-        yield f"{r} {_RDF_REIFIES_T} <<( {spo} )>>"
+        out.append(spo)
+        out.append(f"{r} {_RDF_REIFIES_T} <<( {spo} )>>")
         if edge.key:
-            yield f"{r} {self._key_t} {_plain_t(edge.key)}"
-        for key, value in edge.props.items():
-            if key in _SKIP_EDGE:
-                continue
-            pk = self._term_t("prop", key)
-            for lit in self._literal_ts(key, value):
-                yield f"{r} {pk} {lit}"
-        yield from self._provenance_ts(r, edge.props.get(SPANS), edge.spans, doc)
+            out.append(f"{r} {self._key_t} {_plain_t(edge.key)}")
+        self._props_ts(out, r, edge.props, _SKIP_EDGE)
+        self._provenance_ts(out, r, edge.props.get(SPANS), edge.spans, doc)
 
     def batch_nquads(
         self, batch: GraphBatch, written_at: str | None = None
@@ -411,7 +433,12 @@ class RdfMapping:
         and again in the default graph (the union, see the module docstring), and the
         number of statements: the same statements as `batch_statements`, each written
         once (an edge asserted by two reifiers, e.g. two mentions of one entity in one
-        chunk, is one triple; Oxigraph would write it into every index twice)."""
+        chunk, is one triple; Oxigraph would write it into every index twice).
+
+        Statements are appended to one list by plain methods (no generator per node
+        or edge), and a string literal without a character to escape is quoted as it
+        is (`_plain_t`): the same bytes as before (tests/test_rdf_write_paths.py), for
+        less of the write thread's CPU."""
         doc_id = batch.doc_id
         g = self.graph_iri(doc_id)
         gt, doc_t = str(g), self._iri_t(doc_id)
@@ -420,9 +447,9 @@ class RdfMapping:
         if written_at:
             lines.append(f"{gt} {_PROV_GENERATED_T} {_plain_t(written_at)}^^{_XSD_DATETIME_T}")
         for node in batch.all_nodes():
-            lines.extend(self._node_ts(node, doc))
+            self._node_ts(lines, node, doc)
         for edge in batch.edges:
-            lines.extend(self._edge_ts(edge, doc))
+            self._edge_ts(lines, edge, doc)
         unique = list(dict.fromkeys(lines))
         named = f" {gt} .\n"
         return g, named.join(unique) + named + " .\n".join(unique) + " .\n", len(lines)
@@ -435,11 +462,16 @@ _SKIP_EDGE = frozenset(_SKIP | {SOURCES, SPANS, "key"})
 
 def _plain_t(text: str) -> str:
     """An N-Triples string literal: only quote, backslash, LF and CR must be escaped."""
-    return (
-        '"'
-        + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-        + '"'
-    )
+    if "\\" in text or '"' in text or "\n" in text or "\r" in text:
+        return (
+            '"'
+            + text.replace("\\", "\\\\")
+            .replace('"', '\\"')
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+            + '"'
+        )
+    return '"' + text + '"'  # nothing to escape: most literals (ids, names, spans)
 
 
 def _guess_datatype(value: object) -> str:
