@@ -30,3 +30,22 @@ def test_a_bad_search_type_names_the_option_and_the_choices() -> None:
     assert "validation error" not in res.output and "errors.pydantic.dev" not in res.output
     assert "--type: input should be 'intervention', 'working_element' or 'chunk'" in res.output
     assert "not 'foo'" in res.output
+
+
+def test_serve_on_a_taken_port_says_so_before_starting_anything() -> None:
+    """uvicorn found a taken port only after the app had opened the store and loaded
+    the model, and said "[Errno 98] ... address already in use" with exit code 3 (this
+    CLI's "store unavailable")."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        res = runner.invoke(app, ["serve", "--port", str(port), "--data-dir", "/nonexistent"])
+    assert res.exit_code == EXIT["usage"], res.output
+    assert f"--port {port} on 127.0.0.1 is already in use" in res.output
+    assert "Errno" not in res.output and "Traceback" not in res.output
+    res = runner.invoke(app, ["serve", "--host", "no-such-host.invalid"])
+    assert res.exit_code == EXIT["usage"], res.output
+    assert "--host 'no-such-host.invalid' is not a known host name or address" in res.output

@@ -8,6 +8,7 @@ often as developers.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import sys
@@ -849,6 +850,9 @@ def serve(
                 "impact-graph[api].",
                 "usage",
             ) from None
+        problem = port_problem(host, port)
+        if problem:
+            raise fail(problem, "usage")
         api = create_app(settings)
         out.print(f"impact-graph API on http://{host}:{port} (docs at /docs), {settings.backend}.")
         missing = missing_speedups()
@@ -859,6 +863,37 @@ def serve(
             )
         options = server_options(log_level=log_level, access_log=access_log)
         uvicorn.run(api, host=host, port=port, **options)
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """A sentence when ``host:port`` cannot be listened on, else None.
+
+    Why: uvicorn found out only after the app had started (store opened, model loading)
+    and said "[Errno 98] error while attempting to bind on address ... address already
+    in use" with exit code 3, which this CLI uses for "store unavailable". Bound with
+    SO_REUSEADDR, as uvicorn binds, so a port in TIME_WAIT is not called taken."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return f"--host {host!r} is not a known host name or address; use e.g. 127.0.0.1."
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except PermissionError:
+            return f"--port {port}: this user may not listen on it; choose a port above 1023."
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                return (
+                    f"--port {port} on {host} is already in use (another impact-graph serve?); "
+                    "stop that one or choose another port, e.g. --port "
+                    f"{port + 1 if port < 65535 else 8000}."
+                )
+            return f"--host {host!r} cannot be listened on ({e.strerror}); use e.g. 127.0.0.1."
+    return None
 
 
 # --- RDF view: export and validate ------------------------------------------------------
