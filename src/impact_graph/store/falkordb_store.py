@@ -99,6 +99,13 @@ FalkorDB dialect, kept here in one place:
   18 edge segments ~1.2), so the fixed part is not where that gain came from. A
   ``GRAPH.QUERY`` of ``RETURN 1`` costs ~0.05 ms with or without a 33-parameter
   ``CYPHER`` header or a 10 kB comment in its text: the header is not re-parsed at cost.
+* Plan cache: FalkorDB keeps ``CACHE_SIZE`` plans (25 here, the default), keyed by the
+  text after the ``CYPHER`` header. A new document's write sends 5 texts (the
+  two state reads, the head ``MERGE``, the one query, the node list) and a changed one
+  4 more (the removal queries): writing the 179 demo + generated documents and 50 of
+  them again changed used 7 distinct write texts besides the 2 reads (counted,
+  2026-11-28), so an ingest's plans are not evicted by each other. Whether readers
+  running at the same time (the API's queries) can evict them was not checked.
 """
 
 from __future__ import annotations
