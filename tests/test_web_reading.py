@@ -244,3 +244,12 @@ def test_the_ontology_page_fits_a_phone_and_leads_back_to_the_pages() -> None:
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert html.count("<table>") == html.count('<div class="wrap"><table>') > 0
     assert '<a href="/">' in html
+
+
+def test_a_document_without_links_is_not_told_no_document_links_it() -> None:
+    """A freshly uploaded document with no facts yet read "geen document legt een verband
+    tussen <the document> en iets anders" on its own page."""
+    html = _entity_html("Document", {"title": "Plan Buurtkamer Noord"}, [])
+    assert "geen document legt een verband" not in html
+    assert "uit dit document is (nog) niets afgeleid" in html
+    assert "geen document legt een verband" in _entity_html("Intervention", {}, [])
