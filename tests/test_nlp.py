@@ -708,19 +708,73 @@ def _first_letters(pattern: str) -> set[str]:
             return first(list(av[-1]))
         if op is c.BRANCH:
             return set().union(*(first(list(alt)) for alt in av[1]))
-        raise AssertionError(f"{pattern!r} starts with {op}: extend EFFECT_FIRST_LETTERS' check")
+        raise AssertionError(f"{pattern!r} starts with {op}: extend this check")
 
     return first(list(sp.parse(pattern)))
 
 
-def test_effect_regex_first_letters_cover_every_effect_phrase() -> None:
-    """`EFFECT_RE` only tries its alternatives where a word starts with one of
-    `EFFECT_FIRST_LETTERS` (a speed-up): a new phrase starting with another letter would
-    silently never match, so the set must hold every phrase's first letters."""
+def test_effect_regex_start_lookahead_changes_no_match() -> None:
+    """`EFFECT_RE` tries its alternatives only where `EFFECT_START` (a trie of the
+    phrases' first characters, derived from them) holds, a speed-up: it must find
+    exactly what the bare alternation finds -- same spans, same phrase -- on every
+    sentence and whole text of the demo corpus and on sentences made for the phrases
+    whose starts are hard ("a lower score", "no effect", a gap before "tot")."""
+    import re
+
     from impact_graph.ingest import patterns as P
 
-    needed = set().union(*(_first_letters(p) for p, _ in P.EFFECT_PATTERNS))
-    assert needed <= set(P.EFFECT_FIRST_LETTERS), sorted(needed - set(P.EFFECT_FIRST_LETTERS))
+    plain = re.compile(rf"\b(?:{P.EFFECT_ALTERNATIVES})", re.IGNORECASE)
+    texts = [
+        "Deelnemers hadden een lagere score op de schaal; ze scoorden LAGER OP angst.",
+        "The programme had no significant effect on truancy, and a  lower score on stress.",
+        "Dit leidde\nbij ouderen tot minder eenzaamheid. Het resulteerde in een afname van.",
+        "Geen aantoonbaar effect gevonden op verzuim. Participants reported less stress.",
+        "Verbeterden, vermindertx, verbeterdeno, INCREASED wellbeing, was associated with lower.",
+    ]
+    for f in sorted(DEMO.rglob("*")):
+        if f.is_file() and f.suffix in (".md", ".txt", ".html", ".pdf", ".docx"):
+            for d in read_path(f, root=DEMO):
+                texts.append(d.text)
+                texts += [d.text[s:e] for s, e in extract(d).sentences]
+    found = 0
+    for t in texts:
+        want = [(m.span(), m.lastgroup) for m in plain.finditer(t)]
+        assert [(m.span(), m.lastgroup) for m in P.EFFECT_RE.finditer(t)] == want, t[:80]
+        found += len(want)
+    assert found > 100, found  # the corpus holds effect phrases: the check is not empty
+    assert P.EFFECT_START  # and the lookahead is in use
+
+
+def test_start_lookahead_covers_every_start() -> None:
+    """`patterns.start_lookahead` may be coarser than the regexes it guards, never
+    narrower: every match starts where the lookahead holds. A construct it does not
+    read ends the prefix there; one that can start anywhere gives no lookahead at all."""
+    import re
+
+    from impact_graph.ingest.patterns import start_lookahead
+
+    pats = [r"ab+c", r"x\s+yz", r"(?:foo|fo)\b", r"q(?:rs)?t", r"m[no]p", r"\bhe(?=y)"]
+    look = start_lookahead(pats, k=3)
+    assert look
+    text = "abbbc abc x \t yz foo fo qt qrst mop mnp hey ab xy qr"
+    for p in pats:
+        for m in re.finditer(p, text):
+            assert re.compile(look, re.IGNORECASE).match(text, m.start()), (p, m.group(0))
+    guarded = re.compile(f"{look}(?:{'|'.join(pats)})")
+    plain = re.compile("|".join(pats))
+    assert [m.span() for m in guarded.finditer(text)] == [m.span() for m in plain.finditer(text)]
+    assert not re.match(look, "zzz") and not re.match(look, "ac ")  # it does narrow
+    assert start_lookahead([r"a+", r".x"]) == ""  # "." can be anything: no lookahead
+    assert start_lookahead([r"ab"], k=4) == "(?=(?:ab))"
+
+
+def test_effect_regex_first_letters_cover_every_effect_phrase() -> None:
+    """`FUNDING_RE` and `OUTCOME_CHANGE_RE` only try their alternatives where a word
+    starts with one of their first letters (a speed-up): a new phrase starting with
+    another letter would silently never match, so the set must hold every phrase's
+    first letters."""
+    from impact_graph.ingest import patterns as P
+
     for words, letters in [
         (P._FUNDING_WORDS, P.FUNDING_FIRST_LETTERS),
         (P._OUTCOME_CHANGE_WORDS, P.OUTCOME_CHANGE_FIRST_LETTERS),
