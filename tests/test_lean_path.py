@@ -744,3 +744,93 @@ def test_failure_inside_the_store_is_answered_and_logged_by_the_stack(
             assert "the store broke" not in ra.text and "Traceback" not in ra.text
     monkeypatch.undo()
     assert lean_c.post("/cypher", json={"query": PROGRAMMES}).status_code == 200
+
+
+def test_a_send_that_fails_mid_answer_is_logged_as_the_stack_logs_it(
+    pair: tuple[TestClient, TestClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client gone while the answer is being sent (the server's ``send`` raises after the
+    head went out): the lean front logs it as the stack logs the route's -- the app's
+    "unexpected error" line with the traceback, once -- and the exception goes on to the
+    server, which closes the connection."""
+    body = json.dumps({"query": PROGRAMMES}).encode()
+
+    async def call(app: Any, gone: OSError) -> list[str]:
+        sent: list[str] = []
+        received = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal received
+            if received:
+                return {"type": "http.disconnect"}
+            received = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message["type"])
+            if message["type"] == "http.response.body":
+                raise gone
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/cypher",
+            "raw_path": b"/cypher",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"test"), (b"content-type", b"application/json")],
+            "client": ("127.0.0.1", 1),
+            "server": ("test", 80),
+            "state": {},
+        }
+        with pytest.raises(OSError) as raised:
+            await app(scope, receive, send)
+        assert raised.value is gone
+        return sent
+
+    for client in pair:
+        gone = OSError("the client went away")
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="impact_graph.api.problems"):
+            sent = client.portal.call(call, client.app, gone)  # type: ignore[union-attr]
+        assert sent == ["http.response.start", "http.response.body"]
+        records = [r for r in caplog.records if r.name == "impact_graph.api.problems"]
+        assert [r.getMessage() for r in records] == ["unexpected error on /cypher"]
+        assert records[0].exc_info and records[0].exc_info[1] is gone
+    lean_c, _ = pair
+    assert isinstance(lean_c.app.middleware_stack, lean.LeanFront)  # the front answered
+    assert lean_c.post("/cypher", json={"query": PROGRAMMES}).status_code == 200
+
+
+def test_accept_headers_are_read_once_and_refusals_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`cypher.choose_format` keeps what an Accept header chose (a client sends the same
+    one each time), answers it the same way from then on, never keeps a 406, and keeps
+    at most `cypher.ACCEPT_CACHE` headers."""
+    from fastapi import Request
+
+    from impact_graph.api.problems import ProblemError
+    from impact_graph.api.routers import cypher
+
+    monkeypatch.setattr(cypher, "_BY_ACCEPT", {})
+
+    def fmt(accept: str) -> str:
+        scope = {"type": "http", "headers": [(b"accept", accept.encode())]}
+        return cypher.choose_format(Request(scope), None, None)
+
+    csv_first = "Text/CSV;q=0.9, application/json;q=0.5"
+    assert [fmt(csv_first), fmt(csv_first), fmt("*/*"), fmt("*/*")] == ["csv"] * 2 + ["json"] * 2
+    kept = cypher._BY_ACCEPT
+    assert kept == {csv_first: "csv", "*/*": "json"}
+    for _ in range(2):
+        with pytest.raises(ProblemError) as refused:
+            fmt("image/png")
+        assert refused.value.status == 406 and "image/png" in refused.value.detail
+    assert "image/png" not in cypher._BY_ACCEPT
+    for i in range(cypher.ACCEPT_CACHE + 5):
+        assert fmt(f"application/json;v={i}") == "json"
+        assert len(cypher._BY_ACCEPT) <= cypher.ACCEPT_CACHE

@@ -49,13 +49,15 @@ parsing ~10% of the samples, the socket write to FalkorDB ~6%, `plain_rows` ~8%,
 redis-py's ``pack_command`` ~3.6%, `async_reader` ~3.2% (two imports a call).
 
 Usage: ``.venv/bin/python bench/tools/cypher_overhead.py [--nodes 20000] [--calls 2000]
-[--query lookup] [--profile 2000]``.
+[--query lookup] [--profile 2000] [--data /tmp/q100k]`` (``--data``: `bench/query.py`'s
+graph directory, built once and reused, so a 100k run does not build the graph again).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import json
 import os
@@ -134,6 +136,13 @@ def show_profile(prof: cProfile.Profile, calls: int, top: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--nodes", type=int, default=20_000)
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="bench/query.py's --data directory (built there once if missing); default: "
+        "a temporary directory",
+    )
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--query", default="lookup", help="one of bench/query.py's QUERIES")
     ap.add_argument("--rounds", type=int, default=1, help="passes over new picks")
@@ -160,10 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     from impact_graph.store.falkordb_server import FalkorDBServer
 
     q = next(x for x in bq.QUERIES if x.name == args.query)
-    with tempfile.TemporaryDirectory(prefix="cypher-overhead-") as tmp:
+    with (
+        contextlib.nullcontext(str(args.data))
+        if args.data
+        else tempfile.TemporaryDirectory(prefix="cypher-overhead-")
+    ) as tmp:
         data = Path(tmp)
         try:
-            settings, ids = bq.build(data, args.nodes)
+            settings, ids = bq.built(data, args.nodes) if args.data else bq.build(data, args.nodes)
             app = create_app(settings, warm_up=False, warm_sparql=False)
 
             @app.get("/_bench_noop", include_in_schema=False)

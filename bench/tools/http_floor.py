@@ -111,7 +111,14 @@ socket's client CPU is another 0.14 ms below libcurl's.
 
 Usage: ``PYTHONPATH=src .venv/bin/python bench/tools/http_floor.py --data /tmp/q100k``
 (the ``bench/query.py --data`` directory: its graph is built there if missing)
-``[--nodes 100000] [--calls 1000] [--rounds 3] [--variants "(d) cypher,(d) curl cypher"]``.
+``[--nodes 100000] [--calls 1000] [--rounds 3] [--variants "(d) cypher,(d) curl cypher"]``
+``[--old-src /tmp/old/src]``: with ``--old-src`` every chosen server variant runs twice,
+once as ``<variant> (old)`` importing ``impact_graph`` from that tree (e.g. ``git archive
+HEAD | tar -x -C /tmp/old``), so a change is measured against its parent call by call in
+the same rounds (H70: server CPU per lookup, 100k nodes, 3 rounds of 1,000 calls at load
+~24, a leaner connection for the asyncio reader against its parent: 0.867/0.749/0.628
+against 0.914/0.774/0.669 ms; the lean no-op unchanged, 0.431/0.356/0.312 against
+0.426/0.347/0.343).
 """
 
 from __future__ import annotations
@@ -441,12 +448,17 @@ def lookup_body(pid: str) -> bytes:
 
 
 @contextlib.contextmanager
-def server(kind: str, answer_file: Path, data: Path) -> Iterator[tuple[int, int]]:
-    """Start ``--serve kind`` in its own process; yields (port, pid) once it accepts."""
+def server(
+    kind: str, answer_file: Path, data: Path, src: Path | None = None
+) -> Iterator[tuple[int, int]]:
+    """Start ``--serve kind`` in its own process; yields (port, pid) once it accepts.
+    ``src``: import ``impact_graph`` from this source tree (``--old-src``)."""
     port = free_port()
     cmd = [sys.executable, __file__, "--serve", kind, "--port", str(port)]
     cmd += ["--answer", str(answer_file), "--data", str(data)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     with server_process(cmd, accepts(port), what=f"the {kind} server", env=env) as proc:
         yield port, proc.pid
 
@@ -470,6 +482,14 @@ def main(argv: list[str] | None = None) -> int:
         "--variants",
         default=None,
         help="comma-separated variant names (default: all); the direct call is always run",
+    )
+    parser.add_argument(
+        "--old-src",
+        type=Path,
+        default=None,
+        help="also run each chosen server variant as '<variant> (old)' with impact_graph "
+        "imported from this source tree (e.g. /tmp/old/src of `git archive`): old and new "
+        "interleaved call by call in the same rounds",
     )
     parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -496,7 +516,11 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"--variants: unknown {sorted(unknown)}; known: {', '.join(VARIANTS)}")
         names = [n for n in VARIANTS if n in names or n == "direct"]
-    return run(args.data, args.nodes, args.calls, args.rounds, args.json, names)
+    return run(args.data, args.nodes, args.calls, args.rounds, args.json, names, args.old_src)
+
+
+#: What ``--old-src`` adds to a variant's name and to its server's key.
+OLD = " (old)"
 
 
 def run(
@@ -506,6 +530,7 @@ def run(
     rounds: int,
     json_path: Path | None,
     variant_names: list[str],
+    old_src: Path | None = None,
 ) -> int:
     import query as bq  # bench/query.py
 
@@ -534,10 +559,21 @@ def run(
             probe.close()
             answer_file.write_bytes(got)
             servers = {"app": app_c}
+            table = dict(VARIANTS)
+            if old_src is not None:  # each server variant once more, on the old tree
+                for name in list(variant_names):
+                    key, client, path = VARIANTS[name]
+                    if key is not None:
+                        table[name + OLD] = (key + OLD, client, path)
+                        variant_names = [*variant_names, name + OLD]
             for name in variant_names:
-                key = VARIANTS[name][0]
+                key = table[name][0]
                 if key is not None and key not in servers:
-                    servers[key] = stack.enter_context(server(SERVER_KINDS[key], answer_file, data))
+                    old = key.endswith(OLD)
+                    kind = SERVER_KINDS[key.removesuffix(OLD)]
+                    servers[key] = stack.enter_context(
+                        server(kind, answer_file, data, old_src if old else None)
+                    )
             import falkordb
             from query import CurlClient, ThinClient
 
@@ -563,7 +599,7 @@ def run(
 
             variants: dict[str, tuple[str | None, Callable[[str], Any]]] = {}
             for name in variant_names:
-                key, client, path = VARIANTS[name]
+                key, client, path = table[name]
                 if key is None:
                     variants[name] = (
                         None,

@@ -57,8 +57,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from starlette._utils import get_route_path
+from starlette._utils import get_route_path, is_async_callable
 
 from impact_graph.api import problems
 from impact_graph.api.auth import check_read_key
@@ -202,10 +203,31 @@ class LeanFront:
                 scope[TRIED] = exc
             else:
                 if answer is not None:
-                    await answer(scope, receive, send)
+                    try:
+                        await answer(scope, receive, send)
+                    except Exception as exc:  # the answer had started: log it as the stack
+                        await self._logged(scope, exc)
+                        raise
                     return
                 scope[TRIED] = None
         await self.app(scope, receive, send)
+
+    async def _logged(self, scope: Any, exc: Exception) -> None:
+        """What the stack's outer layer (Starlette's ``ServerErrorMiddleware``) does with an
+        exception raised while its answer was being sent (a client gone mid-answer): the
+        app's 500 handler is called -- it logs "unexpected error on <path>" with the
+        traceback -- and its answer dropped, as the response has started; then the
+        exception goes on to the server. Without this the front left only the server's
+        own log line (the handler's answer is never sent either way)."""
+        outer = self.app
+        handler = getattr(outer, "handler", None)
+        if getattr(outer, "debug", False) or handler is None:
+            return  # Starlette's debug page and default 500 log nothing
+        request = Request(scope)
+        if is_async_callable(handler):
+            await handler(request, exc)
+        else:
+            await run_in_threadpool(handler, request, exc)
 
 
 def front_may_pass_by(app: FastAPI) -> bool:
