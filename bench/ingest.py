@@ -26,11 +26,16 @@ measures, in one run and on one machine state:
 * peak memory: ``ru_maxrss`` of the process (model included), and the Python heap peak
   (tracemalloc, in a separate dry run, only up to ``--heap-max`` generated documents);
 * where the CPU went (``cpu_*``): seconds per stage and per thread (the pipeline's
-  ``RunTimes``), torch's worker threads (the process less the pipeline's threads), the
-  FalkorDB server process (/proc), and ``cores_used`` (all of it ÷ the ingest's wall
-  time; 2 is the machine). ``cpu_total_s / 2`` is the floor no scheduling can beat;
+  ``RunTimes``), per part of the process by kernel thread name, sampled every 0.2 s
+  during the run (`ThreadSampler`: the model -- the embed thread and torch's workers --,
+  the write thread, the RDF view -- its bulk loader's threads and RocksDB's --, the main
+  thread; until 2026-11-28 the model was the process less the threads living at the
+  end, which held the ended bulk loader's threads), the FalkorDB server process
+  (/proc), and ``cores_used`` (all of it ÷ the ingest's wall time; 2 is the machine).
+  ``cpu_total_s / 2`` is the floor no scheduling can beat;
 * when the model waited (``model_wait_first_s``: run start to its first call;
-  ``model_wait_last_s``: its last call to the run's end, the last writes) and how its
+  ``model_wait_last_s``: its last call to the run's end, step by step in ``tail_*``:
+  the last writes, upkeep, the RDF view's last journal load, the file index) and how its
   calls were spent (``model_run_s`` on a CPU, ``model_runnable_s`` waiting for one,
   ``model_asleep_s`` waiting for the GIL or its OpenMP partner);
 * ``stretches``: every ``--progress-every`` documents, that stretch's seconds and CPU
@@ -211,18 +216,91 @@ def threads_cpu() -> dict[str, float]:
     return out
 
 
-def rdf_threads_cpu_s() -> float:
-    """User + system CPU seconds of this process's living RocksDB threads (/proc).
+#: How the sampler books a thread by its kernel name (``comm``): the pipeline names its
+#: stages' threads ``ig-embed`` and ``ig-write`` (`impact_graph.threadname`), the RDF
+#: view its bulk loader ``ig-rdf-load``, and Linux gives every thread they start the
+#: same name (torch's OpenMP workers, pyoxigraph's loader threads); RocksDB names its
+#: own background threads ``rocksdb:*``.
+THREAD_PARTS = (
+    ("ig-embed", "model"),
+    ("ig-write", "write"),
+    ("ig-rdf-load", "rdf_view"),
+    (RDF_THREAD_PREFIX, "rdf_view"),
+)
+#: The sampler's own thread, booked apart.
+SAMPLER_NAME = "bench-sampler"
 
-    Why: they are neither pipeline threads nor the model, yet the process less the
-    pipeline's threads was all booked as the model's (torch's OpenMP workers are named
-    "python" like every other thread, so they cannot be told apart by name; RocksDB's
-    can). Measured (bench/tools/ingest_profile.py, demo + 100 generated, no model):
-    2.0 CPU s of RocksDB work for 179 documents, ~11 ms a document, besides the write
-    thread's 3.0 s in the view. A thread that ends between two reads (the view let go
-    of its writer after 2 s idle) takes its CPU out of the sum: the figure is a floor.
-    """
-    return sum(s for name, s in threads_cpu().items() if name.startswith(RDF_THREAD_PREFIX))
+
+def task_cpu() -> dict[int, tuple[str, float]]:
+    """Each living thread of this process: thread id -> (kernel name, CPU seconds)."""
+    out: dict[int, tuple[str, float]] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        out[int(task.name)] = (name, (int(fields[11]) + int(fields[12])) / CLK_TCK)
+    return out
+
+
+class ThreadSampler:
+    """Reads every thread's CPU from /proc every ``every`` seconds while the ingest runs,
+    from a thread of its own, and books it by kernel name (`THREAD_PARTS`).
+
+    Why sample: a thread that ends during the run (the RDF view's bulk loader) is gone
+    from /proc by the end, and reading only then booked its CPU as the model's (the
+    process less the threads still there). Sampled, an ended thread keeps what it had
+    at its last sample; what it did after that, and threads that lived less than one
+    interval, are in ``unbooked`` (the process's CPU less everything sampled), not
+    in any part."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        import threading
+
+        self.every = every
+        self.main = os.getpid()
+        self._start = task_cpu()
+        self._last = dict(self._start)
+        self._stop = threading.Event()
+        self._tid: int | None = None
+        self._thread = threading.Thread(target=self._loop, name=SAMPLER_NAME, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        import threading
+
+        try:
+            from impact_graph.threadname import set_kernel_name
+        except ImportError:  # a source tree from before 2026-11-28 (paired runs)
+            pass
+        else:
+            set_kernel_name(SAMPLER_NAME)
+        self._tid = threading.get_native_id()
+        while not self._stop.wait(self.every):
+            self._last.update(task_cpu())
+
+    def stop(self) -> dict[str, float]:
+        """Stop sampling (one last read) and return CPU seconds by part since the start:
+        ``model``, ``write``, ``rdf_view``, ``main``, ``other`` (threads of no part),
+        ``sampler``, and ``threads`` (how many threads were seen)."""
+        self._stop.set()
+        self._thread.join()
+        self._last.update(task_cpu())
+        parts: dict[str, float] = {"model": 0.0, "write": 0.0, "rdf_view": 0.0, "main": 0.0}
+        parts["other"] = parts["sampler"] = 0.0
+        for tid, (name, cpu) in self._last.items():
+            spent = cpu - self._start.get(tid, (name, 0.0))[1]
+            if tid == self.main:
+                part = "main"
+            elif tid == self._tid:
+                part = "sampler"
+            else:
+                part = next((p for prefix, p in THREAD_PARTS if name.startswith(prefix)), "other")
+            parts[part] += spent
+        parts["threads"] = float(len(set(self._last) - set(self._start)))
+        return parts
 
 
 def server_pid(settings: Settings) -> int | None:
@@ -239,30 +317,43 @@ def cpu_figures(
     report: IngestReport,
     process_cpu_s: float,
     server_cpu_s: float | None,
-    rdf_background_s: float = 0.0,
+    sampled: dict[str, float],
+    view: Any = None,
 ) -> dict[str, Any]:
-    """Where the ingest's CPU went: per stage and thread (the pipeline's own clocks), the
-    RDF view's RocksDB threads (``rdf_background_s``, see `rdf_threads_cpu_s`), the
-    rest of the process (torch's worker threads, the garbage collector, ...), the store's
-    server process, and when the model thread waited instead of encoding.
+    """Where the ingest's CPU went: per stage and thread (the pipeline's own clocks), per
+    part of the process as the `ThreadSampler` booked it by thread name (``sampled``:
+    the model -- the embed thread and torch's OpenMP workers it started --, the write
+    thread, the RDF view -- its bulk loader's threads and RocksDB's --, the main
+    thread, the rest), the store's server process, when the model thread waited
+    instead of encoding, and the run's end step by step (``tail_*``, `RunTimes.tail`;
+    ``view`` gives the RDF view's bulk loads).
+
+    Until 2026-11-28 ``cpu_model_s`` was the process less the threads living at the
+    end, and so held the ended bulk loader's threads too (~1 s of the demo, estimated).
 
     Wall time says little on a shared 2-core machine; CPU seconds say what each part
     costs. ``cpu_total_s`` against ``2 × ingest_s`` is how full the two cores were.
     """
     t = pipe.times
     threads = {k: round(v, 3) for k, v in t.thread_cpu.items()}
-    named = sum(t.thread_cpu.values()) + rdf_background_s
+    # The sampler is the benchmark's, not the ingest's (~4 ms of CPU a second at load ~8).
+    process_cpu_s -= sampled["sampler"]
     total = process_cpu_s + (server_cpu_s or 0.0)
     wall = report.seconds
+    booked = sum(v for k, v in sampled.items() if k not in ("threads", "sampler"))
     return {
         **{f"cpu_stage_{k}_s": round(v, 3) for k, v in t.stage_cpu.items()},
         **{f"cpu_thread_{k}_s": v for k, v in threads.items()},
-        # torch's intra-op (OpenMP) workers end with the embed thread, so they are the
-        # process's CPU less the three pipeline threads and the RDF view's RocksDB
-        # threads (until 2026-11-28 those were booked as the model's too).
-        "cpu_rdf_background_s": round(rdf_background_s, 3),
-        "cpu_other_threads_s": round(max(0.0, process_cpu_s - named), 3),
-        "cpu_model_s": round(t.thread_cpu.get("embed", 0.0) + max(0.0, process_cpu_s - named), 3),
+        "cpu_model_s": round(sampled["model"], 3),
+        "cpu_write_s": round(sampled["write"], 3),
+        "cpu_rdf_view_s": round(sampled["rdf_view"], 3),
+        "cpu_main_s": round(sampled["main"], 3),
+        # Threads of no part (e.g. the garbage collector has none: it runs in whichever
+        # thread allocates), and what ended between two samples (see ThreadSampler).
+        "cpu_other_threads_s": round(sampled["other"], 3),
+        "cpu_unbooked_s": round(process_cpu_s - booked, 3),
+        "cpu_sampler_s": round(sampled["sampler"], 3),
+        "threads_started": int(sampled["threads"]),
         "cpu_process_s": round(process_cpu_s, 3),
         "cpu_server_s": None if server_cpu_s is None else round(server_cpu_s, 3),
         "cpu_total_s": round(total, 3),
@@ -277,6 +368,12 @@ def cpu_figures(
         "model_run_s": round(t.model_run_s, 3),
         "model_runnable_s": round(t.model_runnable_s, 3),
         "model_asleep_s": round(max(0.0, t.model_busy_s - t.model_run_s - t.model_runnable_s), 3),
+        # model_wait_last_s step by step (wall s): the last group's writes, the store's
+        # upkeep, the RDF view's last journal load, the file index's save.
+        **{f"tail_{k}_s": round(v, 3) for k, v in getattr(t, "tail", {}).items()},
+        "model_after_reading_s": round(getattr(t, "model_after_reading_s", 0.0), 3),
+        "rdf_bulk_loads": getattr(view, "bulk_loads", None),
+        "rdf_bulk_load_s": None if view is None else round(getattr(view, "bulk_load_s", 0.0), 3),
     }
 
 
@@ -392,15 +489,17 @@ def measure(
             if time_budget_s is None
             else {"stop": lambda: time.perf_counter() - t0 > time_budget_s}
         )
-        server0, cpu0, rdf0 = proc_cpu_s(spid), time.process_time(), rdf_threads_cpu_s()
+        sampler = ThreadSampler()
+        server0, cpu0 = proc_cpu_s(spid), time.process_time()
         first: IngestReport = pipe.run([corpus], progress=False, on_document=progress, **budget)
-        cpu1, server1, rdf1 = time.process_time(), proc_cpu_s(spid), rdf_threads_cpu_s()
+        cpu1, server1 = time.process_time(), proc_cpu_s(spid)
         cpu = cpu_figures(
             pipe,
             first,
             cpu1 - cpu0,
             None if server0 is None or server1 is None else server1 - server0,
-            max(0.0, rdf1 - rdf0),
+            sampler.stop(),
+            getattr(store, "view", None),
         )
         progress.line("ingest done")
         embedder.recording = False

@@ -43,7 +43,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: ingest, tools
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import threads_cpu
+from ingest import ThreadSampler, threads_cpu
 from write_cost import DEMO, HashEmbedder, server_cpu_s
 
 from impact_graph.config import Settings
@@ -127,6 +127,9 @@ def one_run(
                 write_prof.disable()
 
         pipe._write_group = profiled  # type: ignore[method-assign]
+    # Sampled during the run (bench/ingest.py's ThreadSampler): the RDF view's bulk
+    # loader threads end before the run does, and a reading at the end missed them.
+    sampler = ThreadSampler()
     s0, w0, t0, p0 = server_cpu_s(pid), time.perf_counter(), threads_cpu(), time.process_time()
     if main_prof is not None:
         main_prof.enable()
@@ -135,7 +138,7 @@ def one_run(
     finally:
         if main_prof is not None:
             main_prof.disable()
-    p1, t1 = time.process_time(), threads_cpu()
+    p1, t1, parts = time.process_time(), threads_cpu(), sampler.stop()
     out: dict[str, Any] = {
         "docs": report.new + report.changed,
         "failed": report.failed,
@@ -144,6 +147,7 @@ def one_run(
         "server_s": round(server_cpu_s(pid) - s0, 3),
         "process_s": round(p1 - p0, 3),
     }
+    out.update({f"part_{k}": round(v, 3) for k, v in parts.items() if k != "threads"})
     for name, v in t1.items():
         if name != "python" and v - t0.get(name, 0.0) > 0.005:
             out[f"threads_{name}"] = round(v - t0.get(name, 0.0), 3)
