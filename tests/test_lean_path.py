@@ -10,6 +10,7 @@ its timing; the read key, CORS and the time limit must hold on the lean path too
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -604,13 +605,17 @@ def test_serve_runs_uvicorn_without_the_access_log_unless_asked(
     seen: dict[str, Any] = {}
     monkeypatch.setattr(api, "create_app", lambda settings: "the app")
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
-    args = ["serve", "--port", "8123", "--data-dir", str(tmp_path), "--log-level", "WARNING"]
+    # A port nothing holds: `serve` checks that it can bind it before it starts.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = ["serve", "--port", str(port), "--data-dir", str(tmp_path), "--log-level", "WARNING"]
     r = CliRunner().invoke(cli, [*args, *flag])
     assert r.exit_code == 0, r.output
     assert seen == {
         "app": "the app",
         "host": "127.0.0.1",
-        "port": 8123,
+        "port": port,
         **server_options(log_level="warning", access_log=logged),
     }
     assert seen["access_log"] is logged and seen["log_level"] == "warning"
