@@ -342,3 +342,49 @@ def test_index_round_trip_prunes_missing_files_and_ignores_other_versions(
     data = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps({**data, "version": -1}), encoding="utf-8")
     assert len(FileIndex(path)) == 0
+
+
+def test_a_file_keeps_the_folder_it_was_first_ingested_from(
+    store: GraphStore,
+    backend_settings: Settings,
+    embedder: Embedder,  # noqa: F811 - the fixture
+    tmp_path: Path,
+    reads: list[str],
+) -> None:
+    """Ids (and folder kinds) come from a file's path below the folder named, so
+    ``corpus`` after ``corpus/story``, or ``corpus/plan`` after ``corpus``, once stored
+    every file again under a second id. Now a file keeps the folder the store knows it
+    from: unchanged it is skipped unparsed, changed it replaces its own document, and
+    the report says so."""
+    corpus = write_corpus(tmp_path)
+    pipe = Pipeline(run_settings(backend_settings, tmp_path), store=store, embedder=embedder)
+    first = pipe.run([corpus / "story"], progress=False)
+    assert (first.new, first.failed) == (1, 0), first.failures
+    (story_id,) = [d.doc_id for d in first.documents]
+
+    reads.clear()
+    whole = pipe.run([corpus], progress=False)
+    assert (whole.new, whole.unchanged, whole.failed) == (2, 1, 0), whole.failures
+    assert "buurtkamer.md" not in reads  # known, so not parsed
+    ids = {Path(d.file).name: d.doc_id for d in whole.documents}
+    assert ids["buurtkamer.md"] == story_id
+    assert any(
+        n.startswith("1 file was ingested before from the folder")
+        and n.split("folder ", 1)[1].startswith((corpus / "story").resolve().as_posix())
+        for n in whole.notes
+    ), whole.notes
+    assert set(store.document_hashes()) == set(ids.values())  # three documents, not four
+
+    reads.clear()
+    sub = pipe.run([corpus / "plan"], progress=False)
+    assert (sub.new, sub.changed, sub.unchanged, sub.failed) == (0, 0, 1, 0)
+    assert reads == [] and [d.doc_id for d in sub.documents] == [ids["programma.md"]]
+
+    plan = corpus / "plan" / "programma.md"
+    plan.write_text(plan.read_text(encoding="utf-8").replace("GGD Wadstede", "GGD Wadstedi"))
+    edited = pipe.run([corpus / "plan"], progress=False)
+    assert (edited.new, edited.changed, edited.failed) == (0, 1, 0), edited.failures
+    assert [d.doc_id for d in edited.documents] == [ids["programma.md"]]
+    assert set(store.document_hashes()) == set(ids.values())
+    names = {r[0] for r in rows(store, "MATCH (a:Actor) RETURN a.name")}
+    assert any("Wadstedi" in n for n in names)

@@ -328,8 +328,8 @@ def ingest(
 
     Unchanged files are skipped; a bad file is reported (file, reason, what to do), kept
     in <data-dir>/rejected/ and the rest goes on; the exit code is 1 if anything failed.
-    A file is known by its path from the folder you name: to add files to a corpus,
-    ingest the same folder again (a subfolder would add its files a second time).
+    A file is known by its path from the folder it was first ingested from, so ingesting
+    a subfolder (or the parent folder) later adds nothing twice.
     """
     from impact_graph.ingest.embed import EmbeddingError
     from impact_graph.ingest.pipeline import Pipeline

@@ -198,6 +198,7 @@ class FileIndex:
         self._dirty = False
         self._mapping: str | bool | None = False  # False: not computed yet
         self._mapping_checked: bool | None = None
+        self._by_file: dict[str, list[tuple[str, str, tuple[str, ...]]]] | None = None
         self._load()
 
     def _load(self) -> None:
@@ -274,8 +275,33 @@ class FileIndex:
         except (KeyError, TypeError, ValueError):
             return None
 
+    def roots_of(self, real_file: Path) -> list[tuple[Path, Path, tuple[str, ...]]]:
+        """Every root the file ``real_file`` (resolved) was read under: (the root as
+        listed, made absolute; the root resolved; the ids of the documents it gave),
+        sorted by the listed root.
+
+        Why: a document's id (and a folder's kind) come from the file's path below the
+        folder named on the command line, so ingesting ``corpus/stories`` after
+        ``corpus`` would add every story again under a second id. The pipeline asks this
+        to let a file keep the folder it was first ingested from (`Pipeline._files`).
+        Built once per index (one pass over the keys), since the pipeline asks per file.
+        """
+        if self._by_file is None:
+            by_file: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
+            for key, raw in self._entries.items():
+                parts = key.split("\0")
+                if len(parts) != 5 or not isinstance(raw, dict):
+                    continue
+                docs = raw.get("documents")
+                ids = tuple(str(d[0]) for d in docs if d) if isinstance(docs, list) else ()
+                by_file.setdefault(parts[2], []).append((parts[1], parts[3], ids))
+            self._by_file = by_file
+        found = sorted(set(self._by_file.get(str(real_file), ())))
+        return [(Path(listed), Path(real), ids) for listed, real, ids in found]
+
     def put(self, key: str, entry: IndexEntry) -> None:
         """Record (or replace) the entry of ``key``."""
+        self._by_file = None
         self._entries[key] = {
             "raw": entry.raw,
             "stamp": entry.stamp,

@@ -838,18 +838,56 @@ class Pipeline:
 
     def _files(self, paths: Sequence[Path | str]) -> Iterator[tuple[Path, Path, tuple[Path, Path]]]:
         """(file, root, (file resolved, root resolved)): each file with the path given on
-        the command line; the resolved paths go into the file index's key."""
+        the command line, or with the folder it was first ingested from (`_earlier_root`);
+        the resolved paths go into the file index's key. Says in the report's notes which
+        files kept an earlier folder."""
         from impact_graph.ingest.readers import iter_files
 
         seen: set[Path] = set()
+        kept: dict[str, int] = {}
         for given in paths:
             root = Path(given)
             root_resolved = root.resolve()
             for f in iter_files([root]):
                 key = f.resolve()
-                if key not in seen:
-                    seen.add(key)
+                if key in seen:
+                    continue
+                seen.add(key)
+                earlier = self._earlier_root(key, root_resolved)
+                if earlier is None:
                     yield f, root, (key, root_resolved)
+                else:
+                    folder = earlier[0].as_posix()
+                    kept[folder] = kept.get(folder, 0) + 1
+                    yield f, earlier[0], (key, earlier[1])
+        for folder, n in kept.items():
+            self._report.notes.append(
+                f"{n} file{'s were' if n != 1 else ' was'} ingested before from the folder "
+                f"{folder}; {'they keep' if n != 1 else 'it keeps'} the ids and kinds given "
+                "then, so nothing is added twice."
+            )
+
+    def _earlier_root(self, real_file: Path, real_root: Path) -> tuple[Path, Path] | None:
+        """The folder (as listed, resolved) a file was ingested from before, when that
+        was another folder containing it and its documents are still stored; else None.
+
+        Why: a document's id and a folder's kind come from the file's path below the
+        folder named, so ingesting ``corpus/stories`` after ``corpus`` (or the other way
+        round) would add each story again under a second id. A file keeps the folder
+        the store knows it from: unchanged, it is skipped as in any re-ingest; changed,
+        it replaces its own facts. Known from the file index, so a data directory
+        without one (or files never ingested whole) is read as named.
+        """
+        index = self._file_index
+        if index is None:
+            return None
+        earlier = index.roots_of(real_file)
+        if any(real == real_root for _, real, _ in earlier):
+            return None  # ingested from this very folder before: nothing to keep
+        for listed, real, ids in earlier:
+            if ids and all(i in self._hashes for i in ids) and real_file.is_relative_to(real):
+                return listed, real
+        return None
 
     def _ingest_file(
         self,
