@@ -41,13 +41,26 @@ def test_a_thread_that_ends_mid_run_is_booked_to_its_part_by_name() -> None:
     ingest = _bench("ingest")
     sampler = ingest.ThreadSampler(every=0.05)
 
+    def seen_whole(cpu_s: float) -> None:
+        """Wait (asleep, up to 10 s) until a sample holds this thread's CPU so far: on a
+        loaded machine the sampler may wait for a core longer than a thread's work takes.
+        What is tested is that an ended thread's CPU stays booked to its part."""
+        tid, deadline = threading.get_native_id(), time.monotonic() + 10
+        while time.monotonic() < deadline:
+            seen = sampler._last.get(tid)
+            if seen is not None and seen[1] >= cpu_s - 0.02:  # /proc counts 10 ms ticks
+                return
+            time.sleep(0.01)
+
     def loader() -> None:  # as the RDF view's bulk loader: named, started, ended
         set_kernel_name("ig-rdf-load")
         burn(0.4)
+        seen_whole(time.thread_time())
 
     def embed() -> None:
         set_kernel_name("ig-embed")
         burn(0.2)
+        seen_whole(time.thread_time())
 
     for target in (loader, embed):
         t = threading.Thread(target=target)
@@ -55,9 +68,9 @@ def test_a_thread_that_ends_mid_run_is_booked_to_its_part_by_name() -> None:
         t.join()
     time.sleep(0.2)  # both gone from /proc before the sampler stops
     parts = sampler.stop()
-    # Booked while they lived: up to one interval of each is lost, none goes elsewhere.
-    assert 0.25 <= parts["rdf_view"] <= 0.5
-    assert 0.1 <= parts["model"] <= 0.3
+    # Booked while they lived, to their own parts and nowhere else.
+    assert 0.35 <= parts["rdf_view"] <= 0.5
+    assert 0.15 <= parts["model"] <= 0.3
     assert parts["write"] == 0.0
     assert parts["threads"] >= 2
 
