@@ -326,6 +326,27 @@ def test_lean_path_answers_get_as_the_routes_do(
     assert len(taken) == before
 
 
+def _scope(
+    method: str, path: str, query_string: bytes = b"", headers: list[Any] | None = None
+) -> dict[str, Any]:
+    """An HTTP request's ASGI scope, for calling an app past the test client."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query_string,
+        "headers": [(b"host", b"testserver"), *(headers or [])],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+
+
 def _raw_get(client: TestClient, path: str, query_string: bytes) -> tuple[int, bytes, bytes]:
     """GET through the ASGI interface, for a URL longer than the test client sends (its
     limit is 64 KiB; the query parameters' ``max_length`` is 100,000 characters)."""
@@ -342,22 +363,7 @@ def _raw_get(client: TestClient, path: str, query_string: bytes) -> tuple[int, b
             else:
                 sent["body"] += message.get("body", b"")
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "root_path": "",
-            "query_string": query_string,
-            "headers": [(b"host", b"testserver")],
-            "client": ("127.0.0.1", 1),
-            "server": ("testserver", 80),
-            "state": {},
-        }
-        await client.app(scope, receive, send)
+        await client.app(_scope("GET", path, query_string), receive, send)
 
     assert client.portal is not None
     client.portal.call(call)
@@ -776,21 +782,7 @@ def test_a_send_that_fails_mid_answer_is_logged_as_the_stack_logs_it(
             if message["type"] == "http.response.body":
                 raise gone
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/cypher",
-            "raw_path": b"/cypher",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"test"), (b"content-type", b"application/json")],
-            "client": ("127.0.0.1", 1),
-            "server": ("test", 80),
-            "state": {},
-        }
+        scope = _scope("POST", "/cypher", headers=[(b"content-type", b"application/json")])
         with pytest.raises(OSError) as raised:
             await app(scope, receive, send)
         assert raised.value is gone
